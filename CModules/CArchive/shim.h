@@ -1,0 +1,3 @@
+/* libarchive: reading and writing tar archives. */
+#include <archive.h>
+#include <archive_entry.h>

@@ -1,0 +1,2 @@
+/* libcap: capability names and numbers. */
+#include <sys/capability.h>

@@ -1,0 +1,3 @@
+/* OpenSSL's libcrypto: sha256 through the EVP interface. */
+#include <openssl/evp.h>
+#include <openssl/err.h>

@@ -1,0 +1,2 @@
+/* libiptc (IPv4): the nat and filter tables. */
+#include <libiptc/libiptc.h>

@@ -1,0 +1,2 @@
+/* Placeholder until the container init is written. */
+int swd_init_placeholder(void);

@@ -1,0 +1,40 @@
+#ifndef SWD_SYSTEM_H
+#define SWD_SYSTEM_H
+
+/*
+ * Declarations that glibc's Swift module hides because it is built without _GNU_SOURCE
+ * (setns, unshare, pipe2, gettid and the CLONE_NEW* flags), and variadic or macro-only calls
+ * that Swift cannot import. Each one can go once the Swift Glibc module exposes it.
+ */
+
+#include <sys/types.h>
+#include <stdint.h>
+
+/* Namespace flags for setns(2) and unshare(2). */
+extern const int swd_clone_newns;
+extern const int swd_clone_newuts;
+extern const int swd_clone_newipc;
+extern const int swd_clone_newpid;
+extern const int swd_clone_newnet;
+extern const int swd_clone_newcgroup;
+
+int swd_setns(int fd, int nstype);
+int swd_unshare(int flags);
+/* pipe2(2) with O_CLOEXEC. */
+int swd_pipe_cloexec(int fds[2]);
+pid_t swd_gettid(void);
+/* fcntl(fd, F_SETFD/F_GETFL…) is variadic in glibc. */
+int swd_set_cloexec(int fd, int on);
+int swd_set_nonblocking(int fd, int on);
+/* ioctl(2) is variadic; TIOCGWINSZ for the client's terminal size. */
+int swd_get_window_size(int fd, unsigned short *rows, unsigned short *cols);
+/* open(2) is variadic. */
+int swd_open(const char *path, int flags, unsigned int mode);
+/* openat(2) is variadic. */
+int swd_openat(int dirfd, const char *path, int flags, unsigned int mode);
+/* pidfd_open(2) has no glibc wrapper in Debian 12. */
+int swd_pidfd_open(pid_t pid);
+/* The errno of the calling thread. */
+int swd_errno(void);
+
+#endif

@@ -1,0 +1,56 @@
+#define _GNU_SOURCE
+#include "swd_system.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+const int swd_clone_newns = CLONE_NEWNS;
+const int swd_clone_newuts = CLONE_NEWUTS;
+const int swd_clone_newipc = CLONE_NEWIPC;
+const int swd_clone_newpid = CLONE_NEWPID;
+const int swd_clone_newnet = CLONE_NEWNET;
+const int swd_clone_newcgroup = CLONE_NEWCGROUP;
+
+int swd_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int swd_unshare(int flags) { return unshare(flags); }
+
+int swd_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+pid_t swd_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+int swd_set_cloexec(int fd, int on) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+    return fcntl(fd, F_SETFD, flags);
+}
+
+int swd_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags);
+}
+
+int swd_get_window_size(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) < 0) return -1;
+    *rows = size.ws_row;
+    *cols = size.ws_col;
+    return 0;
+}
+
+int swd_open(const char *path, int flags, unsigned int mode) { return open(path, flags, mode); }
+
+int swd_openat(int dirfd, const char *path, int flags, unsigned int mode) {
+    return openat(dirfd, path, flags, mode);
+}
+
+int swd_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int swd_errno(void) { return errno; }

@@ -1,0 +1,2 @@
+/* libsystemd: sd_notify and socket activation. */
+#include <systemd/sd-daemon.h>

@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// A C library found through pkg-config, wrapped by exactly one Swift target.
+func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(
+        name: name, path: "CModules/\(name)", pkgConfig: pkgConfig,
+        providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "swiftd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swiftd", targets: ["swiftd"])
+    ],
+    targets: [
+        // C libraries, each imported only by its wrapper target below.
+        systemLibrary("CNetlink", pkgConfig: "libnl-route-3.0", apt: ["libnl-3-dev", "libnl-route-3-dev"]),
+        systemLibrary("CIPTables", pkgConfig: "libip4tc", apt: ["libiptc-dev"]),
+        systemLibrary("CSystemd", pkgConfig: "libsystemd", apt: ["libsystemd-dev"]),
+        systemLibrary("CCapabilities", pkgConfig: "libcap", apt: ["libcap-dev"]),
+        systemLibrary("CArchive", pkgConfig: "libarchive", apt: ["libarchive-dev"]),
+        systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: ["libssl-dev"]),
+        // Syscalls that glibc's Swift module hides (it is built without _GNU_SOURCE).
+        .target(name: "CSwiftdSystem", path: "CModules/CSwiftdSystem"),
+        // The container init: clone, namespaces, rootfs, capabilities, execve.
+        .target(name: "CSwiftdInit", path: "CModules/CSwiftdInit"),
+
+        // Wrappers: the only importers of their C modules.
+        .target(name: "SwiftdSystem", dependencies: ["CSwiftdSystem"]),
+        .target(name: "SwiftdNetlink", dependencies: ["CNetlink", "SwiftdSystem"]),
+        .target(name: "SwiftdIPTables", dependencies: ["CIPTables", "SwiftdSystem"]),
+        .target(name: "SwiftdSystemd", dependencies: ["CSystemd"]),
+        .target(name: "SwiftdCapabilities", dependencies: ["CCapabilities"]),
+        .target(name: "SwiftdArchive", dependencies: ["CArchive", "SwiftdSystem"]),
+        .target(name: "SwiftdCrypto", dependencies: ["CCrypto"]),
+
+        // The engine and the layers beneath the daemon.
+        .target(name: "SwiftdEngine"),
+        .target(
+            name: "SwiftdGraph",
+            dependencies: ["SwiftdSystem", "SwiftdArchive", "SwiftdCrypto"]),
+        .target(
+            name: "SwiftdExec",
+            dependencies: ["CSwiftdInit", "SwiftdSystem", "SwiftdCapabilities"]),
+        .target(
+            name: "SwiftdNetwork",
+            dependencies: ["SwiftdSystem", "SwiftdNetlink", "SwiftdIPTables"]),
+        .target(
+            name: "SwiftdAPI",
+            dependencies: ["SwiftdSystem"]),
+        .target(
+            name: "SwiftdDaemon",
+            dependencies: [
+                "SwiftdEngine", "SwiftdSystem", "SwiftdGraph", "SwiftdExec", "SwiftdNetwork",
+                "SwiftdAPI", "SwiftdSystemd", "SwiftdCrypto",
+            ]),
+        .target(
+            name: "SwiftdClient",
+            dependencies: ["SwiftdAPI", "SwiftdSystem"]),
+        .executableTarget(
+            name: "swiftd",
+            dependencies: ["SwiftdDaemon", "SwiftdClient"]),
+
+        .testTarget(name: "SwiftdEngineTests", dependencies: ["SwiftdEngine"]),
+        .testTarget(name: "SwiftdAPITests", dependencies: ["SwiftdAPI"]),
+        .testTarget(name: "SwiftdGraphTests", dependencies: ["SwiftdGraph", "SwiftdArchive", "SwiftdCrypto", "SwiftdSystem"]),
+        .testTarget(name: "SwiftdExecTests", dependencies: ["SwiftdExec", "SwiftdSystem", "SwiftdCapabilities"]),
+        .testTarget(name: "SwiftdNetworkTests", dependencies: ["SwiftdNetwork", "SwiftdNetlink", "SwiftdIPTables", "SwiftdSystem"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SwiftdSystem"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
