@@ -49,7 +49,7 @@ let package = Package(
             dependencies: ["SwiftdSystem", "SwiftdNetlink", "SwiftdIPTables"]),
         .target(
             name: "SwiftdAPI",
-            dependencies: ["SwiftdSystem"]),
+            dependencies: ["SwiftdEngine", "SwiftdSystem"]),
         .target(
             name: "SwiftdDaemon",
             dependencies: [
@@ -64,7 +64,7 @@ let package = Package(
             dependencies: ["SwiftdDaemon", "SwiftdClient"]),
 
         .testTarget(name: "SwiftdEngineTests", dependencies: ["SwiftdEngine"]),
-        .testTarget(name: "SwiftdAPITests", dependencies: ["SwiftdAPI"]),
+        .testTarget(name: "SwiftdAPITests", dependencies: ["SwiftdAPI", "SwiftdEngine"]),
         .testTarget(name: "SwiftdGraphTests", dependencies: ["SwiftdGraph", "SwiftdArchive", "SwiftdCrypto", "SwiftdSystem"]),
         .testTarget(name: "SwiftdExecTests", dependencies: ["SwiftdExec", "SwiftdSystem", "SwiftdCapabilities"]),
         .testTarget(name: "SwiftdNetworkTests", dependencies: ["SwiftdNetwork", "SwiftdNetlink", "SwiftdIPTables", "SwiftdSystem"]),

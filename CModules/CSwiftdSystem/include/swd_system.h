@@ -34,6 +34,8 @@ int swd_open(const char *path, int flags, unsigned int mode);
 int swd_openat(int dirfd, const char *path, int flags, unsigned int mode);
 /* pidfd_open(2) has no glibc wrapper in Debian 12. */
 int swd_pidfd_open(pid_t pid);
+/* accept4(2) with SOCK_CLOEXEC; accept4 is a GNU extension. */
+int swd_accept_cloexec(int fd);
 /* The errno of the calling thread. */
 int swd_errno(void);
 

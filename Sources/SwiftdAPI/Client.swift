@@ -1,0 +1,160 @@
+import Foundation
+import SwiftdSystem
+
+/// A blocking HTTP/1.1 client for the daemon's unix socket.
+public final class APIClient: Sendable {
+    /// The socket path, from `unix:///run/swiftd.sock` or a bare path.
+    public let socketPath: String
+
+    public init(host: String) {
+        socketPath = host.hasPrefix("unix://") ? String(host.dropFirst("unix://".count)) : host
+    }
+
+    /// A response: status, headers, and the whole body.
+    public struct Response: Sendable {
+        public var head: HTTPResponseHead
+        public var body: [UInt8]
+
+        public var status: Int { head.status.code }
+
+        /// The `message` of a Docker error body, or the body as text.
+        public var errorMessage: String {
+            if let decoded = try? JSONDecoder().decode([String: String].self, from: Data(body)),
+                let message = decoded["message"]
+            {
+                return message
+            }
+            return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// Decodes the body as JSON.
+        public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            try JSONDecoder().decode(type, from: Data(body))
+        }
+    }
+
+    /// Failures to reach the daemon, as opposed to error responses from it.
+    public struct ConnectError: Error, CustomStringConvertible {
+        public var socketPath: String
+        public var underlying: any Error
+
+        public var description: String {
+            "cannot connect to swiftd at unix://\(socketPath): \(underlying). Is the daemon running?"
+        }
+    }
+
+    /// Opens a connection, mapping failure to `ConnectError`.
+    func connect() throws -> Connection {
+        do {
+            return try Connection.connect(unixPath: socketPath)
+        } catch {
+            throw ConnectError(socketPath: socketPath, underlying: error)
+        }
+    }
+
+    /// Sends a request head and an optional body from `upload` (streamed with chunked encoding).
+    func send(
+        _ connection: Connection, method: String, path: String, headers: [(String, String)],
+        body: [UInt8]?, upload: (() throws -> [UInt8]?)? = nil
+    ) throws {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: swiftd\r\nUser-Agent: swiftd-client\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if let upload {
+            head += "Transfer-Encoding: chunked\r\n\r\n"
+            try connection.write(Array(head.utf8))
+            while let chunk = try upload(), !chunk.isEmpty {
+                try connection.write(Array(String(chunk.count, radix: 16).utf8) + [13, 10] + chunk + [13, 10])
+            }
+            try connection.write(Array("0\r\n\r\n".utf8))
+        } else {
+            let body = body ?? []
+            if !body.isEmpty || method == "POST" || method == "PUT" {
+                head += "Content-Length: \(body.count)\r\n"
+            }
+            try connection.write(Array((head + "\r\n").utf8) + body)
+        }
+    }
+
+    /// Reads a response head.
+    func readHead(_ connection: Connection) throws -> HTTPResponseHead {
+        guard let bytes = try connection.readHead() else { throw ConnectionError.truncated }
+        return try HTTPParser.parseResponseHead(bytes)
+    }
+
+    /// Sends a request and reads the whole response.
+    public func request(
+        _ method: String, _ path: String, json: [UInt8]? = nil, headers: [(String, String)] = []
+    ) throws -> Response {
+        let connection = try connect()
+        defer { connection.close() }
+        var all = headers
+        if json != nil { all.append(("Content-Type", "application/json")) }
+        try send(connection, method: method, path: path, headers: all, body: json)
+        let head = try readHead(connection)
+        let reader = BodyReader(connection: connection, framing: try HTTPParser.responseFraming(head, method: method))
+        var body: [UInt8] = []
+        while let chunk = try reader.read() { body.append(contentsOf: chunk) }
+        return Response(head: head, body: body)
+    }
+
+    /// Sends a request whose body comes from `upload`, and calls `onChunk` with each part of the
+    /// response body as it arrives. Returns the response head; an error status's body is in
+    /// `Response.body` instead.
+    public func stream(
+        _ method: String, _ path: String, json: [UInt8]? = nil, headers: [(String, String)] = [],
+        upload: (() throws -> [UInt8]?)? = nil, onChunk: ([UInt8]) throws -> Void
+    ) throws -> Response {
+        let connection = try connect()
+        defer { connection.close() }
+        var all = headers
+        if json != nil { all.append(("Content-Type", "application/json")) }
+        try send(connection, method: method, path: path, headers: all, body: json, upload: upload)
+        let head = try readHead(connection)
+        let reader = BodyReader(connection: connection, framing: try HTTPParser.responseFraming(head, method: method))
+        if head.status.code >= 400 {
+            var body: [UInt8] = []
+            while let chunk = try reader.read() { body.append(contentsOf: chunk) }
+            return Response(head: head, body: body)
+        }
+        while let chunk = try reader.read() { try onChunk(chunk) }
+        return Response(head: head, body: [])
+    }
+
+    /// Sends a request that upgrades the connection (attach), and returns the connection once the
+    /// daemon answered `101 UPGRADED` or `200`; other answers are returned as the response.
+    public func hijack(_ method: String, _ path: String) throws -> (Connection?, Response) {
+        let connection = try connect()
+        try send(connection, method: method, path: path,
+            headers: [("Connection", "Upgrade"), ("Upgrade", "tcp")], body: nil)
+        let head = try readHead(connection)
+        if head.status.code == 101 || head.status.code == 200 {
+            return (connection, Response(head: head, body: []))
+        }
+        defer { connection.close() }
+        let reader = BodyReader(connection: connection, framing: try HTTPParser.responseFraming(head, method: method))
+        var body: [UInt8] = []
+        while let chunk = try reader.read() { body.append(contentsOf: chunk) }
+        return (nil, Response(head: head, body: body))
+    }
+}
+
+/// Splits a multiplexed attach or logs stream back into stdout and stderr.
+public struct StreamDemultiplexer {
+    private var buffer: [UInt8] = []
+
+    public init() {}
+
+    /// Feeds bytes in; calls `deliver` with each complete frame's kind and payload.
+    public mutating func feed(_ bytes: [UInt8], deliver: (StreamFrame.Kind, ArraySlice<UInt8>) throws -> Void) rethrows {
+        buffer.append(contentsOf: bytes)
+        var start = 0
+        while buffer.count - start >= 8 {
+            let size = Int(buffer[start + 4]) << 24 | Int(buffer[start + 5]) << 16 | Int(buffer[start + 6]) << 8 | Int(buffer[start + 7])
+            guard buffer.count - start - 8 >= size else { break }
+            let kind = StreamFrame.Kind(rawValue: buffer[start]) ?? .stdout
+            try deliver(kind, buffer[(start + 8)..<(start + 8 + size)])
+            start += 8 + size
+        }
+        buffer.removeFirst(start)
+    }
+}

@@ -1,0 +1,154 @@
+
+import Foundation
+import Synchronization
+import SwiftdSystem
+
+/// Handles one request; the body is read through `body` and the answer written to `response`.
+public typealias RequestHandler =
+    @Sendable (HTTPRequest, BodyReader, ResponseWriter) async -> Void
+
+/// An HTTP/1.1 server on unix sockets, with one thread per connection.
+///
+/// Each connection's thread parses requests and waits while the async handler runs, so a slow
+/// client never blocks the cooperative pool while its request is read.
+public final class HTTPServer: Sendable {
+    private let handler: RequestHandler
+    private let commonHeaders: [(name: String, value: String)]
+    private let log: Logger
+    private let listeners = Mutex<[Int32]>([])
+    private let connections = Mutex<[Int32: Connection]>([:])
+    private let stopping = Atomic<Bool>(false)
+
+    /// Creates a server that adds `commonHeaders` to every response.
+    public init(
+        commonHeaders: [(name: String, value: String)], log: Logger,
+        handler: @escaping RequestHandler
+    ) {
+        self.commonHeaders = commonHeaders
+        self.log = log
+        self.handler = handler
+    }
+
+    /// Binds a unix socket at `path` (replacing a stale one), sets its mode and group, and
+    /// starts accepting on a thread of its own.
+    public func listen(unixPath path: String, mode: mode_t = 0o660, group: gid_t? = nil) throws {
+        try FileSystem.createDirectory(FileSystem.parent(of: path), mode: 0o755)
+        try FileSystem.remove(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket", subject: path, errno: errno) }
+        var address = try Connection.unixAddress(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if bound != 0 {
+            let code = errno
+            Glibc.close(fd)
+            throw SystemCallError(call: "bind", subject: path, errno: code)
+        }
+        chmod(path, mode)
+        if let group { chown(path, 0, group) }
+        guard Glibc.listen(fd, 1024) == 0 else {
+            let code = errno
+            Glibc.close(fd)
+            throw SystemCallError(call: "listen", subject: path, errno: code)
+        }
+        try serve(listener: fd, name: "unix://\(path)")
+    }
+
+    /// Accepts connections on an already listening socket, such as one passed by systemd.
+    public func serve(listener fd: Int32, name: String) throws {
+        listeners.withLock { $0.append(fd) }
+        log.info("API listen on \(name)")
+        let thread = Thread { [self] in acceptLoop(fd) }
+        thread.name = "swiftd-accept"
+        thread.start()
+    }
+
+    /// Stops accepting, and closes idle and active connections.
+    public func stop() {
+        stopping.store(true, ordering: .releasing)
+        for fd in listeners.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
+        for connection in connections.withLock({ Array($0.values) }) { connection.shutdownBoth() }
+    }
+
+    private func acceptLoop(_ listener: Int32) {
+        while !stopping.load(ordering: .acquiring) {
+            let fd = Sockets.accept(listener)
+            if fd < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE {
+                    log.error("accept failed", [("error", String(cString: strerror(errno)))])
+                    usleep(10_000)
+                    continue
+                }
+                break
+            }
+            let connection = Connection(fd: fd)
+            connections.withLock { $0[fd] = connection }
+            let thread = Thread { [self] in
+                serveConnection(connection)
+                connections.withLock { _ = $0.removeValue(forKey: fd) }
+                connection.close()
+            }
+            thread.stackSize = 512 * 1024
+            thread.start()
+        }
+        Glibc.close(listener)
+    }
+
+    private func serveConnection(_ connection: Connection) {
+        while !stopping.load(ordering: .acquiring) {
+            let request: HTTPRequest
+            let framing: HTTPParser.BodyFraming
+            do {
+                guard let head = try connection.readHead() else { return }
+                request = try HTTPParser.parseRequestHead(head)
+                framing = try HTTPParser.requestFraming(request)
+            } catch let error as HTTPParser.ParseError {
+                let writer = ResponseWriter(connection: connection, method: "GET", commonHeaders: commonHeaders + [("Connection", "close")])
+                try? writer.sendError(error.status, error.message)
+                return
+            } catch {
+                return
+            }
+
+            if request.header("Expect")?.lowercased() == "100-continue" {
+                try? connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            }
+            let body = BodyReader(connection: connection, framing: framing)
+            let writer = ResponseWriter(connection: connection, method: request.method, commonHeaders: commonHeaders)
+            runBlocking { [handler] in await handler(request, body, writer) }
+
+            switch writer.state {
+            case .hijacked:
+                return
+            case .nothing:
+                try? writer.sendError(.internalServerError, "no response was written")
+            case .streaming:
+                try? writer.finishStream()
+            case .complete:
+                break
+            }
+            // Whatever the handler left unread must go before the next request can be parsed.
+            do {
+                while try body.read() != nil {}
+            } catch {
+                return
+            }
+            if !request.keepAlive { return }
+        }
+    }
+}
+
+/// Runs `body` on the cooperative pool and blocks the calling thread (never a pool thread)
+/// until it finishes.
+public func runBlocking(_ body: @escaping @Sendable () async -> Void) {
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        await body()
+        done.signal()
+    }
+    done.wait()
+}

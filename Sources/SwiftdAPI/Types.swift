@@ -1,0 +1,455 @@
+/// Request and response bodies of the Docker Engine API v1.45, with the API's field names.
+/// Only the fields swiftd reads or fills are declared; decoding ignores the others.
+
+/// `POST /containers/create`: the container config with `HostConfig` inside it.
+public struct ContainerCreateRequest: Codable, Sendable {
+    public var Hostname: String?
+    public var Domainname: String?
+    public var User: String?
+    public var AttachStdin: Bool?
+    public var AttachStdout: Bool?
+    public var AttachStderr: Bool?
+    public var Tty: Bool?
+    public var OpenStdin: Bool?
+    public var StdinOnce: Bool?
+    public var Env: [String]?
+    public var Cmd: [String]?
+    public var Entrypoint: [String]?
+    public var Image: String?
+    public var Labels: [String: String]?
+    public var WorkingDir: String?
+    public var StopSignal: String?
+    public var StopTimeout: Int?
+    public var HostConfig: HostConfig?
+
+    public init() {}
+}
+
+/// The part of a container's configuration that depends on the host.
+public struct HostConfig: Codable, Sendable, Equatable {
+    /// Memory limit in bytes; 0 means none.
+    public var Memory: Int64?
+    public var AutoRemove: Bool?
+    public var NetworkMode: String?
+    public var Privileged: Bool?
+    public var CapAdd: [String]?
+    public var CapDrop: [String]?
+
+    public init() {}
+}
+
+/// `POST /containers/create`'s answer.
+public struct ContainerCreateResponse: Codable, Sendable {
+    public var Id: String
+    public var Warnings: [String]
+
+    public init(Id: String, Warnings: [String] = []) {
+        self.Id = Id
+        self.Warnings = Warnings
+    }
+}
+
+/// One network a container is attached to.
+public struct EndpointSettings: Codable, Sendable, Equatable {
+    public var NetworkID: String
+    public var EndpointID: String
+    public var Gateway: String
+    public var IPAddress: String
+    public var IPPrefixLen: Int
+    public var MacAddress: String
+
+    public init(NetworkID: String, EndpointID: String, Gateway: String, IPAddress: String, IPPrefixLen: Int, MacAddress: String) {
+        self.NetworkID = NetworkID
+        self.EndpointID = EndpointID
+        self.Gateway = Gateway
+        self.IPAddress = IPAddress
+        self.IPPrefixLen = IPPrefixLen
+        self.MacAddress = MacAddress
+    }
+}
+
+/// A container's networks, keyed by network name.
+public struct NetworkSettingsSummary: Codable, Sendable {
+    public var Networks: [String: EndpointSettings]
+
+    public init(Networks: [String: EndpointSettings]) { self.Networks = Networks }
+}
+
+/// One row of `GET /containers/json`.
+public struct ContainerSummary: Codable, Sendable {
+    public var Id: String
+    public var Names: [String]
+    public var Image: String
+    public var ImageID: String
+    public var Command: String
+    public var Created: Int64
+    public var State: String
+    public var Status: String
+    public var Ports: [Port]
+    public var Labels: [String: String]
+    public var HostConfig: [String: String]
+    public var NetworkSettings: NetworkSettingsSummary
+    public var Mounts: [String]
+
+    public struct Port: Codable, Sendable {
+        public var IP: String?
+        public var PrivatePort: Int
+        public var PublicPort: Int?
+        public var `Type`: String
+    }
+
+    public init(Id: String, Names: [String], Image: String, ImageID: String, Command: String, Created: Int64, State: String, Status: String, Labels: [String: String], NetworkMode: String, NetworkSettings: NetworkSettingsSummary) {
+        self.Id = Id
+        self.Names = Names
+        self.Image = Image
+        self.ImageID = ImageID
+        self.Command = Command
+        self.Created = Created
+        self.State = State
+        self.Status = Status
+        self.Ports = []
+        self.Labels = Labels
+        self.HostConfig = ["NetworkMode": NetworkMode]
+        self.NetworkSettings = NetworkSettings
+        self.Mounts = []
+    }
+}
+
+/// `State` of `GET /containers/{id}/json`.
+public struct ContainerState: Codable, Sendable, Equatable {
+    public var Status: String
+    public var Running: Bool
+    public var Paused: Bool
+    public var Restarting: Bool
+    public var OOMKilled: Bool
+    public var Dead: Bool
+    public var Pid: Int32
+    public var ExitCode: Int32
+    public var Error: String
+    public var StartedAt: String
+    public var FinishedAt: String
+
+    public init() {
+        Status = "created"
+        Running = false
+        Paused = false
+        Restarting = false
+        OOMKilled = false
+        Dead = false
+        Pid = 0
+        ExitCode = 0
+        Error = ""
+        StartedAt = "0001-01-01T00:00:00Z"
+        FinishedAt = "0001-01-01T00:00:00Z"
+    }
+}
+
+/// The `Config` of `GET /containers/{id}/json`.
+public struct ContainerConfig: Codable, Sendable, Equatable {
+    public var Hostname: String
+    public var Domainname: String
+    public var User: String
+    public var AttachStdin: Bool
+    public var AttachStdout: Bool
+    public var AttachStderr: Bool
+    public var Tty: Bool
+    public var OpenStdin: Bool
+    public var StdinOnce: Bool
+    public var Env: [String]
+    public var Cmd: [String]?
+    public var Entrypoint: [String]?
+    public var Image: String
+    public var Labels: [String: String]
+    public var WorkingDir: String
+    public var StopSignal: String?
+
+    public init(Hostname: String, Image: String) {
+        self.Hostname = Hostname
+        Domainname = ""
+        User = ""
+        AttachStdin = false
+        AttachStdout = true
+        AttachStderr = true
+        Tty = false
+        OpenStdin = false
+        StdinOnce = false
+        Env = []
+        Cmd = nil
+        Entrypoint = nil
+        self.Image = Image
+        Labels = [:]
+        WorkingDir = ""
+        StopSignal = nil
+    }
+}
+
+/// `NetworkSettings` of `GET /containers/{id}/json`.
+public struct NetworkSettings: Codable, Sendable {
+    public var Bridge: String
+    public var SandboxKey: String
+    public var Gateway: String
+    public var IPAddress: String
+    public var IPPrefixLen: Int
+    public var MacAddress: String
+    public var Ports: [String: [String: String]?]
+    public var Networks: [String: EndpointSettings]
+
+    public init(Bridge: String, SandboxKey: String, endpoint: EndpointSettings?, networkName: String) {
+        self.Bridge = Bridge
+        self.SandboxKey = SandboxKey
+        Gateway = endpoint?.Gateway ?? ""
+        IPAddress = endpoint?.IPAddress ?? ""
+        IPPrefixLen = endpoint?.IPPrefixLen ?? 0
+        MacAddress = endpoint?.MacAddress ?? ""
+        Ports = [:]
+        Networks = endpoint.map { [networkName: $0] } ?? [:]
+    }
+}
+
+/// `GET /containers/{id}/json`.
+public struct ContainerInspect: Codable, Sendable {
+    public var Id: String
+    public var Created: String
+    public var Path: String
+    public var Args: [String]
+    public var State: ContainerState
+    public var Image: String
+    public var ResolvConfPath: String
+    public var HostnamePath: String
+    public var HostsPath: String
+    public var LogPath: String
+    public var Name: String
+    public var RestartCount: Int
+    public var Driver: String
+    public var Platform: String
+    public var MountLabel: String
+    public var ProcessLabel: String
+    public var AppArmorProfile: String
+    public var ExecIDs: [String]?
+    public var HostConfig: HostConfig
+    public var GraphDriver: GraphDriverData
+    public var Mounts: [String]
+    public var Config: ContainerConfig
+    public var NetworkSettings: NetworkSettings
+
+    public struct GraphDriverData: Codable, Sendable {
+        public var Name: String
+        public var Data: [String: String]
+
+        public init(Name: String, Data: [String: String]) {
+            self.Name = Name
+            self.Data = Data
+        }
+    }
+
+    public init(Id: String, Created: String, Path: String, Args: [String], State: ContainerState, Image: String, LogPath: String, Name: String, HostConfig: HostConfig, GraphDriver: GraphDriverData, Config: ContainerConfig, NetworkSettings: NetworkSettings) {
+        self.Id = Id
+        self.Created = Created
+        self.Path = Path
+        self.Args = Args
+        self.State = State
+        self.Image = Image
+        ResolvConfPath = ""
+        HostnamePath = ""
+        HostsPath = ""
+        self.LogPath = LogPath
+        self.Name = Name
+        RestartCount = 0
+        Driver = GraphDriver.Name
+        Platform = "linux"
+        MountLabel = ""
+        ProcessLabel = ""
+        AppArmorProfile = ""
+        ExecIDs = nil
+        self.HostConfig = HostConfig
+        self.GraphDriver = GraphDriver
+        Mounts = []
+        self.Config = Config
+        self.NetworkSettings = NetworkSettings
+    }
+}
+
+/// `POST /containers/{id}/wait`'s answer.
+public struct ContainerWaitResponse: Codable, Sendable {
+    public var StatusCode: Int64
+    public var Error: WaitError?
+
+    public struct WaitError: Codable, Sendable {
+        public var Message: String
+    }
+
+    public init(StatusCode: Int64, error: String? = nil) {
+        self.StatusCode = StatusCode
+        self.Error = error.map { WaitError(Message: $0) }
+    }
+}
+
+/// One row of `GET /images/json`.
+public struct ImageSummary: Codable, Sendable {
+    public var Id: String
+    public var ParentId: String
+    public var RepoTags: [String]
+    public var RepoDigests: [String]
+    public var Created: Int64
+    public var Size: Int64
+    public var SharedSize: Int64
+    public var Labels: [String: String]
+    public var Containers: Int
+
+    public init(Id: String, RepoTags: [String], Created: Int64, Size: Int64, Labels: [String: String], Containers: Int) {
+        self.Id = Id
+        ParentId = ""
+        self.RepoTags = RepoTags
+        RepoDigests = []
+        self.Created = Created
+        self.Size = Size
+        SharedSize = -1
+        self.Labels = Labels
+        self.Containers = Containers
+    }
+}
+
+/// `GET /version`.
+public struct VersionResponse: Codable, Sendable {
+    public var Platform: PlatformName
+    public var Components: [Component]
+    public var Version: String
+    public var ApiVersion: String
+    public var MinAPIVersion: String
+    public var GitCommit: String
+    public var GoVersion: String
+    public var Os: String
+    public var Arch: String
+    public var KernelVersion: String
+    public var BuildTime: String
+
+    public struct PlatformName: Codable, Sendable {
+        public var Name: String
+    }
+
+    public struct Component: Codable, Sendable {
+        public var Name: String
+        public var Version: String
+        public var Details: [String: String]
+    }
+
+    public init(version: String, commit: String, swiftVersion: String, kernel: String, buildTime: String) {
+        Platform = PlatformName(Name: "swiftd")
+        Components = [Component(Name: "Engine", Version: version, Details: [
+            "ApiVersion": APIVersion.current, "MinAPIVersion": APIVersion.minimum, "GitCommit": commit,
+            "GoVersion": swiftVersion, "Os": "linux", "Arch": "amd64", "KernelVersion": kernel,
+        ])]
+        Version = version
+        ApiVersion = APIVersion.current
+        MinAPIVersion = APIVersion.minimum
+        GitCommit = commit
+        GoVersion = swiftVersion
+        Os = "linux"
+        Arch = "amd64"
+        KernelVersion = kernel
+        BuildTime = buildTime
+    }
+}
+
+/// `GET /info`, with the fields swiftd can fill.
+public struct InfoResponse: Codable, Sendable {
+    public var ID: String
+    public var Containers: Int
+    public var ContainersRunning: Int
+    public var ContainersPaused: Int
+    public var ContainersStopped: Int
+    public var Images: Int
+    public var Driver: String
+    public var DriverStatus: [[String]]
+    public var MemoryLimit: Bool
+    public var SwapLimit: Bool
+    public var CpuCfsPeriod: Bool
+    public var CpuCfsQuota: Bool
+    public var IPv4Forwarding: Bool
+    public var Debug: Bool
+    public var NFd: Int
+    public var NGoroutines: Int
+    public var SystemTime: String
+    public var LoggingDriver: String
+    public var CgroupDriver: String
+    public var CgroupVersion: String
+    public var NEventsListener: Int
+    public var KernelVersion: String
+    public var OperatingSystem: String
+    public var OSType: String
+    public var Architecture: String
+    public var NCPU: Int
+    public var MemTotal: Int64
+    public var IndexServerAddress: String
+    public var DockerRootDir: String
+    public var Name: String
+    public var Labels: [String]
+    public var ExperimentalBuild: Bool
+    public var ServerVersion: String
+    public var DefaultRuntime: String
+    public var Runtimes: [String: [String: String]]
+    public var SecurityOptions: [String]
+    public var Warnings: [String]
+
+    public init(ID: String, Driver: String, DockerRootDir: String, ServerVersion: String) {
+        self.ID = ID
+        Containers = 0
+        ContainersRunning = 0
+        ContainersPaused = 0
+        ContainersStopped = 0
+        Images = 0
+        self.Driver = Driver
+        DriverStatus = []
+        MemoryLimit = true
+        SwapLimit = false
+        CpuCfsPeriod = true
+        CpuCfsQuota = true
+        IPv4Forwarding = true
+        Debug = false
+        NFd = 0
+        NGoroutines = 0
+        SystemTime = ""
+        LoggingDriver = "json-file"
+        CgroupDriver = "cgroupfs"
+        CgroupVersion = "1"
+        NEventsListener = 0
+        KernelVersion = ""
+        OperatingSystem = ""
+        OSType = "linux"
+        Architecture = "x86_64"
+        NCPU = 1
+        MemTotal = 0
+        IndexServerAddress = "https://index.docker.io/v1/"
+        self.DockerRootDir = DockerRootDir
+        Name = ""
+        Labels = []
+        ExperimentalBuild = false
+        self.ServerVersion = ServerVersion
+        DefaultRuntime = "native"
+        Runtimes = ["native": ["path": "swiftd"]]
+        SecurityOptions = []
+        Warnings = []
+    }
+}
+
+/// One message of a JSON progress stream (import, load, pull).
+public struct ProgressMessage: Codable, Sendable {
+    public var status: String?
+    public var id: String?
+    public var progress: String?
+    public var stream: String?
+    public var error: String?
+    public var errorDetail: ErrorDetail?
+
+    public struct ErrorDetail: Codable, Sendable {
+        public var message: String
+    }
+
+    public init(status: String? = nil, id: String? = nil, stream: String? = nil, error: String? = nil) {
+        self.status = status
+        self.id = id
+        self.stream = stream
+        self.error = error
+        self.errorDetail = error.map { ErrorDetail(message: $0) }
+    }
+}
