@@ -1,0 +1,23 @@
+/// The Engine API routes that swiftd serves, each mapped to the job that answers it.
+public enum DockerRoutes {
+    public static let all: [Route] = [
+        Route("GET", "/_ping", job: "ping", .text),
+        Route("GET", "/version", job: "version", .json(.ok)),
+        Route("GET", "/info", job: "info", .json(.ok)),
+
+        Route("GET", "/containers/json", job: "containers", .json(.ok)),
+        Route("POST", "/containers/create", job: "create", .json(.created)),
+        Route("GET", "/containers/{name}/json", job: "container_inspect", .json(.ok)),
+        Route("POST", "/containers/{name}/start", job: "start", .noContent),
+        Route("POST", "/containers/{name}/stop", job: "stop", .noContent),
+        Route("POST", "/containers/{name}/kill", job: "kill", .noContent),
+        Route("POST", "/containers/{name}/wait", job: "wait", .json(.ok)),
+        Route("POST", "/containers/{name}/attach", job: "attach", .hijack),
+        Route("GET", "/containers/{name}/logs", job: "logs", .stream(contentType: "application/vnd.docker.multiplexed-stream")),
+        Route("DELETE", "/containers/{name}", job: "delete", .noContent),
+
+        Route("GET", "/images/json", job: "images", .json(.ok)),
+        Route("POST", "/images/create", job: "import", .stream(contentType: "application/json"), streamsBody: true),
+        Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
+    ]
+}

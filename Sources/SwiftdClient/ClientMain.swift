@@ -1,0 +1,131 @@
+import Foundation
+import SwiftdAPI
+import SwiftdSystem
+
+/// `swiftd COMMAND`: the client side, talking to the daemon over its socket.
+public enum ClientMain {
+    /// Runs a client command and returns the process's exit status.
+    public static func run(_ arguments: [String]) -> Int32 {
+        var arguments = arguments[...]
+        var host = ProcessInfo.processInfo.environment["SWIFTD_HOST"]
+            ?? ProcessInfo.processInfo.environment["DOCKER_HOST"] ?? "unix:///run/swiftd.sock"
+        while let first = arguments.first, first.hasPrefix("-") {
+            arguments.removeFirst()
+            switch first {
+            case "-H", "--host":
+                guard let value = arguments.popFirst() else { return usageError("flag needs an argument: \(first)") }
+                host = value
+            case "-h", "--help":
+                print(usage)
+                return 0
+            case "-v", "--version":
+                print("swiftd version \(clientVersion)")
+                return 0
+            default:
+                if first.hasPrefix("--host=") {
+                    host = String(first.dropFirst("--host=".count))
+                    continue
+                }
+                return usageError("unknown flag: \(first)")
+            }
+        }
+        guard let command = arguments.popFirst() else {
+            print(usage)
+            return 0
+        }
+        guard host.hasPrefix("unix://") || host.hasPrefix("/") else {
+            return fail("only unix:// daemon addresses are supported so far, not \(host)", status: 125)
+        }
+        let client = Commands(client: APIClient(host: host))
+        do {
+            switch command {
+            case "run": return try client.run(Array(arguments))
+            case "create": return try client.create(Array(arguments))
+            case "start": return try client.start(Array(arguments))
+            case "ps": return try client.ps(Array(arguments))
+            case "logs": return try client.logs(Array(arguments))
+            case "stop": return try client.stop(Array(arguments))
+            case "kill": return try client.kill(Array(arguments))
+            case "wait": return try client.wait(Array(arguments))
+            case "rm": return try client.rm(Array(arguments))
+            case "inspect": return try client.inspect(Array(arguments))
+            case "images": return try client.images(Array(arguments))
+            case "import": return try client.importImage(Array(arguments))
+            case "version": return try client.version(Array(arguments))
+            case "info": return try client.info(Array(arguments))
+            case "help": print(usage); return 0
+            default: return usageError("unknown command: \(command)")
+            }
+        } catch let error as UsageFailure {
+            return usageError(error.message)
+        } catch let error as DaemonFailure {
+            return fail("Error response from daemon: \(error.message)", status: error.exitStatus)
+        } catch let error as APIClient.ConnectError {
+            return fail("\(error)", status: 1)
+        } catch {
+            return fail("\(error)", status: 1)
+        }
+    }
+
+    static let clientVersion = "0.1.0"
+
+    static let usage = """
+        Usage: swiftd [OPTIONS] COMMAND
+               swiftd -d [DAEMON OPTIONS]    (run the daemon; see swiftd -d --help)
+
+        A container engine that serves the Docker Engine API.
+
+        Options:
+          -H, --host ADDRESS   Daemon socket (default unix:///run/swiftd.sock, or $SWIFTD_HOST,
+                               or $DOCKER_HOST)
+          -h, --help           Print this help
+          -v, --version        Print the client version
+
+        Commands:
+          run       Create and start a container, and show its output
+          create    Create a container
+          start     Start a stopped container
+          ps        List containers
+          logs      Show a container's output
+          stop      Stop running containers
+          kill      Send a signal to running containers
+          wait      Wait for containers to stop and print their exit codes
+          rm        Remove containers
+          inspect   Show low-level information on containers or images
+          images    List images
+          import    Create an image from a tar archive
+          version   Show the client and daemon versions
+          info      Show daemon-wide information
+        """
+
+    static func usageError(_ message: String) -> Int32 {
+        writeStderr("swiftd: \(message)\nSee 'swiftd --help'.\n")
+        return 125
+    }
+
+    static func fail(_ message: String, status: Int32) -> Int32 {
+        writeStderr("\(message)\n")
+        return status
+    }
+}
+
+/// Writes text to standard error.
+func writeStderr(_ text: String) {
+    try? FileSystem.writeAll(2, Array(text.utf8))
+}
+
+/// Writes bytes to standard output unbuffered, so they interleave with stderr as produced.
+func writeStdout(_ bytes: some Collection<UInt8>) {
+    try? FileSystem.writeAll(1, Array(bytes))
+}
+
+/// A wrong command line: exit 125 with the message.
+struct UsageFailure: Error {
+    var message: String
+}
+
+/// An error answer from the daemon; `exitStatus` follows the docker CLI (125, 126 or 127).
+struct DaemonFailure: Error {
+    var message: String
+    var exitStatus: Int32 = 125
+}

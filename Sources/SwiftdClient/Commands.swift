@@ -1,0 +1,489 @@
+import Foundation
+import Synchronization
+import SwiftdAPI
+import SwiftdSystem
+
+/// The client commands, each a function of its arguments returning the exit status.
+struct Commands {
+    let client: APIClient
+
+    /// Sends a request and throws `DaemonFailure` for an error status.
+    @discardableResult
+    func call(_ method: String, _ path: String, json: [UInt8]? = nil) throws -> APIClient.Response {
+        let response = try client.request(method, path, json: json)
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
+        return response
+    }
+
+    // MARK: run, create, start
+
+    static let createFlags: [FlagParser.Flag] = [
+        .init(names: ["--name"], takesValue: true), .init(names: ["-e", "--env"], takesValue: true),
+        .init(names: ["-m", "--memory"], takesValue: true), .init(names: ["--network", "--net"], takesValue: true),
+        .init(names: ["-h", "--hostname"], takesValue: true), .init(names: ["-w", "--workdir"], takesValue: true),
+        .init(names: ["-u", "--user"], takesValue: true), .init(names: ["--entrypoint"], takesValue: true),
+        .init(names: ["-l", "--label"], takesValue: true), .init(names: ["--stop-signal"], takesValue: true),
+        .init(names: ["--stop-timeout"], takesValue: true),
+        .init(names: ["--rm"], takesValue: false), .init(names: ["-d", "--detach"], takesValue: false),
+        .init(names: ["--help"], takesValue: false),
+    ]
+
+    /// Builds the create request from `create`/`run` flags; returns it with the container name.
+    func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
+        var flags = FlagParser(Self.createFlags)
+        try flags.parse(arguments, stopAtPositional: true)
+        guard let image = flags.positional.first else {
+            throw UsageFailure(message: "requires at least 1 argument: IMAGE [COMMAND] [ARG...]")
+        }
+        var request = ContainerCreateRequest()
+        request.Image = image
+        let command = Array(flags.positional.dropFirst())
+        if !command.isEmpty { request.Cmd = command }
+        if let entrypoint = flags.string("--entrypoint") { request.Entrypoint = entrypoint.isEmpty ? [] : [entrypoint] }
+        request.Env = flags.strings("-e").map { entry in
+            // `-e NAME` without a value passes the client's own value, as docker does.
+            if entry.contains("=") { return entry }
+            return ProcessInfo.processInfo.environment[entry].map { "\(entry)=\($0)" } ?? entry
+        }
+        request.Hostname = flags.string("-h")
+        request.WorkingDir = flags.string("-w")
+        request.User = flags.string("-u")
+        request.StopSignal = flags.string("--stop-signal")
+        if let timeout = flags.string("--stop-timeout") {
+            guard let seconds = Int(timeout) else { throw UsageFailure(message: "invalid --stop-timeout \(timeout)") }
+            request.StopTimeout = seconds
+        }
+        var labels: [String: String] = [:]
+        for label in flags.strings("-l") {
+            let parts = label.split(separator: "=", maxSplits: 1)
+            labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        if !labels.isEmpty { request.Labels = labels }
+        var hostConfig = HostConfig()
+        if let memory = flags.string("-m") {
+            guard let bytes = parseMemorySize(memory) else {
+                throw UsageFailure(message: "invalid argument \"\(memory)\" for \"-m, --memory\" flag: invalid size")
+            }
+            hostConfig.Memory = bytes
+        }
+        hostConfig.NetworkMode = flags.string("--network") ?? "default"
+        hostConfig.AutoRemove = flags.bool("--rm")
+        request.HostConfig = hostConfig
+        request.AttachStdout = !flags.bool("-d")
+        request.AttachStderr = !flags.bool("-d")
+        return (request, flags.string("--name"), flags)
+    }
+
+    /// Creates the container and returns its ID.
+    func createContainer(_ request: ContainerCreateRequest, name: String?) throws -> String {
+        var path = "/containers/create"
+        if let name { path += "?name=\(percentEncode(name))" }
+        let response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
+        if response.status == 404, let image = request.Image {
+            writeStderr("Unable to find image '\(image)' locally\n")
+        }
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
+        return try response.decode(ContainerCreateResponse.self).Id
+    }
+
+    func create(_ arguments: [String]) throws -> Int32 {
+        let (request, name, _) = try createRequest(arguments)
+        print(try createContainer(request, name: name))
+        return 0
+    }
+
+    func run(_ arguments: [String]) throws -> Int32 {
+        let (request, name, flags) = try createRequest(arguments)
+        let id = try createContainer(request, name: name)
+        if flags.bool("-d") {
+            try startContainer(id, autoRemove: flags.bool("--rm"))
+            print(id)
+            return 0
+        }
+
+        let (connection, attachResponse) = try client.hijack("POST", "/containers/\(id)/attach?stream=1&stdout=1&stderr=1")
+        guard let connection else { throw DaemonFailure(message: attachResponse.errorMessage) }
+        defer { connection.close() }
+
+        // Wait in the background from before the start, so a short-lived container's exit is seen.
+        let exitCode = Mutex<Int32?>(nil)
+        let waited = DispatchSemaphore(value: 0)
+        let condition = flags.bool("--rm") ? "removed" : "next-exit"
+        let waiter = Thread { [client] in
+            defer { waited.signal() }
+            guard let response = try? client.request("POST", "/containers/\(id)/wait?condition=\(condition)"),
+                response.status < 400,
+                let result = try? response.decode(ContainerWaitResponse.self)
+            else { return }
+            exitCode.withLock { $0 = Int32(truncatingIfNeeded: result.StatusCode) }
+        }
+        waiter.start()
+        // The wait request must reach the daemon before the start; a short pause covers the
+        // thread's connect on a loaded machine.
+        // TODO: replace the pause with a wait request whose head is read before starting, as
+        // the docker CLI's wait channel does.
+        Thread.sleep(forTimeInterval: 0.01)
+
+        try startContainer(id, autoRemove: flags.bool("--rm"))
+        var demultiplexer = StreamDemultiplexer()
+        while true {
+            let bytes = (try? connection.readSome()) ?? []
+            if bytes.isEmpty { break }
+            demultiplexer.feed(bytes) { kind, payload in
+                if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
+            }
+        }
+        waited.wait()
+        if let code = exitCode.withLock({ $0 }) { return code }
+        // The wait failed (for example the daemon stopped); report the recorded exit code.
+        if let inspect = try? call("GET", "/containers/\(id)/json").decode(ContainerInspect.self) {
+            return inspect.State.ExitCode
+        }
+        return 125
+    }
+
+    /// Starts a container; a failed start maps to exit 127 or 126 as the docker CLI does.
+    func startContainer(_ id: String, autoRemove: Bool) throws {
+        let response = try client.request("POST", "/containers/\(id)/start")
+        guard response.status >= 400 else { return }
+        let message = response.errorMessage
+        if autoRemove { _ = try? client.request("DELETE", "/containers/\(id)?force=1") }
+        var status: Int32 = 125
+        if message.contains("executable file not found") || message.contains("no such file or directory") {
+            status = 127
+        } else if message.contains("permission denied") {
+            status = 126
+        }
+        throw DaemonFailure(message: message, exitStatus: status)
+    }
+
+    func start(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-a", "--attach"], takesValue: false)])
+        try flags.parse(arguments)
+        guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
+        if flags.bool("-a") { throw UsageFailure(message: "start --attach is not supported yet") }
+        return try forEach(flags.positional) { id in
+            try startContainer(id, autoRemove: false)
+        }
+    }
+
+    /// Runs `body` for each name, printing the name on success and the error otherwise, as
+    /// docker's multi-container commands do.
+    func forEach(_ names: [String], _ body: (String) throws -> Void) throws -> Int32 {
+        var status: Int32 = 0
+        for name in names {
+            do {
+                try body(name)
+                print(name)
+            } catch let error as DaemonFailure {
+                writeStderr("Error response from daemon: \(error.message)\n")
+                status = 1
+            }
+        }
+        return status
+    }
+
+    // MARK: stop, kill, wait, rm
+
+    func stop(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-t", "--time", "--timeout"], takesValue: true),
+            .init(names: ["-s", "--signal"], takesValue: true)])
+        try flags.parse(arguments)
+        guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
+        var query: [String] = []
+        if let time = flags.string("-t") {
+            guard Int(time) != nil else { throw UsageFailure(message: "invalid argument \"\(time)\" for \"-t, --time\"") }
+            query.append("t=\(time)")
+        }
+        if let signal = flags.string("-s") { query.append("signal=\(percentEncode(signal))") }
+        let suffix = query.isEmpty ? "" : "?" + query.joined(separator: "&")
+        return try forEach(flags.positional) { name in
+            try call("POST", "/containers/\(percentEncode(name))/stop\(suffix)")
+        }
+    }
+
+    func kill(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-s", "--signal"], takesValue: true)])
+        try flags.parse(arguments)
+        guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
+        let signal = flags.string("-s").map { "?signal=\(percentEncode($0))" } ?? ""
+        return try forEach(flags.positional) { name in
+            try call("POST", "/containers/\(percentEncode(name))/kill\(signal)")
+        }
+    }
+
+    func wait(_ arguments: [String]) throws -> Int32 {
+        guard !arguments.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
+        var status: Int32 = 0
+        for name in arguments {
+            do {
+                let result = try call("POST", "/containers/\(percentEncode(name))/wait").decode(ContainerWaitResponse.self)
+                print(result.StatusCode)
+            } catch let error as DaemonFailure {
+                writeStderr("Error response from daemon: \(error.message)\n")
+                status = 1
+            }
+        }
+        return status
+    }
+
+    func rm(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-f", "--force"], takesValue: false), .init(names: ["-v", "--volumes"], takesValue: false)])
+        try flags.parse(arguments)
+        guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
+        let force = flags.bool("-f") ? "?force=1" : ""
+        return try forEach(flags.positional) { name in
+            try call("DELETE", "/containers/\(percentEncode(name))\(force)")
+        }
+    }
+
+    // MARK: ps, logs, inspect
+
+    func ps(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-a", "--all"], takesValue: false), .init(names: ["-q", "--quiet"], takesValue: false),
+            .init(names: ["--no-trunc"], takesValue: false)])
+        try flags.parse(arguments)
+        if !flags.positional.isEmpty { throw UsageFailure(message: "ps accepts no arguments") }
+        let all = flags.bool("-a") ? "?all=1" : ""
+        let containers = try call("GET", "/containers/json\(all)").decode([ContainerSummary].self)
+        let truncate = !flags.bool("--no-trunc")
+        if flags.bool("-q") {
+            for container in containers { print(truncate ? String(container.Id.prefix(12)) : container.Id) }
+            return 0
+        }
+        var rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
+        for container in containers {
+            var command = container.Command
+            if truncate && command.count > 20 { command = String(command.prefix(19)) + "…" }
+            let created = humanAgo(Date(timeIntervalSince1970: TimeInterval(container.Created)))
+            rows.append([
+                truncate ? String(container.Id.prefix(12)) : container.Id, container.Image, "\"\(command)\"",
+                created, container.Status, "", container.Names.map { String($0.dropFirst()) }.joined(separator: ","),
+            ])
+        }
+        printTable(rows)
+        return 0
+    }
+
+    func logs(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-f", "--follow"], takesValue: false), .init(names: ["-t", "--timestamps"], takesValue: false),
+            .init(names: ["-n", "--tail"], takesValue: true)])
+        try flags.parse(arguments)
+        guard flags.positional.count == 1, let name = flags.positional.first else {
+            throw UsageFailure(message: "requires exactly 1 argument: CONTAINER")
+        }
+        var query = "stdout=1&stderr=1"
+        if flags.bool("-f") { query += "&follow=1" }
+        if flags.bool("-t") { query += "&timestamps=1" }
+        if let tail = flags.string("-n") { query += "&tail=\(percentEncode(tail))" }
+        var demultiplexer = StreamDemultiplexer()
+        let response = try client.stream("GET", "/containers/\(percentEncode(name))/logs?\(query)") { bytes in
+            demultiplexer.feed(bytes) { kind, payload in
+                if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
+            }
+        }
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
+        return 0
+    }
+
+    func inspect(_ arguments: [String]) throws -> Int32 {
+        guard !arguments.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: NAME") }
+        var documents: [String] = []
+        var status: Int32 = 0
+        for name in arguments {
+            var response = try client.request("GET", "/containers/\(percentEncode(name))/json")
+            if response.status == 404 { response = try client.request("GET", "/images/\(name)/json") }
+            if response.status >= 400 {
+                writeStderr("Error: No such object: \(name)\n")
+                status = 1
+                continue
+            }
+            documents.append(prettyJSON(response.body))
+        }
+        print("[\n" + documents.joined(separator: ",\n") + "\n]")
+        return status
+    }
+
+    // MARK: images, import
+
+    func images(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-q", "--quiet"], takesValue: false), .init(names: ["--no-trunc"], takesValue: false),
+            .init(names: ["-a", "--all"], takesValue: false)])
+        try flags.parse(arguments)
+        let images = try call("GET", "/images/json").decode([ImageSummary].self)
+        let truncate = !flags.bool("--no-trunc")
+        func shortID(_ id: String) -> String {
+            truncate ? String(id.dropFirst("sha256:".count).prefix(12)) : id
+        }
+        if flags.bool("-q") {
+            for image in images { print(shortID(image.Id)) }
+            return 0
+        }
+        var rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
+        for image in images {
+            let created = humanAgo(Date(timeIntervalSince1970: TimeInterval(image.Created)))
+            let tags = image.RepoTags.isEmpty ? ["<none>:<none>"] : image.RepoTags
+            for tag in tags {
+                let colon = tag.lastIndex(of: ":") ?? tag.endIndex
+                let repository = String(tag[..<colon])
+                let name = colon < tag.endIndex ? String(tag[tag.index(after: colon)...]) : "<none>"
+                rows.append([repository, name, shortID(image.Id), created, humanSize(image.Size)])
+            }
+        }
+        printTable(rows)
+        return 0
+    }
+
+    func importImage(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-m", "--message"], takesValue: true)])
+        try flags.parse(arguments)
+        guard (1...2).contains(flags.positional.count) else {
+            throw UsageFailure(message: "requires 1 or 2 arguments: file|- [REPOSITORY[:TAG]]")
+        }
+        let source = flags.positional[0]
+        let handle: FileHandle
+        if source == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let file = FileHandle(forReadingAtPath: source) else {
+                throw UsageFailure(message: "open \(source): no such file or directory")
+            }
+            handle = file
+        }
+        var query = "fromSrc=-"
+        if flags.positional.count == 2 {
+            let reference = flags.positional[1]
+            // Split `repo:tag` at a colon after the last slash (a registry port is not a tag).
+            if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
+                query += "&repo=\(percentEncode(String(reference[..<colon])))&tag=\(percentEncode(String(reference[reference.index(after: colon)...])))"
+            } else {
+                query += "&repo=\(percentEncode(reference))"
+            }
+        }
+        if let message = flags.string("-m") { query += "&message=\(percentEncode(message))" }
+        var lastStatus: String?
+        var streamError: String?
+        var pending: [UInt8] = []
+        let response = try client.stream("POST", "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
+            upload: {
+                let data = handle.readData(ofLength: 1 << 20)
+                return data.isEmpty ? nil : Array(data)
+            }
+        ) { bytes in
+            pending += bytes
+            while let newline = pending.firstIndex(of: 10) {
+                let line = Array(pending[..<newline])
+                pending.removeFirst(newline + 1)
+                guard let message = try? JSONDecoder().decode(ProgressMessage.self, from: Data(line)) else { continue }
+                if let error = message.error { streamError = error }
+                if let status = message.status { lastStatus = status }
+            }
+        }
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
+        if let streamError { throw DaemonFailure(message: streamError) }
+        if let lastStatus { print(lastStatus) }
+        return 0
+    }
+
+    // MARK: version, info
+
+    func version(_ arguments: [String]) throws -> Int32 {
+        print("Client:\n Version:           \(ClientMain.clientVersion)\n API version:       \(APIVersion.current)\n")
+        let version = try call("GET", "/version").decode(VersionResponse.self)
+        print("""
+            Server: swiftd
+             Engine:
+              Version:          \(version.Version)
+              API version:      \(version.ApiVersion) (minimum version \(version.MinAPIVersion))
+              Git commit:       \(version.GitCommit)
+              OS/Arch:          \(version.Os)/\(version.Arch)
+              Kernel:           \(version.KernelVersion)
+            """)
+        return 0
+    }
+
+    func info(_ arguments: [String]) throws -> Int32 {
+        let info = try call("GET", "/info").decode(InfoResponse.self)
+        print("""
+            Server:
+             Containers: \(info.Containers)
+              Running: \(info.ContainersRunning)
+              Paused: \(info.ContainersPaused)
+              Stopped: \(info.ContainersStopped)
+             Images: \(info.Images)
+             Server Version: \(info.ServerVersion)
+             Storage Driver: \(info.Driver)
+             Logging Driver: \(info.LoggingDriver)
+             Cgroup Driver: \(info.CgroupDriver)
+             Cgroup Version: \(info.CgroupVersion)
+             Default Runtime: \(info.DefaultRuntime)
+             Kernel Version: \(info.KernelVersion)
+             Operating System: \(info.OperatingSystem)
+             CPUs: \(info.NCPU)
+             Total Memory: \(humanSize(info.MemTotal))
+             Name: \(info.Name)
+             Docker Root Dir: \(info.DockerRootDir)
+             Debug Mode: \(info.Debug)
+            """)
+        for warning in info.Warnings { writeStderr("WARNING: \(warning)\n") }
+        return 0
+    }
+}
+
+/// Writes bytes to standard error.
+func writeStderrBytes(_ bytes: some Collection<UInt8>) {
+    try? FileSystem.writeAll(2, Array(bytes))
+}
+
+/// Prints rows as docker does: columns left-aligned, three spaces apart.
+func printTable(_ rows: [[String]]) {
+    guard let columns = rows.first?.count else { return }
+    var widths = [Int](repeating: 0, count: columns)
+    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    for row in rows {
+        var line = ""
+        for (index, cell) in row.enumerated() {
+            line += index == columns - 1 ? cell : cell.padding(toLength: widths[index] + 3, withPad: " ", startingAt: 0)
+        }
+        while line.hasSuffix(" ") { line.removeLast() }
+        print(line)
+    }
+}
+
+/// "5 seconds ago", as docker's CREATED column.
+func humanAgo(_ date: Date) -> String {
+    let seconds = Int(Date().timeIntervalSince(date))
+    switch seconds {
+    case ..<1: return "Less than a second ago"
+    case 1: return "1 second ago"
+    case ..<60: return "\(seconds) seconds ago"
+    case ..<120: return "About a minute ago"
+    case ..<3600: return "\(seconds / 60) minutes ago"
+    case ..<7200: return "About an hour ago"
+    case ..<(48 * 3600): return "\(seconds / 3600) hours ago"
+    default: return "\(seconds / 86400) days ago"
+    }
+}
+
+/// Sizes in decimal units, as docker prints them ("2.1MB").
+func humanSize(_ bytes: Int64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000 && unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    let rounded = value < 10 ? (value * 100).rounded() / 100 : (value < 100 ? (value * 10).rounded() / 10 : value.rounded())
+    var text = String(rounded)
+    if text.hasSuffix(".0") { text.removeLast(2) }
+    return text + units[unit]
+}
+
+/// Indents a JSON document for `inspect`.
+func prettyJSON(_ bytes: [UInt8]) -> String {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)),
+        let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    else { return String(decoding: bytes, as: UTF8.self) }
+    return String(decoding: data, as: UTF8.self)
+}

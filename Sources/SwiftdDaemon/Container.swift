@@ -1,0 +1,185 @@
+import Foundation
+import Synchronization
+import SwiftdAPI
+import SwiftdNetwork
+import SwiftdSystem
+
+/// What is stored of a container in `containers/<id>/config.v2.json`.
+struct ContainerRecord: Codable, Sendable {
+    var id: String
+    var name: String
+    var created: String
+    var imageID: String
+    /// The image as the user named it.
+    var imageName: String
+    var path: String
+    var args: [String]
+    var config: ContainerConfig
+    var hostConfig: HostConfig
+    var state: ContainerState
+    var endpoint: Endpoint?
+    var networkName: String
+}
+
+/// A container: its stored record, and the run-time links to its process and output.
+final class Container: Sendable {
+    let id: String
+    let directory: String
+    private let state: Mutex<ContainerRecord>
+    let output: OutputBroadcast
+    /// Resumed when the container's process exits (after cleanup), with its exit code.
+    private let exitWaiters = Mutex<[CheckedContinuation<Int32, Never>]>([])
+    /// Resumed when the container is removed.
+    private let removalWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    /// Set while a start or stop is under way, so that two cannot overlap.
+    let busy = Mutex<Bool>(false)
+
+    init(record: ContainerRecord, directory: String) {
+        id = record.id
+        self.directory = directory
+        state = Mutex(record)
+        output = OutputBroadcast()
+    }
+
+    var record: ContainerRecord { state.withLock { $0 } }
+
+    var name: String { state.withLock { $0.name } }
+
+    var isRunning: Bool { state.withLock { $0.state.Running } }
+
+    var logPath: String { "\(directory)/\(id)-json.log" }
+
+    /// Changes the record and writes it to disk atomically.
+    @discardableResult
+    func update<T>(_ body: (inout ContainerRecord) -> T) throws -> T {
+        let (result, snapshot) = state.withLock { record in
+            let result = body(&record)
+            return (result, record)
+        }
+        try save(snapshot)
+        return result
+    }
+
+    func save() throws { try save(record) }
+
+    private func save(_ record: ContainerRecord) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try FileSystem.writeAtomically("\(directory)/config.v2.json", Array(try encoder.encode(record)))
+    }
+
+    /// Waits for the next exit of the container's process and returns its exit code.
+    func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            exitWaiters.withLock { $0.append(continuation) }
+        }
+    }
+
+    /// Wakes everyone waiting for the process to exit.
+    func notifyExit(_ code: Int32) {
+        let waiters = exitWaiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: code) }
+    }
+
+    func waitForRemoval() async {
+        await withCheckedContinuation { continuation in
+            removalWaiters.withLock { $0.append(continuation) }
+        }
+    }
+
+    func notifyRemoval() {
+        let waiters = removalWaiters.withLock { waiters in
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// The short status text of `docker ps`, such as `Up 3 seconds` or `Exited (0) 1 minute ago`.
+    var statusText: String {
+        let record = record
+        let now = Date()
+        switch record.state.Status {
+        case "running":
+            return "Up \(humanDuration(now.timeIntervalSince(parseTimestamp(record.state.StartedAt) ?? now)))"
+        case "exited":
+            let ago = humanDuration(now.timeIntervalSince(parseTimestamp(record.state.FinishedAt) ?? now))
+            return "Exited (\(record.state.ExitCode)) \(ago) ago"
+        default:
+            return "Created"
+        }
+    }
+}
+
+/// Fans a container's output out to attached clients as it is produced.
+final class OutputBroadcast: Sendable {
+    /// One piece of output, or the end of the output of the current run.
+    enum Event: Sendable {
+        case data(StreamFrame.Kind, [UInt8])
+        case end
+    }
+
+    private let subscribers = Mutex<[UUID: AsyncStream<Event>.Continuation]>([:])
+
+    /// Subscribes to output from now on; the stream finishes at the end of the current or next run.
+    func subscribe() -> AsyncStream<Event> {
+        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .unbounded)
+        let key = UUID()
+        subscribers.withLock { $0[key] = continuation }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.subscribers.withLock { $0.removeValue(forKey: key) }
+        }
+        return stream
+    }
+
+    func publish(_ kind: StreamFrame.Kind, _ bytes: [UInt8]) {
+        for continuation in subscribers.withLock({ Array($0.values) }) {
+            continuation.yield(.data(kind, bytes))
+        }
+    }
+
+    /// Ends every subscriber's stream.
+    func finish() {
+        let all = subscribers.withLock { subscribers in
+            defer { subscribers.removeAll() }
+            return Array(subscribers.values)
+        }
+        for continuation in all {
+            continuation.yield(.end)
+            continuation.finish()
+        }
+    }
+}
+
+/// Formats a duration as `docker ps` does: `Less than a second`, `5 seconds`, `About a minute`.
+func humanDuration(_ seconds: TimeInterval) -> String {
+    let s = Int(seconds)
+    switch s {
+    case ..<1: return "Less than a second"
+    case 1: return "1 second"
+    case ..<60: return "\(s) seconds"
+    case ..<120: return "About a minute"
+    case ..<3600: return "\(s / 60) minutes"
+    case ..<7200: return "About an hour"
+    case ..<(48 * 3600): return "\(s / 3600) hours"
+    default: return "\(s / 86400) days"
+    }
+}
+
+/// The current time as RFC 3339 with nanoseconds, as Docker writes timestamps.
+func timestamp(_ date: Date = Date()) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+}
+
+func parseTimestamp(_ text: String) -> Date? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let date = formatter.date(from: text) { return date }
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.date(from: text)
+}

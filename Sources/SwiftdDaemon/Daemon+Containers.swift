@@ -1,0 +1,418 @@
+import Foundation
+import SwiftdAPI
+import SwiftdEngine
+import SwiftdExec
+import SwiftdGraph
+import SwiftdNetwork
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Daemon {
+    /// Registers the container handlers.
+    func registerContainerHandlers() throws {
+        try engine.register("create") { [self] job in try await create(job) }
+        try engine.register("start") { [self] job in try await start(job) }
+        try engine.register("stop") { [self] job in
+            let container = try container(try job.argument("name"))
+            guard container.isRunning else {
+                job.environment["statusCode"] = "304"
+                return
+            }
+            let timeout = job.environment.int("t") ?? container.record.config.StopTimeout ?? 10
+            try await stop(container, timeout: timeout, signal: job.environment["signal"])
+        }
+        try engine.register("kill") { [self] job in
+            let container = try container(try job.argument("name"))
+            guard container.isRunning else {
+                throw SwiftdError(.conflict, "Cannot kill container: \(container.id): Container \(container.id) is not running")
+            }
+            let signal = try Signals.parse(job.environment["signal"] ?? "KILL")
+            try exec.signal(pid: container.record.state.Pid, signal)
+        }
+        try engine.register("wait") { [self] job in try await wait(job) }
+        try engine.register("delete") { [self] job in
+            let container = try container(try job.argument("name"))
+            try await remove(container, force: job.environment.bool("force"))
+        }
+        try engine.register("containers") { [self] job in
+            let all = job.environment.bool("all")
+            let summaries = allContainers().reversed().filter { all || $0.isRunning }.map(summary)
+            try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
+        }
+        try engine.register("container_inspect") { [self] job in
+            let container = try container(try job.argument("name"))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try await job.stdout.write(Array(try encoder.encode(inspect(container))))
+        }
+        try engine.register("logs") { [self] job in try await logs(job) }
+        try engine.register("attach") { [self] job in try await attach(job) }
+    }
+
+    // MARK: create
+
+    private func create(_ job: Job) async throws {
+        guard let body = job.environment["body"] else {
+            throw SwiftdError(.invalidArgument, "config cannot be empty in order to create a container")
+        }
+        let request = try JSONDecoder().decode(ContainerCreateRequest.self, from: Data(body.utf8))
+        guard let imageName = request.Image, !imageName.isEmpty else {
+            throw SwiftdError(.invalidArgument, "No command specified")
+        }
+        let image = try graph.image(imageName)
+        var hostConfig = request.HostConfig ?? HostConfig()
+        if let memory = hostConfig.Memory {
+            if memory < 0 { throw SwiftdError(.invalidArgument, "invalid Memory: must not be negative") }
+            if memory > 0 && memory < 6 * 1024 * 1024 {
+                throw SwiftdError(.invalidArgument, "Minimum memory limit allowed is 6MB")
+            }
+        }
+        let networkMode = hostConfig.NetworkMode ?? "default"
+        guard ["default", "bridge", "none", "host"].contains(networkMode) else {
+            throw SwiftdError(.unsupported, "network mode \(networkMode) is not supported yet: use bridge, none or host")
+        }
+        hostConfig.NetworkMode = networkMode
+
+        let id = randomID()
+        var name = job.environment["name"] ?? ""
+        if name.hasPrefix("/") { name.removeFirst() }
+        if name.isEmpty {
+            repeat { name = NameGenerator.random() } while isNameInUse(name)
+        } else if !NameGenerator.isValid(name) {
+            throw SwiftdError(.invalidArgument, "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+
+        let imageConfig = image.config.config
+        let entrypoint = request.Entrypoint ?? imageConfig?.Entrypoint ?? []
+        let command = request.Cmd ?? (request.Entrypoint == nil ? imageConfig?.Cmd : nil) ?? []
+        let argv = entrypoint + command
+        guard let path = argv.first else { throw SwiftdError(.invalidArgument, "No command specified") }
+
+        var config = ContainerConfig(Hostname: request.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? String(id.prefix(12)), Image: imageName)
+        config.Domainname = request.Domainname ?? ""
+        config.User = request.User ?? imageConfig?.User ?? ""
+        config.AttachStdin = request.AttachStdin ?? false
+        config.AttachStdout = request.AttachStdout ?? true
+        config.AttachStderr = request.AttachStderr ?? true
+        config.Tty = request.Tty ?? false
+        config.OpenStdin = request.OpenStdin ?? false
+        config.StdinOnce = request.StdinOnce ?? false
+        config.Env = mergeEnvironment(imageConfig?.Env ?? [], request.Env ?? [])
+        config.Cmd = request.Cmd ?? imageConfig?.Cmd
+        config.Entrypoint = request.Entrypoint ?? imageConfig?.Entrypoint
+        config.Labels = (imageConfig?.Labels ?? [:]).merging(request.Labels ?? [:]) { $1 }
+        config.WorkingDir = request.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? imageConfig?.WorkingDir ?? ""
+        config.StopSignal = request.StopSignal ?? imageConfig?.StopSignal
+        config.StopTimeout = request.StopTimeout
+        if config.Tty {
+            throw SwiftdError(.unsupported, "a TTY (-t) is not supported yet")
+        }
+        if config.OpenStdin {
+            throw SwiftdError(.unsupported, "an open stdin (-i) is not supported yet")
+        }
+
+        let directory = "\(configuration.root)/containers/\(id)"
+        let record = ContainerRecord(
+            id: id, name: name, created: timestamp(), imageID: image.id, imageName: imageName,
+            path: path, args: Array(argv.dropFirst()), config: config, hostConfig: hostConfig,
+            state: ContainerState(), endpoint: nil, networkName: networkMode == "default" ? "bridge" : networkMode)
+        let container = Container(record: record, directory: directory)
+        try add(container)
+        do {
+            try FileSystem.createDirectory(directory, mode: 0o710)
+            try graph.createContainerLayer(id: id, imageID: image.id)
+            try container.save()
+        } catch {
+            forget(container)
+            try? graph.removeContainerLayer(id: id)
+            try? FileSystem.removeTree(directory)
+            throw error
+        }
+        try await job.stdout.write(Array(try JSONEncoder().encode(ContainerCreateResponse(Id: id))))
+    }
+
+    // MARK: start
+
+    private func start(_ job: Job) async throws {
+        let container = try container(try job.argument("name"))
+        if container.isRunning {
+            job.environment["statusCode"] = "304"
+            return
+        }
+        let claimed = container.busy.withLock { busy -> Bool in
+            if busy { return false }
+            busy = true
+            return true
+        }
+        guard claimed else {
+            throw SwiftdError(.conflict, "container \(container.id) is already being started or stopped")
+        }
+        defer { container.busy.withLock { $0 = false } }
+        try await run(container)
+    }
+
+    /// Mounts the rootfs, starts the process with its network, and begins supervising it.
+    private func run(_ container: Container) async throws {
+        let record = container.record
+        let rootfs = try graph.mountContainer(id: container.id)
+        var spec = ContainerSpec(
+            id: container.id, rootfs: rootfs, arguments: [record.path] + record.args,
+            environment: record.config.Env, hostname: record.config.Hostname)
+        spec.workingDirectory = record.config.WorkingDir.isEmpty ? "/" : record.config.WorkingDir
+        if let memory = record.hostConfig.Memory, memory > 0 { spec.memoryLimit = memory }
+        let networkMode = record.hostConfig.NetworkMode ?? "default"
+        spec.newNetworkNamespace = networkMode != "host"
+        if !record.config.User.isEmpty {
+            // TODO: resolve user and group names through the image's /etc/passwd and /etc/group;
+            // only numeric uid[:gid] is understood so far.
+            let parts = record.config.User.split(separator: ":")
+            guard let uid = UInt32(parts[0]), parts.count < 2 || UInt32(parts[1]) != nil else {
+                try? graph.unmountContainer(id: container.id)
+                throw SwiftdError(.unsupported, "user \(record.config.User): only numeric uid[:gid] is supported so far")
+            }
+            spec.uid = uid
+            spec.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
+        }
+
+        let stdout = try Sockets.pipe()
+        let stderr = try Sockets.pipe()
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        var endpoint: Endpoint?
+        let pid: Int32
+        do {
+            pid = try exec.start(spec, stdio: ContainerStdio(stdin: devNull, stdout: stdout.write, stderr: stderr.write)) {
+                [self] pid in
+                if let network, networkMode == "default" || networkMode == "bridge" {
+                    endpoint = try network.connect(containerID: container.id, pid: pid)
+                }
+            }
+        } catch {
+            close(devNull)
+            for fd in [stdout.read, stdout.write, stderr.read, stderr.write] { close(fd) }
+            if let endpoint { try? network?.disconnect(endpoint) }
+            try? graph.unmountContainer(id: container.id)
+            let exitCode: Int32
+            switch error {
+            case ExecError.executableNotFound: exitCode = 127
+            case ExecError.permissionDenied: exitCode = 126
+            default: exitCode = 128
+            }
+            try? container.update { record in
+                record.state.ExitCode = exitCode
+                record.state.Error = "\(error)"
+                if record.state.Status == "running" { record.state.Status = "exited" }
+            }
+            throw SwiftdError(.invalidArgument, "failed to create task for container: \(error)")
+        }
+        close(devNull)
+        close(stdout.write)
+        close(stderr.write)
+
+        let pump: OutputPump
+        do {
+            pump = try OutputPump(
+                stdout: stdout.read, stderr: stderr.read, logPath: container.logPath,
+                broadcast: container.output, id: container.id)
+        } catch {
+            _ = kill(pid, SIGKILL)
+            throw error
+        }
+        try container.update { record in
+            record.state.Status = "running"
+            record.state.Running = true
+            record.state.Pid = pid
+            record.state.ExitCode = 0
+            record.state.Error = ""
+            record.state.OOMKilled = false
+            record.state.StartedAt = timestamp()
+            record.state.FinishedAt = "0001-01-01T00:00:00Z"
+            record.endpoint = endpoint
+        }
+        log.debug("container started", [("id", container.id), ("pid", "\(pid)")])
+
+        Task { [self] in
+            let status = await exec.wait(pid: pid)
+            await finish(container, status: status, pump: pump)
+        }
+    }
+
+    /// Cleans up after the container's process exited, records the exit, and wakes waiters.
+    private func finish(_ container: Container, status: ExitStatus, pump: OutputPump) async {
+        // Every process of the container died with its PID 1, so the pipes reach end of file;
+        // a second's grace covers output still in flight, and a process that escaped is cut off.
+        let drained = Task { await pump.waitUntilDrained() }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(1))
+            pump.cancel()
+        }
+        await drained.value
+        timeout.cancel()
+
+        let record = container.record
+        if let endpoint = record.endpoint, let network {
+            do {
+                try network.disconnect(endpoint)
+            } catch {
+                log.error("disconnecting a container failed", [("id", container.id), ("error", "\(error)")])
+            }
+        }
+        do {
+            try exec.removeCgroups(containerID: container.id)
+        } catch {
+            log.error("removing a container's cgroups failed", [("id", container.id), ("error", "\(error)")])
+        }
+        do {
+            try graph.unmountContainer(id: container.id)
+        } catch {
+            log.error("unmounting a container failed", [("id", container.id), ("error", "\(error)")])
+        }
+        do {
+            try container.update { record in
+                record.state.Status = "exited"
+                record.state.Running = false
+                record.state.Pid = 0
+                record.state.ExitCode = status.code
+                record.state.OOMKilled = status.oomKilled
+                record.state.FinishedAt = timestamp()
+                record.endpoint = nil
+            }
+        } catch {
+            log.error("saving a container's state failed", [("id", container.id), ("error", "\(error)")])
+        }
+        log.debug("container exited", [("id", container.id), ("code", "\(status.code)")])
+        container.notifyExit(status.code)
+        if record.hostConfig.AutoRemove == true {
+            do {
+                try await remove(container, force: false)
+            } catch {
+                log.error("removing a container after it exited failed", [("id", container.id), ("error", "\(error)")])
+            }
+        }
+    }
+
+    // MARK: stop, wait, remove
+
+    /// Sends the stop signal, then SIGKILL after `timeout` seconds, and waits for the exit.
+    func stop(_ container: Container, timeout: Int, signal: String?) async throws {
+        let record = container.record
+        guard record.state.Running else { return }
+        let exited = Task { await container.waitForExit() }
+        let stopSignal = try Signals.parse(signal ?? record.config.StopSignal ?? "TERM")
+        try? exec.signal(pid: record.state.Pid, stopSignal)
+        let killer = Task { [self] in
+            if timeout >= 0 {
+                try await Task.sleep(for: .seconds(timeout))
+                log.info("container did not stop in time; killing it", [("id", container.id), ("timeout", "\(timeout)s")])
+                try? exec.signal(pid: record.state.Pid, SIGKILL)
+            }
+        }
+        _ = await exited.value
+        killer.cancel()
+    }
+
+    private func wait(_ job: Job) async throws {
+        let container = try container(try job.argument("name"))
+        let condition = job.environment["condition"] ?? "not-running"
+        let code: Int32
+        switch condition {
+        case "not-running", "":
+            if container.isRunning {
+                code = await container.waitForExit()
+            } else {
+                code = container.record.state.ExitCode
+            }
+        case "next-exit":
+            code = await container.waitForExit()
+        case "removed":
+            let removed = Task { await container.waitForRemoval() }
+            code = container.isRunning ? await container.waitForExit() : container.record.state.ExitCode
+            await removed.value
+        default:
+            throw SwiftdError(.invalidArgument, "invalid condition: \"\(condition)\"")
+        }
+        try await job.stdout.write(Array(try JSONEncoder().encode(ContainerWaitResponse(StatusCode: Int64(code)))))
+    }
+
+    /// Removes a stopped container, or a running one with `force` (killed first).
+    func remove(_ container: Container, force: Bool) async throws {
+        if container.isRunning {
+            guard force else {
+                throw SwiftdError(.conflict,
+                    "You cannot remove a running container \(container.id). Stop the container before attempting removal or force remove")
+            }
+            try await stop(container, timeout: 0, signal: "KILL")
+        }
+        forget(container)
+        try graph.removeContainerLayer(id: container.id)
+        try FileSystem.removeTree(container.directory)
+        container.notifyRemoval()
+    }
+
+    // MARK: inspect and list
+
+    func inspect(_ container: Container) -> ContainerInspect {
+        let record = container.record
+        let endpoint = record.endpoint.map(endpointSettings)
+        return ContainerInspect(
+            Id: record.id, Created: record.created, Path: record.path, Args: record.args,
+            State: record.state, Image: record.imageID, LogPath: container.logPath, Name: "/\(record.name)",
+            HostConfig: record.hostConfig,
+            GraphDriver: .init(Name: "overlay2", Data: [:]),
+            Config: record.config,
+            NetworkSettings: NetworkSettings(
+                Bridge: "", SandboxKey: record.state.Pid > 0 ? "/proc/\(record.state.Pid)/ns/net" : "",
+                endpoint: endpoint, networkName: record.networkName))
+    }
+
+    func summary(_ container: Container) -> ContainerSummary {
+        let record = container.record
+        let command = ([record.path] + record.args).joined(separator: " ")
+        let networks = record.endpoint.map { [record.networkName: endpointSettings($0)] } ?? [:]
+        return ContainerSummary(
+            Id: record.id, Names: ["/\(record.name)"], Image: record.imageName, ImageID: record.imageID,
+            Command: command, Created: Int64(parseTimestamp(record.created)?.timeIntervalSince1970 ?? 0),
+            State: record.state.Status, Status: container.statusText, Labels: record.config.Labels,
+            NetworkMode: record.hostConfig.NetworkMode ?? "default",
+            NetworkSettings: NetworkSettingsSummary(Networks: networks))
+    }
+
+    private func endpointSettings(_ endpoint: Endpoint) -> EndpointSettings {
+        EndpointSettings(
+            NetworkID: network?.bridgeName ?? "", EndpointID: endpoint.hostInterface, Gateway: endpoint.gateway,
+            IPAddress: endpoint.ipAddress, IPPrefixLen: endpoint.prefixLength, MacAddress: endpoint.macAddress)
+    }
+}
+
+extension Job {
+    /// The path parameter `name`, which the router always sets for routes that have it.
+    func argument(_ name: String) throws -> String {
+        guard let value = environment[name], !value.isEmpty else {
+            throw SwiftdError(.invalidArgument, "missing \(name)")
+        }
+        return value
+    }
+}
+
+/// Merges `overrides` into `base` by variable name, keeping `base`'s order.
+func mergeEnvironment(_ base: [String], _ overrides: [String]) -> [String] {
+    var result = base
+    for entry in overrides {
+        let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+        if let index = result.firstIndex(where: { ($0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0) == key }) {
+            result[index] = entry
+        } else {
+            result.append(entry)
+        }
+    }
+    return result
+}
+
+/// A random 64-hex-digit container ID.
+func randomID() -> String {
+    var id = ""
+    for _ in 0..<4 { id += String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }
+    return id
+}

@@ -1,0 +1,111 @@
+import Foundation
+import SwiftdAPI
+import SwiftdEngine
+import SwiftdGraph
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Daemon {
+    /// Registers the image handlers.
+    func registerImageHandlers() throws {
+        try engine.register("import") { [self] job in try await importImage(job) }
+        try engine.register("images") { [self] job in
+            let counts = Dictionary(grouping: allContainers(), by: { $0.record.imageID }).mapValues(\.count)
+            let summaries = graph.images().sorted { $0.created > $1.created }.map { image in
+                ImageSummary(
+                    Id: image.id, RepoTags: image.repoTags,
+                    Created: Int64(parseTimestamp(image.created)?.timeIntervalSince1970 ?? 0),
+                    Size: image.size, Labels: image.config.config?.Labels ?? [:],
+                    Containers: counts[image.id] ?? 0)
+            }
+            try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
+        }
+        try engine.register("image_inspect") { [self] job in
+            let image = try graph.image(try job.argument("name"))
+            try await job.stdout.write(Array(try JSONEncoder().encode(ImageInspect(image))))
+        }
+    }
+
+    /// `POST /images/create?fromSrc=-`: stores the request body, a tar, as a one-layer image.
+    private func importImage(_ job: Job) async throws {
+        guard let source = job.environment["fromSrc"] else {
+            throw SwiftdError(.unsupported, "pulling images (fromImage) is not supported yet; use fromSrc=- to import")
+        }
+        guard source == "-" else {
+            throw SwiftdError(.unsupported, "importing from a URL is not supported; send the archive as the body with fromSrc=-")
+        }
+        var reference: Reference?
+        if let repo = job.environment["repo"], !repo.isEmpty {
+            let tag = job.environment["tag"].flatMap { $0.isEmpty ? nil : $0 }
+            reference = try Reference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
+        }
+
+        // Spool the body to a file: the archive is read twice (hash and extraction).
+        let spoolDirectory = "\(configuration.root)/tmp"
+        try FileSystem.createDirectory(spoolDirectory, mode: 0o700)
+        let spool = "\(spoolDirectory)/import-\(randomID().prefix(16)).tar"
+        defer { try? FileSystem.remove(spool) }
+        let fd = try retryingInterrupts("open", spool) { open(spool, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        do {
+            while let chunk = try await job.stdin.read() {
+                try FileSystem.writeAll(fd, chunk, subject: spool)
+            }
+            close(fd)
+        } catch {
+            close(fd)
+            throw error
+        }
+
+        let (diffID, _) = try graph.importLayer(fromFile: spool)
+        let now = timestamp()
+        let message = job.environment["message"] ?? ""
+        let config = ImageConfig(
+            architecture: "amd64", os: "linux", created: now, config: nil,
+            rootfs: .init(type: "layers", diff_ids: [diffID]),
+            history: [.init(created: now, created_by: "", comment: message.isEmpty ? "Imported from -" : message)])
+        let image = try graph.createImage(config)
+        if let reference { try graph.tag(image.id, as: reference) }
+        try await job.stdout.write(Array((try String(decoding: JSONEncoder().encode(ProgressMessage(status: image.id)), as: UTF8.self) + "\n").utf8))
+    }
+}
+
+/// `GET /images/{name}/json`, with the fields swiftd fills.
+struct ImageInspect: Encodable {
+    var Id: String
+    var RepoTags: [String]
+    var RepoDigests: [String]
+    var Parent: String
+    var Comment: String
+    var Created: String
+    var Author: String
+    var Config: ImageConfig.ContainerConfig?
+    var Architecture: String
+    var Os: String
+    var Size: Int64
+    var RootFS: RootFS
+    var Metadata: [String: String]
+
+    struct RootFS: Encodable {
+        var `Type`: String
+        var Layers: [String]
+    }
+
+    init(_ image: Image) {
+        Id = image.id
+        RepoTags = image.repoTags
+        RepoDigests = []
+        Parent = ""
+        Comment = image.config.history?.last?.comment ?? ""
+        Created = image.created
+        Author = image.config.author ?? ""
+        Config = image.config.config
+        Architecture = image.config.architecture
+        Os = image.config.os
+        Size = image.size
+        RootFS = RootFS(Type: "layers", Layers: image.config.rootfs.diff_ids)
+        Metadata = ["LastTagTime": ""]
+    }
+}

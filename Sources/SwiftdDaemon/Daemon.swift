@@ -1,0 +1,145 @@
+import Dispatch
+import Foundation
+import Synchronization
+import SwiftdAPI
+import SwiftdEngine
+import SwiftdExec
+import SwiftdGraph
+import SwiftdNetwork
+import SwiftdSystem
+import SwiftdSystemd
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The daemon: its stores and drivers, and the job handlers that act on them.
+final class Daemon: Sendable {
+    let configuration: DaemonConfiguration
+    let engine: Engine
+    let log: Logger
+    let graph: Graph
+    let exec: ExecDriver
+    /// The default bridge, or nil with `-b none`.
+    let network: BridgeDriver?
+    private let containers = Mutex<[String: Container]>([:])
+
+    init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {
+        self.configuration = configuration
+        self.engine = engine
+        self.log = log
+        try FileSystem.createDirectory("\(configuration.root)/containers", mode: 0o710)
+        try FileSystem.createDirectory(configuration.execRoot, mode: 0o700)
+        graph = try Graph(root: configuration.root)
+        exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
+        if configuration.bridge == "none" {
+            network = nil
+        } else {
+            network = try BridgeDriver(
+                BridgeConfiguration(
+                    bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
+                    enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward))
+        }
+        try restoreContainers()
+    }
+
+    // MARK: The container store
+
+    /// All containers, oldest first.
+    func allContainers() -> [Container] {
+        containers.withLock { Array($0.values) }.sorted { $0.record.created < $1.record.created }
+    }
+
+    /// Finds a container by full ID, name (with or without the leading slash) or unique ID prefix.
+    func container(_ reference: String) throws -> Container {
+        let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
+        return try containers.withLock { all throws -> Container in
+            if let exact = all[reference] { return exact }
+            if let named = all.values.first(where: { $0.name == name }) { return named }
+            let matches = reference.isEmpty ? [] : all.values.filter { $0.id.hasPrefix(reference) }
+            if matches.count > 1 {
+                throw SwiftdError(.invalidArgument, "multiple IDs found with provided prefix: \(reference)")
+            }
+            guard let match = matches.first else {
+                throw SwiftdError(.notFound, "No such container: \(reference)")
+            }
+            return match
+        }
+    }
+
+    /// Adds a new container, rejecting a name already in use.
+    func add(_ container: Container) throws {
+        try containers.withLock { all throws in
+            let name = container.name
+            if let existing = all.values.first(where: { $0.name == name }) {
+                throw SwiftdError(.conflict,
+                    "Conflict. The container name \"/\(name)\" is already in use by container \"\(existing.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+            all[container.id] = container
+        }
+    }
+
+    func forget(_ container: Container) {
+        _ = containers.withLock { $0.removeValue(forKey: container.id) }
+    }
+
+    func isNameInUse(_ name: String) -> Bool {
+        containers.withLock { $0.values.contains { $0.name == name } }
+    }
+
+    /// Loads the containers stored under the root. A container recorded as running lost its
+    /// process when the daemon went away: what is left of it is cleaned up and it is marked exited.
+    private func restoreContainers() throws {
+        let directory = "\(configuration.root)/containers"
+        for id in try FileSystem.list(directory) {
+            let path = "\(directory)/\(id)"
+            guard let bytes = try? FileSystem.read("\(path)/config.v2.json"),
+                let record = try? JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+            else {
+                log.warning("skipping unreadable container", [("id", id)])
+                continue
+            }
+            let container = Container(record: record, directory: path)
+            containers.withLock { $0[id] = container }
+            if record.state.Running {
+                // TODO: re-attach to containers that outlive the daemon once a per-container
+                // monitor keeps them; until then their leftover processes are killed here.
+                if record.state.Pid > 0 { _ = kill(record.state.Pid, SIGKILL) }
+                try? exec.removeCgroups(containerID: id)
+                try? graph.unmountContainer(id: id)
+                try container.update { record in
+                    record.state.Running = false
+                    record.state.Status = "exited"
+                    record.state.ExitCode = 255
+                    record.state.Pid = 0
+                    record.state.FinishedAt = timestamp()
+                    record.endpoint = nil
+                }
+                log.info("marked a container exited after a daemon restart", [("id", id)])
+            }
+        }
+    }
+
+    /// Stops every running container and releases what the daemon made on the host.
+    func shutdown() async {
+        await withTaskGroup(of: Void.self) { group in
+            for container in allContainers() where container.isRunning {
+                group.addTask { [self] in
+                    do {
+                        try await stop(container, timeout: 5, signal: nil)
+                    } catch {
+                        log.error("stopping a container at shutdown failed", [("id", container.id), ("error", "\(error)")])
+                    }
+                }
+            }
+        }
+        graph.unmountAll()
+        if let network {
+            do {
+                try network.shutdown()
+            } catch {
+                log.error("removing the bridge network failed", [("error", "\(error)")])
+            }
+        }
+    }
+}

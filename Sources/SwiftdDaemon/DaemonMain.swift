@@ -1,0 +1,247 @@
+import Dispatch
+import Foundation
+import Synchronization
+import SwiftdAPI
+import SwiftdEngine
+import SwiftdSystem
+import SwiftdSystemd
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The version reported by `/version` and in the start-up log line.
+public enum SwiftdVersion {
+    public static let version = "0.1.0"
+    /// Set at build time through the environment of `make`; "unknown" in a plain `swift build`.
+    public static let commit = ProcessInfo.processInfo.environment["SWIFTD_GIT_COMMIT"] ?? "unknown"
+}
+
+/// `swiftd -d`: start-up, the signal trap and shutdown.
+public enum DaemonMain {
+    /// Runs the daemon with `arguments` (the flags after `-d`) and never returns.
+    public static func run(_ arguments: [String]) -> Never {
+        let configuration: DaemonConfiguration
+        do {
+            configuration = try DaemonConfiguration.parse(arguments)
+        } catch let error {
+            if error.isHelp {
+                print(DaemonConfiguration.usage)
+                exit(0)
+            }
+            writeError("swiftd: \(error.message)\n\n\(DaemonConfiguration.usage)\n")
+            exit(64)
+        }
+        let log = Logger(level: configuration.logLevel)
+        guard geteuid() == 0 else {
+            log.critical("the daemon must run as root")
+            exit(1)
+        }
+        signal(SIGPIPE, SIG_IGN)
+
+        do {
+            try Pidfile.create(configuration.pidfile)
+        } catch {
+            log.critical("\(error)")
+            exit(1)
+        }
+        let startedAt = ContinuousClock.now
+        let engine = Engine(trace: { line in log.info(line) })
+        let gate = Gate()
+        let server = HTTPServer(
+            commonHeaders: Router.commonHeaders(serverVersion: SwiftdVersion.version), log: log
+        ) { request, body, response in
+            // Requests that arrive while the daemon loads wait here instead of failing.
+            if !request.path.hasSuffix("/_ping") { await gate.wait() }
+            await router(engine, log).handle(request, body: body, response: response)
+        }
+
+        let cleanup: @Sendable () -> Void = {
+            for path in configuration.socketPaths { try? FileSystem.remove(path) }
+            Pidfile.remove(configuration.pidfile)
+        }
+        Trap.install(log: log) {
+            log.info("shutting down")
+            _ = try? Systemd.notify("STOPPING=1")
+            await engine.shutdown()
+            server.stop()
+            cleanup()
+            log.info("daemon stopped")
+        }
+
+        do {
+            try registerBuiltins(engine)
+            for path in configuration.socketPaths {
+                let group = getgrnam(configuration.group).map { $0.pointee.gr_gid }
+                if group == nil && configuration.group != "root" {
+                    log.warning("socket group not found; the socket stays owned by root", [("group", configuration.group)])
+                }
+                try server.listen(unixPath: path, mode: 0o660, group: group)
+            }
+        } catch {
+            log.critical("starting the API failed", [("error", "\(error)")])
+            cleanup()
+            exit(1)
+        }
+
+        Task {
+            do {
+                let daemon = try Daemon(configuration: configuration, engine: engine, log: log)
+                try daemon.registerHandlers()
+                engine.onShutdown { await daemon.shutdown() }
+                gate.open()
+                let readyIn = ContinuousClock.now - startedAt
+                _ = try? Systemd.notify("READY=1\nMAINPID=\(getpid())\nSTATUS=serving the API")
+                log.info("daemon ready", [
+                    ("version", SwiftdVersion.version), ("commit", SwiftdVersion.commit),
+                    ("execdriver", "native"), ("graphdriver", "overlay2"),
+                    ("cgroup", "v\(daemon.exec.cgroupVersion)"), ("root", configuration.root),
+                    ("took", "\(readyIn)"),
+                ])
+            } catch {
+                log.critical("starting the daemon failed", [("error", "\(error)")])
+                server.stop()
+                cleanup()
+                exit(1)
+            }
+        }
+        dispatchMain()
+    }
+
+    private static func router(_ engine: Engine, _ log: Logger) -> Router {
+        Router(engine: engine, routes: DockerRoutes.all, log: log)
+    }
+
+    /// The jobs that need no daemon object: ping and version.
+    private static func registerBuiltins(_ engine: Engine) throws {
+        try engine.register("ping") { job in try await job.stdout.write("OK") }
+        try engine.register("version") { job in
+            var uts = utsname()
+            uname(&uts)
+            let kernel = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            #if swift(>=6.3)
+                let swiftVersion = "swift6.3"
+            #else
+                let swiftVersion = "swift6"
+            #endif
+            let response = VersionResponse(
+                version: SwiftdVersion.version, commit: SwiftdVersion.commit, swiftVersion: swiftVersion,
+                kernel: kernel, buildTime: "")
+            try await job.stdout.write(Array(try JSONEncoder().encode(response)))
+        }
+    }
+
+    static func writeError(_ text: String) {
+        try? FileSystem.writeAll(2, Array(text.utf8))
+    }
+}
+
+/// Holds requests back until the daemon has loaded (`acceptconnections`).
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state -> Bool in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// The daemon's pidfile: refuses to start while the recorded pid is alive.
+enum Pidfile {
+    static func create(_ path: String) throws {
+        if let text = try? FileSystem.readString(path),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+            kill(pid, 0) == 0 || errno == EPERM
+        {
+            throw SwiftdError(.conflict,
+                "pid file found, ensure swiftd is not running or delete \(path): process \(pid) is running")
+        }
+        try FileSystem.createDirectory(FileSystem.parent(of: path), mode: 0o755)
+        try FileSystem.writeAtomically(path, Array("\(getpid())\n".utf8), mode: 0o644)
+    }
+
+    static func remove(_ path: String) {
+        if let text = try? FileSystem.readString(path), Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) == getpid() {
+            try? FileSystem.remove(path)
+        }
+    }
+}
+
+/// The signal trap: SIGINT and SIGTERM shut down once and exit 0, a third one exits at once;
+/// SIGQUIT exits with 131 and no cleanup.
+enum Trap {
+    private static let sources = Mutex<[DispatchSourceSignal]>([])
+
+    static func install(log: Logger, shutdown: @escaping @Sendable () async -> Void) {
+        let count = Mutex(0)
+        for signalNumber in [SIGINT, SIGTERM, SIGQUIT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                if signalNumber == SIGQUIT {
+                    log.critical("received SIGQUIT; exiting without cleanup")
+                    exit(128 + SIGQUIT)
+                }
+                let received = count.withLock { value -> Int in
+                    value += 1
+                    return value
+                }
+                log.info("received signal", [("signal", signalNumber == SIGINT ? "SIGINT" : "SIGTERM"), ("count", "\(received)")])
+                if received >= 3 {
+                    log.critical("received a third signal; exiting without waiting for cleanup")
+                    exit(128 + signalNumber)
+                }
+                if received == 1 {
+                    Task {
+                        await shutdown()
+                        exit(0)
+                    }
+                }
+            }
+            source.resume()
+            sources.withLock { $0.append(source) }
+        }
+    }
+}
+
+extension Daemon {
+    /// Registers every handler of the daemon object.
+    func registerHandlers() throws {
+        try registerContainerHandlers()
+        try registerImageHandlers()
+        try engine.register("info") { [self] job in
+            let all = allContainers()
+            var info = InfoResponse(ID: "", Driver: "overlay2", DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)
+            info.Containers = all.count
+            info.ContainersRunning = all.filter(\.isRunning).count
+            info.ContainersStopped = all.count - info.ContainersRunning
+            info.Images = graph.images().count
+            info.CgroupVersion = "\(exec.cgroupVersion)"
+            info.NCPU = ProcessInfo.processInfo.activeProcessorCount
+            info.MemTotal = Int64(ProcessInfo.processInfo.physicalMemory)
+            info.Name = ProcessInfo.processInfo.hostName
+            info.KernelVersion = ProcessInfo.processInfo.operatingSystemVersionString
+            info.OperatingSystem = (try? FileSystem.readString("/etc/os-release"))?
+                .split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
+                .map { String($0.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "Linux"
+            info.SystemTime = timestamp()
+            info.Debug = log.level <= .debug
+            info.IPv4Forwarding = configuration.ipForward
+            try await job.stdout.write(Array(try JSONEncoder().encode(info)))
+        }
+    }
+}

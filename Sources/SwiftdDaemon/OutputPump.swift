@@ -1,0 +1,112 @@
+import Dispatch
+import Foundation
+import Synchronization
+import SwiftdAPI
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads a container's stdout and stderr pipes, appends each chunk to its json-file log, and
+/// publishes it to attached clients.
+///
+/// Reading happens on Dispatch read sources, so no thread is held per container.
+final class OutputPump: Sendable {
+    private let queue: DispatchQueue
+    private let sources = Mutex<[DispatchSourceRead]>([])
+    private let open = Mutex<Int>(0)
+    private let logFD: Int32
+    private let broadcast: OutputBroadcast
+    private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `logPath`.
+    init(stdout: Int32, stderr: Int32, logPath: String, broadcast: OutputBroadcast, id: String) throws {
+        logFD = try retryingInterrupts("open", logPath) {
+            open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        }
+        self.broadcast = broadcast
+        queue = DispatchQueue(label: "swiftd.output.\(id.prefix(12))")
+        open.withLock { $0 = 2 }
+        for (fd, kind) in [(stdout, StreamFrame.Kind.stdout), (stderr, .stderr)] {
+            try Sockets.setNonBlocking(fd, true)
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [weak self] in self?.drain(fd, kind, source) }
+            source.setCancelHandler { [weak self] in
+                close(fd)
+                self?.closedOne()
+            }
+            sources.withLock { $0.append(source) }
+            source.resume()
+        }
+    }
+
+    private func drain(_ fd: Int32, _ kind: StreamFrame.Kind, _ source: DispatchSourceRead) {
+        var buffer = [UInt8](repeating: 0, count: 32768)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                let chunk = Array(buffer[0..<count])
+                writeLog(kind, chunk)
+                broadcast.publish(kind, chunk)
+                continue
+            }
+            if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            source.cancel()
+            return
+        }
+    }
+
+    /// Appends one json-file log line per line of output, as Docker's json-file driver does.
+    private func writeLog(_ kind: StreamFrame.Kind, _ chunk: [UInt8]) {
+        let stream = kind == .stderr ? "stderr" : "stdout"
+        let time = timestamp()
+        var text = ""
+        var start = 0
+        for index in chunk.indices where chunk[index] == 10 {
+            let line = String(decoding: chunk[start...index], as: UTF8.self)
+            text += "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+            start = index + 1
+        }
+        if start < chunk.count {
+            let line = String(decoding: chunk[start...], as: UTF8.self)
+            text += "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+        }
+        try? FileSystem.writeAll(logFD, Array(text.utf8), subject: "container log")
+    }
+
+    private func closedOne() {
+        let remaining = open.withLock { count -> Int in
+            count -= 1
+            return count
+        }
+        guard remaining == 0 else { return }
+        close(logFD)
+        broadcast.finish()
+        let waiters = finished.withLock { state in
+            state.done = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until both pipes reached end of file and the log is closed.
+    func waitUntilDrained() async {
+        await withCheckedContinuation { continuation in
+            let done = finished.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Stops reading even if writers remain, for a process that left its pipes open elsewhere.
+    func cancel() {
+        queue.async { [self] in
+            for source in sources.withLock({ $0 }) where !source.isCancelled { source.cancel() }
+        }
+    }
+}
