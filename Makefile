@@ -1,0 +1,42 @@
+# swiftd: build, run the main job, and test.
+SWIFT_FLAGS := -Xswiftc -warnings-as-errors
+DEB_PACKAGES := pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libsystemd-dev libcap-dev \
+	libseccomp-dev libarchive-dev libssl-dev busybox-static iptables iproute2 iputils-ping \
+	util-linux curl tar
+export SWIFTD_GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+.PHONY: all deps build release run test test-debug test-release clean
+
+all: build
+
+# Installs the Debian packages that a fresh Debian 12 machine lacks.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	swift build $(SWIFT_FLAGS)
+
+release: deps
+	swift build -c release $(SWIFT_FLAGS)
+
+# Starts a daemon, imports busybox, runs a container on the bridge network, stops the daemon.
+run: release
+	scripts/demo.sh .build/release/swiftd
+
+# Builds and tests both configurations; the end-to-end tests need root.
+test: deps test-debug test-release
+
+test-debug:
+	swift build --build-tests $(SWIFT_FLAGS)
+	SWIFTD_BINARY=$(CURDIR)/.build/debug/swiftd swift test $(SWIFT_FLAGS)
+
+test-release:
+	swift build -c release --build-tests $(SWIFT_FLAGS) -Xswiftc -enable-testing
+	SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd swift test -c release $(SWIFT_FLAGS) -Xswiftc -enable-testing
+
+clean:
+	rm -rf .build

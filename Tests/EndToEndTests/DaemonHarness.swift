@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+
+/// A real daemon on a temporary root, socket, pidfile and bridge, driven through the client.
+final class DaemonHarness: @unchecked Sendable {
+    // Safe because: a harness belongs to one test, which uses it from one task at a time.
+
+    /// The swiftd binary under test: `SWIFTD_BINARY`, or the one next to the test bundle.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["SWIFTD_BINARY"] { return path }
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("swiftd").path
+    }
+
+    /// The repository root, for the scripts.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    static var isRoot: Bool { geteuid() == 0 }
+
+    let work: String
+    let bridge: String
+    let subnetPrefix: String
+    let socket: String
+    let pidfile: String
+    let root: String
+    private(set) var process: Process?
+    private var logHandle: FileHandle?
+
+    /// Creates the harness's directory and picks a bridge name and a /24 that the host does not use.
+    init() throws {
+        let token = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        work = "/tmp/swiftd-e2e-\(token)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        bridge = "swdt\(token.prefix(8))"
+        let routes = (try? Self.capture("/usr/sbin/ip", ["-4", "route"]).stdout) ?? ""
+        var prefix: String
+        repeat {
+            prefix = "10.231.\(Int.random(in: 1...254))"
+        } while routes.contains(prefix + ".")
+        subnetPrefix = prefix
+        socket = "\(work)/swiftd.sock"
+        pidfile = "\(work)/swiftd.pid"
+        root = "\(work)/root"
+    }
+
+    var gateway: String { "\(subnetPrefix).1" }
+
+    /// Starts the daemon and waits until its API answers.
+    func start(extraArguments: [String] = []) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = [
+            "-d", "-H", "unix://\(socket)", "-g", root, "-p", pidfile, "--exec-root", "\(work)/run",
+            "-b", bridge, "--bip", "\(gateway)/24", "--log-level", "debug",
+        ] + extraArguments
+        _ = FileManager.default.createFile(atPath: "\(work)/daemon.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(work)/daemon.log"))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        logHandle = log
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if !process.isRunning {
+                throw HarnessError("the daemon exited with \(process.terminationStatus) at start-up:\n\(daemonLog)")
+            }
+            if let result = try? client(["version"]), result.status == 0 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw HarnessError("the daemon did not answer within 20 s:\n\(daemonLog)")
+    }
+
+    /// Stops the daemon with SIGTERM and returns its exit status.
+    @discardableResult
+    func stop() -> Int32? {
+        guard let process, process.isRunning else { return process?.terminationStatus }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+
+    var daemonLog: String { (try? String(contentsOfFile: "\(work)/daemon.log", encoding: .utf8)) ?? "" }
+
+    /// Stops the daemon if it still runs, removes what a failed test may have left, and the directory.
+    func cleanUp() {
+        stop()
+        try? logHandle?.close()
+        for point in mountPoints(under: work) { _ = try? Self.capture("/usr/bin/umount", ["-l", point]) }
+        _ = try? Self.capture("/usr/sbin/ip", ["link", "delete", bridge])
+        try? FileManager.default.removeItem(atPath: work)
+    }
+
+    /// Runs the client against this daemon.
+    func client(_ arguments: [String], stdin: Data? = nil) throws -> CommandResult {
+        try Self.capture(Self.binary, ["-H", "unix://\(socket)"] + arguments, stdin: stdin)
+    }
+
+    /// Imports the busybox image built from Debian's busybox-static as `busybox:latest`.
+    func importBusybox() throws {
+        let tar = "\(work)/busybox.tar"
+        if !FileManager.default.fileExists(atPath: tar) {
+            let built = try Self.capture("\(Self.repository)/scripts/busybox-image.sh", [tar])
+            guard built.status == 0 else { throw HarnessError("busybox-image.sh failed: \(built.stderr)") }
+        }
+        let result = try client(["import", tar, "busybox"])
+        guard result.status == 0 else { throw HarnessError("import failed: \(result.stderr)") }
+    }
+
+    /// Mount points at or under `prefix`, from /proc/self/mountinfo.
+    func mountPoints(under prefix: String) -> [String] {
+        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { return nil }
+            let point = String(fields[4])
+            return point.hasPrefix(prefix) ? point : nil
+        }.sorted { $0.count > $1.count }
+    }
+
+    /// Runs a program to completion and captures its output.
+    static func capture(_ path: String, _ arguments: [String], stdin: Data? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(stdin)
+            try input.fileHandleForWriting.close()
+        }
+        // Read both pipes concurrently so a full stderr pipe cannot block the child.
+        let errorData = LockedData()
+        let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorData.isSet { Thread.sleep(forTimeInterval: 0.001) }
+        return CommandResult(
+            status: process.terminationStatus,
+            stdout: String(decoding: outputData, as: UTF8.self),
+            stderr: String(decoding: errorData.value, as: UTF8.self))
+    }
+}
+
+/// What a command printed and how it exited.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Data handed from a reader thread to the test.
+final class LockedData: @unchecked Sendable {
+    // Safe because: every access holds `lock`.
+    private let lock = NSLock()
+    private var data = Data()
+    private var done = false
+
+    func set(_ value: Data) {
+        lock.lock()
+        data = value
+        done = true
+        lock.unlock()
+    }
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return done
+    }
+
+    var value: Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return data
+    }
+}
