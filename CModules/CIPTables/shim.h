@@ -15,7 +15,7 @@
  * so entries are built and read here. The rule shape is the one swiftd needs: source network,
  * in and out interface (each optionally negated) and a target without options. A target that
  * is not a verdict or a chain name gets the option block of MASQUERADE when `masquerade` is
- * set; other extension targets are not supported.
+ * set. Other extension targets are not supported.
  */
 
 /* Copies an interface name and its match mask as iptables does (exact name, no '+'). */

@@ -18,8 +18,8 @@
 
 /*
  * Constants from glibc and kernel headers. In release builds, glibc constants vanished from
- * targets that import two C modules declaring them (PLATFORM.md), and the rtnetlink values are
- * enum members; reading them through these functions keeps SwiftdNetlink on one C module.
+ * targets that import two C modules declaring them. The rtnetlink values are enum members.
+ * Reading all of them through these functions keeps SwiftdNetlink on one C module.
  */
 static inline int swd_nl_af_inet(void) { return AF_INET; }
 static inline int swd_nl_af_llc(void) { return AF_LLC; }

@@ -1,6 +1,6 @@
 import CIPTables
-import Synchronization
 import SwiftdSystem
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -16,7 +16,7 @@ private let libiptcLock = Mutex<Void>(())
 
 /// A snapshot of one iptables table, changed in memory and committed at once.
 ///
-/// Get one from `IPTablesTable.modify(_:_:)`, which holds `/run/xtables.lock` (as the
+/// Get one from `IPTablesTable.modify(_:_:)`, which keeps `/run/xtables.lock` locked (as the
 /// `iptables` tools do) from reading the table to committing it, so that changes by other
 /// programs in between are not lost. The object is valid only inside that closure.
 public final class IPTablesTable {
@@ -76,7 +76,7 @@ public final class IPTablesTable {
         changed = true
     }
 
-    /// The rules of `chain`, in order.
+    /// Lists the rules of `chain`, in order.
     ///
     /// - Throws: `IPTablesError` if the chain does not exist.
     public func rules(in chain: String) throws -> [IPTablesRule] {
@@ -162,7 +162,7 @@ public final class IPTablesTable {
         return deleted
     }
 
-    /// The number of rules in this table that jump to `chain`.
+    /// Counts the rules in this table that jump to `chain`.
     public func references(to chain: String) throws -> Int {
         var count: UInt32 = 0
         try check(iptc_get_references(&count, chain, handle), "iptc_get_references", chain)

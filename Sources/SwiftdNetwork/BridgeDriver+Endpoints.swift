@@ -90,7 +90,7 @@ extension BridgeDriver {
             [("container", endpoint.containerID), ("veth", endpoint.hostInterface)])
     }
 
-    /// The endpoint's address, checked against this bridge's subnet.
+    /// Parses the endpoint's address and checks it against this bridge's subnet.
     private func endpointAddress(_ endpoint: Endpoint) throws -> IPv4Address {
         guard let address = IPv4Address(endpoint.ipAddress), network.contains(address),
             endpoint.prefixLength == prefixLength

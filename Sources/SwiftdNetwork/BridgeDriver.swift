@@ -35,7 +35,7 @@ public final class BridgeDriver: Sendable {
     /// Finds or creates the bridge, assigns its address, enables ip_forward, installs rules,
     /// and removes stale rules for this bridge left by an earlier run.
     ///
-    /// Without `bridgeIP`, an existing bridge keeps its address; otherwise the first subnet of
+    /// Without `bridgeIP`, an existing bridge keeps its address. Otherwise the first subnet of
     /// `SubnetChooser.candidates` that overlaps no route and no address on the host is used,
     /// with the gateway at `.1`. A new bridge gets `mtu`, or the default route's MTU, or 1500.
     /// If a later step fails, the steps before it are undone.
@@ -44,7 +44,8 @@ public final class BridgeDriver: Sendable {
     ///   link of that name that is not a bridge; `conflict` if the bridge has an address other
     ///   than `bridgeIP`; `internalError` if no candidate subnet is free. `NetlinkError`,
     ///   `IPTablesError` or `SystemCallError` when the kernel refuses a step.
-    public init(_ configuration: BridgeConfiguration, log: Logger = Logger(level: .warning)) throws {
+    public init(_ configuration: BridgeConfiguration, log: Logger = Logger(level: .warning)) throws
+    {
         let name = configuration.bridgeName
         guard !name.isEmpty, name.utf8.count <= 15, name != ".", name != "..",
             !name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace })
@@ -72,7 +73,9 @@ public final class BridgeDriver: Sendable {
         var changedIPForward: String?
         do {
             if configuration.enableIPForward {
-                let current = try FileSystem.readString(Self.ipForwardPath).filter { !$0.isWhitespace }
+                let current = try FileSystem.readString(Self.ipForwardPath).filter {
+                    !$0.isWhitespace
+                }
                 if current != "1" {
                     try FileSystem.write(Self.ipForwardPath, "1\n")
                     changedIPForward = current
@@ -163,7 +166,7 @@ public final class BridgeDriver: Sendable {
         return (chosen.address, chosen.prefixLength, mtu, true)
     }
 
-    /// The `.1` address of the first candidate subnet that is free on the host.
+    /// Returns the `.1` address of the first candidate subnet that is free on the host.
     private static func freeAddress(_ socket: NetlinkSocket) throws
         -> (address: IPv4Address, prefixLength: Int)
     {
@@ -192,7 +195,7 @@ public final class BridgeDriver: Sendable {
     /// Every step is tried even if an earlier one fails; the first failure is thrown. A second
     /// call does nothing. Containers still attached lose their connectivity.
     ///
-    /// NOTE: ip_forward is restored even if another daemon started later relies on it; two
+    /// NOTE: ip_forward is restored even if another daemon started later relies on it, so two
     /// daemons on one host should run with `enableIPForward` set the same way.
     public func shutdown() throws {
         let first = isShutDown.withLock { done in

@@ -1,5 +1,5 @@
-import SwiftdNetlink
 import SwiftdIPTables
+import SwiftdNetlink
 
 /// The iptables rules of one bridge, kept in chains shared by every swiftd bridge on the host.
 ///
@@ -8,13 +8,13 @@ import SwiftdIPTables
 /// chain, per bridge, `-o BRIDGE -j ACCEPT`, `-i BRIDGE ! -o BRIDGE -j ACCEPT` and
 /// `-i BRIDGE -o BRIDGE -j ACCEPT`. The jumps go at the top of the built-in chains, as Docker
 /// inserts its rules. A bridge's rules are recognised by naming the bridge as an interface, so
-/// several daemons with different bridges share the chains; a chain and the jump to it go when
+/// several daemons with different bridges share the chains. A chain and the jump to it go when
 /// the last bridge's rules go.
 enum BridgeRules {
     static let natChain = "SWIFTD-POSTROUTING"
     static let filterChain = "SWIFTD-FORWARD"
 
-    /// The built-in chain, the shared chain and the bridge's rules for each table.
+    /// Returns the built-in chain, the shared chain and the bridge's rules for each table.
     static func layout(bridge: String, subnet: IPv4Subnet)
         -> [(table: IPTablesTableName, builtin: String, chain: String, rules: [IPTablesRule])]
     {

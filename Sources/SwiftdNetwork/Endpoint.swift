@@ -1,6 +1,6 @@
 import SwiftdNetlink
 
-/// How the daemon's bridge is set up.
+/// The settings of the daemon's bridge.
 public struct BridgeConfiguration: Sendable {
     /// The bridge interface name (`-b`); at most 15 bytes.
     public var bridgeName: String
@@ -55,13 +55,13 @@ public struct Endpoint: Sendable, Codable, Equatable {
     }
 }
 
-/// The MAC address Docker gives a container: `02:42` followed by the four bytes of its IPv4
+/// Derives the MAC address Docker gives a container: `02:42` followed by the four bytes of its IPv4
 /// address (locally administered, unicast), so `172.17.0.2` gets `02:42:ac:11:00:02`.
 public func macAddressBytes(for address: IPv4Address) -> [UInt8] {
     [0x02, 0x42] + address.bytes
 }
 
-/// `macAddressBytes(for:)` as lowercase colon-separated text.
+/// Formats `macAddressBytes(for:)` as lowercase colon-separated text.
 public func macAddress(for address: IPv4Address) -> String {
     macAddressBytes(for: address).map { byte in
         let text = String(byte, radix: 16)

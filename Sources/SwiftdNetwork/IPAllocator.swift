@@ -1,6 +1,6 @@
-import Synchronization
 import SwiftdNetlink
 import SwiftdSystem
+import Synchronization
 
 /// Hands out the addresses of a subnet, each to one holder at a time.
 ///

@@ -58,7 +58,9 @@ public enum SubnetChooser {
     /// The candidates in order of preference: 172.17.0.0/16 to 172.31.0.0/16, then
     /// 10.0.0.0/16 to 10.255.0.0/16.
     public static let candidates: [IPv4Subnet] =
-        (17...31).map { IPv4Subnet(containing: IPv4Address(bytes: [172, UInt8($0), 0, 0]), prefixLength: 16) }
+        (17...31).map {
+            IPv4Subnet(containing: IPv4Address(bytes: [172, UInt8($0), 0, 0]), prefixLength: 16)
+        }
         + (0...255).map {
             IPv4Subnet(containing: IPv4Address(bytes: [10, UInt8($0), 0, 0]), prefixLength: 16)
         }

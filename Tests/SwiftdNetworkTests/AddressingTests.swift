@@ -139,10 +139,12 @@ struct BridgeIPTests {
         #expect(parsed.prefixLength == 16)
     }
 
-    @Test("rejects malformed values as invalid arguments", arguments: [
-        "172.17.0.1", "172.17.0.0/16", "172.17.255.255/16", "172.17.0.1/31", "bogus/8",
-        "172.17.0.1/", "",
-    ])
+    @Test(
+        "rejects malformed values as invalid arguments",
+        arguments: [
+            "172.17.0.1", "172.17.0.0/16", "172.17.255.255/16", "172.17.0.1/31", "bogus/8",
+            "172.17.0.1/", "",
+        ])
     func rejects(_ text: String) {
         let error = #expect(throws: SwiftdError.self) { try BridgeDriver.parseBridgeIP(text) }
         #expect(error?.kind == .invalidArgument)

@@ -11,7 +11,7 @@ extension PrivilegedTests {
     struct BridgeDriverTests {
         static let ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 
-        /// A unique bridge name and a unique 10.213.x.1/24 bridge address.
+        /// Makes a unique bridge name and the third byte of a unique 10.213.x.1/24 address.
         func uniqueBridge() -> (name: String, third: Int) {
             ("swdt" + TestSupport.hex(6), Int.random(in: 0...199))
         }
@@ -136,7 +136,9 @@ extension PrivilegedTests {
             #expect(try TestSupport.savedRules(mentioning: nameB).count == 4)
             let save = try TestSupport.run(["iptables-legacy-save"]).output
             #expect(save.contains("-A FORWARD -j SWIFTD-FORWARD"))
-            #expect(save.split(separator: "\n").filter { $0 == "-A FORWARD -j SWIFTD-FORWARD" }.count == 1)
+            #expect(
+                save.split(separator: "\n").filter { $0 == "-A FORWARD -j SWIFTD-FORWARD" }.count
+                    == 1)
 
             try b.shutdown()
             #expect(try TestSupport.savedRules(mentioning: nameB).isEmpty)

@@ -35,10 +35,11 @@ struct PrivilegedTests {
             #expect(try socket.link(index: link.index)?.name == name)
             let shown = try TestSupport.run(["ip", "-4", "addr", "show", "dev", name]).output
             #expect(shown.contains("inet 10.213.250.1/24"))
-            #expect(try socket.ipv4Routes().contains {
-                $0.destination.description == "10.213.250.0" && $0.prefixLength == 24
-                    && $0.linkIndex == link.index
-            })
+            #expect(
+                try socket.ipv4Routes().contains {
+                    $0.destination.description == "10.213.250.0" && $0.prefixLength == 24
+                        && $0.linkIndex == link.index
+                })
 
             try socket.deleteLink(named: name)
             #expect(try socket.link(named: name) == nil)
@@ -111,7 +112,8 @@ struct PrivilegedTests {
                 ]
             }
             #expect(added == [true, false, true])
-            #expect(try IPTablesTable.modify(.nat) { try $0.rules(in: chain) } == [masquerade, accept])
+            #expect(
+                try IPTablesTable.modify(.nat) { try $0.rules(in: chain) } == [masquerade, accept])
 
             // Golden text: what iptables-legacy itself prints for these rules.
             let shown = try TestSupport.run(["iptables-legacy", "-t", "nat", "-S", chain]).output
@@ -124,7 +126,9 @@ struct PrivilegedTests {
                     """)
             #expect("-A \(chain) \(masquerade)" == shown.split(separator: "\n")[1])
 
-            let deleted = try IPTablesTable.modify(.nat) { try $0.deleteRule(masquerade, from: chain) }
+            let deleted = try IPTablesTable.modify(.nat) {
+                try $0.deleteRule(masquerade, from: chain)
+            }
             #expect(deleted == 1)
             try IPTablesTable.modify(.nat) { try $0.deleteChain(chain) }
             #expect(try TestSupport.savedRules(mentioning: chain).isEmpty)

@@ -1,6 +1,7 @@
 import Foundation
 import SwiftdIPTables
 import SwiftdNetlink
+
 @testable import SwiftdNetwork
 
 /// Helpers for the privileged tests: commands, namespaces and cleanup.
@@ -28,7 +29,7 @@ enum TestSupport {
         String((0..<count).map { _ in "0123456789abcdef".randomElement() ?? "0" })
     }
 
-    /// The lines of `iptables-legacy-save` that mention `word`.
+    /// Returns the lines of `iptables-legacy-save` that mention `word`.
     static func savedRules(mentioning word: String) throws -> [String] {
         try run(["iptables-legacy-save"]).output.split(separator: "\n").map(String.init)
             .filter { $0.contains(word) }
