@@ -146,6 +146,7 @@ public final class BridgeDriver: Sendable {
                 chosen = requested ?? (current.address, current.prefixLength)
             } else {
                 chosen = try requested ?? freeAddress(socket)
+                // TODO: a failure later in init leaves this address on the existing bridge.
                 try socket.addAddress(
                     chosen.address, prefixLength: chosen.prefixLength, toLink: name)
             }
