@@ -1,0 +1,118 @@
+/// One rule of an iptables chain, in the shape swiftd manages: a source network, an in and an
+/// out interface (each optionally negated) and a target without options.
+///
+/// The target is a verdict (`ACCEPT`, `DROP`, `RETURN`), a chain name to jump to, or
+/// `MASQUERADE`. Rules read from the kernel that have criteria this type cannot express (a
+/// protocol, a destination, matches such as `-m conntrack`) have `hasOtherCriteria` set and
+/// never equal a rule built here.
+public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
+    /// The source network in CIDR notation, such as `172.17.0.0/16`, or nil for any.
+    public var source: String?
+    /// The input interface (`-i`), or nil for any.
+    public var inInterface: String?
+    /// True for `! -i`.
+    public var inInterfaceNegated: Bool
+    /// The output interface (`-o`), or nil for any.
+    public var outInterface: String?
+    /// True for `! -o`.
+    public var outInterfaceNegated: Bool
+    /// The target (`-j`).
+    public var target: String
+    /// True for a rule read from the kernel with criteria this type does not model.
+    public private(set) var hasOtherCriteria: Bool
+
+    /// Creates a rule; nil fields match anything.
+    public init(
+        source: String? = nil, inInterface: String? = nil, inInterfaceNegated: Bool = false,
+        outInterface: String? = nil, outInterfaceNegated: Bool = false, target: String
+    ) {
+        self.source = source
+        self.inInterface = inInterface
+        self.inInterfaceNegated = inInterfaceNegated
+        self.outInterface = outInterface
+        self.outInterfaceNegated = outInterfaceNegated
+        self.target = target
+        self.hasOtherCriteria = false
+    }
+
+    init(
+        source: String?, inInterface: String?, inInterfaceNegated: Bool, outInterface: String?,
+        outInterfaceNegated: Bool, target: String, hasOtherCriteria: Bool
+    ) {
+        self.init(
+            source: source, inInterface: inInterface, inInterfaceNegated: inInterfaceNegated,
+            outInterface: outInterface, outInterfaceNegated: outInterfaceNegated, target: target)
+        self.hasOtherCriteria = hasOtherCriteria
+    }
+
+    /// True when the rule names `interface` as its input or output interface.
+    public func mentions(interface: String) -> Bool {
+        inInterface == interface || outInterface == interface
+    }
+
+    /// The rule in `iptables -S` form without the `-A CHAIN` part, such as
+    /// `-s 172.17.0.0/16 ! -o swiftd0 -j MASQUERADE`.
+    public var description: String {
+        var parts: [String] = []
+        if let source { parts.append("-s \(source)") }
+        if let inInterface { parts.append((inInterfaceNegated ? "! " : "") + "-i \(inInterface)") }
+        if let outInterface {
+            parts.append((outInterfaceNegated ? "! " : "") + "-o \(outInterface)")
+        }
+        if hasOtherCriteria { parts.append("(more criteria)") }
+        parts.append("-j \(target)")
+        return parts.joined(separator: " ")
+    }
+
+    /// Splits `a.b.c.d/n` into network-order address and mask, or nil if malformed.
+    static func parseSource(_ text: String) -> (address: UInt32, mask: UInt32)? {
+        let halves = text.split(separator: "/", omittingEmptySubsequences: false)
+        let prefix: Int
+        if halves.count == 1 {
+            prefix = 32
+        } else if halves.count == 2, let value = Int(halves[1]), (0...32).contains(value) {
+            prefix = value
+        } else {
+            return nil
+        }
+        let octets = halves[0].split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4 else { return nil }
+        var address: UInt32 = 0
+        for octet in octets {
+            guard (1...3).contains(octet.count), let byte = UInt8(octet) else { return nil }
+            address = address << 8 | UInt32(byte)
+        }
+        let mask: UInt32 = prefix == 0 ? 0 : UInt32.max << (32 - prefix)
+        return ((address & mask).bigEndian, mask.bigEndian)
+    }
+
+    /// Formats a network-order address and mask as `a.b.c.d/n`; nil for 0.0.0.0/0.
+    static func formatSource(address: UInt32, mask: UInt32) -> String? {
+        let hostMask = UInt32(bigEndian: mask)
+        if hostMask == 0 { return nil }
+        let value = UInt32(bigEndian: address)
+        let octets = [value >> 24, (value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF]
+        return octets.map(String.init).joined(separator: ".") + "/\(hostMask.nonzeroBitCount)"
+    }
+}
+
+/// A failed libiptc call: the call, the table and chain, and libiptc's reason.
+public struct IPTablesError: Error, Sendable, CustomStringConvertible {
+    /// The libiptc function (or system call) that failed, such as `iptc_commit`.
+    public var operation: String
+    /// The table and chain, such as `nat POSTROUTING`.
+    public var subject: String
+    /// The errno value, or 0 when the failure did not come from the system.
+    public var errno: Int32
+    /// The `iptc_strerror` text, or a description of the problem.
+    public var reason: String
+
+    public init(operation: String, subject: String, errno: Int32, reason: String) {
+        self.operation = operation
+        self.subject = subject
+        self.errno = errno
+        self.reason = reason
+    }
+
+    public var description: String { "\(operation) \(subject): \(reason)" }
+}

@@ -1,0 +1,257 @@
+import CIPTables
+import SwiftdSystem
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The iptables tables swiftd changes.
+public enum IPTablesTableName: String, Sendable {
+    case filter, nat
+}
+
+/// Serialises libiptc use inside this process: libiptc keeps its last error in a global.
+private let libiptcLock = Mutex<Void>(())
+
+/// A snapshot of one iptables table, changed in memory and committed at once.
+///
+/// Get one from `IPTablesTable.modify(_:_:)`, which keeps `/run/xtables.lock` locked (as the
+/// `iptables` tools do) from reading the table to committing it, so that changes by other
+/// programs in between are not lost. The object is valid only inside that closure.
+public final class IPTablesTable {
+    /// The table's name, such as `nat`.
+    public let name: IPTablesTableName
+    private let handle: OpaquePointer
+    private var changed = false
+
+    private init(name: IPTablesTableName, handle: OpaquePointer) {
+        self.name = name
+        self.handle = handle
+    }
+
+    /// Reads `table`, runs `body` on it and commits the changes if `body` returns normally and
+    /// changed anything; if `body` throws, nothing is committed.
+    ///
+    /// Blocks while another program holds `/run/xtables.lock`, and for the commit (well under a
+    /// millisecond for small tables).
+    ///
+    /// - Throws: `SystemCallError` for the lock file, `IPTablesError` for `iptc_init` (for
+    ///   example when the `ip_tables` module is missing) or `iptc_commit`, and whatever `body`
+    ///   throws.
+    public static func modify<T>(_ table: IPTablesTableName, _ body: (IPTablesTable) throws -> T)
+        throws -> T
+    {
+        try libiptcLock.withLock { _ in
+            let lock = try XtablesLock()
+            defer { lock.release() }
+            guard let handle = iptc_init(table.rawValue) else {
+                let code = currentErrno()
+                throw IPTablesError(
+                    operation: "iptc_init", subject: table.rawValue, errno: code,
+                    reason: String(cString: iptc_strerror(code)))
+            }
+            let session = IPTablesTable(name: table, handle: handle)
+            defer { iptc_free(handle) }
+            let result = try body(session)
+            if session.changed && iptc_commit(handle) == 0 {
+                let code = currentErrno()
+                throw IPTablesError(
+                    operation: "iptc_commit", subject: table.rawValue, errno: code,
+                    reason: String(cString: iptc_strerror(code)))
+            }
+            return result
+        }
+    }
+
+    /// Reports whether `chain` exists (built-in or user-defined).
+    public func chainExists(_ chain: String) -> Bool {
+        iptc_is_chain(chain, handle) != 0
+    }
+
+    /// Creates the user-defined chain `chain` unless it exists.
+    public func createChainIfMissing(_ chain: String) throws {
+        if chainExists(chain) { return }
+        try check(iptc_create_chain(chain, handle), "iptc_create_chain", chain)
+        changed = true
+    }
+
+    /// Lists the rules of `chain`, in order.
+    ///
+    /// - Throws: `IPTablesError` if the chain does not exist.
+    public func rules(in chain: String) throws -> [IPTablesRule] {
+        guard chainExists(chain) else {
+            throw IPTablesError(
+                operation: "iptc_first_rule", subject: subject(chain), errno: ENOENT,
+                reason: "no such chain")
+        }
+        var result: [IPTablesRule] = []
+        var entry = iptc_first_rule(chain, handle)
+        while let current = entry {
+            let target = iptc_get_target(current, handle).map { String(cString: $0) } ?? ""
+            let inName = String(cString: swd_ipt_entry_in(current))
+            let outName = String(cString: swd_ipt_entry_out(current))
+            result.append(
+                IPTablesRule(
+                    source: IPTablesRule.formatSource(
+                        address: swd_ipt_entry_source(current),
+                        mask: swd_ipt_entry_source_mask(current)),
+                    inInterface: inName.isEmpty ? nil : inName,
+                    inInterfaceNegated: swd_ipt_entry_in_inverted(current) != 0,
+                    outInterface: outName.isEmpty ? nil : outName,
+                    outInterfaceNegated: swd_ipt_entry_out_inverted(current) != 0,
+                    target: target,
+                    hasOtherCriteria: swd_ipt_entry_has_other_criteria(current) != 0))
+            entry = iptc_next_rule(current, handle)
+        }
+        return result
+    }
+
+    /// Appends `rule` to `chain` unless an identical rule is already in it.
+    ///
+    /// - Returns: true if the rule was added.
+    @discardableResult
+    public func appendRule(_ rule: IPTablesRule, to chain: String) throws -> Bool {
+        if try rules(in: chain).contains(rule) { return false }
+        try withEntry(rule, chain) { entry in
+            try check(iptc_append_entry(chain, entry, handle), "iptc_append_entry", chain)
+        }
+        changed = true
+        return true
+    }
+
+    /// Inserts `rule` at the top of `chain` unless an identical rule is already in it.
+    ///
+    /// - Returns: true if the rule was added.
+    @discardableResult
+    public func insertRule(_ rule: IPTablesRule, into chain: String) throws -> Bool {
+        if try rules(in: chain).contains(rule) { return false }
+        try withEntry(rule, chain) { entry in
+            try check(iptc_insert_entry(chain, entry, 0, handle), "iptc_insert_entry", chain)
+        }
+        changed = true
+        return true
+    }
+
+    /// Deletes every copy of `rule` from `chain`; a missing chain or rule is fine.
+    ///
+    /// - Returns: the number of rules deleted.
+    @discardableResult
+    public func deleteRule(_ rule: IPTablesRule, from chain: String) throws -> Int {
+        try deleteRules(from: chain) { $0 == rule }
+    }
+
+    /// Deletes every rule of `chain` for which `predicate` is true; a missing chain is fine.
+    ///
+    /// - Returns: the number of rules deleted.
+    @discardableResult
+    public func deleteRules(from chain: String, where predicate: (IPTablesRule) -> Bool) throws
+        -> Int
+    {
+        guard chainExists(chain) else { return 0 }
+        let rules = try rules(in: chain)
+        var deleted = 0
+        // Delete from the end so that the earlier rule numbers stay valid.
+        for (number, rule) in rules.enumerated().reversed() where predicate(rule) {
+            try check(
+                iptc_delete_num_entry(chain, UInt32(number), handle), "iptc_delete_num_entry",
+                "\(chain) rule \(number + 1)")
+            deleted += 1
+        }
+        if deleted > 0 { changed = true }
+        return deleted
+    }
+
+    /// Counts the rules in this table that jump to `chain`.
+    public func references(to chain: String) throws -> Int {
+        var count: UInt32 = 0
+        try check(iptc_get_references(&count, chain, handle), "iptc_get_references", chain)
+        return Int(count)
+    }
+
+    /// Removes every rule from `chain`.
+    public func flushChain(_ chain: String) throws {
+        try check(iptc_flush_entries(chain, handle), "iptc_flush_entries", chain)
+        changed = true
+    }
+
+    /// Flushes and deletes the user-defined chain `chain`; a missing chain is fine.
+    ///
+    /// - Throws: `IPTablesError` from `iptc_delete_chain` if rules still jump to it.
+    public func deleteChain(_ chain: String) throws {
+        guard chainExists(chain) else { return }
+        try flushChain(chain)
+        try check(iptc_delete_chain(chain, handle), "iptc_delete_chain", chain)
+    }
+
+    /// Builds the C entry for `rule`, runs `body` with it and frees it.
+    private func withEntry(
+        _ rule: IPTablesRule, _ chain: String,
+        _ body: (UnsafeMutablePointer<ipt_entry>) throws -> Void
+    ) throws {
+        var source: (address: UInt32, mask: UInt32) = (0, 0)
+        if let text = rule.source {
+            guard let parsed = IPTablesRule.parseSource(text) else {
+                throw IPTablesError(
+                    operation: "parse", subject: subject(chain), errno: EINVAL,
+                    reason: "bad source network \(text)")
+            }
+            source = parsed
+        }
+        for name in [rule.inInterface, rule.outInterface].compactMap({ $0 })
+        where name.isEmpty || name.utf8.count > 15 {
+            throw IPTablesError(
+                operation: "parse", subject: subject(chain), errno: EINVAL,
+                reason: "bad interface name \"\(name)\"")
+        }
+        guard
+            let entry = swd_ipt_entry_new(
+                source.address, source.mask, rule.inInterface ?? "",
+                rule.inInterfaceNegated ? 1 : 0, rule.outInterface ?? "",
+                rule.outInterfaceNegated ? 1 : 0, rule.target,
+                rule.target == "MASQUERADE" ? 1 : 0)
+        else {
+            throw IPTablesError(
+                operation: "swd_ipt_entry_new", subject: subject(chain), errno: ENOMEM,
+                reason: "out of memory")
+        }
+        defer { swd_ipt_entry_free(entry) }
+        try body(entry)
+    }
+
+    /// Throws the libiptc error if `result` is 0 (libiptc's failure value).
+    private func check(_ result: Int32, _ operation: String, _ chain: String) throws {
+        guard result == 0 else { return }
+        let code = currentErrno()
+        throw IPTablesError(
+            operation: operation, subject: subject(chain), errno: code,
+            reason: String(cString: iptc_strerror(code)))
+    }
+
+    private func subject(_ chain: String) -> String { "\(name.rawValue) \(chain)" }
+}
+
+/// An exclusive `flock` on `/run/xtables.lock`, the lock the iptables tools take.
+private struct XtablesLock {
+    static let path = "/run/xtables.lock"
+    let fd: Int32
+
+    /// Opens (creating if needed) and locks the file; blocks while another process holds it.
+    init() throws {
+        let fd = try retryingInterrupts("open", Self.path) {
+            open(Self.path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o600)
+        }
+        do {
+            try retryingInterrupts("flock", Self.path) { flock(fd, LOCK_EX) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        self.fd = fd
+    }
+
+    /// Unlocks by closing the file.
+    func release() {
+        close(fd)
+    }
+}

@@ -1,0 +1,112 @@
+import SwiftdNetlink
+import SwiftdSystem
+
+extension BridgeDriver {
+    /// Creates a veth pair, attaches the host end to the bridge, moves the other end into the
+    /// network namespace of `pid`, names it eth0 there, gives it the next free address and a
+    /// default route via the gateway, and brings eth0 and lo up. Throws and undoes everything
+    /// on failure.
+    ///
+    /// Blocks for a few milliseconds; the in-namespace steps run on a socket opened by a
+    /// dedicated thread (see `NetlinkSocket.init(networkNamespaceOf:)`).
+    ///
+    /// - Throws: `SwiftdError` (`internalError`) when the subnet is full or the driver is shut
+    ///   down (`conflict`); `SystemCallError` when the namespace of `pid` cannot be entered
+    ///   (`ENOENT` if the process is gone); `NetlinkError` when the kernel refuses a step (for
+    ///   example `eth0` already exists in the namespace).
+    public func connect(containerID: String, pid: Int32) throws -> Endpoint {
+        try ensureRunning()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let address = try allocator.allocate()
+        let hostName = "veth" + randomHex(digits: 7)
+        // The peer starts in the host namespace, where eth0 is usually taken: it gets a unique
+        // temporary name and is renamed once inside the container's namespace.
+        let peerName = "swdc" + randomHex(digits: 8)
+        do {
+            let host = try NetlinkSocket()
+            try host.createVethPair(
+                named: hostName, peerName: peerName, mtu: mtu,
+                peerMACAddress: macAddressBytes(for: address))
+            do {
+                try host.attach(hostName, toBridge: bridgeName)
+                try host.setLinkUp(hostName)
+                try host.moveLink(peerName, toNetworkNamespaceOf: pid)
+                let container = try NetlinkSocket(networkNamespaceOf: pid)
+                try container.renameLink(peerName, to: "eth0")
+                try container.addAddress(address, prefixLength: prefixLength, toLink: "eth0")
+                try container.setLinkUp("eth0")
+                try container.setLinkUp("lo")
+                try container.addDefaultRoute(via: gatewayAddress, link: "eth0")
+            } catch {
+                // Deleting one end of a veth deletes the other, wherever it is now.
+                try? host.deleteLink(named: hostName)
+                throw error
+            }
+        } catch {
+            allocator.release(address)
+            log.warning(
+                "connect failed",
+                [("container", containerID), ("pid", "\(pid)"), ("error", "\(error)")])
+            throw error
+        }
+        log.debug(
+            "container connected",
+            [
+                ("container", containerID), ("veth", hostName), ("address", "\(address)"),
+                ("took", "\(clock.now - start)"),
+            ])
+        return Endpoint(
+            containerID: containerID, hostInterface: hostName, ipAddress: address.description,
+            prefixLength: prefixLength, gateway: gateway,
+            macAddress: macAddress(for: address))
+    }
+
+    /// Re-registers an address that a restored container already holds.
+    ///
+    /// - Throws: `SwiftdError`: `invalidArgument` if the endpoint does not belong to this
+    ///   bridge's subnet; `conflict` if its address is already handed out.
+    public func reserve(_ endpoint: Endpoint) throws {
+        try ensureRunning()
+        let address = try endpointAddress(endpoint)
+        try allocator.reserve(address)
+    }
+
+    /// Deletes the host end of the veth (if it still exists) and releases the address.
+    ///
+    /// - Throws: `SwiftdError` (`invalidArgument`) for an endpoint of another subnet;
+    ///   `NetlinkError` if the link exists but cannot be deleted (the address is still
+    ///   released).
+    public func disconnect(_ endpoint: Endpoint) throws {
+        let address = try endpointAddress(endpoint)
+        defer { allocator.release(address) }
+        do {
+            try NetlinkSocket().deleteLink(named: endpoint.hostInterface)
+        } catch let error as NetlinkError where error.isNotFound {
+            // The container's namespace went away first and took the veth pair with it.
+        }
+        log.debug(
+            "container disconnected",
+            [("container", endpoint.containerID), ("veth", endpoint.hostInterface)])
+    }
+
+    /// Parses the endpoint's address and checks it against this bridge's subnet.
+    private func endpointAddress(_ endpoint: Endpoint) throws -> IPv4Address {
+        guard let address = IPv4Address(endpoint.ipAddress), network.contains(address),
+            endpoint.prefixLength == prefixLength
+        else {
+            throw SwiftdError(
+                .invalidArgument,
+                "endpoint \(endpoint.ipAddress)/\(endpoint.prefixLength) of container "
+                    + "\(endpoint.containerID) is not in \(subnet) of bridge \(bridgeName)")
+        }
+        return address
+    }
+}
+
+/// `digits` random lowercase hexadecimal digits.
+func randomHex(digits: Int) -> String {
+    var generator = SystemRandomNumberGenerator()
+    let alphabet = Array("0123456789abcdef")
+    return String((0..<digits).map { _ in alphabet[Int(generator.next() % 16)] })
+}

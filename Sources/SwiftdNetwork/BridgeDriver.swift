@@ -1,0 +1,237 @@
+import SwiftdNetlink
+import SwiftdSystem
+import Synchronization
+
+/// The bridge network driver: one Linux bridge, NAT and forwarding rules, and a veth pair per
+/// container.
+///
+/// All methods block on netlink and iptables calls (milliseconds); call them from a thread
+/// that may block, not from a task that must stay responsive. The driver is thread-safe.
+public final class BridgeDriver: Sendable {
+    /// The bridge interface name.
+    public let bridgeName: String
+    /// The bridge subnet, such as `172.17.0.0/16`.
+    public var subnet: String { network.description }
+    /// The bridge address, which containers use as their gateway, such as `172.17.0.1`.
+    public var gateway: String { gatewayAddress.description }
+    /// The prefix length of the bridge subnet.
+    public var prefixLength: Int { network.prefixLength }
+    /// The MTU of the bridge, also given to container links.
+    public let mtu: Int
+
+    let network: IPv4Subnet
+    let gatewayAddress: IPv4Address
+    let allocator: IPAllocator
+    let configuration: BridgeConfiguration
+    let log: Logger
+    /// True if this driver created the bridge (and so deletes it at shutdown).
+    let createdBridge: Bool
+    /// The `ip_forward` value to write back at shutdown, if this driver changed it.
+    let originalIPForward: String?
+    private let isShutDown = Mutex(false)
+
+    static let ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
+
+    /// Finds or creates the bridge, assigns its address, enables ip_forward, installs rules,
+    /// and removes stale rules for this bridge left by an earlier run.
+    ///
+    /// Without `bridgeIP`, an existing bridge keeps its address. Otherwise the first subnet of
+    /// `SubnetChooser.candidates` that overlaps no route and no address on the host is used,
+    /// with the gateway at `.1`. A new bridge gets `mtu`, or the default route's MTU, or 1500.
+    /// If a later step fails, the steps before it are undone.
+    ///
+    /// - Throws: `SwiftdError` with `invalidArgument` for a malformed name or `--bip`, or a
+    ///   link of that name that is not a bridge; `conflict` if the bridge has an address other
+    ///   than `bridgeIP`; `internalError` if no candidate subnet is free. `NetlinkError`,
+    ///   `IPTablesError` or `SystemCallError` when the kernel refuses a step.
+    public init(_ configuration: BridgeConfiguration, log: Logger = Logger(level: .warning)) throws
+    {
+        let name = configuration.bridgeName
+        guard !name.isEmpty, name.utf8.count <= 15, name != ".", name != "..",
+            !name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace })
+        else {
+            throw SwiftdError(.invalidArgument, "invalid bridge name \"\(name)\"")
+        }
+        let requested = try configuration.bridgeIP.map(Self.parseBridgeIP)
+        if let mtu = configuration.mtu, !(68...65535).contains(mtu) {
+            throw SwiftdError(.invalidArgument, "invalid MTU \(mtu): must be 68 to 65535")
+        }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let socket = try NetlinkSocket()
+        let setup = try Self.prepareBridge(name, requested, configuration, socket)
+        self.bridgeName = name
+        self.mtu = setup.mtu
+        self.network = IPv4Subnet(containing: setup.address, prefixLength: setup.prefixLength)
+        self.gatewayAddress = setup.address
+        self.allocator = IPAllocator(subnet: network, gateway: setup.address)
+        self.configuration = configuration
+        self.log = log
+        self.createdBridge = setup.created
+
+        var changedIPForward: String?
+        do {
+            if configuration.enableIPForward {
+                let current = try FileSystem.readString(Self.ipForwardPath).filter {
+                    !$0.isWhitespace
+                }
+                if current != "1" {
+                    try FileSystem.write(Self.ipForwardPath, "1\n")
+                    changedIPForward = current
+                }
+            }
+            if configuration.enableIPTables {
+                try BridgeRules.install(bridge: name, subnet: network)
+            }
+        } catch {
+            if configuration.enableIPTables { try? BridgeRules.remove(bridge: name) }
+            if let changedIPForward {
+                try? FileSystem.write(Self.ipForwardPath, changedIPForward + "\n")
+            }
+            if setup.created { try? socket.deleteLink(named: name) }
+            throw error
+        }
+        self.originalIPForward = changedIPForward
+        log.info(
+            "bridge ready",
+            [
+                ("bridge", name), ("address", "\(setup.address)/\(setup.prefixLength)"),
+                ("created", "\(setup.created)"), ("mtu", "\(setup.mtu)"),
+                ("took", "\(clock.now - start)"),
+            ])
+    }
+
+    /// Parses `--bip`: a host address in CIDR form with a prefix of 1 to 30 bits.
+    static func parseBridgeIP(_ text: String) throws -> (address: IPv4Address, prefixLength: Int) {
+        guard let parsed = parseCIDR(text), (1...30).contains(parsed.prefixLength) else {
+            throw SwiftdError(
+                .invalidArgument,
+                "invalid bridge IP \"\(text)\": want an address with a prefix of 1 to 30 bits, "
+                    + "such as 172.17.0.1/16")
+        }
+        let subnet = IPv4Subnet(containing: parsed.address, prefixLength: parsed.prefixLength)
+        guard parsed.address != subnet.network, parsed.address != subnet.broadcast else {
+            throw SwiftdError(
+                .invalidArgument,
+                "invalid bridge IP \"\(text)\": the network and broadcast addresses are not "
+                    + "host addresses")
+        }
+        return parsed
+    }
+
+    /// Finds the bridge or creates it, and makes sure it has its address and is up.
+    private static func prepareBridge(
+        _ name: String, _ requested: (address: IPv4Address, prefixLength: Int)?,
+        _ configuration: BridgeConfiguration, _ socket: NetlinkSocket
+    ) throws -> (address: IPv4Address, prefixLength: Int, mtu: Int, created: Bool) {
+        if let existing = try socket.link(named: name) {
+            guard existing.kind == "bridge" else {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "link \(name) exists and is a \(existing.kind ?? "device"), not a bridge")
+            }
+            var chosen: (address: IPv4Address, prefixLength: Int)
+            if let current = existing.addresses.first {
+                if let requested,
+                    !existing.addresses.contains(where: {
+                        $0.address == requested.address && $0.prefixLength == requested.prefixLength
+                    })
+                {
+                    throw SwiftdError(
+                        .conflict,
+                        "bridge \(name) has address \(current), but the bridge IP asked for is "
+                            + "\(requested.address)/\(requested.prefixLength)")
+                }
+                chosen = requested ?? (current.address, current.prefixLength)
+            } else {
+                chosen = try requested ?? freeAddress(socket)
+                // TODO: a failure later in init leaves this address on the existing bridge.
+                try socket.addAddress(
+                    chosen.address, prefixLength: chosen.prefixLength, toLink: name)
+            }
+            if !existing.isUp { try socket.setLinkUp(name) }
+            return (chosen.address, chosen.prefixLength, existing.mtu, false)
+        }
+
+        let chosen = try requested ?? freeAddress(socket)
+        let mtu = try configuration.mtu ?? defaultRouteMTU(socket) ?? 1500
+        try socket.createBridge(named: name, mtu: mtu)
+        do {
+            try socket.addAddress(chosen.address, prefixLength: chosen.prefixLength, toLink: name)
+            try socket.setLinkUp(name)
+        } catch {
+            try? socket.deleteLink(named: name)
+            throw error
+        }
+        return (chosen.address, chosen.prefixLength, mtu, true)
+    }
+
+    /// Returns the `.1` address of the first candidate subnet that is free on the host.
+    private static func freeAddress(_ socket: NetlinkSocket) throws
+        -> (address: IPv4Address, prefixLength: Int)
+    {
+        guard
+            let subnet = SubnetChooser.chooseSubnet(
+                avoiding: try socket.ipv4Routes(), addresses: try socket.ipv4Addresses())
+        else {
+            throw SwiftdError(
+                .internalError,
+                "no free subnet for the bridge: every candidate overlaps a route or address; "
+                    + "set one with --bip")
+        }
+        return (IPv4Address(subnet.network.value + 1), subnet.prefixLength)
+    }
+
+    /// The MTU of the link that the main table's default route leaves by, if there is one.
+    private static func defaultRouteMTU(_ socket: NetlinkSocket) throws -> Int? {
+        let route = try socket.ipv4Routes().first { $0.isDefault && $0.table == 254 }
+        guard let index = route?.linkIndex, index > 0 else { return nil }
+        return try socket.link(index: index)?.mtu
+    }
+
+    /// Removes this bridge's iptables rules (and the SWIFTD chains when empty), deletes the
+    /// bridge if this driver created it, and restores ip_forward if this driver changed it.
+    ///
+    /// Every step is tried even if an earlier one fails; the first failure is thrown. A second
+    /// call does nothing. Containers still attached lose their connectivity.
+    ///
+    /// NOTE: ip_forward is restored even if another daemon started later relies on it, so two
+    /// daemons on one host should run with `enableIPForward` set the same way.
+    public func shutdown() throws {
+        let first = isShutDown.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        var failures: [any Error] = []
+        if configuration.enableIPTables {
+            do { try BridgeRules.remove(bridge: bridgeName) } catch { failures.append(error) }
+        }
+        if createdBridge {
+            do {
+                try NetlinkSocket().deleteLink(named: bridgeName)
+            } catch let error as NetlinkError where error.isNotFound {
+                // Already gone: someone deleted it by hand.
+            } catch {
+                failures.append(error)
+            }
+        }
+        if let originalIPForward {
+            do {
+                try FileSystem.write(Self.ipForwardPath, originalIPForward + "\n")
+            } catch {
+                failures.append(error)
+            }
+        }
+        log.info("bridge shut down", [("bridge", bridgeName), ("errors", "\(failures.count)")])
+        if let error = failures.first { throw error }
+    }
+
+    /// Throws if `shutdown()` has run.
+    func ensureRunning() throws {
+        if isShutDown.withLock({ $0 }) {
+            throw SwiftdError(.conflict, "the bridge driver for \(bridgeName) is shut down")
+        }
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import SwiftdIPTables
+import SwiftdNetlink
+import SwiftdSystem
+import Testing
+
+@testable import SwiftdNetwork
+
+extension PrivilegedTests {
+    @Suite("BridgeDriver")
+    struct BridgeDriverTests {
+        static let ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
+
+        /// Makes a unique bridge name and the third byte of a unique 10.213.x.1/24 address.
+        func uniqueBridge() -> (name: String, third: Int) {
+            ("swdt" + TestSupport.hex(6), Int.random(in: 0...199))
+        }
+
+        @Test("sets up a bridge, connects two namespaces, and removes everything")
+        func fullLifecycle() throws {
+            let (name, third) = uniqueBridge()
+            let prefix = "10.213.\(third)"
+            let originalForward = try FileSystem.readString(Self.ipForwardPath)
+            defer { TestSupport.removeBridge(name) }
+
+            // A stale rule for this bridge from an earlier run, with another subnet.
+            let stale = IPTablesRule(
+                source: "10.214.\(third).0/24", outInterface: name, outInterfaceNegated: true,
+                target: "MASQUERADE")
+            try IPTablesTable.modify(.nat) { table in
+                try table.createChainIfMissing(BridgeRules.natChain)
+                try table.appendRule(stale, to: BridgeRules.natChain)
+            }
+
+            let clock = ContinuousClock()
+            var start = clock.now
+            let driver = try BridgeDriver(
+                BridgeConfiguration(bridgeName: name, bridgeIP: "\(prefix).1/24"))
+            print("driver init took \(clock.now - start)")
+            defer { _ = try? driver.shutdown() }
+            #expect(driver.bridgeName == name)
+            #expect(driver.subnet == "\(prefix).0/24")
+            #expect(driver.gateway == "\(prefix).1")
+            #expect(driver.prefixLength == 24)
+            #expect(try FileSystem.readString(Self.ipForwardPath) == "1\n")
+
+            // Golden rule text, as iptables-legacy prints it; the stale rule is gone.
+            #expect(
+                try TestSupport.savedRules(mentioning: name) == [
+                    "-A SWIFTD-POSTROUTING -s \(prefix).0/24 ! -o \(name) -j MASQUERADE",
+                    "-A SWIFTD-FORWARD -o \(name) -j ACCEPT",
+                    "-A SWIFTD-FORWARD -i \(name) ! -o \(name) -j ACCEPT",
+                    "-A SWIFTD-FORWARD -i \(name) -o \(name) -j ACCEPT",
+                ])
+            let save = try TestSupport.run(["iptables-legacy-save"]).output
+            #expect(save.contains("-A POSTROUTING -j SWIFTD-POSTROUTING"))
+            #expect(save.contains("-A FORWARD -j SWIFTD-FORWARD"))
+
+            let first = try NetworkNamespaceProcess()
+            defer { first.stop() }
+            let second = try NetworkNamespaceProcess()
+            defer { second.stop() }
+            start = clock.now
+            let one = try driver.connect(containerID: "c1", pid: first.pid)
+            print("connect took \(clock.now - start)")
+            defer { _ = try? driver.disconnect(one) }
+            let two = try driver.connect(containerID: "c2", pid: second.pid)
+            defer { _ = try? driver.disconnect(two) }
+            #expect(
+                one
+                    == Endpoint(
+                        containerID: "c1", hostInterface: one.hostInterface,
+                        ipAddress: "\(prefix).2", prefixLength: 24, gateway: "\(prefix).1",
+                        macAddress: String(format: "02:42:0a:d5:%02x:02", third)))
+            #expect(two.ipAddress == "\(prefix).3")
+            #expect(one.hostInterface.hasPrefix("veth") && one.hostInterface.count == 11)
+
+            let addresses = try first.run(["ip", "-4", "addr", "show", "eth0"]).output
+            #expect(addresses.contains("inet \(prefix).2/24"))
+            let link = try first.run(["ip", "link", "show", "eth0"]).output
+            #expect(link.contains(one.macAddress) && link.contains("UP"))
+            let routes = try first.run(["ip", "-4", "route"]).output
+            #expect(routes.contains("default via \(prefix).1 dev eth0"))
+            let loopback = try first.run(["ip", "link", "show", "lo"]).output
+            #expect(loopback.contains("UP"))
+            let hostLink = try #require(try NetlinkSocket().link(named: one.hostInterface))
+            let bridge = try #require(try NetlinkSocket().link(named: name))
+            #expect(hostLink.masterIndex == bridge.index && hostLink.isUp)
+
+            #expect(try first.run(["ping", "-c1", "-W2", driver.gateway]).status == 0)
+            #expect(try first.run(["ping", "-c1", "-W2", two.ipAddress]).status == 0)
+            #expect(try second.run(["ping", "-c1", "-W2", one.ipAddress]).status == 0)
+
+            start = clock.now
+            try driver.disconnect(one)
+            print("disconnect took \(clock.now - start)")
+            #expect(try NetlinkSocket().link(named: one.hostInterface) == nil)
+            #expect(try first.run(["ip", "link", "show", "eth0"]).status != 0)
+            // The released address is handed out again after the others.
+            try driver.reserve(one)
+            #expect(throws: SwiftdError.self) { try driver.reserve(one) }
+
+            start = clock.now
+            try driver.shutdown()
+            print("shutdown took \(clock.now - start)")
+            try driver.shutdown()
+            #expect(try NetlinkSocket().link(named: name) == nil)
+            #expect(try TestSupport.savedRules(mentioning: name).isEmpty)
+            #expect(try FileSystem.readString(Self.ipForwardPath) == originalForward)
+            #expect(throws: SwiftdError.self) {
+                try driver.connect(containerID: "c3", pid: first.pid)
+            }
+        }
+
+        @Test("keeps another bridge's rules and the shared chains until the last one goes")
+        func twoDaemons() throws {
+            let (nameA, thirdA) = uniqueBridge()
+            let nameB = "swdt" + TestSupport.hex(6)
+            defer {
+                TestSupport.removeBridge(nameA)
+                TestSupport.removeBridge(nameB)
+            }
+            let a = try BridgeDriver(
+                BridgeConfiguration(bridgeName: nameA, bridgeIP: "10.213.\(thirdA).1/24"))
+            defer { _ = try? a.shutdown() }
+            let b = try BridgeDriver(
+                BridgeConfiguration(bridgeName: nameB, bridgeIP: "10.213.\(thirdA + 50).1/24"))
+            defer { _ = try? b.shutdown() }
+            // Starting again for the same bridge adds no duplicates.
+            try BridgeRules.install(
+                bridge: nameA, subnet: IPv4Subnet("10.213.\(thirdA).0/24")!)
+            #expect(try TestSupport.savedRules(mentioning: nameA).count == 4)
+
+            try a.shutdown()
+            #expect(try TestSupport.savedRules(mentioning: nameA).isEmpty)
+            #expect(try TestSupport.savedRules(mentioning: nameB).count == 4)
+            let save = try TestSupport.run(["iptables-legacy-save"]).output
+            #expect(save.contains("-A FORWARD -j SWIFTD-FORWARD"))
+            #expect(
+                save.split(separator: "\n").filter { $0 == "-A FORWARD -j SWIFTD-FORWARD" }.count
+                    == 1)
+
+            try b.shutdown()
+            #expect(try TestSupport.savedRules(mentioning: nameB).isEmpty)
+            let after = try TestSupport.run(["iptables-legacy-save"]).output
+            #expect(!after.contains("SWIFTD-POSTROUTING"))
+            #expect(!after.contains("SWIFTD-FORWARD"))
+        }
+
+        @Test("adopts an existing bridge's address and refuses a different --bip")
+        func existingBridge() throws {
+            let (name, third) = uniqueBridge()
+            let socket = try NetlinkSocket()
+            defer { TestSupport.removeBridge(name) }
+            try socket.createBridge(named: name, mtu: 1500)
+            try socket.addAddress(
+                IPv4Address("10.213.\(third).1")!, prefixLength: 24, toLink: name)
+
+            let error = #expect(throws: SwiftdError.self) {
+                try BridgeDriver(
+                    BridgeConfiguration(bridgeName: name, bridgeIP: "10.213.\(third).9/24"))
+            }
+            #expect(error?.kind == .conflict)
+            #expect(error?.message.contains("10.213.\(third).1/24") == true)
+            #expect(error?.message.contains("10.213.\(third).9/24") == true)
+
+            let driver = try BridgeDriver(
+                BridgeConfiguration(bridgeName: name, enableIPTables: false))
+            #expect(driver.subnet == "10.213.\(third).0/24")
+            try driver.shutdown()
+            // A bridge the driver did not create stays.
+            #expect(try socket.link(named: name) != nil)
+        }
+
+        @Test("chooses a free subnet for a new bridge without --bip")
+        func choosesSubnet() throws {
+            let (name, _) = uniqueBridge()
+            defer { TestSupport.removeBridge(name) }
+            let socket = try NetlinkSocket()
+            let expected = SubnetChooser.chooseSubnet(
+                avoiding: try socket.ipv4Routes(), addresses: try socket.ipv4Addresses())
+            let driver = try BridgeDriver(
+                BridgeConfiguration(bridgeName: name, enableIPTables: false))
+            defer { _ = try? driver.shutdown() }
+            #expect(driver.subnet == expected?.description)
+            #expect(driver.gateway.hasSuffix(".1"))
+            try driver.shutdown()
+        }
+
+        @Test("undoes a failed connect")
+        func failedConnect() throws {
+            let (name, third) = uniqueBridge()
+            defer { TestSupport.removeBridge(name) }
+            let driver = try BridgeDriver(
+                BridgeConfiguration(
+                    bridgeName: name, bridgeIP: "10.213.\(third).1/24", enableIPTables: false))
+            defer { _ = try? driver.shutdown() }
+            let namespace = try NetworkNamespaceProcess()
+            defer { namespace.stop() }
+            // An eth0 already in the namespace makes the rename fail after the move.
+            #expect(try namespace.run(["ip", "link", "add", "eth0", "type", "bridge"]).status == 0)
+            let before = try TestSupport.run(["ip", "-o", "link"]).output
+                .split(separator: "\n").count
+            #expect(throws: NetlinkError.self) {
+                try driver.connect(containerID: "c1", pid: namespace.pid)
+            }
+            let after = try TestSupport.run(["ip", "-o", "link"]).output
+                .split(separator: "\n").count
+            #expect(after == before)
+            #expect(driver.allocator.allocatedCount == 0)
+        }
+    }
+}
