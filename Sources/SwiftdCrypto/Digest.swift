@@ -91,5 +91,10 @@ public struct DigestError: Error, Sendable, Equatable, CustomStringConvertible {
     /// go-digest's wording of the problem, such as "invalid checksum digest length".
     public var reason: String
 
+    public init(text: String, reason: String) {
+        self.text = text
+        self.reason = reason
+    }
+
     public var description: String { "\(reason): \(text)" }
 }
