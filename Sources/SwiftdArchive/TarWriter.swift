@@ -43,6 +43,14 @@ extension TarArchive {
         }
     }
 
+    /// Whether `path` carries the overlay opaque-directory mark
+    /// (`trusted.overlay.opaque=y`).
+    public static func isOpaqueDirectory(_ path: String) -> Bool {
+        var value: UInt8 = 0
+        let count = lgetxattr(path, "trusted.overlay.opaque", &value, 1)
+        return count == 1 && value == UInt8(ascii: "y")
+    }
+
     static func writeError(_ archive: OpaquePointer, _ what: String) -> ArchiveError {
         ArchiveError(.internalError, "\(what): \(DecompressedStream.errorString(archive))")
     }
@@ -87,7 +95,7 @@ private struct TreeWriter {
             throw TarArchive.writeError(disk, "archive_read_disk_entry_from_file \(full)")
         }
         archive_entry_copy_pathname(entry, relative)
-        let opaque = overlayWhiteouts && type == S_IFDIR && isOpaque(full)
+        let opaque = overlayWhiteouts && type == S_IFDIR && TarArchive.isOpaqueDirectory(full)
         if overlayWhiteouts { dropOverlayAttributes(entry) }
 
         var spare: OpaquePointer?
@@ -121,12 +129,6 @@ private struct TreeWriter {
         if archive_write_header(archive, entry) < ARCHIVE_WARN {
             throw TarArchive.writeError(archive, "archive_write_header \(relative)")
         }
-    }
-
-    private func isOpaque(_ path: String) -> Bool {
-        var value: UInt8 = 0
-        let count = lgetxattr(path, "trusted.overlay.opaque", &value, 1)
-        return count == 1 && value == UInt8(ascii: "y")
     }
 
     private func dropOverlayAttributes(_ entry: OpaquePointer) {
