@@ -7,7 +7,7 @@ public struct ArchiveError: ClassifiedError, Equatable {
     public var kind: ErrorKind
     /// The entry's name as stored in the archive, when the problem belongs to one entry.
     public var entry: String?
-    /// What is wrong, such as "path leads outside the target directory".
+    /// The problem, such as "path leads outside the target directory".
     public var reason: String
 
     public init(_ kind: ErrorKind, entry: String? = nil, _ reason: String) {

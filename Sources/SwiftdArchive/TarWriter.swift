@@ -141,7 +141,8 @@ private struct TreeWriter {
             guard let name else { continue }
             let key = String(cString: name)
             if key.hasPrefix("trusted.overlay.") { continue }
-            kept.append((key, value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []))
+            let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+            kept.append((key, bytes ?? []))
         }
         archive_entry_xattr_clear(entry)
         for (key, bytes) in kept {

@@ -15,7 +15,7 @@ public final class SHA256 {
         }
         guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
             EVP_MD_CTX_free(context)
-            fatalError("EVP_DigestInit_ex sha256: OpenSSL refused the digest")
+            fatalError("EVP_DigestInit_ex sha256: failed to initialise the digest")
         }
         self.context = context
     }

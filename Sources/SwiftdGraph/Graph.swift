@@ -68,7 +68,9 @@ struct GraphState: Sendable {
 
         for name in try FileSystem.list(root + "/layers/sha256") where name.hasSuffix(".json") {
             let path = root + "/layers/sha256/" + name
-            guard let record = try? decoder.decode(LayerRecord.self, from: Data(FileSystem.read(path)))
+            guard
+                let record = try? decoder.decode(
+                    LayerRecord.self, from: Data(FileSystem.read(path)))
             else {
                 try FileSystem.remove(path)
                 continue

@@ -40,7 +40,8 @@ func run(_ program: String, _ arguments: [String]) throws -> String {
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw SwiftdError(.internalError, "\(program) \(arguments) exited \(process.terminationStatus)")
+        throw SwiftdError(
+            .internalError, "\(program) \(arguments) failed: exit \(process.terminationStatus)")
     }
     return String(decoding: data, as: UTF8.self)
 }

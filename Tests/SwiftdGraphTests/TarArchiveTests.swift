@@ -29,11 +29,13 @@ struct TarArchiveTests {
         #expect(try FileSystem.readString(work.path + "/out/usr/lib/x") == "x")
         var info = stat()
         #expect(lstat(work.path + "/out/a/gone", &info) == 0)
-        #expect((info.st_mode & S_IFMT) == S_IFCHR && info.st_rdev == 0)
+        #expect((info.st_mode & S_IFMT) == S_IFCHR)
+        #expect(info.st_rdev == 0)
         #expect(!FileSystem.exists(work.path + "/out/a/.wh.gone"))
         #expect(TarArchive.isOpaqueDirectory(work.path + "/out/a"))
         #expect(!TarArchive.isOpaqueDirectory(work.path + "/out/usr"))
-        #expect(lstat(work.path + "/out/a/hard", &info) == 0 && info.st_nlink == 2)
+        #expect(lstat(work.path + "/out/a/hard", &info) == 0)
+        #expect(info.st_nlink == 2)
 
         // Writing the tree back turns whiteouts into .wh. entries again.
         try TarArchive.write(
@@ -45,13 +47,13 @@ struct TarArchiveTests {
     }
 
     @Test(
-        "refuses hostile entries and names them",
+        "rejects hostile entries by name",
         arguments: [
             "dotdot", "absolute", "symlink-out", "relative-symlink-out", "hardlink-out",
             "hardlink-dotdot", "character-device", "block-device", "empty-whiteout",
             "aufs-whiteout",
         ])
-    func refusesHostileEntries(kind: String) throws {
+    func rejectsHostileEntries(kind: String) throws {
         let work = try TemporaryDirectory("hostile")
         defer { work.remove() }
         // A directory outside the target that a symlink entry aims at.
