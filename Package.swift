@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "SwiftdIPTables", dependencies: ["CIPTables", "SwiftdSystem"]),
         .target(name: "SwiftdSystemd", dependencies: ["CSystemd"]),
         .target(name: "SwiftdCapabilities", dependencies: ["CCapabilities"]),
-        .target(name: "SwiftdArchive", dependencies: ["CArchive", "SwiftdSystem"]),
+        .target(name: "SwiftdArchive", dependencies: ["CArchive", "SwiftdSystem", "SwiftdCrypto"]),
         .target(name: "SwiftdCrypto", dependencies: ["CCrypto"]),
 
         // The engine and the layers beneath the daemon.

@@ -1,0 +1,112 @@
+import CArchive
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// How an archive is extracted.
+public struct ExtractOptions: Sendable {
+    /// Extract as an image layer: refuse device nodes and turn `.wh.NAME` entries into overlay
+    /// whiteouts (a 0/0 character device) and `.wh..wh..opq` into the `trusted.overlay.opaque`
+    /// attribute of its directory. Otherwise whiteout names are ordinary files.
+    public var layer: Bool
+
+    public init(layer: Bool = true) {
+        self.layer = layer
+    }
+}
+
+/// What an extraction found in the archive.
+public struct ExtractResult: Sendable, Equatable {
+    /// `sha256:<hex>` of the uncompressed tar stream: the layer's diff ID.
+    public var digest: String
+    /// The length of the uncompressed tar stream in bytes.
+    public var size: Int64
+    /// The number of entries in the archive.
+    public var entries: Int
+}
+
+/// Reading and writing tar archives with libarchive.
+public enum TarArchive {
+    /// Extracts the tar archive at `file` (plain, gzip, bzip2, xz, lzma or zstd, detected from
+    /// its content) into the existing directory `directory`, and hashes the uncompressed stream.
+    ///
+    /// Ownership, modes, times and extended attributes are restored (numeric IDs, never names;
+    /// `trusted.overlay.*` attributes from the archive are dropped). Every entry is checked
+    /// first: absolute names, `..` components, paths through a symbolic link that leads out of
+    /// `directory`, hard links to anything outside it, and in layer mode device nodes and
+    /// malformed whiteouts are refused. A refused entry stops the extraction; the caller
+    /// removes the partly filled directory. Blocks for the whole extraction.
+    ///
+    /// - Throws: `ArchiveError` (`invalidArgument`) naming the entry and the reason, or the
+    ///   libarchive message for a corrupt or truncated archive; `SystemCallError` for host
+    ///   failures.
+    public static func extract(
+        file: String, into directory: String, options: ExtractOptions = ExtractOptions()
+    ) throws -> ExtractResult {
+        let root = try EntryPath.canonical(directory)
+        let stream = try DecompressedStream(path: file)
+        guard let reader = archive_read_new() else {
+            throw ArchiveError(.internalError, "archive_read_new: out of memory")
+        }
+        defer { archive_read_free(reader) }
+        archive_read_support_format_tar(reader)
+        let context = Unmanaged.passUnretained(stream).toOpaque()
+        let opened = archive_read_open(reader, context, nil, { _, context, block in
+            guard let context else { return -1 }
+            let stream = Unmanaged<DecompressedStream>.fromOpaque(context)
+                .takeUnretainedValue()
+            return stream.next(block)
+        }, nil)
+        guard opened == ARCHIVE_OK else {
+            throw readError(reader, stream, entry: nil)
+        }
+
+        guard let writer = archive_write_disk_new() else {
+            throw ArchiveError(.internalError, "archive_write_disk_new: out of memory")
+        }
+        defer { archive_write_free(writer) }
+        archive_write_disk_set_options(writer, extractFlags)
+
+        var count = 0
+        try withExtendedLifetime(stream) {
+            while true {
+                var entry: OpaquePointer?
+                let status = archive_read_next_header(reader, &entry)
+                if status == ARCHIVE_EOF { break }
+                guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
+                    throw readError(reader, stream, entry: nil)
+                }
+                count += 1
+                let extractor = EntryExtractor(
+                    root: root, entry: entry, reader: reader, writer: writer, stream: stream,
+                    layer: options.layer)
+                try extractor.run()
+            }
+            try stream.drain()
+        }
+        if archive_write_close(writer) < ARCHIVE_WARN {
+            throw ArchiveError(
+                .internalError,
+                "archive_write_close: \(DecompressedStream.errorString(writer))")
+        }
+        return ExtractResult(digest: stream.digest(), size: stream.size, entries: count)
+    }
+
+    /// ARCHIVE_EXTRACT_OWNER | PERM | TIME | XATTR | SECURE_SYMLINKS | SECURE_NODOTDOT.
+    /// Our own checks come first; libarchive's symlink guard backs them up (it refuses any
+    /// symbolic link in a parent path, which `EntryPath.resolve` has already removed).
+    static let extractFlags: Int32 =
+        ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME
+        | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS
+        | ARCHIVE_EXTRACT_SECURE_NODOTDOT
+
+    /// The error for a failed read: the decompressor's message if it failed underneath.
+    static func readError(_ reader: OpaquePointer, _ stream: DecompressedStream, entry: String?)
+        -> ArchiveError
+    {
+        let reason = stream.failure ?? DecompressedStream.errorString(reader)
+        return ArchiveError(.invalidArgument, entry: entry, reason)
+    }
+}

@@ -1,0 +1,174 @@
+import CArchive
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension TarArchive {
+    /// Writes the tree under `directory` to a new uncompressed tar file at `file` (POSIX pax),
+    /// names relative to `directory`, in sorted order, with ownership, modes, times, extended
+    /// attributes and hard links kept.
+    ///
+    /// With `overlayWhiteouts`, the tree is an overlay layer: a 0/0 character device NAME is
+    /// written as an empty file `.wh.NAME` and an opaque directory gets a `.wh..wh..opq` entry;
+    /// `trusted.overlay.*` attributes are left out. Blocks until the file is written.
+    ///
+    /// - Throws: `SystemCallError` for an unreadable file, `ArchiveError` for a libarchive
+    ///   failure.
+    public static func write(directory: String, to file: String, overlayWhiteouts: Bool = false)
+        throws
+    {
+        guard let archive = archive_write_new(), let disk = archive_read_disk_new(),
+            let resolver = archive_entry_linkresolver_new()
+        else {
+            throw ArchiveError(.internalError, "libarchive: out of memory")
+        }
+        defer {
+            archive_entry_linkresolver_free(resolver)
+            archive_read_free(disk)
+            archive_write_free(archive)
+        }
+        archive_write_set_format_pax_restricted(archive)
+        archive_entry_linkresolver_set_strategy(resolver, archive_format(archive))
+        guard archive_write_open_filename(archive, file) == ARCHIVE_OK else {
+            throw writeError(archive, "archive_write_open_filename \(file)")
+        }
+        let writer = TreeWriter(
+            archive: archive, disk: disk, resolver: resolver, root: directory,
+            overlayWhiteouts: overlayWhiteouts)
+        try writer.writeChildren(of: "")
+        guard archive_write_close(archive) == ARCHIVE_OK else {
+            throw writeError(archive, "archive_write_close \(file)")
+        }
+    }
+
+    /// Whether `path` carries the overlay opaque-directory mark
+    /// (`trusted.overlay.opaque=y`).
+    public static func isOpaqueDirectory(_ path: String) -> Bool {
+        var value: UInt8 = 0
+        let count = lgetxattr(path, "trusted.overlay.opaque", &value, 1)
+        return count == 1 && value == UInt8(ascii: "y")
+    }
+
+    static func writeError(_ archive: OpaquePointer, _ what: String) -> ArchiveError {
+        ArchiveError(.internalError, "\(what): \(DecompressedStream.errorString(archive))")
+    }
+}
+
+/// The recursive walk behind `TarArchive.write`.
+private struct TreeWriter {
+    let archive: OpaquePointer
+    let disk: OpaquePointer
+    let resolver: OpaquePointer
+    let root: String
+    let overlayWhiteouts: Bool
+
+    func writeChildren(of relative: String) throws {
+        let directory = relative.isEmpty ? root : root + "/" + relative
+        for name in try FileSystem.list(directory) {
+            let child = relative.isEmpty ? name : relative + "/" + name
+            try writeEntry(child, name: name)
+        }
+    }
+
+    private func writeEntry(_ relative: String, name: String) throws {
+        let full = root + "/" + relative
+        var info = stat()
+        if lstat(full, &info) != 0 {
+            throw SystemCallError(call: "lstat", subject: full, errno: Glibc.errno)
+        }
+        let type = info.st_mode & S_IFMT
+        if overlayWhiteouts && type == S_IFCHR && info.st_rdev == 0 {
+            let parent = FileSystem.parent(of: relative)
+            let prefix = parent == "." ? "" : parent + "/"
+            try writeEmptyFile(prefix + ".wh." + name, like: info)
+            return
+        }
+
+        guard var entry = archive_entry_new() else {
+            throw ArchiveError(.internalError, "archive_entry_new: out of memory")
+        }
+        defer { archive_entry_free(entry) }
+        archive_entry_copy_sourcepath(entry, full)
+        if archive_read_disk_entry_from_file(disk, entry, -1, &info) < ARCHIVE_WARN {
+            throw TarArchive.writeError(disk, "archive_read_disk_entry_from_file \(full)")
+        }
+        archive_entry_copy_pathname(entry, relative)
+        let opaque = overlayWhiteouts && type == S_IFDIR && TarArchive.isOpaqueDirectory(full)
+        if overlayWhiteouts { dropOverlayAttributes(entry) }
+
+        var spare: OpaquePointer?
+        var linked: OpaquePointer? = entry
+        archive_entry_linkify(resolver, &linked, &spare)
+        if let linked { entry = linked }
+        if archive_write_header(archive, entry) < ARCHIVE_WARN {
+            throw TarArchive.writeError(archive, "archive_write_header \(relative)")
+        }
+        if type == S_IFREG && archive_entry_size(entry) > 0 {
+            try copyContents(of: full)
+        }
+        if type == S_IFDIR {
+            if opaque { try writeEmptyFile(relative + "/.wh..wh..opq", like: info) }
+            try writeChildren(of: relative)
+        }
+    }
+
+    private func writeEmptyFile(_ relative: String, like info: stat) throws {
+        guard let entry = archive_entry_new() else {
+            throw ArchiveError(.internalError, "archive_entry_new: out of memory")
+        }
+        defer { archive_entry_free(entry) }
+        archive_entry_copy_pathname(entry, relative)
+        archive_entry_set_filetype(entry, 0o100000)  // AE_IFREG
+        archive_entry_set_perm(entry, 0o600)
+        archive_entry_set_size(entry, 0)
+        archive_entry_set_uid(entry, la_int64_t(info.st_uid))
+        archive_entry_set_gid(entry, la_int64_t(info.st_gid))
+        archive_entry_set_mtime(entry, info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
+        if archive_write_header(archive, entry) < ARCHIVE_WARN {
+            throw TarArchive.writeError(archive, "archive_write_header \(relative)")
+        }
+    }
+
+    private func dropOverlayAttributes(_ entry: OpaquePointer) {
+        guard archive_entry_xattr_reset(entry) > 0 else { return }
+        var kept: [(String, [UInt8])] = []
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK {
+            guard let name else { continue }
+            let key = String(cString: name)
+            if key.hasPrefix("trusted.overlay.") { continue }
+            let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
+            kept.append((key, bytes ?? []))
+        }
+        archive_entry_xattr_clear(entry)
+        for (key, bytes) in kept {
+            bytes.withUnsafeBytes { raw in
+                archive_entry_xattr_add_entry(entry, key, raw.baseAddress, raw.count)
+            }
+        }
+    }
+
+    private func copyContents(of path: String) throws {
+        let fd = try retryingInterrupts("open", path) {
+            open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { raw in
+                try retryingInterrupts("read", path) { read(fd, raw.baseAddress, raw.count) }
+            }
+            if count == 0 { return }
+            let written = buffer.withUnsafeBytes { raw in
+                archive_write_data(archive, raw.baseAddress, count)
+            }
+            if written < 0 {
+                throw TarArchive.writeError(archive, "archive_write_data \(path)")
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Graph {
+    /// Creates the container's overlay2 directory (`diff/` as upperdir, `work/`, `merged/`) on
+    /// top of the image's layers, and records which image it uses (so `deleteImage` refuses
+    /// to remove that image).
+    ///
+    /// - Throws: `SwiftdError(.notFound)` for an unknown image, `.conflict` when a layer for
+    ///   `id` exists, `.invalidArgument` for an ID that is not a plain name;
+    ///   `SystemCallError` on a file-system failure.
+    public func createContainerLayer(id: String, imageID: String) throws {
+        guard !id.isEmpty, !id.contains("/"), !id.hasPrefix("."), !id.hasPrefix("tmp-"),
+            id != "l"
+        else {
+            throw SwiftdError(.invalidArgument, "invalid container layer ID \"\(id)\"")
+        }
+        try state.withLock { state in
+            if state.containers[id] != nil {
+                throw SwiftdError(.conflict, "container layer \(id) already exists")
+            }
+            let image = try resolve(imageID, state).id
+            let temporary = overlayRoot + "/tmp-" + id
+            do {
+                for part in ["diff", "work", "merged"] {
+                    try FileSystem.createDirectory(temporary + "/" + part, mode: 0o755)
+                }
+                try rename(temporary, to: overlayRoot + "/" + id)
+            } catch {
+                try? FileSystem.removeTree(temporary)
+                throw error
+            }
+            let record = ContainerRecord(id: id, imageID: image)
+            do {
+                try FileSystem.writeAtomically(containerPath(id), try encode(record))
+            } catch {
+                try? FileSystem.removeTree(overlayRoot + "/" + id)
+                throw error
+            }
+            state.containers[id] = record
+        }
+    }
+
+    /// Mounts the container's overlay rootfs and returns its path (`overlay2/<id>/merged`).
+    /// Calling it again while mounted returns the same path.
+    ///
+    /// The lower layers are named through their short links in `overlay2/l/`, so the mount
+    /// data stays within one page for deep images.
+    ///
+    /// - Throws: `SwiftdError(.notFound)` for an unknown container layer or a missing image
+    ///   layer; `.unsupported` when the layer list does not fit in one page;
+    ///   `SystemCallError` from `mount`.
+    public func mountContainer(id: String) throws -> String {
+        try state.withLock { state in
+            guard let record = state.containers[id] else {
+                throw SwiftdError(.notFound, "No such container layer: \(id)")
+            }
+            let directory = overlayRoot + "/" + id
+            let merged = directory + "/merged"
+            if Mounts.mountPoints(under: merged).contains(merged) {
+                state.mounted.insert(id)
+                return merged
+            }
+            let lower = try lowerDirectories(imageID: record.imageID, container: id, state)
+            let data =
+                "lowerdir=\(lower.joined(separator: ":")),upperdir=\(directory)/diff,"
+                + "workdir=\(directory)/work"
+            let limit = sysconf(Int32(_SC_PAGESIZE)) - 1
+            guard data.utf8.count <= limit else {
+                throw SwiftdError(
+                    .unsupported,
+                    "overlay mount data for \(id) is \(data.utf8.count) bytes, more than the "
+                        + "\(limit) the kernel takes (\(lower.count) layers)")
+            }
+            try Mounts.mount("overlay", at: merged, type: "overlay", data: data)
+            state.mounted.insert(id)
+            return merged
+        }
+    }
+
+    /// Unmounts the container's rootfs; one that is not mounted is fine.
+    ///
+    /// - Throws: `SwiftdError(.notFound)` for an unknown container layer; `SystemCallError`
+    ///   from `umount2` (`EBUSY` while a process still uses it).
+    public func unmountContainer(id: String) throws {
+        try state.withLock { state in
+            guard state.containers[id] != nil else {
+                throw SwiftdError(.notFound, "No such container layer: \(id)")
+            }
+            try Mounts.unmount(overlayRoot + "/" + id + "/merged")
+            state.mounted.remove(id)
+        }
+    }
+
+    /// Unmounts the rootfs if needed and removes the container's layer and record.
+    ///
+    /// - Throws: `SwiftdError(.notFound)` for an unknown container layer; `SystemCallError`
+    ///   when the unmount or the removal fails.
+    public func removeContainerLayer(id: String) throws {
+        try state.withLock { state in
+            guard state.containers[id] != nil else {
+                throw SwiftdError(.notFound, "No such container layer: \(id)")
+            }
+            let directory = overlayRoot + "/" + id
+            try Mounts.unmount(directory + "/merged")
+            state.mounted.remove(id)
+            try FileSystem.remove(containerPath(id))
+            state.containers[id] = nil
+            let doomed = overlayRoot + "/tmp-" + id
+            try rename(directory, to: doomed)
+            try FileSystem.removeTree(doomed)
+        }
+    }
+
+    /// Unmounts every container rootfs this graph mounted, lazily if one is busy; failures are
+    /// skipped so that shutdown goes on.
+    public func unmountAll() {
+        state.withLock { state in
+            for id in state.mounted {
+                let merged = overlayRoot + "/" + id + "/merged"
+                if (try? Mounts.unmount(merged)) == nil {
+                    try? Mounts.unmount(merged, detach: true)
+                }
+            }
+            state.mounted.removeAll()
+        }
+    }
+
+    /// The IDs of the container layers in the store.
+    public func containerLayers() -> [String] {
+        state.withLock { Array($0.containers.keys).sorted() }
+    }
+
+    /// The lowerdir list, top layer first, through the short links. A layer that appears
+    /// twice is kept only at its highest place: overlayfs refuses a directory twice, and the
+    /// higher copy already decides every path the lower one touches.
+    private func lowerDirectories(imageID: String, container: String, _ state: GraphState)
+        throws -> [String]
+    {
+        guard let config = state.images[imageID] else {
+            throw SwiftdError(.notFound, "No such image: \(imageID)")
+        }
+        var seen: Set<String> = []
+        var lower: [String] = []
+        for diffID in config.rootfs.diffIDs.reversed() where seen.insert(diffID).inserted {
+            guard let record = state.layers[diffID] else {
+                throw SwiftdError(.notFound, "No such layer: \(diffID)")
+            }
+            lower.append(overlayRoot + "/l/" + record.link)
+        }
+        if lower.isEmpty {
+            // An image without layers still needs one lower directory.
+            let empty = overlayRoot + "/" + container + "/empty"
+            try FileSystem.createDirectory(empty, mode: 0o755)
+            lower.append(empty)
+        }
+        return lower
+    }
+}

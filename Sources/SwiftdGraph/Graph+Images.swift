@@ -1,0 +1,197 @@
+import Foundation
+import SwiftdCrypto
+import SwiftdSystem
+
+extension Graph {
+    /// Stores `config` as JSON (sorted keys); its sha256 is the image ID. Every layer in
+    /// `rootfs.diff_ids` must already be imported. Storing the same config again returns the
+    /// same image.
+    ///
+    /// - Throws: `SwiftdError(.invalidArgument)` for a missing layer or a `rootfs.type` other
+    ///   than `layers`; `SystemCallError` when the file cannot be written.
+    public func createImage(_ config: ImageConfig) throws -> Image {
+        try createImage(configBytes: try encode(config))
+    }
+
+    /// Stores the exact `configBytes` (as pulled from a registry or loaded from a tar), so
+    /// that the image ID is the sha256 the registry announced.
+    ///
+    /// - Throws: as `createImage(_:)`, and `invalidArgument` when the bytes are not an image
+    ///   config.
+    public func createImage(configBytes: [UInt8]) throws -> Image {
+        let config: ImageConfig
+        do {
+            config = try JSONDecoder().decode(ImageConfig.self, from: Data(configBytes))
+        } catch {
+            throw SwiftdError(.invalidArgument, "invalid image config: \(error)")
+        }
+        guard config.rootfs.type == "layers" else {
+            throw SwiftdError(
+                .invalidArgument, "invalid image config: rootfs type \"\(config.rootfs.type)\"")
+        }
+        let id = "sha256:" + SHA256.hash(configBytes)
+        return try state.withLock { state in
+            for diffID in config.rootfs.diffIDs where state.layers[diffID] == nil {
+                throw SwiftdError(.invalidArgument, "image config names a missing layer: \(diffID)")
+            }
+            if state.images[id] == nil {
+                try FileSystem.writeAtomically(configPath(id), configBytes, mode: 0o600)
+                state.images[id] = config
+            }
+            return makeImage(id, state)
+        }
+    }
+
+    /// Points `reference` at the image `imageID` (any form `image(_:)` accepts), moving the
+    /// tag if it pointed elsewhere.
+    ///
+    /// - Throws: `SwiftdError(.notFound)` "No such image: …"; `SystemCallError` when the tag
+    ///   store cannot be written.
+    public func tag(_ imageID: String, as reference: Reference) throws {
+        try state.withLock { state in
+            let id = try resolve(imageID, state).id
+            var tags = state.tags
+            tags[reference.familiarString] = id
+            try saveTags(tags)
+            state.tags = tags
+        }
+    }
+
+    /// Finds an image by reference (`name[:tag]` or `name@digest`), full ID (`sha256:<hex>`
+    /// or 64 hex digits) or a unique ID prefix.
+    ///
+    /// - Throws: `SwiftdError(.notFound)` "No such image: NAME"; `invalidArgument` when a
+    ///   prefix matches more than one image.
+    public func image(_ nameOrID: String) throws -> Image {
+        try state.withLock { state in
+            makeImage(try resolve(nameOrID, state).id, state)
+        }
+    }
+
+    /// Every image, newest first.
+    public func images() -> [Image] {
+        state.withLock { state in
+            state.images.keys.map { makeImage($0, state) }
+                .sorted { ($0.created, $0.id) > ($1.created, $1.id) }
+        }
+    }
+
+    /// Removes a tag, or an image and the layers no other image uses, as `docker rmi` does
+    /// without `--force`, and returns its report lines: `Untagged: busybox:latest` and
+    /// `Deleted: sha256:…` (the image ID, then the chain IDs of removed layers).
+    ///
+    /// By name, only that tag goes; the image goes with its last tag. By ID, the image and
+    /// all its tags go unless they belong to more than one repository.
+    ///
+    /// - Throws: `SwiftdError(.notFound)`; `.conflict` when a container layer uses the image
+    ///   or the ID is tagged in several repositories; `SystemCallError` on a write failure.
+    public func deleteImage(_ nameOrID: String) throws -> [String] {
+        try state.withLock { state in
+            let (id, byReference) = try resolve(nameOrID, state)
+            let short = String(id.dropFirst("sha256:".count).prefix(12))
+            let imageTags = state.tags.filter { $0.value == id }.map(\.key).sorted()
+            var untag: [String]
+            if let byReference {
+                untag = [byReference]
+            } else {
+                let repositories = Set(imageTags.map(repositoryName))
+                if repositories.count > 1 {
+                    throw SwiftdError(
+                        .conflict,
+                        "conflict: unable to delete \(short) (must be forced) - image is "
+                            + "referenced in multiple repositories")
+                }
+                untag = imageTags
+            }
+            let deletesImage = untag.count == imageTags.count
+            if deletesImage, let user = state.containers.values.first(where: { $0.imageID == id }) {
+                let what = byReference.map { "remove repository reference \"\($0)\"" }
+                    ?? "delete \(short)"
+                throw SwiftdError(
+                    .conflict,
+                    "conflict: unable to \(what) (must be forced) - container "
+                        + "\(user.id.prefix(12)) is using its referenced image \(short)")
+            }
+
+            var report: [String] = []
+            if !untag.isEmpty {
+                var tags = state.tags
+                for reference in untag { tags[reference] = nil }
+                try saveTags(tags)
+                state.tags = tags
+                report += untag.map { "Untagged: \($0)" }
+            }
+            guard deletesImage, let config = state.images[id] else { return report }
+            try FileSystem.remove(configPath(id))
+            state.images[id] = nil
+            report.append("Deleted: \(id)")
+
+            let inUse = Set(state.images.values.flatMap(\.rootfs.diffIDs))
+            let chains = ChainID.chainIDs(config.rootfs.diffIDs)
+            var removed: Set<String> = []
+            for (diffID, chainID) in zip(config.rootfs.diffIDs, chains).reversed()
+            where !inUse.contains(diffID) && !removed.contains(diffID) {
+                guard let record = state.layers[diffID] else { continue }
+                try removeLayer(record, state: &state)
+                removed.insert(diffID)
+                report.append("Deleted: \(chainID)")
+            }
+            return report
+        }
+    }
+
+    /// Resolves `nameOrID` to an image ID, and says which tag matched if it was a reference.
+    func resolve(_ nameOrID: String, _ state: GraphState) throws -> (
+        id: String, reference: String?
+    ) {
+        if nameOrID.hasPrefix("sha256:"), state.images[nameOrID] != nil { return (nameOrID, nil) }
+        if let reference = try? Reference(parsing: nameOrID),
+            let id = state.tags[reference.familiarString]
+        {
+            return (id, reference.familiarString)
+        }
+        let hex = nameOrID.hasPrefix("sha256:") ? String(nameOrID.dropFirst(7)) : nameOrID
+        if !hex.isEmpty && hex.utf8.allSatisfy({ isLowerHexDigit($0) }) {
+            let matches = state.images.keys.filter { $0.dropFirst(7).hasPrefix(hex) }
+            if matches.count == 1, let only = matches.first { return (only, nil) }
+            if matches.count > 1 {
+                throw SwiftdError(
+                    .invalidArgument, "multiple IDs found with provided prefix: \(nameOrID)")
+            }
+        }
+        throw SwiftdError(.notFound, "No such image: \(nameOrID)")
+    }
+
+    func makeImage(_ id: String, _ state: GraphState) -> Image {
+        let config = state.images[id] ?? ImageConfig(rootfs: .init(diffIDs: []))
+        let references = state.tags.filter { $0.value == id }.map(\.key)
+        let size = config.rootfs.diffIDs.reduce(Int64(0)) { $0 + (state.layers[$1]?.size ?? 0) }
+        return Image(
+            id: id, config: config,
+            repoTags: references.filter { !$0.contains("@") }.sorted(),
+            repoDigests: references.filter { $0.contains("@") }.sorted(),
+            size: size, created: config.created ?? "")
+    }
+
+    private func saveTags(_ tags: [String: String]) throws {
+        var file = TagStoreFile(repositories: [:])
+        for (reference, id) in tags {
+            file.repositories[repositoryName(reference), default: [:]][reference] = id
+        }
+        try FileSystem.writeAtomically(tagStorePath, try encode(file), mode: 0o600)
+    }
+}
+
+/// The repository part of a familiar reference: `busybox` of `busybox:latest`.
+func repositoryName(_ reference: String) -> String {
+    var name = Substring(reference)
+    if let at = name.firstIndex(of: "@") { name = name[..<at] }
+    if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") {
+        name = name[..<colon]
+    }
+    return String(name)
+}
+
+private func isLowerHexDigit(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)
+}
