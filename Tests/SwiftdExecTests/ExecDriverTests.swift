@@ -280,6 +280,28 @@ struct ExecDriverTests {
         }
     }
 
+    @Test("reports the start latency without load")
+    func startLatency() async throws {
+        try await withDriver { driver, rootfs in
+            let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+            defer { close(null) }
+            var latencies: [Duration] = []
+            let clock = ContinuousClock()
+            for _ in 0..<50 {
+                let spec = makeSpec(rootfs, ["true"])
+                let started = clock.now
+                let pid = try driver.start(
+                    spec, stdio: ContainerStdio(stdout: null, stderr: null), prepare: { _ in })
+                latencies.append(clock.now - started)
+                #expect(await driver.wait(pid: pid) == ExitStatus(code: 0))
+                try driver.removeCgroups(containerID: spec.id)
+            }
+            let sorted = latencies.sorted()
+            print("exec start latency over 50 without load: median \(sorted[25]), "
+                + "min \(sorted[0]), max \(sorted[49])")
+        }
+    }
+
     @Test("50 starts under thread load leak no descriptors; reports the start latency")
     func repeatedStartsUnderLoad() async throws {
         try await withDriver { driver, rootfs in
