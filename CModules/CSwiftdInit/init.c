@@ -3,8 +3,8 @@
  *
  * The child never allocates and never takes a lock: it runs on a copy of a threaded parent's
  * memory in which another thread may have held malloc's or stdio's lock at the moment of the
- * clone. glibc's set*id wrappers are avoided too, because they signal every thread the parent
- * had (the child's copy of that list is stale); raw syscall() is used for them instead.
+ * clone. The child calls set*id through raw syscall() because glibc's wrappers signal every
+ * thread the parent had, and the child's copy of that thread list is stale.
  */
 #define _GNU_SOURCE
 #include "swd_init.h"

@@ -1,7 +1,7 @@
 import CCapabilities
 import SwiftdSystem
 
-/// A capability name that neither libcap nor the `ALL` keyword knows.
+/// A capability name unknown to libcap and other than the `ALL` keyword.
 public struct CapabilityError: ClassifiedError, Equatable {
     /// The name as the user gave it.
     public var name: String

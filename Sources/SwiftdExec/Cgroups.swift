@@ -55,7 +55,8 @@ final class Cgroups: Sendable {
                 let real = Self.realPath(mount), seen.insert(real).inserted
             else { continue }
             let base = Self.join(mount, own, parent)
-            try Self.createNested(from: Self.join(mount, own), to: base, cpuset: controller == "cpuset")
+            try Self.createNested(
+                from: Self.join(mount, own), to: base, cpuset: controller == "cpuset")
             bases.append(base)
             if controller == "memory" { memoryBase = base }
             if controller == "cpuset" { cpusetBase = base }

@@ -13,7 +13,7 @@ import Synchronization
 /// on a child or use `Foundation.Process`, whose own wait would race with this one. Whoever
 /// starts a child calls `childStarted()` afterwards (the thread sleeps while there is none),
 /// and collects the status with `exitStatus(of:)`, which claims it: a status is handed out
-/// once. Statuses of children that exit before anyone asks are kept until claimed.
+/// once. The reaper keeps the status of a child that exits before any caller waits, until claimed.
 public final class ChildReaper: Sendable {
     /// The process-wide reaper; its thread starts on first use.
     public static let shared = ChildReaper()
@@ -29,7 +29,7 @@ public final class ChildReaper: Sendable {
     }
 
     private struct State: ~Copyable {
-        /// Raw wait statuses of reaped children nobody has claimed yet.
+        /// Raw wait statuses of reaped children that no caller has claimed yet.
         var statuses: [Int32: Int32] = [:]
         /// Callers waiting for a child that has not exited yet.
         var waiters: [Int32: [Waiter]] = [:]
@@ -86,8 +86,8 @@ public final class ChildReaper: Sendable {
         _ = state.withLock { $0.statuses.removeValue(forKey: pid) }
     }
 
-    /// Whether `pid` is a child not yet reaped; call with the lock held, since reaping
-    /// happens only under it.
+    /// Checks whether `pid` is a child not yet reaped. Call it with the lock held, because
+    /// reaping happens only under the lock.
     private static func isUnreapedChild(_ pid: Int32) -> Bool {
         var info = siginfo_t()
         return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0
@@ -102,7 +102,7 @@ public final class ChildReaper: Sendable {
                 switch errno {
                 case EINTR: continue
                 case ECHILD: _ = wakeup.wait(timeout: .now() + .seconds(1))
-                // NOTE: other errors cannot happen with these arguments; back off anyway.
+                // waitid(2) lists only EINVAL otherwise; back off rather than spin on it.
                 default: usleep(100_000)
                 }
                 continue

@@ -1,6 +1,6 @@
 import SwiftdCapabilities
 
-/// What the exec driver runs: the process, its root and its limits.
+/// A container as the exec driver runs it: the process, its root and its limits.
 public struct ContainerSpec: Sendable {
     /// The container ID; names its cgroups.
     public var id: String
@@ -77,7 +77,7 @@ public struct ContainerStdio: Sendable {
     }
 }
 
-/// How a container's process ended.
+/// The end of a container's process: its exit code, killing signal and OOM kill.
 public struct ExitStatus: Sendable, Equatable {
     /// The exit code, or 128 + the signal number when a signal killed it (as Docker reports).
     public var code: Int32

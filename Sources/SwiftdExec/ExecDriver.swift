@@ -85,8 +85,8 @@ public final class ExecDriver: Sendable {
     /// Waits (without blocking a pool thread) for the process to exit; reports OOM kills.
     ///
     /// Call `removeCgroups` only after this returns: the OOM count lives in the cgroup.
-    /// `pid` must be a child of this process whose status nobody has claimed (see
-    /// `ChildReaper`); anything else is a programming error and traps.
+    /// `pid` must be a child of this process whose status no caller has claimed (see
+    /// `ChildReaper`). Anything else is a programming error and traps.
     public func wait(pid: Int32) async -> ExitStatus {
         guard let raw = await reaper.exitStatus(of: pid) else {
             preconditionFailure("wait(pid: \(pid)): not an unclaimed child of this process")
@@ -108,7 +108,8 @@ public final class ExecDriver: Sendable {
     /// - Throws: `SystemCallError` from `kill`, such as `ESRCH` for a process that is gone.
     public func signal(pid: Int32, _ signal: Int32) throws {
         if kill(pid, signal) != 0 {
-            throw SystemCallError(call: "kill", subject: "pid \(pid) signal \(signal)", errno: errno)
+            throw SystemCallError(
+                call: "kill", subject: "pid \(pid) signal \(signal)", errno: errno)
         }
     }
 
@@ -136,7 +137,8 @@ public final class ExecDriver: Sendable {
     public static func makePipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
         if swd_init_pipe(&fds) != 0 {
-            throw SystemCallError(call: "pipe2", subject: "container stdio", errno: swd_init_errno())
+            throw SystemCallError(
+                call: "pipe2", subject: "container stdio", errno: swd_init_errno())
         }
         return (fds[0], fds[1])
     }
@@ -152,7 +154,8 @@ public final class ExecDriver: Sendable {
             throw ExecError.invalidSpec("rootfs \"\(spec.rootfs)\" is not an absolute directory")
         }
         if !spec.workingDirectory.hasPrefix("/") {
-            throw ExecError.invalidSpec("working directory \"\(spec.workingDirectory)\" is relative")
+            throw ExecError.invalidSpec(
+                "working directory \"\(spec.workingDirectory)\" is relative")
         }
         if let limit = spec.memoryLimit, limit < 4 * 1024 * 1024 {
             throw ExecError.invalidSpec("minimum memory limit allowed is 4MB")
@@ -163,8 +166,8 @@ public final class ExecDriver: Sendable {
         }
     }
 
-    /// Clones the child with every C string it needs; they are freed once clone has returned,
-    /// because the child runs on its own copy of memory.
+    /// Clones the child with every C string it needs. The strings are freed once clone has
+    /// returned, because the child runs on its own copy of memory.
     private func clone(_ spec: ContainerSpec, stdio: ContainerStdio) throws -> swd_container_child {
         let argv = spec.arguments.map { strdup($0) } + [nil]
         let envp = spec.effectiveEnvironment.map { strdup($0) } + [nil]

@@ -1,6 +1,10 @@
 import SwiftdSystem
 
-/// Why a container could not be started.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A failure to start a container.
 public enum ExecError: ClassifiedError, Equatable {
     /// argv[0] was found neither as a path nor in the container's PATH (Docker: exit 127).
     case executableNotFound(String)
@@ -29,7 +33,7 @@ public enum ExecError: ClassifiedError, Equatable {
         case .permissionDenied(let name):
             "exec: \"\(name)\": permission denied"
         case .setupFailed(let stage, let errno):
-            "container init: \(stage): \(SystemCallError(call: "", subject: "", errno: errno).reason)"
+            "container init: \(stage): \(String(cString: strerror(errno)))"
         case .invalidSpec(let reason):
             "invalid container spec: \(reason)"
         case .systemCall(let error):

@@ -95,7 +95,8 @@ struct ExecDriverTests {
     func capabilities() async throws {
         try await withDriver { driver, rootfs in
             let result = try await run(
-                driver, makeSpec(rootfs, ["grep", "-E", "Cap(Eff|Bnd|Prm|Amb)", "/proc/self/status"]))
+                driver,
+                makeSpec(rootfs, ["grep", "-E", "Cap(Eff|Bnd|Prm|Amb)", "/proc/self/status"]))
             #expect(
                 result.stdout == """
                     CapPrm:\t00000000a80425fb
@@ -181,7 +182,8 @@ struct ExecDriverTests {
             #expect(result.status.oomKilled)
 
             let small = try await run(driver, { () -> ContainerSpec in
-                var spec = makeSpec(rootfs, ["sh", "-c", "head -c 1000000 /dev/zero | tail | wc -c"])
+                let script = "head -c 1000000 /dev/zero | tail | wc -c"
+                var spec = makeSpec(rootfs, ["sh", "-c", script])
                 spec.memoryLimit = 32 * 1024 * 1024
                 return spec
             }())

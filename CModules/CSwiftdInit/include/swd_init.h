@@ -4,9 +4,9 @@
 /*
  * The container init: starts a process in new namespaces on a prepared rootfs.
  *
- * Everything the child needs is prepared by the caller as plain C data before
- * swd_container_clone(); the child then makes only async-signal-safe raw system calls, because
- * the parent (a Swift process) has threads and its heap locks may be held by them.
+ * The caller prepares everything the child needs as plain C data before swd_container_clone().
+ * The child then makes only async-signal-safe raw system calls, because the parent (a Swift
+ * process) has threads, and one of them may hold a heap lock at the moment of the clone.
  *
  * Sequence: swd_container_clone() starts the child, which waits on a sync pipe; the caller puts
  * it into its cgroups and configures its network; swd_container_release() lets it run on and
@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Where the child failed; reported with its errno over the error pipe. */
+/* The step at which the child failed, reported with its errno over the error pipe. */
 enum swd_stage {
     SWD_STAGE_NONE = 0,
     SWD_STAGE_SYNC = 1,          /* reading the sync pipe (parent gone or aborted) */
@@ -49,8 +49,8 @@ enum swd_stage {
     SWD_STAGE_MOUNT_POINT = 28,  /* creating a missing mount point in the rootfs */
 };
 
-/* What the container runs and how; every pointer stays valid until swd_container_clone()
- * returns (the child works on its own copy of memory). */
+/* The container's command, root, identity and stdio. Every pointer needs to stay valid only
+ * until swd_container_clone() returns, because the child works on its own copy of memory. */
 struct swd_container_config {
     const char *rootfs;          /* absolute host path of the prepared root directory */
     char *const *argv;           /* NULL-terminated; argv[0] is resolved through path */
