@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "SwiftdNetlink", dependencies: ["CNetlink", "SwiftdSystem"]),
         .target(name: "SwiftdIPTables", dependencies: ["CIPTables", "SwiftdSystem"]),
         .target(name: "SwiftdSystemd", dependencies: ["CSystemd"]),
-        .target(name: "SwiftdCapabilities", dependencies: ["CCapabilities"]),
+        .target(name: "SwiftdCapabilities", dependencies: ["CCapabilities", "SwiftdSystem"]),
         .target(name: "SwiftdArchive", dependencies: ["CArchive", "SwiftdSystem", "SwiftdCrypto"]),
         .target(name: "SwiftdCrypto", dependencies: ["CCrypto"]),
 
