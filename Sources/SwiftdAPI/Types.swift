@@ -162,6 +162,7 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var Labels: [String: String]
     public var WorkingDir: String
     public var StopSignal: String?
+    public var StopTimeout: Int?
 
     public init(Hostname: String, Image: String) {
         self.Hostname = Hostname

@@ -86,26 +86,26 @@ extension Daemon {
         }
 
         let imageConfig = image.config.config
-        let entrypoint = request.Entrypoint ?? imageConfig?.Entrypoint ?? []
-        let command = request.Cmd ?? (request.Entrypoint == nil ? imageConfig?.Cmd : nil) ?? []
+        let entrypoint = request.Entrypoint ?? imageConfig?.entrypoint ?? []
+        let command = request.Cmd ?? (request.Entrypoint == nil ? imageConfig?.cmd : nil) ?? []
         let argv = entrypoint + command
         guard let path = argv.first else { throw SwiftdError(.invalidArgument, "No command specified") }
 
         var config = ContainerConfig(Hostname: request.Hostname.flatMap { $0.isEmpty ? nil : $0 } ?? String(id.prefix(12)), Image: imageName)
         config.Domainname = request.Domainname ?? ""
-        config.User = request.User ?? imageConfig?.User ?? ""
+        config.User = request.User ?? imageConfig?.user ?? ""
         config.AttachStdin = request.AttachStdin ?? false
         config.AttachStdout = request.AttachStdout ?? true
         config.AttachStderr = request.AttachStderr ?? true
         config.Tty = request.Tty ?? false
         config.OpenStdin = request.OpenStdin ?? false
         config.StdinOnce = request.StdinOnce ?? false
-        config.Env = mergeEnvironment(imageConfig?.Env ?? [], request.Env ?? [])
-        config.Cmd = request.Cmd ?? imageConfig?.Cmd
-        config.Entrypoint = request.Entrypoint ?? imageConfig?.Entrypoint
-        config.Labels = (imageConfig?.Labels ?? [:]).merging(request.Labels ?? [:]) { $1 }
-        config.WorkingDir = request.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? imageConfig?.WorkingDir ?? ""
-        config.StopSignal = request.StopSignal ?? imageConfig?.StopSignal
+        config.Env = mergeEnvironment(imageConfig?.env ?? [], request.Env ?? [])
+        config.Cmd = request.Cmd ?? imageConfig?.cmd
+        config.Entrypoint = request.Entrypoint ?? imageConfig?.entrypoint
+        config.Labels = (imageConfig?.labels ?? [:]).merging(request.Labels ?? [:]) { $1 }
+        config.WorkingDir = request.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? imageConfig?.workingDir ?? ""
+        config.StopSignal = request.StopSignal ?? imageConfig?.stopSignal
         config.StopTimeout = request.StopTimeout
         if config.Tty {
             throw SwiftdError(.unsupported, "a TTY (-t) is not supported yet")

@@ -18,7 +18,7 @@ extension Daemon {
                 ImageSummary(
                     Id: image.id, RepoTags: image.repoTags,
                     Created: Int64(parseTimestamp(image.created)?.timeIntervalSince1970 ?? 0),
-                    Size: image.size, Labels: image.config.config?.Labels ?? [:],
+                    Size: image.size, Labels: image.config.config?.labels ?? [:],
                     Containers: counts[image.id] ?? 0)
             }
             try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
@@ -64,8 +64,8 @@ extension Daemon {
         let message = job.environment["message"] ?? ""
         let config = ImageConfig(
             architecture: "amd64", os: "linux", created: now, config: nil,
-            rootfs: .init(type: "layers", diff_ids: [diffID]),
-            history: [.init(created: now, created_by: "", comment: message.isEmpty ? "Imported from -" : message)])
+            rootfs: .init(diffIDs: [diffID]),
+            history: [.init(created: now, createdBy: "", comment: message.isEmpty ? "Imported from -" : message)])
         let image = try graph.createImage(config)
         if let reference { try graph.tag(image.id, as: reference) }
         try await job.stdout.write(Array((try String(decoding: JSONEncoder().encode(ProgressMessage(status: image.id)), as: UTF8.self) + "\n").utf8))
@@ -85,10 +85,10 @@ struct ImageInspect: Encodable {
     var Architecture: String
     var Os: String
     var Size: Int64
-    var RootFS: RootFS
+    var RootFS: LayerList
     var Metadata: [String: String]
 
-    struct RootFS: Encodable {
+    struct LayerList: Encodable {
         var `Type`: String
         var Layers: [String]
     }
@@ -105,7 +105,7 @@ struct ImageInspect: Encodable {
         Architecture = image.config.architecture
         Os = image.config.os
         Size = image.size
-        RootFS = RootFS(Type: "layers", Layers: image.config.rootfs.diff_ids)
+        RootFS = LayerList(Type: "layers", Layers: image.config.rootfs.diffIDs)
         Metadata = ["LastTagTime": ""]
     }
 }

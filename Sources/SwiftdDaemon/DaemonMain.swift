@@ -184,7 +184,7 @@ enum Pidfile {
 /// The signal trap: SIGINT and SIGTERM shut down once and exit 0, a third one exits at once;
 /// SIGQUIT exits with 131 and no cleanup.
 enum Trap {
-    private static let sources = Mutex<[DispatchSourceSignal]>([])
+    private static let sources = Mutex<[UncheckedSource]>([])
 
     static func install(log: Logger, shutdown: @escaping @Sendable () async -> Void) {
         let count = Mutex(0)
@@ -213,7 +213,7 @@ enum Trap {
                 }
             }
             source.resume()
-            sources.withLock { $0.append(source) }
+            sources.withLock { $0.append(UncheckedSource(source: source)) }
         }
     }
 }

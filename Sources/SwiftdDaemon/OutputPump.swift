@@ -14,8 +14,8 @@ import SwiftdSystem
 /// Reading happens on Dispatch read sources, so no thread is held per container.
 final class OutputPump: Sendable {
     private let queue: DispatchQueue
-    private let sources = Mutex<[DispatchSourceRead]>([])
-    private let open = Mutex<Int>(0)
+    private let sources = Mutex<[UncheckedSource]>([])
+    private let openStreams = Mutex<Int>(0)
     private let logFD: Int32
     private let broadcast: OutputBroadcast
     private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
@@ -23,11 +23,11 @@ final class OutputPump: Sendable {
     /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `logPath`.
     init(stdout: Int32, stderr: Int32, logPath: String, broadcast: OutputBroadcast, id: String) throws {
         logFD = try retryingInterrupts("open", logPath) {
-            open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            Glibc.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         }
         self.broadcast = broadcast
         queue = DispatchQueue(label: "swiftd.output.\(id.prefix(12))")
-        open.withLock { $0 = 2 }
+        openStreams.withLock { $0 = 2 }
         for (fd, kind) in [(stdout, StreamFrame.Kind.stdout), (stderr, .stderr)] {
             try Sockets.setNonBlocking(fd, true)
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
@@ -36,7 +36,7 @@ final class OutputPump: Sendable {
                 close(fd)
                 self?.closedOne()
             }
-            sources.withLock { $0.append(source) }
+            sources.withLock { $0.append(UncheckedSource(source: source)) }
             source.resume()
         }
     }
@@ -76,7 +76,7 @@ final class OutputPump: Sendable {
     }
 
     private func closedOne() {
-        let remaining = open.withLock { count -> Int in
+        let remaining = openStreams.withLock { count -> Int in
             count -= 1
             return count
         }
@@ -106,7 +106,13 @@ final class OutputPump: Sendable {
     /// Stops reading even if writers remain, for a process that left its pipes open elsewhere.
     func cancel() {
         queue.async { [self] in
-            for source in sources.withLock({ $0 }) where !source.isCancelled { source.cancel() }
+            for entry in sources.withLock({ $0 }) where !entry.source.isCancelled { entry.source.cancel() }
         }
     }
+}
+
+/// A Dispatch source kept in a lock-protected list.
+struct UncheckedSource: @unchecked Sendable {
+    // Safe because: Dispatch sources may be resumed and cancelled from any thread.
+    let source: any DispatchSourceProtocol
 }
