@@ -30,13 +30,24 @@ run: release
 # Builds and tests both configurations; the end-to-end tests need root.
 test: deps test-debug test-release
 
+# Each test target runs in a process of its own: the exec driver's reaper collects every child
+# of its process, which would take the exit statuses of other targets' helper processes.
+TEST_TARGETS := SwiftdEngineTests SwiftdAPITests SwiftdGraphTests SwiftdExecTests \
+	SwiftdNetworkTests EndToEndTests
+
 test-debug:
 	swift build --build-tests $(SWIFT_FLAGS)
-	SWIFTD_BINARY=$(CURDIR)/.build/debug/swiftd swift test $(SWIFT_FLAGS)
+	@for target in $(TEST_TARGETS); do \
+		echo "== $$target (debug)"; \
+		SWIFTD_BINARY=$(CURDIR)/.build/debug/swiftd swift test --skip-build --filter "^$$target\." || exit 1; \
+	done
 
 test-release:
 	swift build -c release --build-tests $(SWIFT_FLAGS) -Xswiftc -enable-testing
-	SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd swift test -c release $(SWIFT_FLAGS) -Xswiftc -enable-testing
+	@for target in $(TEST_TARGETS); do \
+		echo "== $$target (release)"; \
+		SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd swift test -c release --skip-build --filter "^$$target\." || exit 1; \
+	done
 
 clean:
 	rm -rf .build

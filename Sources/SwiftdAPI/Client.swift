@@ -97,6 +97,21 @@ public final class APIClient: Sendable {
         return Response(head: head, body: body)
     }
 
+    /// Sends a request and returns once the response head has arrived; the caller reads the body
+    /// from the returned reader and closes the connection.
+    public func open(_ method: String, _ path: String) throws -> (Connection, HTTPResponseHead, BodyReader) {
+        let connection = try connect()
+        do {
+            try send(connection, method: method, path: path, headers: [], body: nil)
+            let head = try readHead(connection)
+            let reader = BodyReader(connection: connection, framing: try HTTPParser.responseFraming(head, method: method))
+            return (connection, head, reader)
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
     /// Sends a request whose body comes from `upload`, and calls `onChunk` with each part of the
     /// response body as it arrives. Returns the response head; an error status's body is in
     /// `Response.body` instead.

@@ -11,7 +11,8 @@ public enum DockerRoutes {
         Route("POST", "/containers/{name}/start", job: "start", .noContent),
         Route("POST", "/containers/{name}/stop", job: "stop", .noContent),
         Route("POST", "/containers/{name}/kill", job: "kill", .noContent),
-        Route("POST", "/containers/{name}/wait", job: "wait", .json(.ok)),
+        // The head goes out once the waiter is registered, so clients can start the container then.
+        Route("POST", "/containers/{name}/wait", job: "wait", .stream(contentType: "application/json")),
         Route("POST", "/containers/{name}/attach", job: "attach", .hijack),
         Route("GET", "/containers/{name}/logs", job: "logs", .stream(contentType: "application/vnd.docker.multiplexed-stream")),
         Route("DELETE", "/containers/{name}", job: "delete", .noContent),

@@ -193,7 +193,19 @@ public struct ChunkedDecoder: Sendable {
         var index = start
         while index < input.count {
             switch state {
-            case .size, .trailer, .dataEnd:
+            case .dataEnd:
+                // Exactly CRLF must follow a chunk's data.
+                let byte = input[index]
+                index += 1
+                let expected: UInt8 = line.isEmpty ? 13 : 10
+                guard byte == expected else { throw HTTPParser.bad("missing CRLF after chunk") }
+                if byte == 13 {
+                    line.append(byte)
+                } else {
+                    line.removeAll(keepingCapacity: true)
+                    state = .size
+                }
+            case .size, .trailer:
                 let byte = input[index]
                 index += 1
                 if byte != 10 {
@@ -212,9 +224,6 @@ public struct ChunkedDecoder: Sendable {
                         let size = Int(sizeText, radix: 16)
                     else { throw HTTPParser.bad("invalid chunk size") }
                     state = size == 0 ? .trailer : .data(remaining: size)
-                case .dataEnd:
-                    guard text.isEmpty else { throw HTTPParser.bad("missing CRLF after chunk") }
-                    state = .size
                 default:
                     if text.isEmpty {
                         state = .done

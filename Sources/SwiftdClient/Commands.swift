@@ -105,24 +105,27 @@ struct Commands {
         guard let connection else { throw DaemonFailure(message: attachResponse.errorMessage) }
         defer { connection.close() }
 
-        // Wait in the background from before the start, so a short-lived container's exit is seen.
+        // Wait in the background from before the start, so a short-lived container's exit is
+        // seen: the daemon sends the wait's response head once the waiter is registered.
         let exitCode = Mutex<Int32?>(nil)
+        let registered = DispatchSemaphore(value: 0)
         let waited = DispatchSemaphore(value: 0)
         let condition = flags.bool("--rm") ? "removed" : "next-exit"
         let waiter = Thread { [client] in
             defer { waited.signal() }
-            guard let response = try? client.request("POST", "/containers/\(id)/wait?condition=\(condition)"),
-                response.status < 400,
-                let result = try? response.decode(ContainerWaitResponse.self)
+            guard let (connection, head, body) = try? client.open("POST", "/containers/\(id)/wait?condition=\(condition)") else {
+                registered.signal()
+                return
+            }
+            defer { connection.close() }
+            registered.signal()
+            guard head.status.code < 400, let bytes = try? body.readAll(limit: 1 << 20),
+                let result = try? JSONDecoder().decode(ContainerWaitResponse.self, from: Data(bytes))
             else { return }
             exitCode.withLock { $0 = Int32(truncatingIfNeeded: result.StatusCode) }
         }
         waiter.start()
-        // The wait request must reach the daemon before the start; a short pause covers the
-        // thread's connect on a loaded machine.
-        // TODO: replace the pause with a wait request whose head is read before starting, as
-        // the docker CLI's wait channel does.
-        Thread.sleep(forTimeInterval: 0.01)
+        registered.wait()
 
         try startContainer(id, autoRemove: flags.bool("--rm"))
         var demultiplexer = StreamDemultiplexer()

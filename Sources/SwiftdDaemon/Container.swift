@@ -27,10 +27,10 @@ final class Container: Sendable {
     let directory: String
     private let state: Mutex<ContainerRecord>
     let output: OutputBroadcast
-    /// Resumed when the container's process exits (after cleanup), with its exit code.
-    private let exitWaiters = Mutex<[CheckedContinuation<Int32, Never>]>([])
+    /// Told when the container's process exits (after cleanup), with its exit code.
+    private let exitWaiters = Mutex<[AsyncStream<Int32>.Continuation]>([])
     /// Resumed when the container is removed.
-    private let removalWaiters = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let removalWaiters = Mutex<[AsyncStream<Void>.Continuation]>([])
     /// Set while a start or stop is under way, so that two cannot overlap.
     let busy = Mutex<Bool>(false)
 
@@ -68,11 +68,17 @@ final class Container: Sendable {
         try FileSystem.writeAtomically("\(directory)/config.v2.json", Array(try encoder.encode(record)))
     }
 
+    /// Registers for the next exit of the container's process, at once; awaiting the result
+    /// returns the exit code.
+    func nextExit() -> ExitTicket {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        exitWaiters.withLock { $0.append(continuation) }
+        return ExitTicket(stream: stream)
+    }
+
     /// Waits for the next exit of the container's process and returns its exit code.
     func waitForExit() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            exitWaiters.withLock { $0.append(continuation) }
-        }
+        await nextExit().code()
     }
 
     /// Wakes everyone waiting for the process to exit.
@@ -81,13 +87,17 @@ final class Container: Sendable {
             defer { waiters.removeAll() }
             return waiters
         }
-        for waiter in waiters { waiter.resume(returning: code) }
+        for waiter in waiters {
+            waiter.yield(code)
+            waiter.finish()
+        }
     }
 
-    func waitForRemoval() async {
-        await withCheckedContinuation { continuation in
-            removalWaiters.withLock { $0.append(continuation) }
-        }
+    /// Registers for the container's removal, at once; the stream ends when it is removed.
+    func removal() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        removalWaiters.withLock { $0.append(continuation) }
+        return stream
     }
 
     func notifyRemoval() {
@@ -95,7 +105,7 @@ final class Container: Sendable {
             defer { waiters.removeAll() }
             return waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.finish() }
     }
 
     /// The short status text of `docker ps`, such as `Up 3 seconds` or `Exited (0) 1 minute ago`.
@@ -111,6 +121,17 @@ final class Container: Sendable {
         default:
             return "Created"
         }
+    }
+}
+
+/// A registration for a container's next exit.
+struct ExitTicket: Sendable {
+    let stream: AsyncStream<Int32>
+
+    /// Waits for the exit and returns its code (-1 if the waiters were dropped without one).
+    func code() async -> Int32 {
+        for await code in stream { return code }
+        return -1
     }
 }
 

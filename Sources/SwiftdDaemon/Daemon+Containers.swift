@@ -299,7 +299,7 @@ extension Daemon {
     func stop(_ container: Container, timeout: Int, signal: String?) async throws {
         let record = container.record
         guard record.state.Running else { return }
-        let exited = Task { await container.waitForExit() }
+        let exited = container.nextExit()
         let stopSignal = try Signals.parse(signal ?? record.config.StopSignal ?? "TERM")
         try? exec.signal(pid: record.state.Pid, stopSignal)
         let killer = Task { [self] in
@@ -309,29 +309,31 @@ extension Daemon {
                 try? exec.signal(pid: record.state.Pid, SIGKILL)
             }
         }
-        _ = await exited.value
+        _ = await exited.code()
         killer.cancel()
     }
 
     private func wait(_ job: Job) async throws {
         let container = try container(try job.argument("name"))
         let condition = job.environment["condition"] ?? "not-running"
+        guard ["not-running", "", "next-exit", "removed"].contains(condition) else {
+            throw SwiftdError(.invalidArgument, "invalid condition: \"\(condition)\"")
+        }
+        // Register before the response head goes out: a client that has the head may start the
+        // container, and its exit must not be missed.
+        let ticket = container.nextExit()
+        let removal = condition == "removed" ? container.removal() : nil
+        let wasRunning = container.isRunning
+        try await job.stdout.write([])
         let code: Int32
         switch condition {
-        case "not-running", "":
-            if container.isRunning {
-                code = await container.waitForExit()
-            } else {
-                code = container.record.state.ExitCode
-            }
         case "next-exit":
-            code = await container.waitForExit()
+            code = await ticket.code()
         case "removed":
-            let removed = Task { await container.waitForRemoval() }
-            code = container.isRunning ? await container.waitForExit() : container.record.state.ExitCode
-            await removed.value
+            if let removal { for await _ in removal {} }
+            code = container.record.state.ExitCode
         default:
-            throw SwiftdError(.invalidArgument, "invalid condition: \"\(condition)\"")
+            code = wasRunning ? await ticket.code() : container.record.state.ExitCode
         }
         try await job.stdout.write(Array(try JSONEncoder().encode(ContainerWaitResponse(StatusCode: Int64(code)))))
     }

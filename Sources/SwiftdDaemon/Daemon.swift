@@ -134,6 +134,11 @@ final class Daemon: Sendable {
             }
         }
         graph.unmountAll()
+        do {
+            try exec.removeParentCgroups()
+        } catch {
+            log.error("removing the daemon's cgroups failed", [("error", "\(error)")])
+        }
         if let network {
             do {
                 try network.shutdown()
