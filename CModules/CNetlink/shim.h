@@ -2,6 +2,12 @@
 #ifndef SWD_NETLINK_SHIM_H
 #define SWD_NETLINK_SHIM_H
 
+/*
+ * glibc's <net/if.h> first, as libiptc's headers include it: otherwise <linux/if.h> defines
+ * enum net_device_flags with all 19 flags here and with 3 in CIPTables, and a module that
+ * imports both fails with "different definitions in different modules".
+ */
+#include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/errno.h>
 #include <netlink/addr.h>

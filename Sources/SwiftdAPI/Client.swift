@@ -135,8 +135,8 @@ public final class APIClient: Sendable {
         return Response(head: head, body: [])
     }
 
-    /// Sends a request that upgrades the connection (attach), and returns the connection once the
-    /// daemon answered `101 UPGRADED` or `200`; other answers are returned as the response.
+    /// Sends a request that upgrades the connection (attach). Returns the connection once the
+    /// daemon has replied `101 UPGRADED` or `200`, and otherwise returns the error response.
     public func hijack(_ method: String, _ path: String) throws -> (Connection?, Response) {
         let connection = try connect()
         try send(connection, method: method, path: path,

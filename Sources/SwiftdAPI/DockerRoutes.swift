@@ -1,4 +1,4 @@
-/// The Engine API routes that swiftd serves, each mapped to the job that answers it.
+/// The Engine API routes that swiftd serves, each mapped to the job that handles it.
 public enum DockerRoutes {
     public static let all: [Route] = [
         Route("GET", "/_ping", job: "ping", .text),

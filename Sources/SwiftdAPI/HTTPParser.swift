@@ -6,10 +6,10 @@
 public enum HTTPParser {
     /// The largest head accepted, in bytes (dockerd's Go server allows 1 MiB).
     public static let maxHeadSize = 1 << 20
-    /// The most header fields accepted in one head.
+    /// The maximum number of header fields in one head.
     public static let maxHeaderCount = 256
 
-    /// How a message body is delimited.
+    /// The delimiting of a message body.
     public enum BodyFraming: Sendable, Equatable {
         case none
         case length(Int)
@@ -18,7 +18,7 @@ public enum HTTPParser {
         case untilClose
     }
 
-    /// A rejected message: the status to answer with and why.
+    /// A rejected message: the status to reply with, and the reason.
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         public var status: HTTPStatus
         public var message: String
@@ -27,7 +27,7 @@ public enum HTTPParser {
 
     /// Finds the end of a head (`\r\n\r\n`) in `buffer` and returns the index just past it.
     ///
-    /// - Throws: `ParseError` with 431 once `buffer` holds more than `maxHeadSize` bytes
+    /// - Throws: `ParseError` with 431 once `buffer` contains more than `maxHeadSize` bytes
     ///   without a complete head.
     public static func headEnd(in buffer: [UInt8], from start: Int = 0) throws(ParseError) -> Int? {
         var index = max(start, 3)
@@ -185,8 +185,8 @@ public struct ChunkedDecoder: Sendable {
         return false
     }
 
-    /// Consumes bytes from `input` starting at `start`; appends body bytes to `output` and returns
-    /// the index of the first byte it did not consume (bytes after the body's end stay unread).
+    /// Consumes bytes from `input` starting at `start` and appends body bytes to `output`.
+    /// Returns the index of the first byte not consumed, so bytes after the body stay unread.
     public mutating func decode(_ input: [UInt8], from start: Int, into output: inout [UInt8])
         throws(HTTPParser.ParseError) -> Int
     {

@@ -38,7 +38,7 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public init() {}
 }
 
-/// `POST /containers/create`'s answer.
+/// The response of `POST /containers/create`.
 public struct ContainerCreateResponse: Codable, Sendable {
     public var Id: String
     public var Warnings: [String]
@@ -270,7 +270,7 @@ public struct ContainerInspect: Codable, Sendable {
     }
 }
 
-/// `POST /containers/{id}/wait`'s answer.
+/// The response of `POST /containers/{id}/wait`.
 public struct ContainerWaitResponse: Codable, Sendable {
     public var StatusCode: Int64
     public var Error: WaitError?

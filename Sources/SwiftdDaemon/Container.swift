@@ -4,7 +4,7 @@ import SwiftdAPI
 import SwiftdNetwork
 import SwiftdSystem
 
-/// What is stored of a container in `containers/<id>/config.v2.json`.
+/// The stored form of a container, in `containers/<id>/config.v2.json`.
 struct ContainerRecord: Codable, Sendable {
     var id: String
     var name: String
@@ -190,7 +190,7 @@ func humanDuration(_ seconds: TimeInterval) -> String {
     }
 }
 
-/// The current time as RFC 3339 with nanoseconds, as Docker writes timestamps.
+/// Formats a time as RFC 3339 with fractional seconds, as Docker writes timestamps.
 func timestamp(_ date: Date = Date()) -> String {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -241,8 +241,9 @@ extension Daemon {
 
     /// Cleans up after the container's process exited, records the exit, and wakes waiters.
     private func finish(_ container: Container, status: ExitStatus, pump: OutputPump) async {
-        // Every process of the container died with its PID 1, so the pipes reach end of file;
-        // a second's grace covers output still in flight, and a process that escaped is cut off.
+        // Every process of the container died with its PID 1, so the pipes reach end of file.
+        // A second's grace covers output still in flight. After it, a process that escaped the
+        // PID namespace is cut off.
         let drained = Task { await pump.waitUntilDrained() }
         let timeout = Task {
             try await Task.sleep(for: .seconds(1))
@@ -389,7 +390,7 @@ extension Daemon {
 }
 
 extension Job {
-    /// The path parameter `name`, which the router always sets for routes that have it.
+    /// Returns the path parameter `name`, which the router sets for routes that have it.
     func argument(_ name: String) throws -> String {
         guard let value = environment[name], !value.isEmpty else {
             throw SwiftdError(.invalidArgument, "missing \(name)")
@@ -412,7 +413,7 @@ func mergeEnvironment(_ base: [String], _ overrides: [String]) -> [String] {
     return result
 }
 
-/// A random 64-hex-digit container ID.
+/// Returns a random 64-hex-digit container ID.
 func randomID() -> String {
     var id = ""
     for _ in 0..<4 { id += String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }

@@ -45,7 +45,7 @@ final class Daemon: Sendable {
 
     // MARK: The container store
 
-    /// All containers, oldest first.
+    /// Returns all containers, oldest first.
     func allContainers() -> [Container] {
         containers.withLock { Array($0.values) }.sorted { $0.record.created < $1.record.created }
     }

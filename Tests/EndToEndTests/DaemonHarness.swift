@@ -46,9 +46,12 @@ final class DaemonHarness: @unchecked Sendable {
 
     var gateway: String { "\(subnetPrefix).1" }
 
-    /// Starts the daemon and waits until its API answers.
-    func start(extraArguments: [String] = []) throws {
+    /// Starts the daemon and waits until its API responds.
+    func start(extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
             "-d", "-H", "unix://\(socket)", "-g", root, "-p", pidfile, "--exec-root", "\(work)/run",
@@ -171,7 +174,7 @@ struct HarnessError: Error, CustomStringConvertible {
 
 /// Data handed from a reader thread to the test.
 final class LockedData: @unchecked Sendable {
-    // Safe because: every access holds `lock`.
+    // Safe because: every access takes `lock`.
     private let lock = NSLock()
     private var data = Data()
     private var done = false

@@ -32,7 +32,7 @@ struct MainJobTests {
         }
     }
 
-    @Test("the container has its own hostname, PID 1 and an eth0 in the bridge subnet")
+    @Test("container hostname, PID 1 and eth0")
     func isolationAndNetwork() throws {
         try withDaemon { daemon in
             let result = try daemon.client([
@@ -62,6 +62,14 @@ struct MainJobTests {
             #expect(ping.stdout.contains("1 packets received"))
             let removed = try daemon.client(["rm", "-f", "target"])
             #expect(removed.status == 0)
+
+            // rm -f of a running container leaves no mount, veth or cgroup of it.
+            #expect(daemon.mountPoints(under: daemon.root).isEmpty)
+            let bridgePorts = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link", "show", "master", daemon.bridge]).stdout
+            #expect(bridgePorts.isEmpty)
+            let pid = try String(contentsOfFile: daemon.pidfile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let containerCgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup/memory", "-path", "*swiftd-\(pid)/*", "-type", "d"]).stdout
+            #expect(containerCgroups.isEmpty)
         }
     }
 
@@ -142,7 +150,7 @@ struct MainJobTests {
         }
     }
 
-    @Test("images lists the imported image, and a broken tar is rejected without a trace")
+    @Test("images and a broken import")
     func importAndImages() throws {
         try withDaemon { daemon in
             let images = try daemon.client(["images"])
@@ -215,7 +223,7 @@ struct MainJobTests {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test("the API serves ping with its version header and answers unknown paths with 404")
+    @Test("ping, unknown paths and old versions")
     func rawAPI() throws {
         let harness = try DaemonHarness()
         defer { harness.cleanUp() }

@@ -148,8 +148,10 @@ struct RouteTests {
             demultiplexer.feed(piece) { kind, payload in frames.append((kind, payload.count)) }
         }
         #expect(frames.count == 2)
-        #expect(frames[0].0 == .stdout && frames[0].1 == 3)
-        #expect(frames[1].0 == .stderr && frames[1].1 == 70_000)
+        #expect(frames[0].0 == .stdout)
+        #expect(frames[0].1 == 3)
+        #expect(frames[1].0 == .stderr)
+        #expect(frames[1].1 == 70_000)
     }
 
     @Test("compares API versions numerically")
