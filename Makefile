@@ -33,7 +33,7 @@ test: deps test-debug test-release
 # Each test target runs in a process of its own: the exec driver's reaper collects every child
 # of its process, which would take the exit statuses of other targets' helper processes.
 TEST_TARGETS := SwiftdEngineTests SwiftdAPITests SwiftdGraphTests SwiftdExecTests \
-	SwiftdNetworkTests EndToEndTests
+	SwiftdNetworkTests SwiftdDaemonTests EndToEndTests
 
 test-debug:
 	swift build --build-tests $(SWIFT_FLAGS)

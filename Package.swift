@@ -68,6 +68,7 @@ let package = Package(
         .testTarget(name: "SwiftdGraphTests", dependencies: ["SwiftdGraph", "SwiftdArchive", "SwiftdCrypto", "SwiftdSystem"]),
         .testTarget(name: "SwiftdExecTests", dependencies: ["SwiftdExec", "SwiftdSystem", "SwiftdCapabilities"]),
         .testTarget(name: "SwiftdNetworkTests", dependencies: ["SwiftdNetwork", "SwiftdNetlink", "SwiftdIPTables", "SwiftdSystem"]),
+        .testTarget(name: "SwiftdDaemonTests", dependencies: ["SwiftdDaemon", "SwiftdSystem"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwiftdSystem"]),
     ],
     swiftLanguageModes: [.v6]

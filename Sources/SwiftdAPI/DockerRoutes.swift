@@ -4,6 +4,7 @@ public enum DockerRoutes {
         Route("GET", "/_ping", job: "ping", .text),
         Route("GET", "/version", job: "version", .json(.ok)),
         Route("GET", "/info", job: "info", .json(.ok)),
+        Route("GET", "/events", job: "events", .stream(contentType: "application/json")),
 
         Route("GET", "/containers/json", job: "containers", .json(.ok)),
         Route("POST", "/containers/create", job: "create", .json(.created)),

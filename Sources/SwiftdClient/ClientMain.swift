@@ -53,6 +53,7 @@ public enum ClientMain {
             case "import": return try client.importImage(Array(arguments))
             case "version": return try client.version(Array(arguments))
             case "info": return try client.info(Array(arguments))
+            case "events": return try client.events(Array(arguments))
             case "help": print(usage); return 0
             default: return usageError("unknown command: \(command)")
             }
@@ -96,6 +97,7 @@ public enum ClientMain {
           import    Create an image from a tar archive
           version   Show the client and daemon versions
           info      Show daemon-wide information
+          events    Show events from the daemon as they happen
         """
 
     static func usageError(_ message: String) -> Int32 {

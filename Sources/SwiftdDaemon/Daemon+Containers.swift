@@ -31,6 +31,7 @@ extension Daemon {
             }
             let signal = try Signals.parse(job.environment["signal"] ?? "KILL")
             try exec.signal(pid: container.record.state.Pid, signal)
+            emit(container, "kill", ["signal": "\(signal)"])
         }
         try engine.register("wait") { [self] job in try await wait(job) }
         try engine.register("delete") { [self] job in
@@ -131,6 +132,7 @@ extension Daemon {
             try? FileSystem.removeTree(directory)
             throw error
         }
+        emit(container, "create")
         try await job.stdout.write(Array(try JSONEncoder().encode(ContainerCreateResponse(Id: id))))
     }
 
@@ -232,6 +234,11 @@ extension Daemon {
             record.endpoint = endpoint
         }
         log.debug("container started", [("id", container.id), ("pid", "\(pid)")])
+        if let network, endpoint != nil {
+            events.emit(type: "network", action: "connect", id: network.bridgeName,
+                attributes: ["container": container.id, "name": record.networkName, "type": "bridge"])
+        }
+        emit(container, "start")
 
         Task { [self] in
             let status = await exec.wait(pid: pid)
@@ -254,6 +261,8 @@ extension Daemon {
 
         let record = container.record
         if let endpoint = record.endpoint, let network {
+            events.emit(type: "network", action: "disconnect", id: network.bridgeName,
+                attributes: ["container": container.id, "name": record.networkName, "type": "bridge"])
             do {
                 try network.disconnect(endpoint)
             } catch {
@@ -284,6 +293,8 @@ extension Daemon {
             log.error("saving a container's state failed", [("id", container.id), ("error", "\(error)")])
         }
         log.debug("container exited", [("id", container.id), ("code", "\(status.code)")])
+        if status.oomKilled { emit(container, "oom") }
+        emit(container, "die", ["exitCode": "\(status.code)"])
         container.notifyExit(status.code)
         if record.hostConfig.AutoRemove == true {
             do {
@@ -312,6 +323,7 @@ extension Daemon {
         }
         _ = await exited.code()
         killer.cancel()
+        emit(container, "stop")
     }
 
     private func wait(_ job: Job) async throws {
@@ -351,6 +363,7 @@ extension Daemon {
         forget(container)
         try graph.removeContainerLayer(id: container.id)
         try FileSystem.removeTree(container.directory)
+        emit(container, "destroy")
         container.notifyRemoval()
     }
 
@@ -386,6 +399,17 @@ extension Daemon {
         EndpointSettings(
             NetworkID: network?.bridgeName ?? "", EndpointID: endpoint.hostInterface, Gateway: endpoint.gateway,
             IPAddress: endpoint.ipAddress, IPPrefixLen: endpoint.prefixLength, MacAddress: endpoint.macAddress)
+    }
+}
+
+extension Daemon {
+    /// Records a container event with the attributes Docker sends: name, image and labels.
+    func emit(_ container: Container, _ action: String, _ extra: [String: String] = [:]) {
+        let record = container.record
+        var attributes = record.config.Labels
+        attributes["name"] = record.name
+        attributes["image"] = record.imageName
+        events.emit(type: "container", action: action, id: container.id, attributes: attributes.merging(extra) { $1 })
     }
 }
 

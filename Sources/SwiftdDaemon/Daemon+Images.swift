@@ -68,6 +68,7 @@ extension Daemon {
             history: [.init(created: now, createdBy: "", comment: message.isEmpty ? "Imported from -" : message)])
         let image = try graph.createImage(config)
         if let reference { try graph.tag(image.id, as: reference) }
+        events.emit(type: "image", action: "import", id: image.id, attributes: ["name": reference?.familiarString ?? image.id])
         try await job.stdout.write(Array((try String(decoding: JSONEncoder().encode(ProgressMessage(status: image.id)), as: UTF8.self) + "\n").utf8))
     }
 }

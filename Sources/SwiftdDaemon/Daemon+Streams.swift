@@ -19,30 +19,30 @@ extension Daemon {
 
         // Commit the response head now, so a following client sees the stream begin.
         try await job.stdout.write([])
-        var offset = 0
+        let file = FileHandle(forReadingAtPath: container.logPath)
+        defer { try? file?.close() }
+        var pending: [UInt8] = []
         var first = true
         while true {
             let running = container.isRunning
-            let bytes = (try? FileSystem.read(container.logPath)) ?? []
-            if bytes.count > offset {
-                var lines = bytes[offset...].split(separator: 10, omittingEmptySubsequences: true)
-                // A line still being written has no newline yet; leave it for the next round.
-                var consumed = bytes.count
-                if bytes.last != 10, let last = lines.last {
-                    consumed -= last.count
-                    lines.removeLast()
-                }
-                if first, let tail { lines = Array(lines.suffix(tail)) }
-                for line in lines {
-                    guard let entry = try? JSONDecoder().decode(LogEntry.self, from: Data(line)) else { continue }
-                    let kind: StreamFrame.Kind = entry.stream == "stderr" ? .stderr : .stdout
-                    if kind == .stdout && !wantStdout || kind == .stderr && !wantStderr { continue }
-                    let text = timestamps ? "\(entry.time) \(entry.log)" : entry.log
-                    try await job.stdout.write(StreamFrame.encode(kind, Array(text.utf8)))
-                }
-                offset = consumed
+            // Read only what was appended since the last round.
+            if let data = try file?.readToEnd() { pending += data }
+            var lines = pending.split(separator: 10, omittingEmptySubsequences: true).map(Array.init)
+            // A line still being written has no newline yet; keep it for the next round.
+            if pending.last != 10, let partial = lines.popLast() {
+                pending = partial
+            } else {
+                pending = []
             }
+            if first, let tail { lines = Array(lines.suffix(tail)) }
             first = false
+            for line in lines {
+                guard let entry = try? JSONDecoder().decode(LogEntry.self, from: Data(line)) else { continue }
+                let kind: StreamFrame.Kind = entry.stream == "stderr" ? .stderr : .stdout
+                if kind == .stdout && !wantStdout || kind == .stderr && !wantStderr { continue }
+                let text = timestamps ? "\(entry.time) \(entry.log)" : entry.log
+                try await job.stdout.write(StreamFrame.encode(kind, Array(text.utf8)))
+            }
             if !follow || !running { return }
             try await Task.sleep(for: .milliseconds(100))
         }

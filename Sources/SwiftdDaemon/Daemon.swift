@@ -22,6 +22,7 @@ final class Daemon: Sendable {
     let exec: ExecDriver
     /// The default bridge, or nil with `-b none`.
     let network: BridgeDriver?
+    let events = EventLog()
     private let containers = Mutex<[String: Container]>([:])
 
     init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {

@@ -24,13 +24,16 @@ public enum DaemonMain {
         let configuration: DaemonConfiguration
         do {
             configuration = try DaemonConfiguration.parse(arguments)
-        } catch let error {
+        } catch let error as UsageError {
             if error.isHelp {
-                print(DaemonConfiguration.usage)
+                print(DaemonFlag.usage)
                 exit(0)
             }
-            writeError("swiftd: \(error.message)\n\n\(DaemonConfiguration.usage)\n")
+            writeError("swiftd: \(error.message)\n\n\(DaemonFlag.usage)")
             exit(64)
+        } catch {
+            writeError("swiftd: \(error)\n")
+            exit(1)
         }
         let log = Logger(level: configuration.logLevel)
         guard geteuid() == 0 else {
@@ -45,6 +48,16 @@ public enum DaemonMain {
             log.critical("\(error)")
             exit(1)
         }
+        // A second daemon on the same root would corrupt it, whatever its pidfile.
+        let rootLock: Int32
+        do {
+            rootLock = try RootLock.acquire(root: configuration.root)
+        } catch {
+            Pidfile.remove(configuration.pidfile)
+            log.critical("\(error)")
+            exit(1)
+        }
+        _ = rootLock
         let startedAt = ContinuousClock.now
         let engine = Engine(trace: { line in log.info(line) })
         let gate = Gate()
@@ -60,7 +73,7 @@ public enum DaemonMain {
             for path in configuration.socketPaths { try? FileSystem.remove(path) }
             Pidfile.remove(configuration.pidfile)
         }
-        Trap.install(log: log) {
+        Trap.install(log: log, runningJobs: { engine.runningJobs() }) {
             log.info("shutting down")
             _ = try? Systemd.notify("STOPPING=1")
             await engine.shutdown()
@@ -71,13 +84,7 @@ public enum DaemonMain {
 
         do {
             try registerBuiltins(engine)
-            for path in configuration.socketPaths {
-                let group = getgrnam(configuration.group).map { $0.pointee.gr_gid }
-                if group == nil && configuration.group != "root" {
-                    log.warning("socket group not found; the socket stays owned by root", [("group", configuration.group)])
-                }
-                try server.listen(unixPath: path, mode: 0o660, group: group)
-            }
+            try listen(server, configuration, log)
         } catch {
             log.critical("starting the API failed", [("error", "\(error)")])
             cleanup()
@@ -106,6 +113,43 @@ public enum DaemonMain {
             }
         }
         dispatchMain()
+    }
+
+    /// Opens every `-H` listener: unix sockets, and sockets passed by systemd for `fd://`.
+    private static func listen(_ server: HTTPServer, _ configuration: DaemonConfiguration, _ log: Logger) throws {
+        var passed: [Int32]?
+        for host in configuration.hosts {
+            if host.hasPrefix("unix://") {
+                let path = String(host.dropFirst("unix://".count))
+                let group = getgrnam(configuration.group).map { $0.pointee.gr_gid }
+                if group == nil && configuration.group != "root" {
+                    log.warning("socket group not found; the socket stays owned by root", [("group", configuration.group)])
+                }
+                try server.listen(unixPath: path, mode: 0o660, group: group)
+            } else if host.hasPrefix("fd://") {
+                if passed == nil {
+                    let count = try Systemd.listenFileDescriptorCount()
+                    passed = (0..<Int32(count)).map { 3 + $0 }
+                }
+                let name = String(host.dropFirst("fd://".count))
+                let chosen: [Int32]
+                if name.isEmpty {
+                    chosen = passed ?? []
+                } else if let fd = Int32(name), passed?.contains(fd) == true {
+                    chosen = [fd]
+                } else {
+                    // TODO: match fd://NAME against the names systemd passes in LISTEN_FDNAMES.
+                    throw ConfigurationError("invalid -H \(host): no such socket was passed by systemd")
+                }
+                guard !chosen.isEmpty else {
+                    throw ConfigurationError("invalid -H \(host): systemd passed no sockets (LISTEN_FDS is unset)")
+                }
+                for fd in chosen {
+                    try Sockets.setCloseOnExec(fd, true)
+                    try server.serve(listener: fd, name: "fd://\(fd)")
+                }
+            }
+        }
     }
 
     private static func router(_ engine: Engine, _ log: Logger) -> Router {
@@ -160,6 +204,26 @@ final class Gate: Sendable {
     }
 }
 
+/// An exclusive lock on the data root, held for the daemon's lifetime.
+enum RootLock {
+    /// Locks `<root>/swiftd.lock`; the returned descriptor stays open until the process exits.
+    static func acquire(root: String) throws -> Int32 {
+        try FileSystem.createDirectory(root, mode: 0o711)
+        let path = "\(root)/swiftd.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemCallError(call: "open", subject: path, errno: errno) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK {
+                throw SwiftdError(.conflict, "another swiftd daemon is already using the data root \(root)")
+            }
+            throw SystemCallError(call: "flock", subject: path, errno: code)
+        }
+        return fd
+    }
+}
+
 /// The daemon's pidfile: refuses to start while the recorded pid is alive.
 enum Pidfile {
     static func create(_ path: String) throws {
@@ -186,13 +250,19 @@ enum Pidfile {
 enum Trap {
     private static let sources = Mutex<[UncheckedSource]>([])
 
-    static func install(log: Logger, shutdown: @escaping @Sendable () async -> Void) {
+    static func install(
+        log: Logger, runningJobs: @escaping @Sendable () -> [String],
+        shutdown: @escaping @Sendable () async -> Void
+    ) {
         let count = Mutex(0)
         for signalNumber in [SIGINT, SIGTERM, SIGQUIT] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 if signalNumber == SIGQUIT {
+                    if ProcessInfo.processInfo.environment["DEBUG"] != nil {
+                        log.critical("running jobs at SIGQUIT", [("jobs", runningJobs().joined(separator: ", "))])
+                    }
                     log.critical("received SIGQUIT; exiting without cleanup")
                     exit(128 + SIGQUIT)
                 }
@@ -223,6 +293,7 @@ extension Daemon {
     func registerHandlers() throws {
         try registerContainerHandlers()
         try registerImageHandlers()
+        try registerEventHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
             var info = InfoResponse(ID: "", Driver: "overlay2", DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)
@@ -241,6 +312,7 @@ extension Daemon {
             info.SystemTime = timestamp()
             info.Debug = log.level <= .debug
             info.IPv4Forwarding = configuration.ipForward
+            info.NEventsListener = events.subscriberCount
             try await job.stdout.write(Array(try JSONEncoder().encode(info)))
         }
     }

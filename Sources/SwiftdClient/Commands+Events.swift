@@ -1,0 +1,77 @@
+import Foundation
+import SwiftdAPI
+
+extension Commands {
+    /// `swiftd events [--since T] [--until T] [--filter KEY=VALUE]... [--format json]`.
+    func events(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([
+            .init(names: ["--since"], takesValue: true), .init(names: ["--until"], takesValue: true),
+            .init(names: ["-f", "--filter"], takesValue: true), .init(names: ["--format"], takesValue: true),
+        ])
+        try flags.parse(arguments)
+        if !flags.positional.isEmpty { throw UsageFailure(message: "events accepts no arguments") }
+        var filters: [String: [String]] = [:]
+        for filter in flags.strings("-f") {
+            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw UsageFailure(message: "invalid filter \(filter): expected KEY=VALUE") }
+            filters[parts[0], default: []].append(parts[1])
+        }
+        var query: [String] = []
+        if let since = flags.string("--since") { query.append("since=\(percentEncode(try eventTime(since)))") }
+        if let until = flags.string("--until") { query.append("until=\(percentEncode(try eventTime(until)))") }
+        if !filters.isEmpty {
+            let json = String(decoding: try JSONEncoder().encode(filters), as: UTF8.self)
+            query.append("filters=\(percentEncode(json))")
+        }
+        let raw = ["json", "{{json .}}"].contains(flags.string("--format") ?? "")
+        var pending: [UInt8] = []
+        let path = "/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        let response = try client.stream("GET", path) { bytes in
+            pending += bytes
+            while let newline = pending.firstIndex(of: 10) {
+                let line = Array(pending[..<newline])
+                pending.removeFirst(newline + 1)
+                if raw {
+                    writeStdout(line + [10])
+                } else if let event = try? JSONDecoder().decode(EventLine.self, from: Data(line)) {
+                    writeStdout(Array((event.formatted + "\n").utf8))
+                }
+            }
+        }
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
+        return 0
+    }
+
+    /// Turns a relative time such as `10m` into Unix seconds; other values pass through.
+    private func eventTime(_ text: String) throws -> String {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        if let unit = text.last, let factor = units[unit], let amount = Double(text.dropLast()) {
+            return String(format: "%.9f", Date().timeIntervalSince1970 - amount * factor)
+        }
+        return text
+    }
+}
+
+/// The parts of an event that `swiftd events` prints.
+struct EventLine: Decodable {
+    struct ActorInfo: Decodable {
+        var ID: String
+        var Attributes: [String: String]?
+    }
+
+    var `Type`: String
+    var Action: String
+    var Actor: ActorInfo
+    var timeNano: Int64
+
+    /// The line docker prints: time, type, action, ID and sorted attributes.
+    var formatted: String {
+        let seconds = Double(timeNano / 1_000_000_000)
+        let formatter = ISO8601DateFormatter()
+        let time = formatter.string(from: Date(timeIntervalSince1970: seconds)).dropLast()
+        let nanos = String(format: "%09lld", timeNano % 1_000_000_000)
+        let attributes = (Actor.Attributes ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let suffix = attributes.isEmpty ? "" : " (\(attributes.joined(separator: ", ")))"
+        return "\(time).\(nanos)Z \(Type) \(Action) \(Actor.ID)\(suffix)"
+    }
+}

@@ -1,0 +1,323 @@
+import Foundation
+import SwiftdSystem
+
+/// The daemon's flags: their spellings, the `daemon.json` key of each, and how each sets the
+/// configuration.
+struct DaemonFlag: Sendable {
+    enum Kind: Sendable {
+        case string, bool, int, list
+    }
+
+    /// Spellings, the canonical long one first (`--data-root`).
+    var names: [String]
+    /// The key in daemon.json, as dockerd names it.
+    var key: String
+    var kind: Kind
+    var valueName: String
+    var help: String
+    var apply: @Sendable (inout DaemonConfiguration, String) throws -> Void
+
+    static let all: [DaemonFlag] = [
+        DaemonFlag(names: ["--host", "-H"], key: "hosts", kind: .list, valueName: "ADDRESS",
+            help: "Address to serve the API on: unix://PATH, tcp://HOST:PORT or fd://[NAME] (repeatable; default unix:///run/swiftd.sock)") {
+                config, value in try validateHost(value); config.hosts.append(value)
+            },
+        DaemonFlag(names: ["--data-root", "-g", "--graph"], key: "data-root", kind: .string, valueName: "DIR",
+            help: "Root of images, containers and other persistent state (default /var/lib/swiftd)") { config, value in config.root = value },
+        DaemonFlag(names: ["--exec-root"], key: "exec-root", kind: .string, valueName: "DIR",
+            help: "Root of run-time state (default /run/swiftd)") { config, value in config.execRoot = value },
+        DaemonFlag(names: ["--pidfile", "-p"], key: "pidfile", kind: .string, valueName: "FILE",
+            help: "File the daemon's pid is written to (default /run/swiftd.pid)") { config, value in config.pidfile = value },
+        DaemonFlag(names: ["--bridge", "-b"], key: "bridge", kind: .string, valueName: "NAME",
+            help: "Bridge that containers attach to (default swiftd0); none disables networking") { config, value in config.bridge = value },
+        DaemonFlag(names: ["--bip"], key: "bip", kind: .string, valueName: "CIDR",
+            help: "Address and prefix of the bridge, such as 172.17.0.1/16") { config, value in
+                guard isCIDR(value) else { throw ConfigurationError("invalid --bip \(value): expected an IPv4 address with a prefix, such as 172.17.0.1/16") }
+                config.bridgeIP = value
+            },
+        DaemonFlag(names: ["--fixed-cidr"], key: "fixed-cidr", kind: .string, valueName: "CIDR",
+            help: "Subnet that container addresses come from, inside the bridge's subnet") { config, value in
+                guard isCIDR(value, allowHostBits: true) else { throw ConfigurationError("invalid --fixed-cidr \(value): expected an IPv4 subnet, such as 172.17.1.0/24") }
+                config.fixedCIDR = value
+            },
+        DaemonFlag(names: ["--iptables"], key: "iptables", kind: .bool, valueName: "",
+            help: "Add iptables rules for the bridge (default true)") { config, value in config.iptables = value == "true" },
+        DaemonFlag(names: ["--ip-forward"], key: "ip-forward", kind: .bool, valueName: "",
+            help: "Enable net.ipv4.ip_forward (default true)") { config, value in config.ipForward = value == "true" },
+        DaemonFlag(names: ["--icc"], key: "icc", kind: .bool, valueName: "",
+            help: "Allow traffic between containers on the default bridge (default true)") { config, value in config.icc = value == "true" },
+        DaemonFlag(names: ["--ip"], key: "ip", kind: .string, valueName: "ADDRESS",
+            help: "Default host address of published ports (default 0.0.0.0)") { config, value in
+                guard isIPv4(value) else { throw ConfigurationError("invalid --ip \(value): expected an IPv4 address") }
+                config.defaultIP = value
+            },
+        DaemonFlag(names: ["--mtu"], key: "mtu", kind: .int, valueName: "BYTES",
+            help: "MTU of container interfaces (default: the default route's, else 1500)") { config, value in
+                guard let mtu = Int(value), (68...65535).contains(mtu) else { throw ConfigurationError("invalid --mtu \(value): expected a number from 68 to 65535") }
+                config.mtu = mtu
+            },
+        DaemonFlag(names: ["--dns"], key: "dns", kind: .list, valueName: "ADDRESS",
+            help: "DNS server for containers (repeatable)") { config, value in
+                guard isIPv4(value) else { throw ConfigurationError("invalid --dns \(value): expected an IPv4 address") }
+                config.dns.append(value)
+            },
+        DaemonFlag(names: ["--dns-search"], key: "dns-search", kind: .list, valueName: "DOMAIN",
+            help: "DNS search domain for containers (repeatable)") { config, value in config.dnsSearch.append(value) },
+        DaemonFlag(names: ["--storage-driver", "-s"], key: "storage-driver", kind: .string, valueName: "NAME",
+            help: "Storage driver: overlay2 (default where the kernel has overlayfs)") { config, value in config.storageDriver = value },
+        DaemonFlag(names: ["--storage-opt"], key: "storage-opts", kind: .list, valueName: "KEY=VALUE",
+            help: "Storage driver option (repeatable)") { config, value in config.storageOptions.append(value) },
+        DaemonFlag(names: ["--exec-driver", "-e"], key: "exec-driver", kind: .string, valueName: "NAME",
+            help: "Exec driver; only native (default)") { config, value in config.execDriver = value },
+        DaemonFlag(names: ["--selinux-enabled"], key: "selinux-enabled", kind: .bool, valueName: "",
+            help: "Enable SELinux labels (default false)") { config, value in config.selinuxEnabled = value == "true" },
+        DaemonFlag(names: ["--group", "-G"], key: "group", kind: .string, valueName: "NAME",
+            help: "Group that owns unix sockets (default swiftd)") { config, value in config.group = value },
+        DaemonFlag(names: ["--api-enable-cors"], key: "api-enable-cors", kind: .bool, valueName: "",
+            help: "Add CORS headers to API responses (default false)") { config, value in config.enableCORS = value == "true" },
+        DaemonFlag(names: ["--tls"], key: "tls", kind: .bool, valueName: "",
+            help: "Serve tcp:// addresses with TLS (implied by --tlsverify)") { config, value in config.tls = value == "true" },
+        DaemonFlag(names: ["--tlsverify"], key: "tlsverify", kind: .bool, valueName: "",
+            help: "Serve TLS and require client certificates signed by --tlscacert") { config, value in config.tlsVerify = value == "true" },
+        DaemonFlag(names: ["--tlscacert"], key: "tlscacert", kind: .string, valueName: "FILE",
+            help: "CA certificate that client certificates must be signed by") { config, value in config.tlsCACert = value },
+        DaemonFlag(names: ["--tlscert"], key: "tlscert", kind: .string, valueName: "FILE",
+            help: "TLS certificate of the daemon") { config, value in config.tlsCert = value },
+        DaemonFlag(names: ["--tlskey"], key: "tlskey", kind: .string, valueName: "FILE",
+            help: "TLS private key of the daemon") { config, value in config.tlsKey = value },
+        DaemonFlag(names: ["--registry-mirror"], key: "registry-mirrors", kind: .list, valueName: "URL",
+            help: "Registry mirror tried first for Docker Hub (repeatable)") { config, value in config.registryMirrors.append(value) },
+        DaemonFlag(names: ["--insecure-registry"], key: "insecure-registries", kind: .list, valueName: "HOST[:PORT]",
+            help: "Registry reached over plain HTTP or unverified TLS (repeatable)") { config, value in config.insecureRegistries.append(value) },
+        DaemonFlag(names: ["--debug", "-D"], key: "debug", kind: .bool, valueName: "",
+            help: "Log at debug level (default false)") { config, value in config.debug = value == "true" },
+        DaemonFlag(names: ["--log-level", "-l"], key: "log-level", kind: .string, valueName: "LEVEL",
+            help: "Log level: trace, debug, info, warn, error or fatal (default info)") { config, value in
+                guard let level = Logger.Level(name: value) else {
+                    throw ConfigurationError("invalid --log-level \(value): use trace, debug, info, warn, error or fatal")
+                }
+                config.logLevel = level
+            },
+    ]
+
+    static func named(_ name: String) -> DaemonFlag? {
+        all.first { $0.names.contains(name) }
+    }
+
+    /// The usage text of `swiftd -d --help`, listing every flag.
+    static var usage: String {
+        var text = """
+            Usage: swiftd -d [OPTIONS]
+
+            Runs the swiftd daemon, which serves the Docker Engine API v1.45.
+            Boolean flags take --flag or --flag=false. Every setting can also be given in the
+            configuration file, a JSON object keyed by dockerd's daemon.json names (shown in
+            brackets); a setting given both ways is an error.
+
+            Options:
+
+            """
+        let rows = all.map { flag -> (String, String) in
+            let spelling = flag.names.sorted { $0.count < $1.count }.joined(separator: ", ")
+            let value = flag.valueName.isEmpty ? "" : " \(flag.valueName)"
+            return ("  \(spelling)\(value)", "\(flag.help) [\(flag.key)]")
+        } + [
+            ("  --config-file FILE", "Configuration file (default \(DaemonConfiguration.defaultConfigFile))"),
+            ("  -h, --help", "Print this help"),
+        ]
+        for (left, right) in rows {
+            text += left + "\n" + wrap(right, indent: 8, width: 100) + "\n"
+        }
+        return text
+    }
+
+    private static func wrap(_ text: String, indent: Int, width: Int) -> String {
+        var lines: [String] = []
+        var line = String(repeating: " ", count: indent)
+        for word in text.split(separator: " ") {
+            if line.count + word.count + 1 > width && line.count > indent {
+                lines.append(line)
+                line = String(repeating: " ", count: indent)
+            }
+            line += (line.count > indent ? " " : "") + word
+        }
+        lines.append(line)
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension DaemonConfiguration {
+    /// Parses the daemon's arguments (everything after `-d`), then reads the configuration file.
+    ///
+    /// - Throws: `UsageError` for an unknown flag, a missing value or a stray positional
+    ///   argument (exit 64); `ConfigurationError` for an invalid value, an unreadable
+    ///   configuration file, or a setting given both as a flag and in the file (exit 1).
+    public static func parse(_ arguments: [String], readingConfigFile: Bool = true) throws -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        configuration.hosts = []
+        var given: [String: String] = [:]
+        var index = 0
+        var configFileGiven = false
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument == "-d" || argument == "--daemon" || argument == "-d=true" { continue }
+            if argument == "-h" || argument == "--help" { throw UsageError(help: true) }
+            guard argument.hasPrefix("-"), argument.count > 1 else {
+                throw UsageError("unexpected argument: \(argument)")
+            }
+            var name = argument
+            var inline: String?
+            if let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                inline = String(argument[argument.index(after: equals)...])
+            }
+            if name == "--config-file" {
+                guard let value = inline ?? (index < arguments.count ? arguments[index] : nil) else {
+                    throw UsageError("flag needs an argument: --config-file")
+                }
+                if inline == nil { index += 1 }
+                configuration.configFile = value
+                configFileGiven = true
+                continue
+            }
+            guard let flag = DaemonFlag.named(name) else { throw UsageError("unknown flag: \(name)") }
+            var value: String
+            if flag.kind == .bool {
+                value = inline ?? "true"
+                guard ["true", "false", "1", "0"].contains(value) else {
+                    throw ConfigurationError("invalid boolean value \"\(value)\" for \(name)")
+                }
+                value = value == "1" ? "true" : value == "0" ? "false" : value
+            } else if let inline {
+                value = inline
+            } else {
+                guard index < arguments.count else { throw UsageError("flag needs an argument: \(name)") }
+                value = arguments[index]
+                index += 1
+            }
+            try flag.apply(&configuration, value)
+            given[flag.key] = given[flag.key].map { "\($0), \(value)" } ?? value
+        }
+
+        if readingConfigFile {
+            try configuration.applyConfigFile(flagsGiven: given, required: configFileGiven)
+        }
+        if configuration.hosts.isEmpty { configuration.hosts = ["unix:///run/swiftd.sock"] }
+        if configuration.debug && configuration.logLevel > .debug { configuration.logLevel = .debug }
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Reads `configFile` (a JSON object with daemon.json keys) into the configuration.
+    mutating func applyConfigFile(flagsGiven: [String: String], required: Bool) throws {
+        guard FileManager.default.fileExists(atPath: configFile) else {
+            if required { throw ConfigurationError("unable to read the configuration file \(configFile): no such file") }
+            return
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.read(configFile)
+        } catch {
+            throw ConfigurationError("unable to read the configuration file \(configFile): \(error)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw ConfigurationError("invalid configuration file \(configFile): expected a JSON object")
+        }
+        let keys = object.keys.map { $0 == "graph" ? "data-root" : $0 }
+        let unknown = keys.filter { key in !DaemonFlag.all.contains { $0.key == key } }.sorted()
+        if !unknown.isEmpty {
+            throw ConfigurationError("the following directives in \(configFile) don't match any configuration option: \(unknown.joined(separator: ", "))")
+        }
+        let conflicts = keys.filter { flagsGiven[$0] != nil }.sorted()
+        if !conflicts.isEmpty {
+            let details = conflicts.map { key -> String in
+                let fileValue = object[key] ?? object["graph"] ?? ""
+                return "\(key): (from flag: \(flagsGiven[key] ?? ""), from file: \(fileValue))"
+            }
+            throw ConfigurationError("the following directives are specified both as a flag and in the configuration file: \(details.joined(separator: ", "))")
+        }
+        for (rawKey, value) in object {
+            let key = rawKey == "graph" ? "data-root" : rawKey
+            guard let flag = DaemonFlag.all.first(where: { $0.key == key }) else { continue }
+            switch (flag.kind, value) {
+            case (.bool, let bool as Bool):
+                try flag.apply(&self, bool ? "true" : "false")
+            case (.string, let string as String):
+                try flag.apply(&self, string)
+            case (.int, let number as NSNumber) where !(value is Bool):
+                try flag.apply(&self, number.stringValue)
+            case (.list, let list as [String]):
+                for item in list { try flag.apply(&self, item) }
+            default:
+                let expected = ["bool": "a boolean", "string": "a string", "int": "a number", "list": "a list of strings"]["\(flag.kind)"] ?? "another type"
+                throw ConfigurationError("invalid configuration file \(configFile): \(rawKey) must be \(expected)")
+            }
+        }
+    }
+
+    /// Checks values that depend on each other or on the host.
+    func validate() throws {
+        if let driver = storageDriver, driver != "overlay2" {
+            throw ConfigurationError("invalid --storage-driver \(driver): only overlay2 is supported so far")
+        }
+        if let option = storageOptions.first {
+            throw ConfigurationError("invalid --storage-opt \(option): the overlay2 driver takes no options so far")
+        }
+        if execDriver != "native" {
+            throw ConfigurationError("invalid --exec-driver \(execDriver): only native is supported")
+        }
+        if selinuxEnabled && !FileManager.default.fileExists(atPath: "/sys/fs/selinux/enforce") {
+            throw ConfigurationError("invalid --selinux-enabled: SELinux is not enabled on this host")
+        }
+        if bridge == "none" && bridgeIP != nil {
+            throw ConfigurationError("invalid --bip \(bridgeIP ?? ""): the bridge is disabled with -b none")
+        }
+        if !iptables && !icc {
+            throw ConfigurationError("invalid --icc=false: it needs --iptables")
+        }
+        if tlsVerify || tls {
+            for (flag, path) in [("--tlscert", tlsCert), ("--tlskey", tlsKey)] {
+                guard let path else { throw ConfigurationError("\(flag) is required with --tls") }
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw ConfigurationError("invalid \(flag) \(path): no such file")
+                }
+            }
+            if tlsVerify {
+                guard let path = tlsCACert else { throw ConfigurationError("--tlscacert is required with --tlsverify") }
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw ConfigurationError("invalid --tlscacert \(path): no such file")
+                }
+            }
+        }
+        for host in hosts where host.hasPrefix("tcp://") {
+            // TODO: serve tcp:// with TLS through OpenSSL; until then no TCP listener is opened.
+            throw ConfigurationError("invalid -H \(host): tcp:// listeners are not supported yet")
+        }
+    }
+}
+
+/// Checks that an `-H` address has a known scheme.
+func validateHost(_ host: String) throws(ConfigurationError) {
+    if host.hasPrefix("unix://") {
+        guard host.count > "unix://".count, host.dropFirst("unix://".count).hasPrefix("/") else {
+            throw ConfigurationError("invalid -H \(host): a unix address needs an absolute path")
+        }
+        return
+    }
+    if host.hasPrefix("fd://") || host.hasPrefix("tcp://") { return }
+    throw ConfigurationError("invalid -H \(host): use unix://PATH, tcp://HOST:PORT or fd://")
+}
+
+/// Reports whether `text` is an IPv4 dotted quad.
+func isIPv4(_ text: String) -> Bool {
+    let octets = text.split(separator: ".", omittingEmptySubsequences: false)
+    return octets.count == 4 && octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && Int($0).map { (0...255).contains($0) } ?? false }
+}
+
+/// Reports whether `text` is an IPv4 address with a prefix length (`172.17.0.1/16`).
+func isCIDR(_ text: String, allowHostBits: Bool = true) -> Bool {
+    let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count == 2, let prefix = Int(parts[1]), (1...30).contains(prefix) else { return false }
+    return isIPv4(String(parts[0]))
+}

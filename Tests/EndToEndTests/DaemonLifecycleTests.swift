@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+/// The daemon's start-up and exit paths: flags, the pidfile and root lock, signals and events.
+@Suite("daemon life cycle", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct DaemonLifecycleTests {
+    /// Runs the daemon binary to completion with `arguments` and a timeout.
+    func runDaemon(_ harness: DaemonHarness, _ arguments: [String]) throws -> CommandResult {
+        try DaemonHarness.capture("/usr/bin/timeout", ["20", DaemonHarness.binary, "-d",
+            "-H", "unix://\(harness.socket)", "-g", harness.root, "-p", harness.pidfile,
+            "--exec-root", "\(harness.work)/run"] + arguments)
+    }
+
+    @Test("bad flag values exit 1 with one line and leave nothing", arguments: [
+        (["--bip", "nonsense"], "--bip nonsense"),
+        (["-H", "ftp://127.0.0.1:1"], "-H ftp://127.0.0.1:1"),
+        (["-s", "zfs"], "--storage-driver zfs"),
+        (["--tls", "--tlscert", "/nonexistent/c.pem", "--tlskey", "/nonexistent/k.pem"], "/nonexistent/c.pem"),
+        (["-e", "lxc"], "--exec-driver lxc"),
+    ])
+    func badValues(_ arguments: [String], _ named: String) throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        let result = try runDaemon(harness, ["-b", harness.bridge] + arguments)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(named), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: harness.socket))
+        #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
+        let links = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(!links.contains(harness.bridge))
+    }
+
+    @Test("a stray argument prints the usage and exits 64")
+    func strayArgument() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        let result = try runDaemon(harness, ["stray"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("unexpected argument: stray"))
+        #expect(result.stderr.contains("Usage: swiftd -d"))
+        let help = try DaemonHarness.capture(DaemonHarness.binary, ["-d", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--fixed-cidr"))
+    }
+
+    @Test("a --bip that disagrees with the bridge's address stops start-up naming both")
+    func bipMismatch() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        _ = try DaemonHarness.capture("/usr/sbin/ip", ["link", "add", harness.bridge, "type", "bridge"])
+        _ = try DaemonHarness.capture("/usr/sbin/ip", ["addr", "add", "\(harness.gateway)/24", "dev", harness.bridge])
+        let other = harness.subnetPrefix.replacingOccurrences(of: "10.231.", with: "10.232.") + ".1/24"
+        let result = try runDaemon(harness, ["-b", harness.bridge, "--bip", other])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(other), "\(result.stderr)")
+        #expect(result.stderr.contains("\(harness.gateway)/24"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: harness.socket))
+        #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
+    }
+
+    @Test("a second daemon on the same root is refused even with another pidfile")
+    func rootLock() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        let second = try DaemonHarness.capture("/usr/bin/timeout", ["20", DaemonHarness.binary, "-d",
+            "-H", "unix://\(harness.work)/second.sock", "-g", harness.root, "-p", "\(harness.work)/second.pid",
+            "-b", "none"])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("already using the data root \(harness.root)"), "\(second.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(harness.work)/second.pid"))
+        #expect(harness.stop() == 0)
+    }
+
+    @Test("SIGQUIT exits 131 without cleanup, and the next start cleans up")
+    func sigquit() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        let pid = try #require(harness.process?.processIdentifier)
+        kill(pid, SIGQUIT)
+        harness.process?.waitUntilExit()
+        #expect(harness.process?.terminationStatus == 131)
+        #expect(FileManager.default.fileExists(atPath: harness.pidfile))
+
+        // The stale pidfile names a dead process: a new daemon takes over and cleans up.
+        try harness.start()
+        #expect(harness.stop() == 0)
+        let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
+        #expect(!rules.contains(harness.bridge))
+        #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
+    }
+
+    @Test("SIGTERM grace for running jobs")
+    func shutdownGrace() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        // An events stream is a job that runs until the client goes away.
+        let events = Process()
+        events.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
+        events.arguments = ["-H", "unix://\(harness.socket)", "events"]
+        events.standardOutput = FileHandle.nullDevice
+        events.standardError = FileHandle.nullDevice
+        try events.run()
+        defer { if events.isRunning { events.terminate() } }
+        Thread.sleep(forTimeInterval: 0.5)
+        let start = Date()
+        let status = harness.stop()
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(status == 0)
+        #expect(elapsed >= 4.5, "shutdown took \(elapsed) s")
+        #expect(elapsed < 20, "shutdown took \(elapsed) s")
+    }
+
+    @Test("events report a container's life with filters")
+    func events() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        try harness.importBusybox()
+        let run = try harness.client(["run", "--rm", "--name", "evented", "busybox", "true"])
+        #expect(run.status == 0)
+        let until = String(Date().timeIntervalSince1970 + 1)
+        let all = try harness.client(["events", "--since", "0", "--until", until, "--filter", "container=evented"])
+        #expect(all.status == 0, "\(all.stderr)")
+        let actions = all.stdout.split(separator: "\n").map { $0.split(separator: " ")[2] }
+        #expect(actions == ["create", "start", "die", "destroy"], "\(all.stdout)")
+        #expect(all.stdout.contains("name=evented"))
+        #expect(all.stdout.contains("exitCode=0"))
+
+        let starts = try harness.client(["events", "--since", "0", "--until", until, "--filter", "event=start", "--filter", "type=container"])
+        #expect(starts.stdout.split(separator: "\n").count == 1)
+        let images = try harness.client(["events", "--since", "0", "--until", until, "--filter", "type=image"])
+        #expect(images.stdout.contains("image import"))
+        let json = try harness.client(["events", "--since", "0", "--until", until, "--format", "json", "--filter", "event=die"])
+        #expect(json.stdout.contains("\"Action\":\"die\""))
+        #expect(harness.stop() == 0)
+    }
+}

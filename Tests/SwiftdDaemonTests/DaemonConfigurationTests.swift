@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+
+@testable import SwiftdDaemon
+
+@Suite("DaemonConfiguration")
+struct DaemonConfigurationTests {
+    func parse(_ arguments: [String]) throws -> DaemonConfiguration {
+        // A config file that does not exist is fine unless --config-file names it.
+        try DaemonConfiguration.parse(["--config-file=/nonexistent/daemon.json"] + arguments, readingConfigFile: false)
+    }
+
+    @Test("defaults")
+    func defaults() throws {
+        let configuration = try parse([])
+        #expect(configuration.hosts == ["unix:///run/swiftd.sock"])
+        #expect(configuration.root == "/var/lib/swiftd")
+        #expect(configuration.pidfile == "/run/swiftd.pid")
+        #expect(configuration.bridge == "swiftd0")
+        #expect(configuration.iptables)
+        #expect(configuration.ipForward)
+        #expect(configuration.icc)
+        #expect(configuration.execDriver == "native")
+        #expect(configuration.group == "swiftd")
+        #expect(configuration.logLevel == .info)
+    }
+
+    @Test("short and long spellings", arguments: [
+        (["-p", "/x.pid"], "pidfile", "/x.pid"),
+        (["--pidfile=/y.pid"], "pidfile", "/y.pid"),
+        (["-g", "/r"], "root", "/r"),
+        (["--graph", "/r2"], "root", "/r2"),
+        (["--data-root=/r3"], "root", "/r3"),
+        (["-b", "br0"], "bridge", "br0"),
+        (["--bridge=none"], "bridge", "none"),
+        (["-G", "staff"], "group", "staff"),
+        (["--exec-root", "/e"], "execRoot", "/e"),
+        (["-e", "native"], "execDriver", "native"),
+        (["--ip", "127.0.0.1"], "defaultIP", "127.0.0.1"),
+    ])
+    func spellings(_ arguments: [String], _ field: String, _ expected: String) throws {
+        let configuration = try parse(arguments)
+        let values = [
+            "pidfile": configuration.pidfile, "root": configuration.root, "bridge": configuration.bridge,
+            "group": configuration.group, "execRoot": configuration.execRoot,
+            "execDriver": configuration.execDriver, "defaultIP": configuration.defaultIP,
+        ]
+        #expect(values[field] == expected)
+    }
+
+    @Test("boolean flags take =false")
+    func booleans() throws {
+        let configuration = try parse(["--iptables=false", "--ip-forward=false", "--icc=false"].dropLast())
+        #expect(!configuration.iptables)
+        #expect(!configuration.ipForward)
+        let icc = try parse(["--icc=false"])
+        #expect(!icc.icc)
+        #expect(try parse(["--icc=true"]).icc)
+        #expect(try parse(["-D"]).logLevel == .debug)
+        #expect(throws: ConfigurationError.self) { try parse(["--iptables=maybe"]) }
+    }
+
+    @Test("repeatable flags collect values")
+    func repeatable() throws {
+        let configuration = try parse([
+            "-H", "unix:///a.sock", "--host=unix:///b.sock", "--dns", "10.0.0.1", "--dns=10.0.0.2",
+            "--dns-search", "example.test", "--registry-mirror", "http://127.0.0.1:5000",
+            "--insecure-registry", "127.0.0.1:5000",
+        ])
+        #expect(configuration.hosts == ["unix:///a.sock", "unix:///b.sock"])
+        #expect(configuration.socketPaths == ["/a.sock", "/b.sock"])
+        #expect(configuration.dns == ["10.0.0.1", "10.0.0.2"])
+        #expect(configuration.dnsSearch == ["example.test"])
+        #expect(configuration.registryMirrors == ["http://127.0.0.1:5000"])
+        #expect(configuration.insecureRegistries == ["127.0.0.1:5000"])
+    }
+
+    @Test("numeric and address values")
+    func values() throws {
+        let configuration = try parse(["--bip", "10.1.2.1/24", "--fixed-cidr", "10.1.2.128/25", "--mtu", "1400", "--log-level", "warn"])
+        #expect(configuration.bridgeIP == "10.1.2.1/24")
+        #expect(configuration.fixedCIDR == "10.1.2.128/25")
+        #expect(configuration.mtu == 1400)
+        #expect(configuration.logLevel == .warning)
+    }
+
+    @Test("invalid values name the flag and the value", arguments: [
+        (["--bip", "nonsense"], "--bip nonsense"),
+        (["--bip", "10.0.0.1"], "--bip 10.0.0.1"),
+        (["--fixed-cidr", "10.0.0.0/33"], "--fixed-cidr 10.0.0.0/33"),
+        (["--mtu", "12"], "--mtu 12"),
+        (["--log-level", "loud"], "--log-level loud"),
+        (["-H", "ftp://x"], "-H ftp://x"),
+        (["-H", "unix://relative"], "-H unix://relative"),
+        (["-H", "tcp://127.0.0.1:2375"], "-H tcp://127.0.0.1:2375"),
+        (["-s", "btrfs"], "--storage-driver btrfs"),
+        (["-e", "lxc"], "--exec-driver lxc"),
+        (["--dns", "resolver"], "--dns resolver"),
+        (["--tls", "--tlscert", "/nonexistent/cert.pem", "--tlskey", "/nonexistent/key.pem"], "--tlscert /nonexistent/cert.pem"),
+    ])
+    func invalidValues(_ arguments: [String], _ named: String) {
+        do {
+            _ = try parse(arguments)
+            Issue.record("expected an error for \(arguments)")
+        } catch let error as ConfigurationError {
+            #expect(error.message.contains(named), "\(error.message)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test("usage errors", arguments: [["stray"], ["--nosuchflag"], ["-p"], ["-d", "extra"]])
+    func usageErrors(_ arguments: [String]) {
+        #expect(throws: UsageError.self) { try parse(arguments) }
+    }
+
+    @Test("help documents every flag")
+    func help() {
+        do {
+            _ = try parse(["--help"])
+            Issue.record("expected help")
+        } catch let error as UsageError {
+            #expect(error.isHelp)
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+        let usage = DaemonFlag.usage
+        for flag in DaemonFlag.all {
+            for name in flag.names { #expect(usage.contains(name), "\(name) missing from the usage") }
+            #expect(usage.contains("[\(flag.key)]"))
+        }
+        #expect(usage.contains("--config-file"))
+    }
+}
+
+@Suite("daemon.json")
+struct ConfigFileTests {
+    /// Writes `json` to a temporary file and parses `arguments` with it.
+    func parse(_ json: String, _ arguments: [String] = []) throws -> DaemonConfiguration {
+        let path = "/tmp/swiftd-config-\(UInt32.random(in: 0...UInt32.max)).json"
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try DaemonConfiguration.parse(["--config-file", path] + arguments)
+    }
+
+    @Test("keys set the same settings as flags")
+    func keys() throws {
+        let configuration = try parse("""
+            {"data-root": "/d", "pidfile": "/p.pid", "bridge": "br1", "bip": "10.9.0.1/16",
+             "iptables": false, "icc": true, "mtu": 1450, "dns": ["10.0.0.53"], "hosts": ["unix:///c.sock"],
+             "log-level": "debug", "insecure-registries": ["127.0.0.1:5000"]}
+            """)
+        #expect(configuration.root == "/d")
+        #expect(configuration.pidfile == "/p.pid")
+        #expect(configuration.bridge == "br1")
+        #expect(configuration.bridgeIP == "10.9.0.1/16")
+        #expect(!configuration.iptables)
+        #expect(configuration.mtu == 1450)
+        #expect(configuration.dns == ["10.0.0.53"])
+        #expect(configuration.hosts == ["unix:///c.sock"])
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.insecureRegistries == ["127.0.0.1:5000"])
+    }
+
+    @Test("flag and file conflict")
+    func conflict() {
+        do {
+            _ = try parse(#"{"bip": "10.9.0.1/16"}"#, ["--bip", "10.8.0.1/16"])
+            Issue.record("expected a conflict")
+        } catch let error as ConfigurationError {
+            #expect(error.message.contains("specified both as a flag and in the configuration file"))
+            #expect(error.message.contains("10.8.0.1/16"))
+            #expect(error.message.contains("10.9.0.1/16"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test("unknown keys, wrong types and bad JSON are errors", arguments: [
+        #"{"no-such-key": 1}"#, #"{"mtu": "big"}"#, #"{"iptables": "yes"}"#, #"{"dns": "10.0.0.1"}"#, "not json", "[1]",
+    ])
+    func invalidFiles(_ json: String) {
+        #expect(throws: ConfigurationError.self) { try parse(json) }
+    }
+
+    @Test("a named config file that does not exist is an error")
+    func missingFile() {
+        #expect(throws: ConfigurationError.self) {
+            try DaemonConfiguration.parse(["--config-file", "/nonexistent/swiftd.json"])
+        }
+    }
+}
