@@ -22,6 +22,7 @@ let package = Package(
         systemLibrary("CCapabilities", pkgConfig: "libcap", apt: ["libcap-dev"]),
         systemLibrary("CArchive", pkgConfig: "libarchive", apt: ["libarchive-dev"]),
         systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: ["libssl-dev"]),
+        systemLibrary("CTLS", pkgConfig: "libssl", apt: ["libssl-dev"]),
         // Syscalls that glibc's Swift module hides (it is built without _GNU_SOURCE).
         .target(name: "CSwiftdSystem", path: "CModules/CSwiftdSystem"),
         // The container init: clone, namespaces, rootfs, capabilities, execve.
@@ -35,6 +36,7 @@ let package = Package(
         .target(name: "SwiftdCapabilities", dependencies: ["CCapabilities", "SwiftdSystem"]),
         .target(name: "SwiftdArchive", dependencies: ["CArchive", "SwiftdSystem", "SwiftdCrypto"]),
         .target(name: "SwiftdCrypto", dependencies: ["CCrypto"]),
+        .target(name: "SwiftdTLS", dependencies: ["CTLS"]),
 
         // The engine and the layers beneath the daemon.
         .target(name: "SwiftdEngine"),
@@ -49,12 +51,12 @@ let package = Package(
             dependencies: ["SwiftdSystem", "SwiftdNetlink", "SwiftdIPTables"]),
         .target(
             name: "SwiftdAPI",
-            dependencies: ["SwiftdEngine", "SwiftdSystem"]),
+            dependencies: ["SwiftdEngine", "SwiftdSystem", "SwiftdTLS"]),
         .target(
             name: "SwiftdDaemon",
             dependencies: [
                 "SwiftdEngine", "SwiftdSystem", "SwiftdGraph", "SwiftdExec", "SwiftdNetwork",
-                "SwiftdAPI", "SwiftdSystemd", "SwiftdCrypto",
+                "SwiftdAPI", "SwiftdSystemd", "SwiftdCrypto", "SwiftdTLS",
             ]),
         .target(
             name: "SwiftdClient",

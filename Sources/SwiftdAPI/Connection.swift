@@ -1,6 +1,7 @@
 
 import Synchronization
 import SwiftdSystem
+import SwiftdTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -13,13 +14,16 @@ import SwiftdSystem
 /// never interleave.
 public final class Connection: Sendable {
     public let fd: Int32
+    /// The TLS session on a tcp:// listener with TLS; reads and writes go through it.
+    private let tls: TLSSession?
     private let readState = Mutex<(buffer: [UInt8], start: Int)>(([], 0))
     private let writeLock = Mutex<Bool>(false)
     private let closed = Atomic<Bool>(false)
 
     /// Takes ownership of `fd`; `close()` closes it.
-    public init(fd: Int32) {
+    public init(fd: Int32, tls: TLSSession? = nil) {
         self.fd = fd
+        self.tls = tls
     }
 
     deinit {
@@ -63,7 +67,8 @@ public final class Connection: Sendable {
     private func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let count = try chunk.withUnsafeMutableBytes { raw in
-            try retryingInterrupts("read", "socket") { Glibc.read(fd, raw.baseAddress, raw.count) }
+            if let tls { return try tls.read(into: raw) }
+            return try retryingInterrupts("read", "socket") { Glibc.read(fd, raw.baseAddress, raw.count) }
         }
         if count == 0 { return false }
         readState.withLock { state in
@@ -126,6 +131,10 @@ public final class Connection: Sendable {
     /// Writes all of `bytes`; a peer that has gone away raises `EPIPE` rather than SIGPIPE.
     public func write(_ bytes: [UInt8]) throws {
         try writeLock.withLock { _ in
+            if let tls {
+                try bytes.withUnsafeBytes { try tls.write($0) }
+                return
+            }
             var offset = 0
             while offset < bytes.count {
                 let sent = try bytes.withUnsafeBytes { raw in
@@ -140,6 +149,7 @@ public final class Connection: Sendable {
 
     /// Shuts down the sending side, so the peer reads end of stream while replies can still come.
     public func closeWrite() {
+        tls?.shutdown()
         shutdown(fd, Int32(SHUT_WR))
     }
 

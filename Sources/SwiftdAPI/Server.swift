@@ -2,6 +2,7 @@
 import Foundation
 import Synchronization
 import SwiftdSystem
+import SwiftdTLS
 
 /// Handles one request; the body is read through `body` and the answer written to `response`.
 public typealias RequestHandler =
@@ -57,11 +58,37 @@ public final class HTTPServer: Sendable {
         try serve(listener: fd, name: "unix://\(path)")
     }
 
+    /// Binds a TCP socket at `host:port` (IPv4) and serves it, with TLS when `tls` is given.
+    public func listen(tcpHost host: String, port: UInt16, tls: TLSServerContext?) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket", subject: "tcp://\(host):\(port)", errno: errno) }
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            Glibc.close(fd)
+            throw SystemCallError(call: "inet_pton", subject: host, errno: EINVAL)
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if bound != 0 || Glibc.listen(fd, 1024) != 0 {
+            let code = errno
+            Glibc.close(fd)
+            throw SystemCallError(call: "bind", subject: "tcp://\(host):\(port)", errno: code)
+        }
+        try serve(listener: fd, name: "tcp://\(host):\(port)", tls: tls)
+    }
+
     /// Accepts connections on an already listening socket, such as one passed by systemd.
-    public func serve(listener fd: Int32, name: String) throws {
+    public func serve(listener fd: Int32, name: String, tls: TLSServerContext? = nil) throws {
         listeners.withLock { $0.append(fd) }
-        log.info("API listen on \(name)")
-        let thread = Thread { [self] in acceptLoop(fd) }
+        log.info("API listen on \(name)", tls == nil ? [] : [("tls", "true")])
+        let thread = Thread { [self] in acceptLoop(fd, tls: tls) }
         thread.name = "swiftd-accept"
         thread.start()
     }
@@ -73,7 +100,7 @@ public final class HTTPServer: Sendable {
         for connection in connections.withLock({ Array($0.values) }) { connection.shutdownBoth() }
     }
 
-    private func acceptLoop(_ listener: Int32) {
+    private func acceptLoop(_ listener: Int32, tls: TLSServerContext?) {
         while !stopping.load(ordering: .acquiring) {
             let fd = Sockets.accept(listener)
             if fd < 0 {
@@ -85,11 +112,24 @@ public final class HTTPServer: Sendable {
                 }
                 break
             }
-            let connection = Connection(fd: fd)
-            connections.withLock { $0[fd] = connection }
             let thread = Thread { [self] in
+                // The handshake runs on the connection's own thread, so a slow client delays
+                // only itself.
+                var session: TLSSession?
+                if let tls {
+                    do {
+                        session = try tls.accept(fd: fd)
+                    } catch {
+                        log.info("TLS handshake failed", [("error", "\(error)")])
+                        Glibc.close(fd)
+                        return
+                    }
+                }
+                let connection = Connection(fd: fd, tls: session)
+                connections.withLock { $0[fd] = connection }
                 serveConnection(connection)
                 connections.withLock { _ = $0.removeValue(forKey: fd) }
+                session?.shutdown()
                 connection.close()
             }
             thread.stackSize = 512 * 1024

@@ -291,8 +291,7 @@ extension DaemonConfiguration {
             }
         }
         for host in hosts where host.hasPrefix("tcp://") {
-            // TODO: serve tcp:// with TLS through OpenSSL; until then no TCP listener is opened.
-            throw ConfigurationError("invalid -H \(host): tcp:// listeners are not supported yet")
+            _ = try tcpAddress(host, tls: tls || tlsVerify)
         }
     }
 }
@@ -320,4 +319,26 @@ func isCIDR(_ text: String, allowHostBits: Bool = true) -> Bool {
     let parts = text.split(separator: "/", omittingEmptySubsequences: false)
     guard parts.count == 2, let prefix = Int(parts[1]), (1...30).contains(prefix) else { return false }
     return isIPv4(String(parts[0]))
+}
+
+/// Splits `tcp://HOST:PORT` into an IPv4 host (0.0.0.0 when empty) and a port (2376 with TLS,
+/// else 2375, when missing).
+func tcpAddress(_ host: String, tls: Bool) throws -> (host: String, port: UInt16) {
+    var rest = String(host.dropFirst("tcp://".count))
+    if rest.hasSuffix("/") { rest.removeLast() }
+    var address = rest
+    var port: UInt16 = tls ? 2376 : 2375
+    if let colon = rest.lastIndex(of: ":") {
+        address = String(rest[..<colon])
+        guard let parsed = UInt16(rest[rest.index(after: colon)...]), parsed > 0 else {
+            throw ConfigurationError("invalid -H \(host): the port must be a number from 1 to 65535")
+        }
+        port = parsed
+    }
+    if address.isEmpty { address = "0.0.0.0" }
+    guard isIPv4(address) else {
+        // TODO: resolve host names and bind IPv6 addresses for tcp:// listeners.
+        throw ConfigurationError("invalid -H \(host): expected an IPv4 address such as tcp://127.0.0.1:2376")
+    }
+    return (address, port)
 }

@@ -5,6 +5,7 @@ import SwiftdAPI
 import SwiftdEngine
 import SwiftdSystem
 import SwiftdSystemd
+import SwiftdTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -126,6 +127,19 @@ public enum DaemonMain {
                     log.warning("socket group not found; the socket stays owned by root", [("group", configuration.group)])
                 }
                 try server.listen(unixPath: path, mode: 0o660, group: group)
+            } else if host.hasPrefix("tcp://") {
+                let useTLS = configuration.tls || configuration.tlsVerify
+                let (address, port) = try tcpAddress(host, tls: useTLS)
+                var context: TLSServerContext?
+                if useTLS, let certificate = configuration.tlsCert, let key = configuration.tlsKey {
+                    context = try TLSServerContext(
+                        certificate: certificate, key: key,
+                        clientCA: configuration.tlsVerify ? configuration.tlsCACert : nil)
+                } else {
+                    log.warning("the API is served on TCP without TLS: anyone who can reach it has root on this host",
+                        [("address", host)])
+                }
+                try server.listen(tcpHost: address, port: port, tls: context)
             } else if host.hasPrefix("fd://") {
                 if passed == nil {
                     let count = try Systemd.listenFileDescriptorCount()

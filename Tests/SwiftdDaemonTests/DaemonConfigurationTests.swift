@@ -92,7 +92,8 @@ struct DaemonConfigurationTests {
         (["--log-level", "loud"], "--log-level loud"),
         (["-H", "ftp://x"], "-H ftp://x"),
         (["-H", "unix://relative"], "-H unix://relative"),
-        (["-H", "tcp://127.0.0.1:2375"], "-H tcp://127.0.0.1:2375"),
+        (["-H", "tcp://example.test:2375"], "-H tcp://example.test:2375"),
+        (["-H", "tcp://127.0.0.1:99999"], "-H tcp://127.0.0.1:99999"),
         (["-s", "btrfs"], "--storage-driver btrfs"),
         (["-e", "lxc"], "--exec-driver lxc"),
         (["--dns", "resolver"], "--dns resolver"),
@@ -107,6 +108,14 @@ struct DaemonConfigurationTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test("tcp addresses and their default ports")
+    func tcpAddresses() throws {
+        #expect(try tcpAddress("tcp://127.0.0.1:4243", tls: false) == ("127.0.0.1", 4243))
+        #expect(try tcpAddress("tcp://", tls: false) == ("0.0.0.0", 2375))
+        #expect(try tcpAddress("tcp://:2376", tls: true) == ("0.0.0.0", 2376))
+        #expect(try tcpAddress("tcp://127.0.0.1", tls: true) == ("127.0.0.1", 2376))
     }
 
     @Test("usage errors", arguments: [["stray"], ["--nosuchflag"], ["-p"], ["-d", "extra"]])
