@@ -23,6 +23,43 @@ public struct ContainerCreateRequest: Codable, Sendable {
     public var HostConfig: HostConfig?
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, Tty, OpenStdin
+        case StdinOnce, Env, Cmd, Entrypoint, Image, Labels, WorkingDir, StopSignal, StopTimeout
+        case HostConfig
+    }
+
+    /// Decodes the request; `Cmd` and `Entrypoint` may be a string as well as a list, as
+    /// dockerd accepts them.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        Hostname = try container.decodeIfPresent(String.self, forKey: .Hostname)
+        Domainname = try container.decodeIfPresent(String.self, forKey: .Domainname)
+        User = try container.decodeIfPresent(String.self, forKey: .User)
+        AttachStdin = try container.decodeIfPresent(Bool.self, forKey: .AttachStdin)
+        AttachStdout = try container.decodeIfPresent(Bool.self, forKey: .AttachStdout)
+        AttachStderr = try container.decodeIfPresent(Bool.self, forKey: .AttachStderr)
+        Tty = try container.decodeIfPresent(Bool.self, forKey: .Tty)
+        OpenStdin = try container.decodeIfPresent(Bool.self, forKey: .OpenStdin)
+        StdinOnce = try container.decodeIfPresent(Bool.self, forKey: .StdinOnce)
+        Env = try container.decodeIfPresent([String].self, forKey: .Env)
+        Cmd = try Self.decodeStringList(container, .Cmd)
+        Entrypoint = try Self.decodeStringList(container, .Entrypoint)
+        Image = try container.decodeIfPresent(String.self, forKey: .Image)
+        Labels = try container.decodeIfPresent([String: String].self, forKey: .Labels)
+        WorkingDir = try container.decodeIfPresent(String.self, forKey: .WorkingDir)
+        StopSignal = try container.decodeIfPresent(String.self, forKey: .StopSignal)
+        StopTimeout = try container.decodeIfPresent(Int.self, forKey: .StopTimeout)
+        HostConfig = try container.decodeIfPresent(SwiftdAPI.HostConfig.self, forKey: .HostConfig)
+    }
+
+    private static func decodeStringList(
+        _ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys
+    ) throws -> [String]? {
+        if let single = try? container.decodeIfPresent(String.self, forKey: key) { return [single] }
+        return try container.decodeIfPresent([String].self, forKey: key)
+    }
 }
 
 /// The part of a container's configuration that depends on the host.

@@ -36,6 +36,18 @@ public enum ClientMain {
         guard host.hasPrefix("unix://") || host.hasPrefix("/") else {
             return fail("only unix:// daemon addresses are supported so far, not \(host)", status: 125)
         }
+        if command == "help" {
+            if let topic = arguments.first, let text = CommandHelp.texts[topic] {
+                print(text)
+            } else {
+                print(usage)
+            }
+            return 0
+        }
+        if let text = CommandHelp.texts[command], CommandHelp.isRequested(command: command, arguments: Array(arguments)) {
+            print(text)
+            return 0
+        }
         let client = Commands(client: APIClient(host: host))
         do {
             switch command {
@@ -54,7 +66,6 @@ public enum ClientMain {
             case "version": return try client.version(Array(arguments))
             case "info": return try client.info(Array(arguments))
             case "events": return try client.events(Array(arguments))
-            case "help": print(usage); return 0
             default: return usageError("unknown command: \(command)")
             }
         } catch let error as UsageFailure {

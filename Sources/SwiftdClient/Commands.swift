@@ -11,7 +11,7 @@ struct Commands {
     @discardableResult
     func call(_ method: String, _ path: String, json: [UInt8]? = nil) throws -> APIClient.Response {
         let response = try client.request(method, path, json: json)
-        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage, exitStatus: 1) }
         return response
     }
 
@@ -128,6 +128,9 @@ struct Commands {
         registered.wait()
 
         try startContainer(id, autoRemove: flags.bool("--rm"))
+        // Signals to the client go to the container, as docker's --sig-proxy does by default.
+        let proxies = proxySignals(to: id)
+        defer { for proxy in proxies { proxy.cancel() } }
         var demultiplexer = StreamDemultiplexer()
         while true {
             let bytes = (try? connection.readSome()) ?? []
@@ -143,6 +146,20 @@ struct Commands {
             return inspect.State.ExitCode
         }
         return 125
+    }
+
+    /// Forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the container while the
+    /// client waits for it; returns the signal sources, to be cancelled afterwards.
+    func proxySignals(to id: String) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [client] in
+                _ = try? client.request("POST", "/containers/\(id)/kill?signal=\(number)")
+            }
+            source.resume()
+            return source
+        }
     }
 
     /// Starts a container; a failed start maps to exit 127 or 126 as the docker CLI does.
@@ -285,7 +302,7 @@ struct Commands {
                 if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
             }
         }
-        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage, exitStatus: 1) }
         return 0
     }
 
@@ -303,7 +320,7 @@ struct Commands {
             }
             documents.append(prettyJSON(response.body))
         }
-        print("[\n" + documents.joined(separator: ",\n") + "\n]")
+        print(documents.isEmpty ? "[]" : "[\n" + documents.joined(separator: ",\n") + "\n]")
         return status
     }
 
@@ -344,20 +361,27 @@ struct Commands {
             throw UsageFailure(message: "requires 1 or 2 arguments: file|- [REPOSITORY[:TAG]]")
         }
         let source = flags.positional[0]
-        let handle: FileHandle
+        let fd: Int32
         if source == "-" {
-            handle = FileHandle.standardInput
+            fd = 0
         } else {
-            guard let file = FileHandle(forReadingAtPath: source) else {
-                throw UsageFailure(message: "open \(source): no such file or directory")
+            fd = open(source, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw DaemonFailure(message: "open \(source): \(String(cString: strerror(errno)))", exitStatus: 1)
             }
-            handle = file
+        }
+        defer { if fd != 0 { close(fd) } }
+        if FileSystem.isDirectory(source) {
+            throw DaemonFailure(message: "read \(source): is a directory", exitStatus: 1)
         }
         var query = "fromSrc=-"
         if flags.positional.count == 2 {
             let reference = flags.positional[1]
             // Split `repo:tag` at a colon after the last slash (a registry port is not a tag).
             if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
+                guard colon != reference.startIndex, reference.index(after: colon) != reference.endIndex else {
+                    throw UsageFailure(message: "invalid reference format: \(reference)")
+                }
                 query += "&repo=\(percentEncode(String(reference[..<colon])))&tag=\(percentEncode(String(reference[reference.index(after: colon)...])))"
             } else {
                 query += "&repo=\(percentEncode(reference))"
@@ -369,8 +393,11 @@ struct Commands {
         var pending: [UInt8] = []
         let response = try client.stream("POST", "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
             upload: {
-                let data = handle.readData(ofLength: 1 << 20)
-                return data.isEmpty ? nil : Array(data)
+                var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                let count = try buffer.withUnsafeMutableBytes { raw in
+                    try retryingInterrupts("read", source) { read(fd, raw.baseAddress, raw.count) }
+                }
+                return count == 0 ? nil : Array(buffer[0..<count])
             }
         ) { bytes in
             pending += bytes
@@ -382,8 +409,8 @@ struct Commands {
                 if let status = message.status { lastStatus = status }
             }
         }
-        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
-        if let streamError { throw DaemonFailure(message: streamError) }
+        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage, exitStatus: 1) }
+        if let streamError { throw DaemonFailure(message: streamError, exitStatus: 1) }
         if let lastStatus { print(lastStatus) }
         return 0
     }
@@ -483,10 +510,54 @@ func humanSize(_ bytes: Int64) -> String {
     return text + units[unit]
 }
 
-/// Indents a JSON document for `inspect`.
+/// Indents a JSON document for `inspect`, four spaces a level and `"key": value` as docker does.
 func prettyJSON(_ bytes: [UInt8]) -> String {
-    guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)),
-        let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-    else { return String(decoding: bytes, as: UTF8.self) }
-    return String(decoding: data, as: UTF8.self)
+    guard let object = try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) else {
+        return String(decoding: bytes, as: UTF8.self)
+    }
+    var output = "    "
+    writeJSON(object, indent: 1, into: &output)
+    return output
+}
+
+private func writeJSON(_ value: Any, indent: Int, into output: inout String) {
+    let pad = String(repeating: "    ", count: indent + 1)
+    let closingPad = String(repeating: "    ", count: indent)
+    switch value {
+    case let dictionary as [String: Any]:
+        if dictionary.isEmpty {
+            output += "{}"
+            return
+        }
+        output += "{\n"
+        for (index, key) in dictionary.keys.sorted().enumerated() {
+            output += pad + jsonString(key) + ": "
+            writeJSON(dictionary[key] as Any, indent: indent + 1, into: &output)
+            output += index == dictionary.count - 1 ? "\n" : ",\n"
+        }
+        output += closingPad + "}"
+    case let array as [Any]:
+        if array.isEmpty {
+            output += "[]"
+            return
+        }
+        output += "[\n"
+        for (index, element) in array.enumerated() {
+            output += pad
+            writeJSON(element, indent: indent + 1, into: &output)
+            output += index == array.count - 1 ? "\n" : ",\n"
+        }
+        output += closingPad + "]"
+    case let string as String:
+        output += jsonString(string)
+    case let number as NSNumber:
+        // JSONSerialization gives booleans as NSNumbers of type "c".
+        if number.objCType.pointee == CChar(UInt8(ascii: "c")) {
+            output += number.boolValue ? "true" : "false"
+        } else {
+            output += number.stringValue
+        }
+    default:
+        output += "null"
+    }
 }

@@ -99,5 +99,8 @@ func parseMemorySize(_ text: String) -> Int64? {
         digits.removeLast()
     }
     guard let value = Double(digits), value >= 0, value.isFinite else { return nil }
-    return Int64(value * Double(multiplier))
+    let bytes = value * Double(multiplier)
+    // Int64 cannot hold 2^63 or more: such sizes are invalid, not a crash.
+    guard bytes < 9.2e18 else { return nil }
+    return Int64(bytes)
 }

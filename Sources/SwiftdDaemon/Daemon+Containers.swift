@@ -61,9 +61,9 @@ extension Daemon {
         }
         let request = try JSONDecoder().decode(ContainerCreateRequest.self, from: Data(body.utf8))
         guard let imageName = request.Image, !imageName.isEmpty else {
-            throw SwiftdError(.invalidArgument, "No command specified")
+            throw SwiftdError(.invalidArgument, "invalid request: Image is required")
         }
-        let image = try graph.image(imageName)
+        let image = try lookUpImage(imageName)
         var hostConfig = request.HostConfig ?? HostConfig()
         if let memory = hostConfig.Memory {
             if memory < 0 { throw SwiftdError(.invalidArgument, "invalid Memory: must not be negative") }
@@ -206,6 +206,11 @@ extension Daemon {
                 record.state.ExitCode = exitCode
                 record.state.Error = "\(error)"
                 if record.state.Status == "running" { record.state.Status = "exited" }
+            }
+            // Clients waiting for this start (docker run) must learn that it ended.
+            container.notifyExit(exitCode)
+            if record.hostConfig.AutoRemove == true {
+                Task { [self] in try? await remove(container, force: true) }
             }
             throw SwiftdError(.invalidArgument, "failed to create task for container: \(error)")
         }
@@ -410,6 +415,20 @@ extension Daemon {
         attributes["name"] = record.name
         attributes["image"] = record.imageName
         events.emit(type: "container", action: action, id: container.id, attributes: attributes.merging(extra) { $1 })
+    }
+}
+
+extension Daemon {
+    /// Finds an image by name or ID; a name that is not a valid reference is a 400 with the
+    /// reference parser's message, as dockerd answers `BUSYBOX`.
+    func lookUpImage(_ name: String) throws -> Image {
+        do {
+            return try graph.image(name)
+        } catch let error as ClassifiedError where error.kind == .notFound {
+            let isIDPrefix = !name.isEmpty && name.allSatisfy { $0.isHexDigit && ($0.isNumber || $0.isLowercase) }
+            if !isIDPrefix && !name.hasPrefix("sha256:") { _ = try Reference(parsing: name) }
+            throw error
+        }
     }
 }
 

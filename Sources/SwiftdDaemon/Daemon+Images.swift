@@ -59,7 +59,15 @@ extension Daemon {
             throw error
         }
 
-        let (diffID, _) = try graph.importLayer(fromFile: spool)
+        let diffID: String
+        do {
+            diffID = try graph.importLayer(fromFile: spool).diffID
+        } catch let error as ClassifiedError {
+            // The spool file's path means nothing to the client.
+            throw SwiftdError(error.kind, error.message.replacingOccurrences(of: spool, with: "the archive"))
+        } catch let error as SystemCallError {
+            throw SwiftdError(.invalidArgument, "invalid archive: \(error.reason)")
+        }
         let now = timestamp()
         let message = job.environment["message"] ?? ""
         let config = ImageConfig(

@@ -15,7 +15,8 @@ extension Daemon {
         }
         let timestamps = job.environment.bool("timestamps")
         let follow = job.environment.bool("follow")
-        let tail = job.environment["tail"].flatMap { $0 == "all" ? nil : Int($0) }
+        // A negative or unparsable tail means all lines, as dockerd reads it.
+        let tail = job.environment["tail"].flatMap { Int($0) }.flatMap { $0 < 0 ? nil : $0 }
 
         // Commit the response head now, so a following client sees the stream begin.
         try await job.stdout.write([])
@@ -36,13 +37,21 @@ extension Daemon {
             }
             if first, let tail { lines = Array(lines.suffix(tail)) }
             first = false
+            // Frames go out in batches of about 64 KiB: one chunk per line is slow for big logs.
+            let decoder = JSONDecoder()
+            var batch: [UInt8] = []
             for line in lines {
-                guard let entry = try? JSONDecoder().decode(LogEntry.self, from: Data(line)) else { continue }
+                guard let entry = try? decoder.decode(LogEntry.self, from: Data(line)) else { continue }
                 let kind: StreamFrame.Kind = entry.stream == "stderr" ? .stderr : .stdout
                 if kind == .stdout && !wantStdout || kind == .stderr && !wantStderr { continue }
                 let text = timestamps ? "\(entry.time) \(entry.log)" : entry.log
-                try await job.stdout.write(StreamFrame.encode(kind, Array(text.utf8)))
+                batch += StreamFrame.encode(kind, Array(text.utf8))
+                if batch.count >= 65536 {
+                    try await job.stdout.write(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
             }
+            try await job.stdout.write(batch)
             if !follow || !running { return }
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -33,13 +33,19 @@ final class Daemon: Sendable {
         try FileSystem.createDirectory(configuration.execRoot, mode: 0o700)
         graph = try Graph(root: configuration.root)
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
-        if configuration.bridge == "none" {
-            network = nil
-        } else {
-            network = try BridgeDriver(
-                BridgeConfiguration(
-                    bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
-                    enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward))
+        do {
+            if configuration.bridge == "none" {
+                network = nil
+            } else {
+                network = try BridgeDriver(
+                    BridgeConfiguration(
+                        bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
+                        enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward))
+            }
+        } catch {
+            // The daemon exits: the cgroups made for its containers must not outlive it.
+            try? exec.removeParentCgroups()
+            throw error
         }
         try restoreContainers()
     }

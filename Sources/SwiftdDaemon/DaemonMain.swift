@@ -174,9 +174,7 @@ public enum DaemonMain {
     private static func registerBuiltins(_ engine: Engine) throws {
         try engine.register("ping") { job in try await job.stdout.write("OK") }
         try engine.register("version") { job in
-            var uts = utsname()
-            uname(&uts)
-            let kernel = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let kernel = kernelRelease()
             #if swift(>=6.3)
                 let swiftVersion = "swift6.3"
             #else
@@ -319,7 +317,7 @@ extension Daemon {
             info.NCPU = ProcessInfo.processInfo.activeProcessorCount
             info.MemTotal = Int64(ProcessInfo.processInfo.physicalMemory)
             info.Name = ProcessInfo.processInfo.hostName
-            info.KernelVersion = ProcessInfo.processInfo.operatingSystemVersionString
+            info.KernelVersion = kernelRelease()
             info.OperatingSystem = (try? FileSystem.readString("/etc/os-release"))?
                 .split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
                 .map { String($0.dropFirst("PRETTY_NAME=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "Linux"
@@ -330,4 +328,11 @@ extension Daemon {
             try await job.stdout.write(Array(try JSONEncoder().encode(info)))
         }
     }
+}
+
+/// The running kernel's release, as `uname -r` prints it.
+func kernelRelease() -> String {
+    var uts = utsname()
+    uname(&uts)
+    return withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
 }

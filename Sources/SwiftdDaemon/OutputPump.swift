@@ -18,6 +18,8 @@ final class OutputPump: Sendable {
     private let openStreams = Mutex<Int>(0)
     private let logFD: Int32
     private let broadcast: OutputBroadcast
+    /// Unfinished lines by stream, waiting for their newline.
+    private let partial = Mutex<[UInt8: [UInt8]]>([:])
     private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `logPath`.
@@ -34,6 +36,7 @@ final class OutputPump: Sendable {
             source.setEventHandler { [weak self] in self?.drain(fd, kind, source) }
             source.setCancelHandler { [weak self] in
                 close(fd)
+                self?.flushPartial(kind)
                 self?.closedOne()
             }
             sources.withLock { $0.append(UncheckedSource(source: source)) }
@@ -57,23 +60,50 @@ final class OutputPump: Sendable {
         }
     }
 
-    /// Appends one json-file log line per line of output, as Docker's json-file driver does.
+    /// Appends one json-file log entry per line of output, as Docker's json-file driver does.
+    ///
+    /// A line without its newline yet waits in `partial` for the rest, up to 16 KiB (dockerd's
+    /// limit too), so that a line read in two pieces is still one entry.
     private func writeLog(_ kind: StreamFrame.Kind, _ chunk: [UInt8]) {
         let stream = kind == .stderr ? "stderr" : "stdout"
         let time = timestamp()
+        var bytes = partial.withLock { partial in
+            defer { partial[kind.rawValue] = [] }
+            return partial[kind.rawValue, default: []]
+        }
+        bytes += chunk
         var text = ""
         var start = 0
-        for index in chunk.indices where chunk[index] == 10 {
-            let line = String(decoding: chunk[start...index], as: UTF8.self)
+        for index in bytes.indices where bytes[index] == 10 {
+            let line = String(decoding: bytes[start...index], as: UTF8.self)
             text += "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
             start = index + 1
         }
-        if start < chunk.count {
-            let line = String(decoding: chunk[start...], as: UTF8.self)
-            text += "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+        if start < bytes.count {
+            if bytes.count - start < Self.maxPartialLine {
+                partial.withLock { $0[kind.rawValue] = Array(bytes[start...]) }
+            } else {
+                let line = String(decoding: bytes[start...], as: UTF8.self)
+                text += "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+            }
         }
+        if !text.isEmpty { try? FileSystem.writeAll(logFD, Array(text.utf8), subject: "container log") }
+    }
+
+    /// Writes what is left of an unfinished line when its stream ends.
+    private func flushPartial(_ kind: StreamFrame.Kind) {
+        let rest = partial.withLock { partial in
+            defer { partial[kind.rawValue] = [] }
+            return partial[kind.rawValue, default: []]
+        }
+        guard !rest.isEmpty else { return }
+        let stream = kind == .stderr ? "stderr" : "stdout"
+        let line = String(decoding: rest, as: UTF8.self)
+        let text = "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(timestamp())\"}\n"
         try? FileSystem.writeAll(logFD, Array(text.utf8), subject: "container log")
     }
+
+    static let maxPartialLine = 16 * 1024
 
     private func closedOne() {
         let remaining = openStreams.withLock { count -> Int in

@@ -91,7 +91,8 @@ final class Cgroups: Sendable {
         if version == 1 {
             try FileSystem.write("\(path)/memory.limit_in_bytes", "\(limit)")
             if FileSystem.exists("\(path)/memory.memsw.limit_in_bytes") {
-                try FileSystem.write("\(path)/memory.memsw.limit_in_bytes", "\(limit * 2)")
+                let (doubled, overflow) = limit.multipliedReportingOverflow(by: 2)
+                try FileSystem.write("\(path)/memory.memsw.limit_in_bytes", "\(overflow ? Int64.max : doubled)")
             }
         } else {
             try FileSystem.write("\(path)/memory.max", "\(limit)")

@@ -1,0 +1,136 @@
+/// The `--help` text of each client command.
+enum CommandHelp {
+    static let texts: [String: String] = [
+        "run": """
+            Usage: swiftd run [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+            Creates and starts a container, shows its output, and exits with its exit code.
+
+            Options:
+                  --name NAME          Name of the container
+              -d, --detach             Run in the background and print the container ID
+                  --rm                 Remove the container when it exits
+              -e, --env KEY=VALUE      Set an environment variable (repeatable; KEY alone copies it)
+              -m, --memory BYTES       Memory limit, such as 64m or 1g (at least 6m)
+                  --network MODE       bridge (default), none or host
+              -h, --hostname NAME      Host name inside the container
+              -w, --workdir DIR        Working directory inside the container
+              -u, --user UID[:GID]     User to run as (numeric)
+                  --entrypoint CMD     Replace the image's entrypoint
+              -l, --label KEY=VALUE    Set a label (repeatable)
+                  --stop-signal SIGNAL Signal that stop sends first (default SIGTERM)
+                  --stop-timeout SECS  Seconds that stop waits before SIGKILL (default 10)
+            """,
+        "create": """
+            Usage: swiftd create [OPTIONS] IMAGE [COMMAND] [ARG...]
+
+            Creates a container without starting it, and prints its ID. Takes the options of run.
+            """,
+        "start": """
+            Usage: swiftd start CONTAINER [CONTAINER...]
+
+            Starts stopped containers.
+            """,
+        "ps": """
+            Usage: swiftd ps [OPTIONS]
+
+            Lists containers.
+
+            Options:
+              -a, --all        Show all containers (default: running only)
+              -q, --quiet      Print only the IDs
+                  --no-trunc   Do not shorten IDs and commands
+            """,
+        "logs": """
+            Usage: swiftd logs [OPTIONS] CONTAINER
+
+            Shows a container's output.
+
+            Options:
+              -f, --follow       Keep streaming new output until the container stops
+              -t, --timestamps   Prefix each line with its time
+              -n, --tail N       Show only the last N lines (default all)
+            """,
+        "stop": """
+            Usage: swiftd stop [OPTIONS] CONTAINER [CONTAINER...]
+
+            Stops running containers: the stop signal first, then SIGKILL after the timeout.
+
+            Options:
+              -t, --time SECS      Seconds to wait before SIGKILL (default 10)
+              -s, --signal SIGNAL  Signal to send first
+            """,
+        "kill": """
+            Usage: swiftd kill [OPTIONS] CONTAINER [CONTAINER...]
+
+            Sends a signal to running containers.
+
+            Options:
+              -s, --signal SIGNAL  Signal to send (default KILL)
+            """,
+        "wait": """
+            Usage: swiftd wait CONTAINER [CONTAINER...]
+
+            Waits until containers stop, and prints their exit codes.
+            """,
+        "rm": """
+            Usage: swiftd rm [OPTIONS] CONTAINER [CONTAINER...]
+
+            Removes containers.
+
+            Options:
+              -f, --force   Kill a running container first
+            """,
+        "inspect": """
+            Usage: swiftd inspect NAME [NAME...]
+
+            Prints the low-level JSON of containers or images.
+            """,
+        "images": """
+            Usage: swiftd images [OPTIONS]
+
+            Lists images.
+
+            Options:
+              -q, --quiet      Print only the IDs
+                  --no-trunc   Print full IDs
+            """,
+        "import": """
+            Usage: swiftd import [OPTIONS] FILE|- [REPOSITORY[:TAG]]
+
+            Creates an image from a tar archive of a root file system (- reads standard input).
+
+            Options:
+              -m, --message TEXT   Comment for the image's history
+            """,
+        "version": """
+            Usage: swiftd version
+
+            Shows the client's and the daemon's versions.
+            """,
+        "info": """
+            Usage: swiftd info
+
+            Shows daemon-wide information.
+            """,
+        "events": """
+            Usage: swiftd events [OPTIONS]
+
+            Shows events from the daemon as they happen.
+
+            Options:
+                  --since TIME         Show events since TIME (Unix seconds, RFC 3339, or 10m ago)
+                  --until TIME         Stop at TIME
+              -f, --filter KEY=VALUE   type, container, image, event or label (repeatable)
+                  --format json        Print each event as JSON
+            """,
+    ]
+
+    /// Reports whether `arguments` ask for help: `--help` anywhere before a `run`/`create`
+    /// command, or `-h` for commands where it is not an option of their own.
+    static func isRequested(command: String, arguments: [String]) -> Bool {
+        let options = ["run", "create"].contains(command) ? Array(arguments.prefix { $0.hasPrefix("-") }) : arguments
+        if options.contains("--help") { return true }
+        return !["run", "create"].contains(command) && options.contains("-h")
+    }
+}

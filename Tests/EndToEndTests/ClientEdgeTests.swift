@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// Inputs that once crashed or hung the daemon or the client, and the client's manners.
+@Suite("client edge cases", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct ClientEdgeTests {
+    func withDaemon(_ body: (DaemonHarness) throws -> Void) throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        try harness.importBusybox()
+        try body(harness)
+        #expect(harness.stop() == 0, "daemon log:\n\(harness.daemonLog)")
+    }
+
+    @Test("logs keep lines whole and accept any tail")
+    func logLines() throws {
+        try withDaemon { daemon in
+            let run = try daemon.client(["run", "--name", "counter", "busybox", "seq", "1", "40000"])
+            #expect(run.status == 0)
+            let all = try daemon.client(["logs", "counter"])
+            let lines = all.stdout.split(separator: "\n")
+            #expect(lines.count == 40000)
+            #expect(lines.last == "40000")
+            let tail = try daemon.client(["logs", "--tail", "3", "counter"])
+            #expect(tail.stdout == "39998\n39999\n40000\n")
+            let negative = try daemon.client(["logs", "--tail", "-1", "counter"])
+            #expect(negative.status == 0)
+            #expect(negative.stdout.split(separator: "\n").count == 40000)
+            let unknown = try daemon.client(["logs", "nosuch"])
+            #expect(unknown.status == 1)
+        }
+    }
+
+    @Test("huge memory limits do not crash either side")
+    func hugeMemory() throws {
+        try withDaemon { daemon in
+            let large = try daemon.client(["run", "--rm", "-m", "8000000000000000000", "busybox", "true"])
+            #expect(large.status == 0, "\(large.stderr)")
+            let overflowing = try daemon.client(["run", "--rm", "-m", "99999999999999999999g", "busybox", "true"])
+            #expect(overflowing.status == 125)
+            #expect(overflowing.stderr.contains("invalid size"))
+            #expect(try daemon.client(["version"]).status == 0)
+        }
+    }
+
+    @Test("a failed start with --rm removes the container")
+    func failedStartRemoves() throws {
+        try withDaemon { daemon in
+            let missing = try daemon.client(["run", "--rm", "busybox", "nosuchcommand"])
+            #expect(missing.status == 127)
+            var listed = try daemon.client(["ps", "-aq"])
+            for _ in 0..<50 where !listed.stdout.isEmpty {
+                Thread.sleep(forTimeInterval: 0.05)
+                listed = try daemon.client(["ps", "-aq"])
+            }
+            #expect(listed.stdout.isEmpty)
+        }
+    }
+
+    @Test("SIGINT to run reaches the container")
+    func signalProxy() throws {
+        try withDaemon { daemon in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
+            process.arguments = ["-H", "unix://\(daemon.socket)", "run", "--name", "trapper", "busybox", "sh", "-c",
+                "trap 'echo got INT; exit 3' INT; echo ready; while true; do sleep 0.1; done"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var logs = ""
+            for _ in 0..<100 where !logs.contains("ready") {
+                Thread.sleep(forTimeInterval: 0.05)
+                logs = try daemon.client(["logs", "trapper"]).stdout
+            }
+            #expect(logs.contains("ready"))
+            kill(process.processIdentifier, SIGINT)
+            process.waitUntilExit()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 3)
+            #expect(printed.contains("got INT"))
+        }
+    }
+
+    @Test("bad references, directories and help")
+    func clientManners() throws {
+        try withDaemon { daemon in
+            let upper = try daemon.client(["run", "--rm", "BUSYBOX", "true"])
+            #expect(upper.status == 125)
+            #expect(upper.stderr.contains("must be lowercase"))
+            let directory = try daemon.client(["import", daemon.work, "x"])
+            #expect(directory.status == 1)
+            #expect(directory.stderr.contains("is a directory"))
+            let emptyTag = try daemon.client(["import", "\(daemon.work)/busybox.tar", "repo:"])
+            #expect(emptyTag.status == 125)
+            #expect(emptyTag.stderr.contains("invalid reference format"))
+            for command in ["ps", "run", "rm", "images", "logs", "events"] {
+                let help = try daemon.client([command, "--help"])
+                #expect(help.status == 0, "\(command) --help")
+                #expect(help.stdout.hasPrefix("Usage: swiftd \(command)"))
+            }
+            let created = try daemon.client(["create", "--name", "inspected", "busybox", "true"])
+            #expect(created.status == 0)
+            let inspect = try daemon.client(["inspect", "inspected"])
+            #expect(inspect.stdout.contains("\"Running\": false"))
+            let none = try daemon.client(["inspect", "nosuch"])
+            #expect(none.stdout == "[]\n")
+            #expect(none.status == 1)
+        }
+    }
+}
