@@ -99,11 +99,21 @@ public final class Router: Sendable {
     }
 
     /// The headers on every response.
-    public static func commonHeaders(serverVersion: String) -> [(name: String, value: String)] {
-        [
+    ///
+    /// With `cors` (`--api-enable-cors`), browsers on any origin may call the API.
+    public static func commonHeaders(serverVersion: String, cors: Bool = false) -> [(name: String, value: String)] {
+        var headers = [
             ("Api-Version", APIVersion.current), ("Ostype", "linux"),
             ("Server", "swiftd/\(serverVersion) (linux)"), ("Docker-Experimental", "false"),
         ]
+        if cors {
+            headers += [
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept, X-Registry-Auth"),
+                ("Access-Control-Allow-Methods", "HEAD, GET, POST, DELETE, PUT, OPTIONS"),
+            ]
+        }
+        return headers
     }
 
     /// Handles one request: routing, version check, running the job and writing the response.
@@ -125,6 +135,11 @@ public final class Router: Sendable {
             }
         }
 
+        // A CORS preflight: the common headers say what is allowed.
+        if request.method == "OPTIONS" {
+            try? response.send(.ok)
+            return
+        }
         let method = request.method == "HEAD" ? "GET" : request.method
         var matched: (Route, [String: String])?
         var pathMatched = false
@@ -204,7 +219,7 @@ public final class Router: Sendable {
             case .text:
                 try response.send(.ok, headers: [
                     ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate"),
-                    ("Pragma", "no-cache"),
+                    ("Pragma", "no-cache"), ("Builder-Version", "1"),
                 ], body: job.stdout.bytes)
             case .stream(let contentType):
                 if response.state == .nothing { try response.startStream(contentType: contentType) }

@@ -47,7 +47,34 @@ final class Daemon: Sendable {
             try? exec.removeParentCgroups()
             throw error
         }
+        sweepStaleCgroups()
         try restoreContainers()
+    }
+
+    /// Removes the empty `swiftd-<pid>` cgroups of daemons that died without cleaning up.
+    ///
+    /// A daemon's containers live in `<daemon's own cgroup>/swiftd-<pid>/<id>` in each
+    /// controller; a directory whose pid is gone is stale. `rmdir` refuses cgroups that still
+    /// have processes, so a container that outlived its daemon keeps its cgroup.
+    private func sweepStaleCgroups() {
+        for probe in exec.cgroupPaths(containerID: "probe") {
+            let base = FileSystem.parent(of: FileSystem.parent(of: probe))
+            guard let names = try? FileSystem.list(base) else { continue }
+            for name in names where name.hasPrefix("swiftd-") {
+                guard let pid = Int32(name.dropFirst("swiftd-".count)), pid != getpid(),
+                    kill(pid, 0) != 0 && errno == ESRCH
+                else { continue }
+                let stale = "\(base)/\(name)"
+                for child in (try? FileSystem.list(stale)) ?? [] where FileSystem.isDirectory("\(stale)/\(child)") {
+                    rmdir("\(stale)/\(child)")
+                }
+                if rmdir(stale) == 0 {
+                    log.info("removed a stale cgroup", [("path", stale)])
+                } else {
+                    log.warning("a stale cgroup is still in use", [("path", stale), ("error", String(cString: strerror(errno)))])
+                }
+            }
+        }
     }
 
     // MARK: The container store

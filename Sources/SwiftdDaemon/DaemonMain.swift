@@ -63,7 +63,8 @@ public enum DaemonMain {
         let engine = Engine(trace: { line in log.info(line) })
         let gate = Gate()
         let server = HTTPServer(
-            commonHeaders: Router.commonHeaders(serverVersion: SwiftdVersion.version), log: log
+            commonHeaders: Router.commonHeaders(serverVersion: SwiftdVersion.version, cors: configuration.enableCORS),
+            log: log
         ) { request, body, response in
             // Requests that arrive while the daemon loads wait here instead of failing.
             if !request.path.hasSuffix("/_ping") { await gate.wait() }

@@ -86,6 +86,8 @@ struct DaemonLifecycleTests {
 
         // The stale pidfile names a dead process: a new daemon takes over and cleans up.
         try harness.start()
+        let stale = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", "swiftd-\(pid)"]).stdout
+        #expect(stale.isEmpty, "\(stale)")
         #expect(harness.stop() == 0)
         let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
         #expect(!rules.contains(harness.bridge))
@@ -136,6 +138,58 @@ struct DaemonLifecycleTests {
         #expect(images.stdout.contains("image import"))
         let json = try harness.client(["events", "--since", "0", "--until", until, "--format", "json", "--filter", "event=die"])
         #expect(json.stdout.contains("\"Action\":\"die\""))
+        #expect(harness.stop() == 0)
+    }
+}
+
+/// Signals and headers that need a running daemon but no containers.
+@Suite("daemon signals and headers", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct DaemonSignalTests {
+    @Test("a third SIGTERM exits at once")
+    func thirdSignal() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        // An events stream keeps shutdown in its 5 s grace period.
+        let events = Process()
+        events.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
+        events.arguments = ["-H", "unix://\(harness.socket)", "events"]
+        events.standardOutput = FileHandle.nullDevice
+        events.standardError = FileHandle.nullDevice
+        try events.run()
+        defer { if events.isRunning { events.terminate() } }
+        Thread.sleep(forTimeInterval: 0.5)
+        let process = try #require(harness.process)
+        let start = Date()
+        for _ in 0..<3 {
+            kill(process.processIdentifier, SIGTERM)
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        process.waitUntilExit()
+        #expect(Date().timeIntervalSince(start) < 3)
+        #expect(process.terminationStatus == 128 + SIGTERM)
+        // The next start cleans up what the hurried exit left, its cgroups included.
+        let oldPid = process.processIdentifier
+        try harness.start()
+        #expect(harness.stop() == 0)
+        let cgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", "swiftd-\(oldPid)"]).stdout
+        #expect(cgroups.isEmpty, "\(cgroups)")
+    }
+
+    @Test("ping headers, CORS and early requests")
+    func headers() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start(extraArguments: ["--api-enable-cors"])
+        let head = try DaemonHarness.capture("/usr/bin/curl", ["-sI", "--unix-socket", harness.socket, "http://x/_ping"])
+        #expect(head.stdout.contains("Api-Version: 1.45"))
+        #expect(head.stdout.contains("Ostype: linux"))
+        #expect(head.stdout.contains("Builder-Version:"))
+        #expect(head.stdout.contains("Cache-Control: no-cache, no-store, must-revalidate"))
+        #expect(head.stdout.contains("Access-Control-Allow-Origin: *"))
+        let preflight = try DaemonHarness.capture("/usr/bin/curl", ["-si", "-X", "OPTIONS", "--unix-socket", harness.socket, "http://x/v1.45/containers/json"])
+        #expect(preflight.stdout.hasPrefix("HTTP/1.1 200"))
+        #expect(preflight.stdout.contains("Access-Control-Allow-Methods:"))
         #expect(harness.stop() == 0)
     }
 }
