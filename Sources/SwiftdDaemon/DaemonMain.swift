@@ -42,6 +42,9 @@ public enum DaemonMain {
             exit(1)
         }
         signal(SIGPIPE, SIG_IGN)
+        for flag in configuration.unappliedSettings {
+            log.warning("a setting is accepted but not applied yet", [("flag", flag)])
+        }
 
         do {
             try Pidfile.create(configuration.pidfile)
