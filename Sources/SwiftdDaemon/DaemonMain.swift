@@ -163,6 +163,9 @@ public enum DaemonMain {
                     throw ConfigurationError("invalid -H \(host): systemd passed no sockets (LISTEN_FDS is unset)")
                 }
                 for fd in chosen {
+                    guard Systemd.isListeningStreamSocket(fd) else {
+                        throw ConfigurationError("invalid -H \(host): fd \(fd) is not a listening stream socket")
+                    }
                     try Sockets.setCloseOnExec(fd, true)
                     try server.serve(listener: fd, name: "fd://\(fd)")
                 }

@@ -13,6 +13,11 @@ public enum Systemd {
         return result > 0
     }
 
+    /// Reports whether `fd` is a listening stream socket (`sd_is_socket`).
+    public static func isListeningStreamSocket(_ fd: Int32) -> Bool {
+        sd_is_socket(fd, 0, 1, 1) > 0
+    }
+
     /// The number of sockets systemd passed to this process (from fd 3 on), and unsets the
     /// `LISTEN_*` variables so that children do not see them.
     public static func listenFileDescriptorCount() throws -> Int {
