@@ -215,6 +215,41 @@ struct DaemonSignalTests {
         #expect(cgroups.isEmpty, "\(cgroups)")
     }
 
+    @Test("socket mode and group fallback")
+    func socketMode() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start(extraArguments: ["-G", "nosuchgroup-\(UInt16.random(in: 0...9999))"])
+        let attributes = try FileManager.default.attributesOfItem(atPath: harness.socket)
+        #expect((attributes[.posixPermissions] as? Int) == 0o660)
+        #expect(harness.daemonLog.contains("socket group not found"))
+        #expect(harness.stop() == 0)
+    }
+
+    @Test("SIGQUIT with DEBUG logs the running jobs")
+    func sigquitDebug() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start(environment: ["DEBUG": "1"])
+        let events = Process()
+        events.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
+        events.arguments = ["-H", "unix://\(harness.socket)", "events"]
+        events.standardOutput = FileHandle.nullDevice
+        events.standardError = FileHandle.nullDevice
+        try events.run()
+        defer { if events.isRunning { events.terminate() } }
+        Thread.sleep(forTimeInterval: 0.5)
+        let process = try #require(harness.process)
+        kill(process.processIdentifier, SIGQUIT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 131)
+        #expect(harness.daemonLog.contains("running jobs at SIGQUIT"))
+        #expect(harness.daemonLog.contains("events"))
+        // A normal start and stop cleans up after the hurried exit.
+        try harness.start()
+        #expect(harness.stop() == 0)
+    }
+
     @Test("ping headers, CORS and early requests")
     func headers() throws {
         let harness = try DaemonHarness()

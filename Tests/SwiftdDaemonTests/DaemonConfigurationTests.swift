@@ -97,6 +97,8 @@ struct DaemonConfigurationTests {
         (["-s", "btrfs"], "--storage-driver btrfs"),
         (["-e", "lxc"], "--exec-driver lxc"),
         (["--dns", "resolver"], "--dns resolver"),
+        (["--selinux-enabled"], "--selinux-enabled"),
+        (["--iptables=false", "--icc=false"], "--icc=false"),
         (["--tls", "--tlscert", "/nonexistent/cert.pem", "--tlskey", "/nonexistent/key.pem"], "--tlscert /nonexistent/cert.pem"),
     ])
     func invalidValues(_ arguments: [String], _ named: String) {
