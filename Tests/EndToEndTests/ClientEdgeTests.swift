@@ -5,12 +5,7 @@ import Testing
 @Suite("client edge cases", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
 struct ClientEdgeTests {
     func withDaemon(_ body: (DaemonHarness) throws -> Void) throws {
-        let harness = try DaemonHarness()
-        defer { harness.cleanUp() }
-        try harness.start()
-        try harness.importBusybox()
-        try body(harness)
-        #expect(harness.stop() == 0, "daemon log:\n\(harness.daemonLog)")
+        try DaemonHarness.withDaemon(body)
     }
 
     @Test("logs keep lines whole and accept any tail")

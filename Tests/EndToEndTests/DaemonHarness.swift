@@ -108,6 +108,31 @@ final class DaemonHarness: @unchecked Sendable {
         try Self.capture(Self.binary, ["-H", "unix://\(socket)"] + arguments, stdin: stdin)
     }
 
+    /// Starts `swiftd events` against this daemon: a job that runs until the client goes away.
+    /// The caller terminates the returned process.
+    func followEvents() throws -> Process {
+        let events = Process()
+        events.executableURL = URL(fileURLWithPath: Self.binary)
+        events.arguments = ["-H", "unix://\(socket)", "events"]
+        events.standardOutput = FileHandle.nullDevice
+        events.standardError = FileHandle.nullDevice
+        try events.run()
+        // Give the subscription time to reach the daemon.
+        Thread.sleep(forTimeInterval: 0.5)
+        return events
+    }
+
+    /// Runs `body` against a started daemon with busybox imported, stops the daemon and checks
+    /// that it exited 0; cleans up whatever happens.
+    static func withDaemon(_ body: (DaemonHarness) throws -> Void) throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        try harness.importBusybox()
+        try body(harness)
+        #expect(harness.stop() == 0, "daemon log:\n\(harness.daemonLog)")
+    }
+
     /// Imports the busybox image built from Debian's busybox-static as `busybox:latest`.
     func importBusybox() throws {
         let tar = "\(work)/busybox.tar"

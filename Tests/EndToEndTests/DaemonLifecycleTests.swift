@@ -100,14 +100,8 @@ struct DaemonLifecycleTests {
         defer { harness.cleanUp() }
         try harness.start()
         // An events stream is a job that runs until the client goes away.
-        let events = Process()
-        events.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
-        events.arguments = ["-H", "unix://\(harness.socket)", "events"]
-        events.standardOutput = FileHandle.nullDevice
-        events.standardError = FileHandle.nullDevice
-        try events.run()
+        let events = try harness.followEvents()
         defer { if events.isRunning { events.terminate() } }
-        Thread.sleep(forTimeInterval: 0.5)
         let start = Date()
         let status = harness.stop()
         let elapsed = Date().timeIntervalSince(start)
@@ -190,14 +184,8 @@ struct DaemonSignalTests {
         defer { harness.cleanUp() }
         try harness.start()
         // An events stream keeps shutdown in its 5 s grace period.
-        let events = Process()
-        events.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
-        events.arguments = ["-H", "unix://\(harness.socket)", "events"]
-        events.standardOutput = FileHandle.nullDevice
-        events.standardError = FileHandle.nullDevice
-        try events.run()
+        let events = try harness.followEvents()
         defer { if events.isRunning { events.terminate() } }
-        Thread.sleep(forTimeInterval: 0.5)
         let process = try #require(harness.process)
         let start = Date()
         for _ in 0..<3 {
@@ -231,14 +219,8 @@ struct DaemonSignalTests {
         let harness = try DaemonHarness()
         defer { harness.cleanUp() }
         try harness.start(environment: ["DEBUG": "1"])
-        let events = Process()
-        events.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
-        events.arguments = ["-H", "unix://\(harness.socket)", "events"]
-        events.standardOutput = FileHandle.nullDevice
-        events.standardError = FileHandle.nullDevice
-        try events.run()
+        let events = try harness.followEvents()
         defer { if events.isRunning { events.terminate() } }
-        Thread.sleep(forTimeInterval: 0.5)
         let process = try #require(harness.process)
         kill(process.processIdentifier, SIGQUIT)
         process.waitUntilExit()

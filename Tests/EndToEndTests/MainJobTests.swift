@@ -4,15 +4,8 @@ import Testing
 /// The main job through the real daemon and client: import, run on the bridge, and clean-up.
 @Suite("main job", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root for namespaces, cgroups, mounts and bridges"))
 struct MainJobTests {
-    /// Runs `body` against a started daemon with busybox imported, and always cleans up.
     func withDaemon(_ body: (DaemonHarness) throws -> Void) throws {
-        let harness = try DaemonHarness()
-        defer { harness.cleanUp() }
-        try harness.start()
-        try harness.importBusybox()
-        try body(harness)
-        let status = harness.stop()
-        #expect(status == 0, "daemon log:\n\(harness.daemonLog)")
+        try DaemonHarness.withDaemon(body)
     }
 
     @Test("run prints output and exits with the command's code")
