@@ -17,9 +17,15 @@ public enum DockerRoutes {
         Route("POST", "/containers/{name}/attach", job: "attach", .hijack),
         Route("GET", "/containers/{name}/logs", job: "logs", .stream(contentType: "application/vnd.docker.multiplexed-stream")),
         Route("DELETE", "/containers/{name}", job: "delete", .noContent),
+        Route("POST", "/containers/{name}/restart", job: "restart", .noContent),
+        // The new name arrives as the query parameter `name`, so the path names it `container`.
+        Route("POST", "/containers/{container}/rename", job: "rename", .noContent),
+        Route("POST", "/containers/prune", job: "containers_prune", .json(.ok)),
 
         Route("GET", "/images/json", job: "images", .json(.ok)),
         Route("POST", "/images/create", job: "import", .stream(contentType: "application/json"), streamsBody: true),
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
+        Route("POST", "/images/{name*}/tag", job: "tag", .json(.created)),
+        Route("DELETE", "/images/{name*}", job: "image_delete", .json(.ok)),
     ]
 }

@@ -66,6 +66,10 @@ public enum ClientMain {
             case "version": return try client.version(Array(arguments))
             case "info": return try client.info(Array(arguments))
             case "events": return try client.events(Array(arguments))
+            case "rmi": return try client.rmi(Array(arguments))
+            case "tag": return try client.tag(Array(arguments))
+            case "restart": return try client.restart(Array(arguments))
+            case "rename": return try client.rename(Array(arguments))
             default: return usageError("unknown command: \(command)")
             }
         } catch let error as UsageFailure {
@@ -102,10 +106,14 @@ public enum ClientMain {
           stop      Stop running containers
           kill      Send a signal to running containers
           wait      Wait for containers to stop and print their exit codes
+          restart   Restart containers
+          rename    Rename a container
           rm        Remove containers
           inspect   Show low-level information on containers or images
           images    List images
           import    Create an image from a tar archive
+          tag       Add a name to an image
+          rmi       Remove images
           version   Show the client and daemon versions
           info      Show daemon-wide information
           events    Show events from the daemon as they happen

@@ -103,6 +103,29 @@ enum CommandHelp {
             Options:
               -m, --message TEXT   Comment for the image's history
             """,
+        "rmi": """
+            Usage: swiftd rmi IMAGE [IMAGE...]
+
+            Removes image names, and images whose last name goes; refuses images that containers use.
+            """,
+        "tag": """
+            Usage: swiftd tag SOURCE_IMAGE TARGET_IMAGE[:TAG]
+
+            Adds a name to an image.
+            """,
+        "restart": """
+            Usage: swiftd restart [OPTIONS] CONTAINER [CONTAINER...]
+
+            Stops and starts containers.
+
+            Options:
+              -t, --time SECS   Seconds to wait before SIGKILL (default 10)
+            """,
+        "rename": """
+            Usage: swiftd rename CONTAINER NEW_NAME
+
+            Renames a container.
+            """,
         "version": """
             Usage: swiftd version
 

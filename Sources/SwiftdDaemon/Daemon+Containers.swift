@@ -49,6 +49,39 @@ extension Daemon {
             encoder.outputFormatting = [.sortedKeys]
             try await job.stdout.write(Array(try encoder.encode(inspect(container))))
         }
+        try engine.register("restart") { [self] job in
+            let container = try container(try job.argument("name"))
+            let timeout = job.environment.int("t") ?? container.record.config.StopTimeout ?? 10
+            try await stop(container, timeout: timeout, signal: job.environment["signal"])
+            try await start(container)
+            emit(container, "restart")
+        }
+        try engine.register("rename") { [self] job in
+            let container = try container(try job.argument("container"))
+            guard var newName = job.environment["name"]?.trimmingCharacters(in: .whitespaces), !newName.isEmpty else {
+                throw SwiftdError(.invalidArgument, "Neither old nor new names may be empty")
+            }
+            if newName.hasPrefix("/") { newName.removeFirst() }
+            guard NameGenerator.isValid(newName) else {
+                throw SwiftdError(.invalidArgument, "Invalid container name (\(newName)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            }
+            let oldName = container.name
+            try rename(container, to: newName)
+            emit(container, "rename", ["oldName": "/\(oldName)"])
+        }
+        try engine.register("containers_prune") { [self] job in
+            var deleted: [String] = []
+            for container in allContainers() where !container.isRunning {
+                do {
+                    try await remove(container, force: false)
+                    deleted.append(container.id)
+                } catch {
+                    log.warning("pruning a container failed", [("id", container.id), ("error", "\(error)")])
+                }
+            }
+            let report = PruneReport(ContainersDeleted: deleted, SpaceReclaimed: 0)
+            try await job.stdout.write(Array(try JSONEncoder().encode(report)))
+        }
         try engine.register("logs") { [self] job in try await logs(job) }
         try engine.register("attach") { [self] job in try await attach(job) }
     }
@@ -144,6 +177,11 @@ extension Daemon {
             job.environment["statusCode"] = "304"
             return
         }
+        try await start(container)
+    }
+
+    /// Starts a stopped container; a start or stop already under way is a conflict.
+    func start(_ container: Container) async throws {
         let claimed = container.busy.withLock { busy -> Bool in
             if busy { return false }
             busy = true
@@ -440,6 +478,12 @@ extension Job {
         }
         return value
     }
+}
+
+/// `POST /containers/prune`'s response.
+struct PruneReport: Codable {
+    var ContainersDeleted: [String]
+    var SpaceReclaimed: Int64
 }
 
 /// Merges `overrides` into `base` by variable name, keeping `base`'s order.

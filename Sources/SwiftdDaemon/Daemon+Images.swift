@@ -23,6 +23,29 @@ extension Daemon {
             }
             try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
         }
+        try engine.register("tag") { [self] job in
+            let image = try graph.image(try job.argument("name"))
+            guard let repo = job.environment["repo"], !repo.isEmpty else {
+                throw SwiftdError(.invalidArgument, "repository name must have at least one component")
+            }
+            let tag = job.environment["tag"].flatMap { $0.isEmpty ? nil : $0 }
+            let reference = try Reference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
+            try graph.tag(image.id, as: reference)
+            events.emit(type: "image", action: "tag", id: image.id, attributes: ["name": reference.familiarString])
+        }
+        try engine.register("image_delete") { [self] job in
+            let name = try job.argument("name")
+            var items: [[String: String]] = []
+            for line in try graph.deleteImage(name) {
+                // The graph reports `Untagged: REF` and `Deleted: ID` lines, as docker rmi prints.
+                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2 else { continue }
+                items.append([parts[0]: parts[1]])
+                let action = parts[0] == "Untagged" ? "untag" : "delete"
+                events.emit(type: "image", action: action, id: parts[1], attributes: ["name": name])
+            }
+            try await job.stdout.write(Array(try JSONEncoder().encode(items)))
+        }
         try engine.register("image_inspect") { [self] job in
             let image = try graph.image(try job.argument("name"))
             try await job.stdout.write(Array(try JSONEncoder().encode(ImageInspect(image))))

@@ -113,6 +113,17 @@ final class Daemon: Sendable {
         }
     }
 
+    /// Renames a container, rejecting a name in use by another container.
+    func rename(_ container: Container, to name: String) throws {
+        try containers.withLock { all throws in
+            if let existing = all.values.first(where: { $0.name == name && $0.id != container.id }) {
+                throw SwiftdError(.conflict,
+                    "Conflict. The container name \"/\(name)\" is already in use by container \"\(existing.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+            try container.update { $0.name = name }
+        }
+    }
+
     func forget(_ container: Container) {
         _ = containers.withLock { $0.removeValue(forKey: container.id) }
     }

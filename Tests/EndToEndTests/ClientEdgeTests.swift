@@ -105,3 +105,53 @@ struct ClientEdgeTests {
         }
     }
 }
+
+/// Image names, renames and restarts through the client.
+@Suite("images and renames", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct ImageAndRenameTests {
+    @Test("tag, rmi and a refusal while a container uses the image")
+    func tagAndRemove() throws {
+        try DaemonHarness.withDaemon { daemon in
+            #expect(try daemon.client(["tag", "busybox", "127.0.0.1:5000/tools/box:v1"]).status == 0)
+            let images = try daemon.client(["images"])
+            #expect(images.stdout.contains("127.0.0.1:5000/tools/box"))
+            let untag = try daemon.client(["rmi", "127.0.0.1:5000/tools/box:v1"])
+            #expect(untag.status == 0)
+            #expect(untag.stdout == "Untagged: 127.0.0.1:5000/tools/box:v1\n")
+
+            #expect(try daemon.client(["create", "--name", "user", "busybox", "true"]).status == 0)
+            let refused = try daemon.client(["rmi", "busybox"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("Error response from daemon"))
+            #expect(try daemon.client(["rm", "user"]).status == 0)
+
+            let removed = try daemon.client(["rmi", "busybox"])
+            #expect(removed.status == 0, "\(removed.stderr)")
+            #expect(removed.stdout.contains("Untagged: busybox:latest"))
+            #expect(removed.stdout.contains("Deleted: sha256:"))
+            #expect(try daemon.client(["images", "-q"]).stdout.isEmpty)
+            // Import again so the harness's clean-up finds what it expects.
+            try daemon.importBusybox()
+        }
+    }
+
+    @Test("rename and restart")
+    func renameAndRestart() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let started = try daemon.client(["run", "-d", "--name", "first", "busybox", "sleep", "60"])
+            #expect(started.status == 0)
+            #expect(try daemon.client(["rename", "first", "second"]).status == 0)
+            #expect(try daemon.client(["ps"]).stdout.contains("second"))
+            #expect(try daemon.client(["create", "--name", "taken", "busybox", "true"]).status == 0)
+            let conflict = try daemon.client(["rename", "second", "taken"])
+            #expect(conflict.status == 1)
+            #expect(conflict.stderr.contains("already in use"))
+            let before = try daemon.client(["inspect", "second"]).stdout
+            #expect(try daemon.client(["restart", "-t", "0", "second"]).status == 0)
+            let after = try daemon.client(["inspect", "second"]).stdout
+            #expect(after.contains("\"Running\": true"))
+            #expect(before != after)
+            #expect(try daemon.client(["rm", "-f", "second", "taken"]).status == 0)
+        }
+    }
+}
