@@ -20,6 +20,7 @@ let package = Package(
         systemLibrary("CIPTables", pkgConfig: "libip4tc", apt: ["libiptc-dev"]),
         systemLibrary("CSystemd", pkgConfig: "libsystemd", apt: ["libsystemd-dev"]),
         systemLibrary("CCapabilities", pkgConfig: "libcap", apt: ["libcap-dev"]),
+        systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: ["libseccomp-dev"]),
         systemLibrary("CArchive", pkgConfig: "libarchive", apt: ["libarchive-dev"]),
         systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: ["libssl-dev"]),
         // Syscalls that glibc's Swift module hides (it is built without _GNU_SOURCE).
@@ -33,6 +34,7 @@ let package = Package(
         .target(name: "SwiftdIPTables", dependencies: ["CIPTables", "SwiftdSystem"]),
         .target(name: "SwiftdSystemd", dependencies: ["CSystemd"]),
         .target(name: "SwiftdCapabilities", dependencies: ["CCapabilities", "SwiftdSystem"]),
+        .target(name: "SwiftdSeccomp", dependencies: ["CSeccomp", "SwiftdSystem"]),
         .target(name: "SwiftdArchive", dependencies: ["CArchive", "SwiftdSystem", "SwiftdCrypto"]),
         .target(name: "SwiftdCrypto", dependencies: ["CCrypto"]),
 
@@ -43,7 +45,9 @@ let package = Package(
             dependencies: ["SwiftdSystem", "SwiftdArchive", "SwiftdCrypto"]),
         .target(
             name: "SwiftdExec",
-            dependencies: ["CSwiftdInit", "SwiftdSystem", "SwiftdCapabilities"]),
+            dependencies: [
+                "CSwiftdInit", "SwiftdSystem", "SwiftdCapabilities", "SwiftdSeccomp",
+            ]),
         .target(
             name: "SwiftdNetwork",
             dependencies: ["SwiftdSystem", "SwiftdNetlink", "SwiftdIPTables"]),
