@@ -172,52 +172,89 @@ static int swd_open_in_root(int root, const char *path) {
     return result;
 }
 
-/* Resolves a mount destination inside the rootfs, creating missing components (directories,
- * and a file as the last one if file is set) at their resolved places, so that no symlink in
- * the image can point a mount outside the rootfs. Returns an O_PATH descriptor. */
+/* Resolves a mount destination inside the rootfs (root) as Docker's FollowSymlinkInScope
+ * does: component by component, ".." lexically, every symlink read and followed as if the
+ * rootfs were "/", so that no link in the image can lead a mount outside it. Missing
+ * components are created at their resolved places (directories, and a file as the last one
+ * if file is set). Returns an O_PATH descriptor of the mount point. */
 static int swd_resolve_mount_point(int fd, int root, const char *destination, int file) {
-    int target = swd_open_in_root(root, destination);
-    if (target >= 0) return target;
-    if (errno != ENOENT) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
-
-    char prefix[SWD_PATH_MAX] = "";
-    const char *cursor = destination;
-    while (*cursor != '\0') {
+    char resolved[SWD_PATH_MAX] = "";  /* symlink-free, "/a/b" form; "" is the root */
+    char pending[SWD_PATH_MAX] = "";   /* what is left to walk */
+    char scratch[SWD_PATH_MAX];
+    swd_append(fd, SWD_STAGE_MOUNT_POINT, pending, sizeof pending, destination);
+    int links = 0;
+    const char *cursor = pending;
+    while (1) {
         while (*cursor == '/') cursor++;
         if (*cursor == '\0') break;
         const char *end = strchrnul(cursor, '/');
         size_t length = (size_t)(end - cursor);
-        char component[256];
-        if (length >= sizeof component) {
+        if (length == 1 && cursor[0] == '.') {
+            cursor = end;
+            continue;
+        }
+        if (length == 2 && cursor[0] == '.' && cursor[1] == '.') {
+            char *slash = strrchr(resolved, '/');
+            if (slash != NULL) *slash = '\0';
+            cursor = end;
+            continue;
+        }
+        char candidate[SWD_PATH_MAX];
+        size_t base = strlen(resolved);
+        if (base + 1 + length + 1 > sizeof candidate) {
             errno = ENAMETOOLONG;
             swd_fail(fd, SWD_STAGE_MOUNT_POINT);
         }
-        memcpy(component, cursor, length);
-        component[length] = '\0';
-        int last = *end == '\0' || end[strspn(end, "/")] == '\0';
+        memcpy(candidate, resolved, base);
+        candidate[base] = '/';
+        memcpy(candidate + base + 1, cursor, length);
+        candidate[base + 1 + length] = '\0';
 
-        int parent = swd_open_in_root(root, prefix[0] ? prefix : "/");
-        if (parent < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
-        swd_append(fd, SWD_STAGE_MOUNT_POINT, prefix, sizeof prefix, "/");
-        swd_append(fd, SWD_STAGE_MOUNT_POINT, prefix, sizeof prefix, component);
-        int existing = swd_open_in_root(root, prefix);
-        if (existing >= 0) {
-            close(existing);
-        } else if (errno != ENOENT) {
-            swd_fail(fd, SWD_STAGE_MOUNT_POINT);
-        } else if (last && file) {
-            int created = openat(parent, component,
-                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-            if (created < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
-            close(created);
-        } else if (mkdirat(parent, component, 0755) != 0) {
-            /* EEXIST here is a dangling symlink, which resolution just refused. */
-            swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+        struct stat info;
+        int status = fstatat(root, candidate + 1, &info, AT_SYMLINK_NOFOLLOW);
+        if (status == 0 && S_ISLNK(info.st_mode)) {
+            if (++links > 40) {
+                errno = ELOOP;
+                swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            }
+            char target[SWD_PATH_MAX];
+            ssize_t count = readlinkat(root, candidate + 1, target, sizeof target - 1);
+            if (count < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            target[count] = '\0';
+            if (target[0] == '/') resolved[0] = '\0';
+            /* The rest of the walk is the link's target followed by what came after. */
+            scratch[0] = '\0';
+            swd_append(fd, SWD_STAGE_MOUNT_POINT, scratch, sizeof scratch, target);
+            swd_append(fd, SWD_STAGE_MOUNT_POINT, scratch, sizeof scratch, "/");
+            swd_append(fd, SWD_STAGE_MOUNT_POINT, scratch, sizeof scratch, end);
+            memcpy(pending, scratch, strlen(scratch) + 1);
+            cursor = pending;
+            continue;
         }
-        close(parent);
+        if (status != 0) {
+            if (errno != ENOENT) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            int last = end[strspn(end, "/")] == '\0';
+            if (last && file) {
+                int created = openat(root, candidate + 1,
+                                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (created < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+                close(created);
+            } else if (mkdirat(root, candidate + 1, 0755) != 0) {
+                swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            }
+        }
+        memcpy(resolved, candidate, strlen(candidate) + 1);
         cursor = end;
     }
-    target = swd_open_in_root(root, destination);
+    /* The resolved path has no symlinks left; the kernel checks that it stays so. */
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    int target;
+    do target = (int)syscall(SYS_openat2, root, resolved[0] ? resolved + 1 : ".", &how,
+                             sizeof how);
+    while (target < 0 && (errno == EAGAIN || errno == EINTR));
     if (target < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
     return target;
 }

@@ -74,6 +74,9 @@ public final class ExecDriver: Sendable {
     private func launch(
         _ spec: ContainerSpec, stdio: ContainerStdio, prepare: (Int32) throws -> Void
     ) throws -> (pid: Int32, master: Int32) {
+        var spec = spec
+        // The bounding set cannot grow: "all" for a privileged container means all we have.
+        if spec.privileged { spec.capabilities &= Self.ownBoundingSet }
         try validate(spec)
         let filter = try Self.seccompFilter(spec.seccomp, capabilities: spec.capabilities)
         try cgroups.create(id: spec.id, memoryLimit: spec.memoryLimit)
@@ -378,6 +381,17 @@ public final class ExecDriver: Sendable {
         reaper.childStarted()
         return child
     }
+
+    /// The daemon's capability bounding set (`CapBnd` of /proc/self/status); all bits if it
+    /// cannot be read, so that capset reports the problem.
+    static let ownBoundingSet: UInt64 = {
+        let status = (try? FileSystem.readString("/proc/self/status")) ?? ""
+        for line in status.split(separator: "\n") where line.hasPrefix("CapBnd:") {
+            let digits = line.dropFirst("CapBnd:".count).filter { !$0.isWhitespace }
+            if let mask = UInt64(digits, radix: 16) { return mask }
+        }
+        return UInt64.max
+    }()
 
     /// The filter for a mode, compiled for the capabilities; nil for `unconfined`.
     private static func seccompFilter(_ mode: SeccompMode, capabilities: UInt64) throws
