@@ -16,6 +16,8 @@ public final class ExecDriver: Sendable {
     private let lastCapability = Capabilities.lastSupported()
     /// Container ID of each started pid, for the OOM check when it exits.
     private let containers = Mutex<[Int32: String]>([:])
+    /// Docker's default filter compiled per capability mask: compiling takes milliseconds.
+    private static let defaultFilters = Mutex<[UInt64: SeccompFilter]>([:])
 
     /// Detects cgroup v1 (per-controller hierarchies, hybrid hosts like this one) or v2, and
     /// the daemon's own cgroup in each controller; containers are nested under
@@ -400,7 +402,11 @@ public final class ExecDriver: Sendable {
         let names = Set(CapabilitySet(mask: capabilities).names)
         switch mode {
         case .unconfined: return nil
-        case .dockerDefault: return try SeccompProfile.dockerDefault.compile(capabilities: names)
+        case .dockerDefault:
+            if let cached = defaultFilters.withLock({ $0[capabilities] }) { return cached }
+            let filter = try SeccompProfile.dockerDefault.compile(capabilities: names)
+            defaultFilters.withLock { $0[capabilities] = filter }
+            return filter
         case .profile(let profile): return try profile.compile(capabilities: names)
         }
     }
