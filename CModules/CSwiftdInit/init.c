@@ -106,7 +106,7 @@ static void swd_format_decimal(char *out, uint64_t value) {
     out[count] = '\0';
 }
 
-/* Appends src to dst (of size capacity); fails with ENAMETOOLONG when it does not fit. */
+/* Appends src to dst (of size capacity). Fails the child with ENAMETOOLONG if it does not fit. */
 static void swd_append(int fd, int stage, char *dst, size_t capacity, const char *src) {
     size_t used = strlen(dst), length = strlen(src);
     if (used + length + 1 > capacity) {
@@ -116,8 +116,8 @@ static void swd_append(int fd, int stage, char *dst, size_t capacity, const char
     memcpy(dst + used, src, length + 1);
 }
 
-/* Docker's masked paths: a file gets /dev/null bound over it, a directory an empty read-only
- * tmpfs. Relative to the rootfs; paths the kernel does not have are skipped. */
+/* Docker's masked paths, relative to the rootfs. A file gets /dev/null bound over it and a
+ * directory an empty read-only tmpfs. Paths this kernel lacks are skipped. */
 static const char *const swd_masked_paths[] = {
     "proc/asound", "proc/acpi", "proc/kcore", "proc/keys", "proc/latency_stats",
     "proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware",

@@ -275,6 +275,8 @@ public final class ExecDriver: Sendable {
         let released = swd_exec_release(&child, &pid, &report)
         let code = swd_init_errno()
         _ = reaper.exitStatusBlocking(of: child.helper)
+        // NOTE: unlike start, no discardStale for the command's pid: it may have exited
+        // already, so an unclaimed status of an earlier child with the same pid could win.
         if pid > 0 { reaper.childStarted() }
         if released == 0 { return pid }
         if pid > 0 { _ = reaper.exitStatusBlocking(of: pid) }

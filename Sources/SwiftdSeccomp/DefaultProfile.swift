@@ -46,7 +46,8 @@ extension SeccompProfile {
         Rule(
             names: ["clone"], action: .allow,
             arguments: [
-                Argument(index: 0, value: cloneNamespaceFlags, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")
+                Argument(
+                    index: 0, value: cloneNamespaceFlags, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")
             ],
             excludedCapabilities: ["CAP_SYS_ADMIN"]),
         Rule(names: ["clone3"], action: .errno(ENOSYS), excludedCapabilities: ["CAP_SYS_ADMIN"]),
