@@ -20,6 +20,7 @@ let package = Package(
         systemLibrary("CIPTables", pkgConfig: "libip4tc", apt: ["libiptc-dev"]),
         systemLibrary("CSystemd", pkgConfig: "libsystemd", apt: ["libsystemd-dev"]),
         systemLibrary("CCapabilities", pkgConfig: "libcap", apt: ["libcap-dev"]),
+        systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: ["libseccomp-dev"]),
         systemLibrary("CArchive", pkgConfig: "libarchive", apt: ["libarchive-dev"]),
         systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: ["libssl-dev"]),
         systemLibrary("CTLS", pkgConfig: "libssl", apt: ["libssl-dev"]),
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "SwiftdIPTables", dependencies: ["CIPTables", "SwiftdSystem"]),
         .target(name: "SwiftdSystemd", dependencies: ["CSystemd"]),
         .target(name: "SwiftdCapabilities", dependencies: ["CCapabilities", "SwiftdSystem"]),
+        .target(name: "SwiftdSeccomp", dependencies: ["CSeccomp", "SwiftdSystem"]),
         .target(name: "SwiftdArchive", dependencies: ["CArchive", "SwiftdSystem", "SwiftdCrypto"]),
         .target(name: "SwiftdCrypto", dependencies: ["CCrypto"]),
         .target(name: "SwiftdTLS", dependencies: ["CTLS"]),
@@ -45,7 +47,9 @@ let package = Package(
             dependencies: ["SwiftdSystem", "SwiftdArchive", "SwiftdCrypto"]),
         .target(
             name: "SwiftdExec",
-            dependencies: ["CSwiftdInit", "SwiftdSystem", "SwiftdCapabilities"]),
+            dependencies: [
+                "CSwiftdInit", "SwiftdSystem", "SwiftdCapabilities", "SwiftdSeccomp",
+            ]),
         .target(
             name: "SwiftdNetwork",
             dependencies: ["SwiftdSystem", "SwiftdNetlink", "SwiftdIPTables"]),

@@ -12,17 +12,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <termios.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -87,8 +94,210 @@ static void swd_create_device(int fd, const struct swd_device *device) {
         swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
 }
 
+/* Writes the decimal digits of value at out (which has room for 21 bytes), NUL-terminated. */
+static void swd_format_decimal(char *out, uint64_t value) {
+    char digits[21];
+    int count = 0;
+    do {
+        digits[count++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    for (int i = 0; i < count; i++) out[i] = digits[count - 1 - i];
+    out[count] = '\0';
+}
+
+/* Appends src to dst (of size capacity). Fails the child with ENAMETOOLONG if it does not fit. */
+static void swd_append(int fd, int stage, char *dst, size_t capacity, const char *src) {
+    size_t used = strlen(dst), length = strlen(src);
+    if (used + length + 1 > capacity) {
+        errno = ENAMETOOLONG;
+        swd_fail(fd, stage);
+    }
+    memcpy(dst + used, src, length + 1);
+}
+
+/* Docker's masked paths, relative to the rootfs. A file gets /dev/null bound over it and a
+ * directory an empty read-only tmpfs. Paths this kernel lacks are skipped. */
+static const char *const swd_masked_paths[] = {
+    "proc/asound", "proc/acpi", "proc/kcore", "proc/keys", "proc/latency_stats",
+    "proc/timer_list", "proc/timer_stats", "proc/sched_debug", "proc/scsi", "sys/firmware",
+    "sys/devices/virtual/powercap",
+};
+
+/* Docker's read-only paths, bound onto themselves and remounted read-only. */
+static const char *const swd_readonly_paths[] = {
+    "proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger",
+};
+
+static void swd_mask_paths(int fd) {
+    for (size_t i = 0; i < sizeof swd_masked_paths / sizeof swd_masked_paths[0]; i++) {
+        const char *path = swd_masked_paths[i];
+        struct stat info;
+        if (lstat(path, &info) != 0) {
+            if (errno == ENOENT) continue;
+            swd_fail(fd, SWD_STAGE_MASK_PATH);
+        }
+        int result = S_ISDIR(info.st_mode)
+            ? mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                    "size=0")
+            : mount("/dev/null", path, NULL, MS_BIND, NULL);
+        if (result != 0) swd_fail(fd, SWD_STAGE_MASK_PATH);
+    }
+    for (size_t i = 0; i < sizeof swd_readonly_paths / sizeof swd_readonly_paths[0]; i++) {
+        const char *path = swd_readonly_paths[i];
+        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0) {
+            if (errno == ENOENT) continue;
+            swd_fail(fd, SWD_STAGE_READONLY_PATH);
+        }
+        if (mount(NULL, path, NULL,
+                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  NULL) != 0)
+            swd_fail(fd, SWD_STAGE_READONLY_PATH);
+    }
+}
+
+/* Opens path (absolute inside the container) with O_PATH, resolving every symlink and ".."
+ * as if the rootfs (root) were "/". Returns the descriptor or -1 with errno. */
+static int swd_open_in_root(int root, const char *path) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    const char *relative = path;
+    while (*relative == '/') relative++;
+    if (*relative == '\0') relative = ".";
+    int result;
+    do result = (int)syscall(SYS_openat2, root, relative, &how, sizeof how);
+    while (result < 0 && (errno == EAGAIN || errno == EINTR));
+    return result;
+}
+
+/* Resolves a mount destination inside the rootfs (root) as Docker's FollowSymlinkInScope
+ * does: component by component, ".." lexically, every symlink read and followed as if the
+ * rootfs were "/", so that no link in the image can lead a mount outside it. Missing
+ * components are created at their resolved places (directories, and a file as the last one
+ * if file is set). Returns an O_PATH descriptor of the mount point. */
+static int swd_resolve_mount_point(int fd, int root, const char *destination, int file) {
+    char resolved[SWD_PATH_MAX] = "";  /* symlink-free, "/a/b" form; "" is the root */
+    char pending[SWD_PATH_MAX] = "";   /* what is left to walk */
+    char scratch[SWD_PATH_MAX];
+    swd_append(fd, SWD_STAGE_MOUNT_POINT, pending, sizeof pending, destination);
+    int links = 0;
+    const char *cursor = pending;
+    while (1) {
+        while (*cursor == '/') cursor++;
+        if (*cursor == '\0') break;
+        const char *end = strchrnul(cursor, '/');
+        size_t length = (size_t)(end - cursor);
+        if (length == 1 && cursor[0] == '.') {
+            cursor = end;
+            continue;
+        }
+        if (length == 2 && cursor[0] == '.' && cursor[1] == '.') {
+            char *slash = strrchr(resolved, '/');
+            if (slash != NULL) *slash = '\0';
+            cursor = end;
+            continue;
+        }
+        char candidate[SWD_PATH_MAX];
+        size_t base = strlen(resolved);
+        if (base + 1 + length + 1 > sizeof candidate) {
+            errno = ENAMETOOLONG;
+            swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+        }
+        memcpy(candidate, resolved, base);
+        candidate[base] = '/';
+        memcpy(candidate + base + 1, cursor, length);
+        candidate[base + 1 + length] = '\0';
+
+        struct stat info;
+        int status = fstatat(root, candidate + 1, &info, AT_SYMLINK_NOFOLLOW);
+        if (status == 0 && S_ISLNK(info.st_mode)) {
+            if (++links > 40) {
+                errno = ELOOP;
+                swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            }
+            char target[SWD_PATH_MAX];
+            ssize_t count = readlinkat(root, candidate + 1, target, sizeof target - 1);
+            if (count < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            target[count] = '\0';
+            if (target[0] == '/') resolved[0] = '\0';
+            /* The rest of the walk is the link's target followed by what came after. */
+            scratch[0] = '\0';
+            swd_append(fd, SWD_STAGE_MOUNT_POINT, scratch, sizeof scratch, target);
+            swd_append(fd, SWD_STAGE_MOUNT_POINT, scratch, sizeof scratch, "/");
+            swd_append(fd, SWD_STAGE_MOUNT_POINT, scratch, sizeof scratch, end);
+            memcpy(pending, scratch, strlen(scratch) + 1);
+            cursor = pending;
+            continue;
+        }
+        if (status != 0) {
+            if (errno != ENOENT) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            int last = end[strspn(end, "/")] == '\0';
+            if (last && file) {
+                int created = openat(root, candidate + 1,
+                                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (created < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+                close(created);
+            } else if (mkdirat(root, candidate + 1, 0755) != 0) {
+                swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+            }
+        }
+        memcpy(resolved, candidate, strlen(candidate) + 1);
+        cursor = end;
+    }
+    /* The resolved path has no symlinks left; the kernel checks that it stays so. */
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+    int target;
+    do target = (int)syscall(SYS_openat2, root, resolved[0] ? resolved + 1 : ".", &how,
+                             sizeof how);
+    while (target < 0 && (errno == EAGAIN || errno == EINTR));
+    if (target < 0) swd_fail(fd, SWD_STAGE_MOUNT_POINT);
+    return target;
+}
+
+/* The "/proc/self/fd/N" path of a descriptor, for mounting onto what it resolved to. */
+static void swd_fd_path(char out[64], int descriptor) {
+    memcpy(out, "/proc/self/fd/", 15);
+    swd_format_decimal(out + 14, (uint64_t)descriptor);
+}
+
+/* Makes the spec's bind and tmpfs mounts below the rootfs (the current directory). */
+static void swd_user_mounts(int fd, const struct swd_container_config *config) {
+    if (config->mount_count == 0) return;
+    int root = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) swd_fail(fd, SWD_STAGE_USER_MOUNT);
+    for (uint32_t i = 0; i < config->mount_count; i++) {
+        const struct swd_mount *entry = &config->mounts[i];
+        int target = swd_resolve_mount_point(fd, root, entry->destination, entry->file);
+        char path[64];
+        swd_fd_path(path, target);
+        if (entry->fstype == NULL) {
+            if (mount(entry->source, path, NULL, MS_BIND | MS_REC, NULL) != 0)
+                swd_fail(fd, SWD_STAGE_USER_MOUNT);
+            close(target);
+            /* The remount must reach the new mount, so resolve the destination again. */
+            target = swd_open_in_root(root, entry->destination);
+            if (target < 0) swd_fail(fd, SWD_STAGE_USER_MOUNT);
+            swd_fd_path(path, target);
+            unsigned long flags = (unsigned long)entry->flags & ~(unsigned long)MS_BIND;
+            if (flags != 0 &&
+                mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | flags, NULL) != 0)
+                swd_fail(fd, SWD_STAGE_USER_MOUNT);
+        } else if (mount(entry->source, path, entry->fstype, (unsigned long)entry->flags,
+                         entry->data) != 0) {
+            swd_fail(fd, SWD_STAGE_USER_MOUNT);
+        }
+        close(target);
+    }
+    close(root);
+}
+
 /* Mounts /proc, /dev and /sys below the rootfs, which is the current directory. */
-static void swd_mount_filesystems(int fd) {
+static void swd_mount_filesystems(int fd, const struct swd_container_config *config) {
     swd_mount_point(fd, "proc");
     if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
         swd_fail(fd, SWD_STAGE_MOUNT_PROC);
@@ -104,8 +313,11 @@ static void swd_mount_filesystems(int fd) {
               "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
         swd_fail(fd, SWD_STAGE_MOUNT_DEVPTS);
     swd_mount_point(fd, "dev/shm");
-    if (mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              "mode=1777,size=65536k") != 0)
+    char shm_options[64] = "mode=1777,size=";
+    char size[24];
+    swd_format_decimal(size, config->shm_size);
+    swd_append(fd, SWD_STAGE_MOUNT_SHM, shm_options, sizeof shm_options, size);
+    if (mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_options) != 0)
         swd_fail(fd, SWD_STAGE_MOUNT_SHM);
     swd_mount_point(fd, "dev/mqueue");
     if (mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
@@ -122,16 +334,25 @@ static void swd_mount_filesystems(int fd) {
     /* NOTE: /sys is mounted only where the image has it, as Docker's images all do. */
     struct stat info;
     if (stat("sys", &info) == 0 && S_ISDIR(info.st_mode)) {
-        if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  NULL) != 0)
-            swd_fail(fd, SWD_STAGE_MOUNT_SYS);
+        unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        if (!config->privileged) flags |= MS_RDONLY;
+        if (mount("sysfs", "sys", "sysfs", flags, NULL) != 0) swd_fail(fd, SWD_STAGE_MOUNT_SYS);
     }
-    // TODO: Docker's masked paths (/proc/kcore, /proc/keys, …), read-only /proc/sys and the
-    // cgroup mount at /sys/fs/cgroup are not set up yet.
+    // TODO: the cgroup mount at /sys/fs/cgroup is not set up yet.
 }
 
 /* Drops the bounding set to the mask, switches to uid/gid, and sets the remaining sets. */
-static void swd_set_identity(int fd, const struct swd_container_config *config) {
+/* Who the process runs as; shared by the container init and exec. */
+struct swd_identity {
+    uint32_t uid;
+    uint32_t gid;
+    const uint32_t *groups;
+    uint32_t group_count;
+    uint64_t capabilities;
+    int32_t last_capability;
+};
+
+static void swd_set_identity(int fd, const struct swd_identity *config) {
     uint64_t mask = config->capabilities;
     for (int cap = 0; cap <= config->last_capability && cap < 64; cap++) {
         if (mask & (1ULL << cap)) continue;
@@ -160,8 +381,9 @@ static void swd_set_identity(int fd, const struct swd_container_config *config) 
 }
 
 /* Connects stdin, stdout and stderr and marks every other descriptor close-on-exec. */
-static void swd_connect_stdio(int fd, const struct swd_container_config *config) {
-    int sources[3] = {config->stdin_fd, config->stdout_fd, config->stderr_fd};
+static void swd_connect_stdio(int fd, int in, int out, int err, int terminal) {
+    int sources[3] = {in, out, err};
+    if (terminal >= 0) sources[0] = sources[1] = sources[2] = terminal;
     if (sources[0] < 0) {
         sources[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (sources[0] < 0) swd_fail(fd, SWD_STAGE_STDIO);
@@ -188,15 +410,16 @@ static void swd_reset_signals(void) {
 }
 
 /* Runs argv[0], searching path as execvp does, but with the container's environment. */
-static __attribute__((noreturn)) void swd_exec(int fd, const struct swd_container_config *config) {
-    const char *name = config->argv[0];
+static __attribute__((noreturn)) void swd_exec(int fd, char *const *argv, char *const *envp,
+                                               const char *path) {
+    const char *name = argv[0];
     if (strchr(name, '/') != NULL) {
-        execve(name, config->argv, config->envp);
+        execve(name, argv, envp);
         swd_fail(fd, SWD_STAGE_EXEC);
     }
     size_t name_length = strlen(name);
     int denied = 0;
-    const char *segment = config->path;
+    const char *segment = path;
     while (1) {
         const char *end = strchrnul(segment, ':');
         size_t length = (size_t)(end - segment);
@@ -207,7 +430,7 @@ static __attribute__((noreturn)) void swd_exec(int fd, const struct swd_containe
             else memcpy(candidate, segment, length);
             candidate[length] = '/';
             memcpy(candidate + length + 1, name, name_length + 1);
-            execve(candidate, config->argv, config->envp);
+            execve(candidate, argv, envp);
             switch (errno) {
             case EACCES: denied = 1; break;
             case ENOENT: case ENOTDIR: case ENAMETOOLONG: case ELOOP: break;
@@ -219,6 +442,85 @@ static __attribute__((noreturn)) void swd_exec(int fd, const struct swd_containe
     }
     errno = denied ? EACCES : ENOENT;
     swd_fail(fd, SWD_STAGE_LOOKUP);
+}
+
+/* Installs the BPF filter, if any. Without no_new_privs this needs CAP_SYS_ADMIN. */
+static void swd_install_seccomp(int fd, const void *filter, uint32_t length) {
+    if (filter == NULL) return;
+    struct sock_fprog program = {(unsigned short)length, (struct sock_filter *)filter};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) != 0)
+        swd_fail(fd, SWD_STAGE_SECCOMP);
+}
+
+/* Sets the spec's resource limits (the daemon checked them against its hard limits). */
+static void swd_set_rlimits(int fd, const struct swd_container_config *config) {
+    for (uint32_t i = 0; i < config->rlimit_count; i++) {
+        struct rlimit limit = {config->rlimits[i].soft, config->rlimits[i].hard};
+        if (syscall(SYS_prlimit64, 0, config->rlimits[i].resource, &limit, NULL) != 0)
+            swd_fail(fd, SWD_STAGE_RLIMIT);
+    }
+}
+
+/* Opens a pty pair in the container's own devpts (so that the slave is /dev/pts/N inside),
+ * sends the master to the daemon over the sync socket, and returns the slave. */
+static int swd_open_terminal(int fd, int sync, uint32_t uid) {
+    int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) swd_fail(fd, SWD_STAGE_TERMINAL);
+    int unlock = 0;
+    unsigned int number = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) != 0 || ioctl(master, TIOCGPTN, &number) != 0)
+        swd_fail(fd, SWD_STAGE_TERMINAL);
+    char path[48] = "/dev/pts/";
+    swd_format_decimal(path + 9, number);
+    int slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) swd_fail(fd, SWD_STAGE_TERMINAL);
+    if (fchown(slave, uid, (gid_t)-1) != 0) swd_fail(fd, SWD_STAGE_TERMINAL);
+
+    char byte = 't';
+    struct iovec data = {&byte, 1};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &master, sizeof(int));
+    ssize_t sent;
+    do sent = sendmsg(sync, &message, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    if (sent != 1) swd_fail(fd, SWD_STAGE_TERMINAL);
+    close(master);
+    close(sync);
+    return slave;
+}
+
+/* Makes the terminal the controlling terminal of a new session. */
+static void swd_take_terminal(int fd, int terminal) {
+    if (setsid() < 0) swd_fail(fd, SWD_STAGE_TERMINAL);
+    if (ioctl(terminal, TIOCSCTTY, 0) != 0) swd_fail(fd, SWD_STAGE_TERMINAL);
+}
+
+/* The last steps before execve: signals, umask, and (with no_new_privs) the seccomp filter,
+ * which then applies to nothing but execve and the PATH search. */
+static void swd_finish(int fd, int no_new_privileges, const void *filter, uint32_t length) {
+    swd_reset_signals();
+    umask(022);
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) swd_fail(fd, SWD_STAGE_SIGNALS);
+    if (no_new_privileges) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) swd_fail(fd, SWD_STAGE_NO_NEW_PRIVS);
+        swd_install_seccomp(fd, filter, length);
+    }
 }
 
 static int swd_child(void *raw) {
@@ -237,7 +539,8 @@ static int swd_child(void *raw) {
         if (count == 0) errno = EPIPE;
         swd_fail(fd, SWD_STAGE_SYNC);
     }
-    close(args->sync_read);
+    /* With a tty the socket carries the pty master back later. */
+    if (!config->tty) close(args->sync_read);
     umask(0);
 
     /* Private first: otherwise the detach of the old root propagates into host mounts. */
@@ -246,26 +549,39 @@ static int swd_child(void *raw) {
     if (mount(config->rootfs, config->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
         swd_fail(fd, SWD_STAGE_BIND_ROOTFS);
     if (chdir(config->rootfs) != 0) swd_fail(fd, SWD_STAGE_CHDIR_ROOTFS);
-    swd_mount_filesystems(fd);
+    swd_mount_filesystems(fd, config);
+    swd_user_mounts(fd, config);
+    if (!config->privileged) swd_mask_paths(fd);
 
     /* pivot_root(".", ".") stacks the old root on the new one; detaching "." removes it. */
     if (syscall(SYS_pivot_root, ".", ".") != 0) swd_fail(fd, SWD_STAGE_PIVOT_ROOT);
     if (umount2(".", MNT_DETACH) != 0) swd_fail(fd, SWD_STAGE_DETACH_OLD_ROOT);
     if (chdir("/") != 0) swd_fail(fd, SWD_STAGE_DETACH_OLD_ROOT);
+    if (config->readonly_rootfs &&
+        mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+        swd_fail(fd, SWD_STAGE_READONLY_ROOTFS);
 
     if (config->hostname[0] != '\0' &&
         sethostname(config->hostname, strlen(config->hostname)) != 0)
         swd_fail(fd, SWD_STAGE_HOSTNAME);
+    int terminal = -1;
+    if (config->tty) {
+        terminal = swd_open_terminal(fd, args->sync_read, config->uid);
+        swd_take_terminal(fd, terminal);
+    }
     if (chdir(config->workdir) != 0) swd_fail(fd, SWD_STAGE_CHDIR_WORKDIR);
-    swd_set_identity(fd, config);
-    swd_connect_stdio(fd, config);
-
-    swd_reset_signals();
-    umask(022);
-    sigset_t none;
-    sigemptyset(&none);
-    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) swd_fail(fd, SWD_STAGE_SIGNALS);
-    swd_exec(fd, config);
+    swd_set_rlimits(fd, config);
+    /* Without no_new_privs the filter needs CAP_SYS_ADMIN, so it goes in before the
+     * capabilities are dropped (as runc does); Docker's profile allows what follows. */
+    if (!config->no_new_privileges)
+        swd_install_seccomp(fd, config->seccomp_filter, config->seccomp_length);
+    struct swd_identity identity = {config->uid, config->gid, config->groups,
+                                    config->group_count, config->capabilities,
+                                    config->last_capability};
+    swd_set_identity(fd, &identity);
+    swd_connect_stdio(fd, config->stdin_fd, config->stdout_fd, config->stderr_fd, terminal);
+    swd_finish(fd, config->no_new_privileges, config->seccomp_filter, config->seccomp_length);
+    swd_exec(fd, config->argv, config->envp, config->path);
 }
 
 /* A close-on-exec pipe (or socket pair) whose descriptors are both above 2, so that the
@@ -345,6 +661,8 @@ int swd_container_clone(const struct swd_container_config *config,
     child->pid = pid;
     child->sync_fd = sync[1];
     child->error_fd = error[0];
+    child->tty = config->tty;
+    child->master_fd = -1;
     pthread_mutex_unlock(&swd_clone_lock);
     return 0;
 
@@ -355,6 +673,46 @@ unlock:
     return -1;
 }
 
+/* Receives one descriptor sent with SCM_RIGHTS; -1 on EOF or error. */
+static int swd_receive_fd(int socket) {
+    char byte;
+    struct iovec data = {&byte, 1};
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    ssize_t count;
+    do count = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    while (count < 0 && errno == EINTR);
+    if (count != 1) return -1;
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (header == NULL || header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS ||
+        header->cmsg_len != CMSG_LEN(sizeof(int)))
+        return -1;
+    int received;
+    memcpy(&received, CMSG_DATA(header), sizeof(int));
+    return received;
+}
+
+int swd_init_set_window_size(int32_t fd, uint16_t rows, uint16_t columns) {
+    struct winsize size = {rows, columns, 0, 0};
+    return ioctl(fd, TIOCSWINSZ, &size);
+}
+
+int swd_init_get_window_size(int32_t fd, uint16_t *rows, uint16_t *columns) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -1;
+    *rows = size.ws_row;
+    *columns = size.ws_col;
+    return 0;
+}
+
 int swd_container_release(struct swd_container_child *child, struct swd_child_error *error) {
     char byte = 1;
     ssize_t count;
@@ -362,6 +720,8 @@ int swd_container_release(struct swd_container_child *child, struct swd_child_er
     while (count < 0 && errno == EINTR);
     int sent = count == 1;
     int send_errno = errno;
+    child->master_fd = -1;
+    if (sent && child->tty) child->master_fd = swd_receive_fd(child->sync_fd);
     close(child->sync_fd);
     child->sync_fd = -1;
 
@@ -383,7 +743,13 @@ int swd_container_release(struct swd_container_child *child, struct swd_child_er
     }
     close(child->error_fd);
     child->error_fd = -1;
-    if (have == sizeof report) {
+    if (have == sizeof report || (sent && child->tty && child->master_fd < 0)) {
+        if (child->master_fd >= 0) close(child->master_fd);
+        child->master_fd = -1;
+        if (have != sizeof report) {
+            report.stage = SWD_STAGE_TERMINAL;
+            report.error = EPROTO;
+        }
         *error = report;
         return 1;
     }
@@ -401,4 +767,176 @@ void swd_container_abort(struct swd_container_child *child) {
     if (child->error_fd >= 0) close(child->error_fd);
     child->sync_fd = -1;
     child->error_fd = -1;
+}
+
+struct swd_exec_args {
+    const struct swd_exec_config *config;
+    int sync_read, sync_write;
+    int error_read, error_write;
+    int pid_read, pid_write;
+};
+
+/* The command's side of exec: already in the container's namespaces. */
+static __attribute__((noreturn)) void swd_exec_command(int fd,
+                                                       const struct swd_exec_config *config) {
+    if (chdir(config->workdir) != 0) swd_fail(fd, SWD_STAGE_CHDIR_WORKDIR);
+    if (!config->no_new_privileges)
+        swd_install_seccomp(fd, config->seccomp_filter, config->seccomp_length);
+    struct swd_identity identity = {config->uid, config->gid, config->groups,
+                                    config->group_count, config->capabilities,
+                                    config->last_capability};
+    swd_set_identity(fd, &identity);
+    swd_connect_stdio(fd, config->stdin_fd, config->stdout_fd, config->stderr_fd, -1);
+    swd_finish(fd, config->no_new_privileges, config->seccomp_filter, config->seccomp_length);
+    swd_exec(fd, config->argv, config->envp, config->path);
+}
+
+/* The helper: single-threaded, so setns into a mount namespace works here. */
+static int swd_exec_helper(void *raw) {
+    const struct swd_exec_args *args = raw;
+    const struct swd_exec_config *config = args->config;
+    int fd = args->error_write;
+    close(args->sync_write);
+    close(args->error_read);
+    close(args->pid_read);
+
+    char byte;
+    ssize_t count;
+    do count = read(args->sync_read, &byte, 1);
+    while (count < 0 && errno == EINTR);
+    if (count != 1) {
+        if (count == 0) errno = EPIPE;
+        swd_fail(fd, SWD_STAGE_SYNC);
+    }
+    close(args->sync_read);
+    for (int i = 0; i < 5; i++)
+        if (setns(config->namespace_fds[i], 0) != 0) swd_fail(fd, SWD_STAGE_SETNS);
+
+    /* A new process enters the pid namespace; CLONE_PARENT makes it the daemon's child. */
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (pid < 0) swd_fail(fd, SWD_STAGE_FORK);
+    if (pid == 0) {
+        close(args->pid_write);
+        swd_exec_command(fd, config);
+    }
+    ssize_t ignored = write(args->pid_write, &pid, sizeof pid);
+    (void)ignored;
+    _exit(0);
+}
+
+int swd_exec_clone(const struct swd_exec_config *config, struct swd_exec_child *child) {
+    int sync[2], error[2], pids[2];
+    int saved;
+    pthread_mutex_lock(&swd_clone_lock);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0 ||
+        swd_raise_fds(sync) != 0)
+        goto unlock;
+    if (pipe2(error, O_CLOEXEC) != 0 || swd_raise_fds(error) != 0) goto close_sync;
+    if (pipe2(pids, O_CLOEXEC) != 0 || swd_raise_fds(pids) != 0) goto close_error;
+    void *stack = mmap(NULL, SWD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) goto close_pids;
+
+    struct swd_exec_args args = {config, sync[0], sync[1], error[0], error[1], pids[0], pids[1]};
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(swd_exec_helper, (char *)stack + SWD_STACK_SIZE, SIGCHLD, &args);
+    saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, SWD_STACK_SIZE);
+    close(sync[0]);
+    close(error[1]);
+    close(pids[1]);
+    if (pid < 0) {
+        close(sync[1]);
+        close(error[0]);
+        close(pids[0]);
+        errno = saved;
+        goto unlock;
+    }
+    child->helper = pid;
+    child->sync_fd = sync[1];
+    child->error_fd = error[0];
+    child->pid_fd = pids[0];
+    pthread_mutex_unlock(&swd_clone_lock);
+    return 0;
+
+close_pids:
+    saved = errno;
+    close(pids[0]);
+    close(pids[1]);
+    errno = saved;
+close_error:
+    saved = errno;
+    close(error[0]);
+    close(error[1]);
+    errno = saved;
+close_sync:
+    saved = errno;
+    close(sync[0]);
+    close(sync[1]);
+    errno = saved;
+unlock:
+    saved = errno;
+    pthread_mutex_unlock(&swd_clone_lock);
+    errno = saved;
+    return -1;
+}
+
+/* Reads exactly size bytes; returns the count read before EOF, or -1 with errno. */
+static ssize_t swd_read_full(int fd, void *buffer, size_t size) {
+    size_t have = 0;
+    while (have < size) {
+        ssize_t count = read(fd, (char *)buffer + have, size - have);
+        if (count < 0 && errno == EINTR) continue;
+        if (count < 0) return -1;
+        if (count == 0) break;
+        have += (size_t)count;
+    }
+    return (ssize_t)have;
+}
+
+int swd_exec_release(struct swd_exec_child *child, pid_t *pid, struct swd_child_error *error) {
+    char byte = 1;
+    ssize_t count;
+    do count = send(child->sync_fd, &byte, 1, MSG_NOSIGNAL);
+    while (count < 0 && errno == EINTR);
+    int sent = count == 1;
+    int send_errno = errno;
+    close(child->sync_fd);
+    child->sync_fd = -1;
+
+    pid_t command = -1;
+    ssize_t got = swd_read_full(child->pid_fd, &command, sizeof command);
+    int pid_errno = errno;
+    close(child->pid_fd);
+    child->pid_fd = -1;
+    struct swd_child_error report = {0, 0};
+    ssize_t have = swd_read_full(child->error_fd, &report, sizeof report);
+    int error_errno = errno;
+    close(child->error_fd);
+    child->error_fd = -1;
+    *pid = got == (ssize_t)sizeof command ? command : -1;
+    if (have == (ssize_t)sizeof report) {
+        *error = report;
+        return 1;
+    }
+    if (got < 0 || have < 0) {
+        errno = got < 0 ? pid_errno : error_errno;
+        return -1;
+    }
+    if (!sent || got != (ssize_t)sizeof command) {
+        error->stage = SWD_STAGE_SYNC;
+        error->error = sent ? EPIPE : send_errno;
+        return 1;
+    }
+    return 0;
+}
+
+void swd_exec_abort(struct swd_exec_child *child) {
+    if (child->sync_fd >= 0) close(child->sync_fd);
+    if (child->error_fd >= 0) close(child->error_fd);
+    if (child->pid_fd >= 0) close(child->pid_fd);
+    child->sync_fd = child->error_fd = child->pid_fd = -1;
 }

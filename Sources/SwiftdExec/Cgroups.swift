@@ -17,6 +17,9 @@ final class Cgroups: Sendable {
     let memoryBase: String?
     /// The base in the v1 cpuset hierarchy, whose children need cpus and mems copied.
     let cpusetBase: String?
+    /// The base of each v1 controller (co-mounted controllers share one); on v2 every
+    /// controller maps to the single base.
+    let controllerBases: [String: String]
 
     /// The v1 controllers a container gets a cgroup in, where the host has them.
     static let v1Controllers = [
@@ -42,19 +45,28 @@ final class Cgroups: Sendable {
             bases = [base]
             memoryBase = base
             cpusetBase = nil
+            controllerBases = Dictionary(
+                uniqueKeysWithValues: Self.v1Controllers.map { ($0, base) })
             return
         }
         version = 1
         var bases: [String] = []
-        var seen: Set<String> = []
+        var seen: [String: String] = [:]
         var memoryBase: String?
         var cpusetBase: String?
+        var controllerBases: [String: String] = [:]
         for controller in Self.v1Controllers {
             let mount = "\(root)/\(controller)"
             guard let own = membership[controller], FileSystem.exists("\(mount)/cgroup.procs"),
-                let real = Self.realPath(mount), seen.insert(real).inserted
+                let real = Self.realPath(mount)
             else { continue }
+            if let existing = seen[real] {
+                controllerBases[controller] = existing
+                continue
+            }
             let base = Self.join(mount, own, parent)
+            seen[real] = base
+            controllerBases[controller] = base
             try Self.createNested(
                 from: Self.join(mount, own), to: base, cpuset: controller == "cpuset")
             bases.append(base)
@@ -64,6 +76,7 @@ final class Cgroups: Sendable {
         self.bases = bases
         self.memoryBase = memoryBase
         self.cpusetBase = cpusetBase
+        self.controllerBases = controllerBases
     }
 
     /// The container's cgroup directories, one per hierarchy.

@@ -1,4 +1,5 @@
 import SwiftdCapabilities
+import SwiftdSeccomp
 
 /// A container as the exec driver runs it: the process, its root and its limits.
 public struct ContainerSpec: Sendable {
@@ -24,6 +25,27 @@ public struct ContainerSpec: Sendable {
     public var memoryLimit: Int64?
     /// Whether the container gets its own network namespace (false: the host's network).
     public var newNetworkNamespace: Bool
+    /// `--privileged`: no masked or read-only paths and /sys read-write. The capability mask
+    /// is not changed by this flag: set `capabilities` to `CapabilitySet.all.mask` as well.
+    public var privileged: Bool
+    /// `--read-only`: the root filesystem is mounted read-only.
+    public var readonlyRootfs: Bool
+    /// `--security-opt no-new-privileges`: setuid binaries and file capabilities grant nothing.
+    public var noNewPrivileges: Bool
+    /// The size of the `/dev/shm` tmpfs in bytes (`--shm-size`, default 64 MiB).
+    public var shmSize: Int64
+    /// Bind and tmpfs mounts, made in this order below the rootfs before `pivot_root`.
+    public var mounts: [Mount]
+    /// The seccomp filter (`--security-opt seccomp=…`).
+    public var seccomp: SeccompMode
+    /// CPU, cpuset, pids and further memory settings of the container's cgroups.
+    public var resources: ContainerResources
+    /// `-t`: the process gets a pty from the container's devpts as its controlling terminal
+    /// and stdio. Start such a container with `ExecDriver.startWithTerminal`.
+    public var tty: Bool
+    /// `--ulimit`: resource limits set in the container; none may exceed the daemon's hard
+    /// limit, because raising a hard limit takes CAP_SYS_RESOURCE.
+    public var ulimits: [Ulimit]
 
     public init(
         id: String, rootfs: String, arguments: [String], environment: [String] = [],
@@ -41,6 +63,15 @@ public struct ContainerSpec: Sendable {
         self.capabilities = CapabilitySet.dockerDefault.mask
         self.memoryLimit = nil
         self.newNetworkNamespace = true
+        self.privileged = false
+        self.readonlyRootfs = false
+        self.noNewPrivileges = false
+        self.shmSize = 64 * 1024 * 1024
+        self.mounts = []
+        self.seccomp = .dockerDefault
+        self.resources = ContainerResources()
+        self.tty = false
+        self.ulimits = []
     }
 
     /// Docker's PATH for containers whose image sets none.
@@ -57,6 +88,136 @@ public struct ContainerSpec: Sendable {
     var searchPath: String {
         let entry = effectiveEnvironment.last { $0.hasPrefix("PATH=") } ?? ""
         return String(entry.dropFirst("PATH=".count))
+    }
+}
+
+/// A bind or tmpfs mount inside a container.
+public struct Mount: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// `source` is a host path (file or directory), bound recursively.
+        case bind
+        /// `source` is ignored; a new tmpfs (noexec, nosuid, nodev unless the options say
+        /// `exec`, `suid` or `dev`).
+        case tmpfs
+    }
+
+    public var source: String
+    /// An absolute path inside the container. Symlinks in the image resolve inside the
+    /// rootfs; missing directories (or the file, for a file bind) are created.
+    public var destination: String
+    public var kind: Kind
+    /// `ro`/`rw`, `nosuid`/`suid`, `nodev`/`dev`, `noexec`/`exec`, `sync`, `noatime`,
+    /// `relatime`, `strictatime`; for tmpfs also `size=…`, `mode=…`, `nr_inodes=…`;
+    /// `bind`/`rbind` and propagation modes are accepted and ignored.
+    public var options: [String]
+
+    public init(source: String, destination: String, kind: Kind, options: [String] = []) {
+        self.source = source
+        self.destination = destination
+        self.kind = kind
+        self.options = options
+    }
+}
+
+/// Which seccomp filter a container gets.
+public enum SeccompMode: Sendable, Equatable {
+    /// Docker's default profile, with the rules for the container's capabilities.
+    case dockerDefault
+    /// `seccomp=unconfined`: no filter.
+    case unconfined
+    /// A profile such as one parsed from a JSON file in Docker's format.
+    case profile(SeccompProfile)
+}
+
+/// Cgroup settings besides the memory limit; nil leaves the kernel's default.
+public struct ContainerResources: Sendable, Equatable {
+    /// `--cpu-shares`: relative CPU weight (v2: converted to `cpu.weight`).
+    public var cpuShares: Int64?
+    /// `--cpu-quota` in microseconds per `cpuPeriod`; -1 or 0 is unlimited.
+    public var cpuQuota: Int64?
+    /// `--cpu-period` in microseconds (default 100000 when a quota is set).
+    public var cpuPeriod: Int64?
+    /// `--cpus`: a quota of this many CPUs (quota = cpus × period); overrides `cpuQuota`.
+    public var cpus: Double?
+    /// `--cpuset-cpus` and `--cpuset-mems`, such as "0-1" or "0".
+    public var cpusetCpus: String?
+    public var cpusetMems: String?
+    /// `--pids-limit`; 0 or -1 is unlimited.
+    public var pidsLimit: Int64?
+    /// `--memory-swap`: memory plus swap in bytes; -1 is unlimited. Needs the memory limit.
+    public var memorySwap: Int64?
+    /// `--memory-reservation`: the soft limit in bytes.
+    public var memoryReservation: Int64?
+    /// `--oom-kill-disable` (cgroup v1 only).
+    public var oomKillDisable: Bool
+
+    public init() {
+        oomKillDisable = false
+    }
+
+    /// The CFS quota and period to write, if any is asked for.
+    var effectiveQuota: (quota: Int64, period: Int64)? {
+        let period = cpuPeriod ?? 100_000
+        if let cpus { return (Int64((cpus * Double(period)).rounded()), period) }
+        if let cpuQuota { return (cpuQuota > 0 ? cpuQuota : -1, period) }
+        if cpuPeriod != nil { return (-1, period) }
+        return nil
+    }
+}
+
+/// A resource limit (`--ulimit name=soft:hard`).
+public struct Ulimit: Sendable, Equatable {
+    /// Docker's names: `core`, `cpu`, `data`, `fsize`, `locks`, `memlock`, `msgqueue`,
+    /// `nice`, `nofile`, `nproc`, `rss`, `rtprio`, `rttime`, `sigpending`, `stack`, `as`.
+    public var name: String
+    public var soft: UInt64
+    public var hard: UInt64
+
+    public init(name: String, soft: UInt64, hard: UInt64) {
+        self.name = name
+        self.soft = soft
+        self.hard = hard
+    }
+
+    /// The `RLIMIT_*` number of each name.
+    static let resources: [String: Int32] = [
+        "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
+        "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
+        "nice": 13, "rtprio": 14, "rttime": 15,
+    ]
+}
+
+/// A pty-backed container's pid and the master end of its terminal.
+public struct TerminalProcess: Sendable, Equatable {
+    public var pid: Int32
+    /// The pty master: read the container's output and write its input here. The caller
+    /// owns it and closes it.
+    public var master: Int32
+}
+
+/// A command to run inside a running container (`docker exec`).
+public struct ProcessSpec: Sendable {
+    public var arguments: [String]
+    /// `K=V` strings; Docker's default PATH is added when none is given.
+    public var environment: [String]
+    public var workingDirectory: String
+    public var uid: UInt32
+    public var gid: UInt32
+    public var additionalGroups: [UInt32]
+    public var capabilities: UInt64
+    public var noNewPrivileges: Bool
+    public var seccomp: SeccompMode
+
+    public init(arguments: [String], environment: [String] = []) {
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = "/"
+        self.uid = 0
+        self.gid = 0
+        self.additionalGroups = []
+        self.capabilities = CapabilitySet.dockerDefault.mask
+        self.noNewPrivileges = false
+        self.seccomp = .dockerDefault
     }
 }
 

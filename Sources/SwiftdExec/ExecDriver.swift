@@ -1,5 +1,6 @@
 import CSwiftdInit
 import SwiftdCapabilities
+import SwiftdSeccomp
 import SwiftdSystem
 import Synchronization
 
@@ -15,6 +16,8 @@ public final class ExecDriver: Sendable {
     private let lastCapability = Capabilities.lastSupported()
     /// Container ID of each started pid, for the OOM check when it exits.
     private let containers = Mutex<[Int32: String]>([:])
+    /// Docker's default filter compiled per capability mask: compiling takes milliseconds.
+    private static let defaultFilters = Mutex<[UInt64: SeccompFilter]>([:])
 
     /// Detects cgroup v1 (per-controller hierarchies, hybrid hosts like this one) or v2, and
     /// the daemon's own cgroup in each controller; containers are nested under
@@ -49,11 +52,40 @@ public final class ExecDriver: Sendable {
     public func start(
         _ spec: ContainerSpec, stdio: ContainerStdio, prepare: (Int32) throws -> Void
     ) throws -> Int32 {
+        guard !spec.tty else {
+            throw ExecError.invalidSpec("a tty container starts with startWithTerminal")
+        }
+        return try launch(spec, stdio: stdio, prepare: prepare).pid
+    }
+
+    /// Starts a container whose stdio is a pty (`spec.tty` must be set): the child opens the
+    /// pair in its own devpts, so that it sees `/dev/pts/0`, makes the slave its controlling
+    /// terminal, and sends the master back. Otherwise as `start`.
+    ///
+    /// - Returns: the pid and the master, which the caller owns and closes.
+    /// - Throws: as `start`; `.setupFailed` with stage "open the terminal".
+    public func startWithTerminal(
+        _ spec: ContainerSpec, prepare: (Int32) throws -> Void
+    ) throws -> TerminalProcess {
+        guard spec.tty else { throw ExecError.invalidSpec("startWithTerminal without tty") }
+        let started = try launch(
+            spec, stdio: ContainerStdio(stdin: nil, stdout: -1, stderr: -1), prepare: prepare)
+        return TerminalProcess(pid: started.pid, master: started.master)
+    }
+
+    private func launch(
+        _ spec: ContainerSpec, stdio: ContainerStdio, prepare: (Int32) throws -> Void
+    ) throws -> (pid: Int32, master: Int32) {
+        var spec = spec
+        // The bounding set cannot grow: "all" for a privileged container means all we have.
+        if spec.privileged { spec.capabilities &= Self.ownBoundingSet }
         try validate(spec)
+        let filter = try Self.seccompFilter(spec.seccomp, capabilities: spec.capabilities)
         try cgroups.create(id: spec.id, memoryLimit: spec.memoryLimit)
         var child: swd_container_child
         do {
-            child = try clone(spec, stdio: stdio)
+            try cgroups.apply(spec.resources, memoryLimit: spec.memoryLimit, id: spec.id)
+            child = try clone(spec, stdio: stdio, filter: filter)
         } catch {
             try? cgroups.remove(id: spec.id)
             throw error
@@ -71,7 +103,7 @@ public final class ExecDriver: Sendable {
         let released = swd_container_release(&child, &report)
         if released == 0 {
             containers.withLock { $0[child.pid] = spec.id }
-            return child.pid
+            return (child.pid, child.master_fd)
         }
         let code = swd_init_errno()
         discard(child.pid, containerID: spec.id)
@@ -80,6 +112,40 @@ public final class ExecDriver: Sendable {
                 SystemCallError(call: "read", subject: "init error pipe", errno: code))
         }
         throw Self.error(for: report, command: spec.arguments[0])
+    }
+
+    /// Sets the window size of a container's terminal (the master from
+    /// `startWithTerminal`); the kernel sends SIGWINCH to its foreground process group.
+    ///
+    /// - Throws: `SystemCallError` from `ioctl(TIOCSWINSZ)`.
+    public static func resize(terminal fd: Int32, rows: UInt16, columns: UInt16) throws {
+        if swd_init_set_window_size(fd, rows, columns) != 0 {
+            throw SystemCallError(
+                call: "ioctl(TIOCSWINSZ)", subject: "fd \(fd) \(rows)x\(columns)",
+                errno: swd_init_errno())
+        }
+    }
+
+    /// Freezes every process of the container (`docker pause`): v1 `freezer.state`, v2
+    /// `cgroup.freeze`. Blocks until the kernel reports the cgroup frozen (at most 2 s).
+    ///
+    /// - Throws: `SystemCallError` from the cgroup files, `ETIMEDOUT` if it does not freeze.
+    public func pause(containerID: String) throws {
+        try cgroups.setFrozen(true, id: containerID)
+    }
+
+    /// Thaws a paused container (`docker unpause`); blocks until it runs again.
+    ///
+    /// - Throws: `SystemCallError` from the cgroup files, `ETIMEDOUT` if it stays frozen.
+    public func resume(containerID: String) throws {
+        try cgroups.setFrozen(false, id: containerID)
+    }
+
+    /// Reads the container's memory, CPU and pids counters from its cgroups.
+    ///
+    /// - Throws: `SystemCallError` if a counter cannot be read (the container is gone, say).
+    public func stats(containerID: String) throws -> ContainerStats {
+        try cgroups.stats(id: containerID)
     }
 
     /// Waits (without blocking a pool thread) for the process to exit; reports OOM kills.
@@ -129,6 +195,98 @@ public final class ExecDriver: Sendable {
         try cgroups.removeBases()
     }
 
+    /// Runs a command inside a running container (`docker exec`): a single-threaded helper
+    /// joins the namespaces of `containerPid` (ipc, uts, net, pid, mnt) and forks the command
+    /// into the container's pid namespace as a child of this process; the helper sits in the
+    /// container's cgroups first, so the command does too. The command gets the spec's
+    /// identity, capabilities and seccomp filter. Wait for it with `wait(pid:)`.
+    ///
+    /// Blocks for the start (a few milliseconds).
+    ///
+    /// - Returns: the command's host pid, once execve succeeded.
+    /// - Throws: `ExecError.invalidSpec` for a pid this driver did not start,
+    ///   `.executableNotFound`, `.permissionDenied`, `.setupFailed`; `SystemCallError` from
+    ///   opening the namespaces or the cgroup files.
+    public func exec(containerPid: Int32, spec: ProcessSpec, stdio: ContainerStdio) throws
+        -> Int32
+    {
+        guard let id = containers.withLock({ $0[containerPid] }) else {
+            throw ExecError.invalidSpec("pid \(containerPid) is not a running container")
+        }
+        guard let command = spec.arguments.first, !command.isEmpty else {
+            throw ExecError.invalidSpec("no command")
+        }
+        let strings = spec.arguments + spec.environment + [spec.workingDirectory]
+        if strings.contains(where: { $0.utf8.contains(0) }) {
+            throw ExecError.invalidSpec("a NUL byte in the command, environment or paths")
+        }
+        let filter = try Self.seccompFilter(spec.seccomp, capabilities: spec.capabilities)
+        var namespaces: [Int32] = []
+        defer { for fd in namespaces { close(fd) } }
+        for name in ["ipc", "uts", "net", "pid", "mnt"] {
+            let path = "/proc/\(containerPid)/ns/\(name)"
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 { throw SystemCallError(call: "open", subject: path, errno: errno) }
+            namespaces.append(fd)
+        }
+
+        let memory = CMemory()
+        defer { memory.free() }
+        var environment = ContainerSpec(id: id, rootfs: "/", arguments: spec.arguments)
+        environment.environment = spec.environment
+        var config = swd_exec_config()
+        config.namespace_fds = (
+            namespaces[0], namespaces[1], namespaces[2], namespaces[3], namespaces[4]
+        )
+        config.argv = memory.strings(spec.arguments)
+        config.envp = memory.strings(environment.effectiveEnvironment)
+        config.path = memory.string(environment.searchPath)
+        config.workdir = memory.string(spec.workingDirectory)
+        config.uid = spec.uid
+        config.gid = spec.gid
+        config.groups = memory.array(spec.additionalGroups)
+        config.group_count = UInt32(spec.additionalGroups.count)
+        config.capabilities = spec.capabilities
+        config.last_capability = Int32(lastCapability)
+        config.no_new_privileges = spec.noNewPrivileges ? 1 : 0
+        if let filter {
+            config.seccomp_filter = UnsafeRawPointer(memory.array(filter.bytes))
+            config.seccomp_length = UInt32(filter.instructionCount)
+        }
+        config.stdin_fd = stdio.stdin ?? -1
+        config.stdout_fd = stdio.stdout
+        config.stderr_fd = stdio.stderr
+
+        var child = swd_exec_child()
+        if swd_exec_clone(&config, &child) != 0 {
+            throw ExecError.systemCall(
+                SystemCallError(call: "clone", subject: "exec in \(id)", errno: swd_init_errno()))
+        }
+        reaper.childStarted()
+        do {
+            try cgroups.add(pid: child.helper, id: id)
+        } catch {
+            swd_exec_abort(&child)
+            _ = reaper.exitStatusBlocking(of: child.helper)
+            throw error
+        }
+        var pid: pid_t = -1
+        var report = swd_child_error()
+        let released = swd_exec_release(&child, &pid, &report)
+        let code = swd_init_errno()
+        _ = reaper.exitStatusBlocking(of: child.helper)
+        // NOTE: unlike start, no discardStale for the command's pid: it may have exited
+        // already, so an unclaimed status of an earlier child with the same pid could win.
+        if pid > 0 { reaper.childStarted() }
+        if released == 0 { return pid }
+        if pid > 0 { _ = reaper.exitStatusBlocking(of: pid) }
+        if released < 0 {
+            throw ExecError.systemCall(
+                SystemCallError(call: "read", subject: "exec error pipe", errno: code))
+        }
+        throw Self.error(for: report, command: command)
+    }
+
     /// Creates a close-on-exec pipe for a container's stdio, so that no other child the
     /// daemon starts inherits it.
     ///
@@ -160,50 +318,166 @@ public final class ExecDriver: Sendable {
         if let limit = spec.memoryLimit, limit < 4 * 1024 * 1024 {
             throw ExecError.invalidSpec("minimum memory limit allowed is 4MB")
         }
-        let strings = spec.arguments + spec.environment + [spec.hostname, spec.workingDirectory]
+        if spec.shmSize <= 0 {
+            throw ExecError.invalidSpec("shm size \(spec.shmSize) must be greater than 0")
+        }
+        for mount in spec.mounts where !mount.destination.hasPrefix("/") {
+            throw ExecError.invalidSpec("mount destination \"\(mount.destination)\" is relative")
+        }
+        for mount in spec.mounts where mount.kind == .bind && !mount.source.hasPrefix("/") {
+            throw ExecError.invalidSpec("bind mount source \"\(mount.source)\" is relative")
+        }
+        let mountPaths = spec.mounts.flatMap { [$0.source, $0.destination] + $0.options }
+        let strings =
+            spec.arguments + spec.environment + [spec.hostname, spec.workingDirectory]
+            + mountPaths
         if strings.contains(where: { $0.utf8.contains(0) }) {
             throw ExecError.invalidSpec("a NUL byte in the command, environment or paths")
         }
     }
 
-    /// Clones the child with every C string it needs. The strings are freed once clone has
-    /// returned, because the child runs on its own copy of memory.
-    private func clone(_ spec: ContainerSpec, stdio: ContainerStdio) throws -> swd_container_child {
-        let argv = spec.arguments.map { strdup($0) } + [nil]
-        let envp = spec.effectiveEnvironment.map { strdup($0) } + [nil]
-        let fields: [String] = [
-            spec.rootfs, spec.searchPath, spec.workingDirectory, spec.hostname,
-        ]
-        let strings = fields.map { strdup($0) }
-        let groups = UnsafeMutablePointer<UInt32>.allocate(
-            capacity: max(spec.additionalGroups.count, 1))
-        defer {
-            for pointer in argv + envp + strings { free(pointer) }
-            groups.deallocate()
+    /// Clones the child with every C string it needs. The memory is freed once clone has
+    /// returned, because the child runs on its own copy of it.
+    private func clone(
+        _ spec: ContainerSpec, stdio: ContainerStdio, filter: SeccompFilter?
+    ) throws -> swd_container_child {
+        let memory = CMemory()
+        defer { memory.free() }
+        var config = swd_container_config()
+        config.rootfs = memory.string(spec.rootfs)
+        config.argv = memory.strings(spec.arguments)
+        config.envp = memory.strings(spec.effectiveEnvironment)
+        config.path = memory.string(spec.searchPath)
+        config.workdir = memory.string(spec.workingDirectory)
+        config.hostname = memory.string(spec.hostname)
+        config.uid = spec.uid
+        config.gid = spec.gid
+        config.groups = memory.array(spec.additionalGroups)
+        config.group_count = UInt32(spec.additionalGroups.count)
+        config.capabilities = spec.capabilities
+        config.last_capability = Int32(lastCapability)
+        config.new_network = spec.newNetworkNamespace ? 1 : 0
+        config.stdin_fd = stdio.stdin ?? -1
+        config.stdout_fd = stdio.stdout
+        config.stderr_fd = stdio.stderr
+        config.privileged = spec.privileged ? 1 : 0
+        config.readonly_rootfs = spec.readonlyRootfs ? 1 : 0
+        config.no_new_privileges = spec.noNewPrivileges ? 1 : 0
+        config.tty = spec.tty ? 1 : 0
+        config.shm_size = UInt64(spec.shmSize)
+        let mounts = try spec.mounts.map { try Self.cMount($0, memory: memory) }
+        config.mounts = memory.array(mounts)
+        config.mount_count = UInt32(mounts.count)
+        let limits = try spec.ulimits.map(Self.cRlimit)
+        config.rlimits = memory.array(limits)
+        config.rlimit_count = UInt32(limits.count)
+        if let filter {
+            config.seccomp_filter = UnsafeRawPointer(memory.array(filter.bytes))
+            config.seccomp_length = UInt32(filter.instructionCount)
         }
-        for (index, group) in spec.additionalGroups.enumerated() { groups[index] = group }
 
         var child = swd_container_child()
-        let result = argv.withUnsafeBufferPointer { argvBuffer in
-            envp.withUnsafeBufferPointer { envpBuffer in
-                var config = swd_container_config(
-                    rootfs: strings[0], argv: argvBuffer.baseAddress,
-                    envp: envpBuffer.baseAddress, path: strings[1], workdir: strings[2],
-                    hostname: strings[3], uid: spec.uid, gid: spec.gid, groups: groups,
-                    group_count: UInt32(spec.additionalGroups.count),
-                    capabilities: spec.capabilities, last_capability: Int32(lastCapability),
-                    new_network: spec.newNetworkNamespace ? 1 : 0,
-                    stdin_fd: stdio.stdin ?? -1, stdout_fd: stdio.stdout, stderr_fd: stdio.stderr)
-                return swd_container_clone(&config, &child)
-            }
-        }
-        if result != 0 {
+        if swd_container_clone(&config, &child) != 0 {
             throw ExecError.systemCall(
                 SystemCallError(call: "clone", subject: spec.id, errno: swd_init_errno()))
         }
         reaper.discardStale(pid: child.pid)
         reaper.childStarted()
         return child
+    }
+
+    /// The daemon's capability bounding set (`CapBnd` of /proc/self/status); all bits if it
+    /// cannot be read, so that capset reports the problem.
+    static let ownBoundingSet: UInt64 = {
+        let status = (try? FileSystem.readString("/proc/self/status")) ?? ""
+        for line in status.split(separator: "\n") where line.hasPrefix("CapBnd:") {
+            let digits = line.dropFirst("CapBnd:".count).filter { !$0.isWhitespace }
+            if let mask = UInt64(digits, radix: 16) { return mask }
+        }
+        return UInt64.max
+    }()
+
+    /// The filter for a mode, compiled for the capabilities; nil for `unconfined`.
+    private static func seccompFilter(_ mode: SeccompMode, capabilities: UInt64) throws
+        -> SeccompFilter?
+    {
+        let names = Set(CapabilitySet(mask: capabilities).names)
+        switch mode {
+        case .unconfined: return nil
+        case .dockerDefault:
+            if let cached = defaultFilters.withLock({ $0[capabilities] }) { return cached }
+            let filter = try SeccompProfile.dockerDefault.compile(capabilities: names)
+            defaultFilters.withLock { $0[capabilities] = filter }
+            return filter
+        case .profile(let profile): return try profile.compile(capabilities: names)
+        }
+    }
+
+    private static let mountFlags: [String: (set: UInt64, clear: UInt64)] = [
+        "ro": (1, 0), "rw": (0, 1), "nosuid": (2, 0), "suid": (0, 2), "nodev": (4, 0),
+        "dev": (0, 4), "noexec": (8, 0), "exec": (0, 8), "sync": (16, 0), "async": (0, 16),
+        "noatime": (1024, 0), "atime": (0, 1024), "relatime": (1 << 21, 0),
+        "strictatime": (1 << 24, 0),
+    ]
+    private static let ignoredMountOptions: Set<String> = [
+        "bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave",
+        "defaults",
+    ]
+
+    /// Translates a mount's options into MS_* flags and tmpfs data.
+    private static func cMount(_ mount: Mount, memory: CMemory) throws -> swd_mount {
+        var flags: UInt64 = mount.kind == .tmpfs ? 2 | 4 | 8 : 0
+        var data: [String] = []
+        for option in mount.options {
+            if let (set, clear) = mountFlags[option] {
+                flags = (flags & ~clear) | set
+            } else if ignoredMountOptions.contains(option) {
+                continue
+            } else if mount.kind == .tmpfs,
+                ["size=", "mode=", "nr_inodes=", "uid=", "gid="].contains(where: {
+                    option.hasPrefix($0)
+                }), !option.contains(",")
+            {
+                data.append(option)
+            } else {
+                throw ExecError.invalidSpec(
+                    "mount option \"\(option)\" for \(mount.destination)")
+            }
+        }
+        var entry = swd_mount()
+        entry.destination = memory.string(mount.destination)
+        entry.flags = flags
+        switch mount.kind {
+        case .bind:
+            entry.source = memory.string(mount.source)
+            entry.file = FileSystem.isDirectory(mount.source) ? 0 : 1
+        case .tmpfs:
+            entry.source = memory.string("tmpfs")
+            entry.fstype = memory.string("tmpfs")
+            entry.data = data.isEmpty ? nil : memory.string(data.joined(separator: ","))
+        }
+        return entry
+    }
+
+    /// Checks a ulimit against the daemon's own hard limit, which the child cannot raise.
+    private static func cRlimit(_ limit: Ulimit) throws -> swd_rlimit {
+        guard let resource = Ulimit.resources[limit.name] else {
+            throw ExecError.invalidSpec("unknown ulimit \"\(limit.name)\"")
+        }
+        guard limit.soft <= limit.hard else {
+            throw ExecError.invalidSpec(
+                "ulimit \(limit.name): soft limit \(limit.soft) above hard \(limit.hard)")
+        }
+        var current = rlimit()
+        if getrlimit(__rlimit_resource_t(UInt32(resource)), &current) != 0 {
+            throw SystemCallError(call: "getrlimit", subject: limit.name, errno: errno)
+        }
+        if limit.hard > UInt64(current.rlim_max) {
+            throw ExecError.invalidSpec(
+                "ulimit \(limit.name): hard limit \(limit.hard) above the daemon's "
+                    + "\(current.rlim_max)")
+        }
+        return swd_rlimit(resource: resource, soft: limit.soft, hard: limit.hard)
     }
 
     /// Kills and reaps a child that did not start, and removes its cgroups.
@@ -237,6 +511,9 @@ public final class ExecDriver: Sendable {
         18: "keep capabilities", 19: "setgroups", 20: "setresgid", 21: "setresuid",
         22: "capset", 23: "clear ambient capabilities", 24: "connect stdio",
         25: "unblock signals", 26: "look up the command", 27: "execve",
-        28: "create a mount point",
+        28: "create a mount point", 29: "mount", 30: "mask a path",
+        31: "make a path read-only", 32: "make the rootfs read-only", 33: "set no_new_privs",
+        34: "install the seccomp filter", 35: "set a ulimit", 36: "open the terminal",
+        37: "join a namespace", 38: "fork into the pid namespace",
     ]
 }

@@ -20,7 +20,8 @@ struct TestRootfs {
 
     static let applets = [
         "sh", "echo", "cat", "hostname", "ls", "id", "tail", "head", "sleep", "true", "false",
-        "grep", "readlink", "env", "test", "wc",
+        "grep", "readlink", "env", "test", "wc", "mkdir", "touch", "stty", "tty", "unshare",
+        "mount", "seq", "rm",
     ]
 
     init() throws {

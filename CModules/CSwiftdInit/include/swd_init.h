@@ -47,6 +47,33 @@ enum swd_stage {
     SWD_STAGE_LOOKUP = 26,       /* argv[0] found nowhere in PATH (errno ENOENT or EACCES) */
     SWD_STAGE_EXEC = 27,         /* execve itself failed */
     SWD_STAGE_MOUNT_POINT = 28,  /* creating a missing mount point in the rootfs */
+    SWD_STAGE_USER_MOUNT = 29,   /* a bind or tmpfs mount of the spec */
+    SWD_STAGE_MASK_PATH = 30,
+    SWD_STAGE_READONLY_PATH = 31,
+    SWD_STAGE_READONLY_ROOTFS = 32,
+    SWD_STAGE_NO_NEW_PRIVS = 33,
+    SWD_STAGE_SECCOMP = 34,
+    SWD_STAGE_RLIMIT = 35,
+    SWD_STAGE_TERMINAL = 36,     /* opening the pty or making it the controlling terminal */
+    SWD_STAGE_SETNS = 37,        /* exec: joining a namespace of the running container */
+    SWD_STAGE_FORK = 38,         /* exec: the fork that enters the pid namespace */
+};
+
+/* A bind or tmpfs mount, made below the rootfs before pivot_root. */
+struct swd_mount {
+    const char *source;       /* host path (bind) or "tmpfs" */
+    const char *destination;  /* absolute path inside the container, resolved in the rootfs */
+    const char *fstype;       /* NULL: bind mount; otherwise the filesystem type */
+    const char *data;         /* filesystem options such as "size=65536k", or NULL */
+    uint64_t flags;           /* MS_* flags; MS_RDONLY on a bind means a read-only remount */
+    int32_t file;             /* nonzero: the mount point is a file, not a directory */
+};
+
+/* A resource limit set with prlimit in the child. */
+struct swd_rlimit {
+    int32_t resource;  /* RLIMIT_* */
+    uint64_t soft;
+    uint64_t hard;
 };
 
 /* The container's command, root, identity and stdio. Every pointer needs to stay valid only
@@ -68,6 +95,17 @@ struct swd_container_config {
     int32_t stdin_fd;            /* -1: /dev/null inside the container */
     int32_t stdout_fd;
     int32_t stderr_fd;
+    int32_t privileged;          /* nonzero: no masked or read-only paths, /sys read-write */
+    int32_t readonly_rootfs;
+    int32_t no_new_privileges;
+    int32_t tty;                 /* nonzero: stdio is a pty opened in the container's devpts */
+    uint64_t shm_size;           /* bytes of the /dev/shm tmpfs */
+    const struct swd_mount *mounts;
+    uint32_t mount_count;
+    const struct swd_rlimit *rlimits;
+    uint32_t rlimit_count;
+    const void *seccomp_filter;  /* struct sock_filter[], or NULL for no seccomp */
+    uint32_t seccomp_length;     /* number of BPF instructions */
 };
 
 /* A started child that is waiting for swd_container_release(). */
@@ -75,6 +113,8 @@ struct swd_container_child {
     pid_t pid;
     int32_t sync_fd;   /* write end of the sync pipe, held by the parent */
     int32_t error_fd;  /* read end of the close-on-exec error pipe */
+    int32_t tty;       /* the child sends a pty master over the sync socket */
+    int32_t master_fd; /* after release: the pty master, or -1 */
 };
 
 /* The failure report of a child. */
@@ -94,8 +134,9 @@ int swd_container_clone(const struct swd_container_config *config,
 
 /*
  * Lets the child run on, then blocks until it has called execve (returns 0) or reported a
- * failure (returns 1 and fills *error). Returns -1 with errno if the error pipe could not be
- * read. Closes both of the child's pipes in every case.
+ * failure (returns 1 and fills *error). With child->tty set, it first receives the pty master
+ * into child->master_fd (the caller owns it on success; it is closed on failure).
+ * Returns -1 with errno if the error pipe could not be read. Closes both of the child's pipes.
  */
 int swd_container_release(struct swd_container_child *child, struct swd_child_error *error);
 
@@ -107,5 +148,60 @@ int swd_init_pipe(int32_t fds[2]);
 
 /* The calling thread's errno. */
 int swd_init_errno(void);
+
+/* Sets a terminal's window size (TIOCSWINSZ); ioctl is variadic, so Swift cannot call it.
+ * Returns 0, or -1 with errno. */
+int swd_init_set_window_size(int32_t fd, uint16_t rows, uint16_t columns);
+
+/* Reads a terminal's window size (TIOCGWINSZ). Returns 0, or -1 with errno. */
+int swd_init_get_window_size(int32_t fd, uint16_t *rows, uint16_t *columns);
+
+/* What swd_exec_clone() runs inside a running container. Pointers as in the config. */
+struct swd_exec_config {
+    int32_t namespace_fds[5];    /* opened /proc/PID/ns/{ipc,uts,net,pid,mnt}, in this order */
+    char *const *argv;
+    char *const *envp;
+    const char *path;
+    const char *workdir;
+    uint32_t uid;
+    uint32_t gid;
+    const uint32_t *groups;
+    uint32_t group_count;
+    uint64_t capabilities;
+    int32_t last_capability;
+    int32_t no_new_privileges;
+    const void *seccomp_filter;
+    uint32_t seccomp_length;
+    int32_t stdin_fd;            /* -1: /dev/null */
+    int32_t stdout_fd;
+    int32_t stderr_fd;
+};
+
+/* A started exec helper that waits for swd_exec_release(). */
+struct swd_exec_child {
+    pid_t helper;      /* the single-threaded helper; exits by itself, the caller reaps it */
+    int32_t sync_fd;
+    int32_t error_fd;
+    int32_t pid_fd;    /* read end of the pipe that carries the command's pid */
+};
+
+/*
+ * Clones a single-threaded helper that waits on a sync socket (the caller puts it into the
+ * container's cgroups meanwhile), then joins the namespaces (setns fails with EINVAL in a
+ * multithreaded process, so it cannot happen in the caller) and forks the command with
+ * CLONE_PARENT: the command is the caller's child, inside the container's pid namespace.
+ * Returns 0, or -1 with errno.
+ */
+int swd_exec_clone(const struct swd_exec_config *config, struct swd_exec_child *child);
+
+/*
+ * Lets the helper run on and blocks until the command has called execve (returns 0 and its
+ * pid) or the helper or command failed (returns 1 and fills *error). -1 with errno if a pipe
+ * could not be read. Closes the pipes. The helper exits in every case; the caller reaps it.
+ */
+int swd_exec_release(struct swd_exec_child *child, pid_t *pid, struct swd_child_error *error);
+
+/* Closes the helper's pipes without releasing it: it exits with 127. */
+void swd_exec_abort(struct swd_exec_child *child);
 
 #endif
