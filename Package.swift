@@ -60,7 +60,8 @@ let package = Package(
             name: "SwiftdDaemon",
             dependencies: [
                 "SwiftdEngine", "SwiftdSystem", "SwiftdGraph", "SwiftdExec", "SwiftdNetwork",
-                "SwiftdAPI", "SwiftdSystemd", "SwiftdCrypto", "SwiftdTLS",
+                "SwiftdAPI", "SwiftdSystemd", "SwiftdCrypto", "SwiftdTLS", "SwiftdCapabilities",
+                "SwiftdSeccomp",
             ]),
         .target(
             name: "SwiftdClient",

@@ -18,6 +18,8 @@ public enum DockerRoutes {
         Route("GET", "/containers/{name}/logs", job: "logs", .stream(contentType: "application/vnd.docker.multiplexed-stream")),
         Route("DELETE", "/containers/{name}", job: "delete", .noContent),
         Route("POST", "/containers/{name}/restart", job: "restart", .noContent),
+        Route("POST", "/containers/{name}/pause", job: "pause", .noContent),
+        Route("POST", "/containers/{name}/unpause", job: "unpause", .noContent),
         // The new name arrives as the query parameter `name`, so the path names it `container`.
         Route("POST", "/containers/{container}/rename", job: "rename", .noContent),
         Route("POST", "/containers/prune", job: "containers_prune", .json(.ok)),

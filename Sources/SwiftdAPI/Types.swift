@@ -71,6 +71,16 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var Privileged: Bool?
     public var CapAdd: [String]?
     public var CapDrop: [String]?
+    public var ReadonlyRootfs: Bool?
+    /// CPU limit in billionths of a CPU (`--cpus 0.5` is 500000000).
+    public var NanoCpus: Int64?
+    public var CpuShares: Int64?
+    public var PidsLimit: Int64?
+    /// tmpfs mounts: container path to mount options.
+    public var Tmpfs: [String: String]?
+    /// `no-new-privileges`, `seccomp=unconfined` or `seccomp=FILE CONTENTS`.
+    public var SecurityOpt: [String]?
+    public var ShmSize: Int64?
 
     public init() {}
 }

@@ -70,6 +70,7 @@ public enum ClientMain {
             case "tag": return try client.tag(Array(arguments))
             case "restart": return try client.restart(Array(arguments))
             case "rename": return try client.rename(Array(arguments))
+            case "pause", "unpause": return try client.pause(Array(arguments), action: command)
             default: return usageError("unknown command: \(command)")
             }
         } catch let error as UsageFailure {
@@ -108,6 +109,8 @@ public enum ClientMain {
           wait      Wait for containers to stop and print their exit codes
           restart   Restart containers
           rename    Rename a container
+          pause     Freeze the processes of containers
+          unpause   Thaw paused containers
           rm        Remove containers
           inspect   Show low-level information on containers or images
           images    List images

@@ -18,6 +18,16 @@ enum CommandHelp {
               -u, --user UID[:GID]     User to run as (numeric)
                   --entrypoint CMD     Replace the image's entrypoint
               -l, --label KEY=VALUE    Set a label (repeatable)
+                  --privileged         All capabilities, no masked paths, no seccomp filter
+                  --read-only          Mount the root file system read-only
+                  --tmpfs PATH[:OPTS]  Mount a tmpfs (repeatable)
+                  --cpus N             CPU limit, such as 0.5
+              -c, --cpu-shares N       Relative CPU weight (default 1024)
+                  --pids-limit N       Maximum number of processes
+                  --shm-size BYTES     Size of /dev/shm (default 64m)
+                  --cap-add CAP        Add a capability (repeatable; ALL for every one)
+                  --cap-drop CAP       Drop a capability (repeatable; ALL for every one)
+                  --security-opt OPT   no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json
                   --stop-signal SIGNAL Signal that stop sends first (default SIGTERM)
                   --stop-timeout SECS  Seconds that stop waits before SIGKILL (default 10)
             """,
@@ -125,6 +135,16 @@ enum CommandHelp {
             Usage: swiftd rename CONTAINER NEW_NAME
 
             Renames a container.
+            """,
+        "pause": """
+            Usage: swiftd pause CONTAINER [CONTAINER...]
+
+            Freezes every process of running containers.
+            """,
+        "unpause": """
+            Usage: swiftd unpause CONTAINER [CONTAINER...]
+
+            Thaws paused containers.
             """,
         "version": """
             Usage: swiftd version

@@ -59,4 +59,12 @@ extension Commands {
         try call("POST", "/containers/\(percentEncode(arguments[0]))/rename?name=\(percentEncode(arguments[1]))")
         return 0
     }
+
+    /// `swiftd pause CONTAINER...` and `swiftd unpause CONTAINER...`.
+    func pause(_ arguments: [String], action: String) throws -> Int32 {
+        guard !arguments.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
+        return try forEach(arguments) { name in
+            try call("POST", "/containers/\(percentEncode(name))/\(action)")
+        }
+    }
 }

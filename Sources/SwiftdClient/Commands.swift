@@ -24,6 +24,11 @@ struct Commands {
         .init(names: ["-u", "--user"], takesValue: true), .init(names: ["--entrypoint"], takesValue: true),
         .init(names: ["-l", "--label"], takesValue: true), .init(names: ["--stop-signal"], takesValue: true),
         .init(names: ["--stop-timeout"], takesValue: true),
+        .init(names: ["--privileged"], takesValue: false), .init(names: ["--read-only"], takesValue: false),
+        .init(names: ["--cpus"], takesValue: true), .init(names: ["-c", "--cpu-shares"], takesValue: true),
+        .init(names: ["--pids-limit"], takesValue: true), .init(names: ["--tmpfs"], takesValue: true),
+        .init(names: ["--security-opt"], takesValue: true), .init(names: ["--shm-size"], takesValue: true),
+        .init(names: ["--cap-add"], takesValue: true), .init(names: ["--cap-drop"], takesValue: true),
         .init(names: ["--rm"], takesValue: false), .init(names: ["-d", "--detach"], takesValue: false),
         .init(names: ["--help"], takesValue: false),
     ]
@@ -67,6 +72,48 @@ struct Commands {
             hostConfig.Memory = bytes
         }
         hostConfig.NetworkMode = flags.string("--network") ?? "default"
+        hostConfig.Privileged = flags.bool("--privileged")
+        hostConfig.ReadonlyRootfs = flags.bool("--read-only")
+        if let cpus = flags.string("--cpus") {
+            guard let value = Double(cpus), value >= 0, value < 1e9 else {
+                throw UsageFailure(message: "invalid argument \"\(cpus)\" for \"--cpus\" flag: expected a number of CPUs")
+            }
+            hostConfig.NanoCpus = Int64(value * 1_000_000_000)
+        }
+        if let shares = flags.string("-c") {
+            guard let value = Int64(shares) else { throw UsageFailure(message: "invalid argument \"\(shares)\" for \"-c, --cpu-shares\" flag") }
+            hostConfig.CpuShares = value
+        }
+        if let pids = flags.string("--pids-limit") {
+            guard let value = Int64(pids) else { throw UsageFailure(message: "invalid argument \"\(pids)\" for \"--pids-limit\" flag") }
+            hostConfig.PidsLimit = value
+        }
+        if let shm = flags.string("--shm-size") {
+            guard let bytes = parseMemorySize(shm) else { throw UsageFailure(message: "invalid argument \"\(shm)\" for \"--shm-size\" flag: invalid size") }
+            hostConfig.ShmSize = bytes
+        }
+        var tmpfs: [String: String] = [:]
+        for mount in flags.strings("--tmpfs") {
+            let parts = mount.split(separator: ":", maxSplits: 1).map(String.init)
+            tmpfs[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        if !tmpfs.isEmpty { hostConfig.Tmpfs = tmpfs }
+        var security: [String] = []
+        for option in flags.strings("--security-opt") {
+            // The daemon takes a seccomp profile's contents, as the docker CLI sends them.
+            if option.hasPrefix("seccomp="), option != "seccomp=unconfined" {
+                let path = String(option.dropFirst("seccomp=".count))
+                guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw UsageFailure(message: "opening seccomp profile (\(path)) failed")
+                }
+                security.append("seccomp=\(contents)")
+            } else {
+                security.append(option)
+            }
+        }
+        if !security.isEmpty { hostConfig.SecurityOpt = security }
+        if !flags.strings("--cap-add").isEmpty { hostConfig.CapAdd = flags.strings("--cap-add") }
+        if !flags.strings("--cap-drop").isEmpty { hostConfig.CapDrop = flags.strings("--cap-drop") }
         hostConfig.AutoRemove = flags.bool("--rm")
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")

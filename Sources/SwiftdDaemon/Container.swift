@@ -113,8 +113,9 @@ final class Container: Sendable {
         let record = record
         let now = Date()
         switch record.state.Status {
-        case "running":
-            return "Up \(humanDuration(now.timeIntervalSince(parseTimestamp(record.state.StartedAt) ?? now)))"
+        case "running", "paused":
+            let up = "Up \(humanDuration(now.timeIntervalSince(parseTimestamp(record.state.StartedAt) ?? now)))"
+            return record.state.Paused ? up + " (Paused)" : up
         case "exited":
             let ago = humanDuration(now.timeIntervalSince(parseTimestamp(record.state.FinishedAt) ?? now))
             return "Exited (\(record.state.ExitCode)) \(ago) ago"

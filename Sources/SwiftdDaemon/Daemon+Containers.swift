@@ -82,6 +82,27 @@ extension Daemon {
             let report = PruneReport(ContainersDeleted: deleted, SpaceReclaimed: 0)
             try await job.stdout.write(Array(try JSONEncoder().encode(report)))
         }
+        try engine.register("pause") { [self] job in
+            let container = try container(try job.argument("name"))
+            guard container.isRunning else {
+                throw SwiftdError(.conflict, "Container \(container.id) is not running")
+            }
+            guard !container.record.state.Paused else {
+                throw SwiftdError(.conflict, "Container \(container.id) is already paused")
+            }
+            try exec.pause(containerID: container.id)
+            try container.update { $0.state.Paused = true; $0.state.Status = "paused" }
+            emit(container, "pause")
+        }
+        try engine.register("unpause") { [self] job in
+            let container = try container(try job.argument("name"))
+            guard container.record.state.Paused else {
+                throw SwiftdError(.conflict, "Container \(container.id) is not paused")
+            }
+            try exec.resume(containerID: container.id)
+            try container.update { $0.state.Paused = false; $0.state.Status = "running" }
+            emit(container, "unpause")
+        }
         try engine.register("logs") { [self] job in try await logs(job) }
         try engine.register("attach") { [self] job in try await attach(job) }
     }
@@ -203,6 +224,12 @@ extension Daemon {
             environment: record.config.Env, hostname: record.config.Hostname)
         spec.workingDirectory = record.config.WorkingDir.isEmpty ? "/" : record.config.WorkingDir
         if let memory = record.hostConfig.Memory, memory > 0 { spec.memoryLimit = memory }
+        do {
+            try applyHostConfig(record.hostConfig, to: &spec)
+        } catch {
+            try? graph.unmountContainer(id: container.id)
+            throw error
+        }
         let networkMode = record.hostConfig.NetworkMode ?? "default"
         spec.newNetworkNamespace = networkMode != "host"
         if !record.config.User.isEmpty {
@@ -326,6 +353,7 @@ extension Daemon {
             try container.update { record in
                 record.state.Status = "exited"
                 record.state.Running = false
+                record.state.Paused = false
                 record.state.Pid = 0
                 record.state.ExitCode = status.code
                 record.state.OOMKilled = status.oomKilled
@@ -355,6 +383,11 @@ extension Daemon {
         let record = container.record
         guard record.state.Running else { return }
         let exited = container.nextExit()
+        if record.state.Paused {
+            // A frozen process cannot act on its signal.
+            try? exec.resume(containerID: container.id)
+            try? container.update { $0.state.Paused = false }
+        }
         let stopSignal = try Signals.parse(signal ?? record.config.StopSignal ?? "TERM")
         try? exec.signal(pid: record.state.Pid, stopSignal)
         let killer = Task { [self] in
