@@ -137,10 +137,11 @@ public final class APIClient: Sendable {
 
     /// Sends a request that upgrades the connection (attach). Returns the connection once the
     /// daemon has replied `101 UPGRADED` or `200`, and otherwise returns the error response.
-    public func hijack(_ method: String, _ path: String) throws -> (Connection?, Response) {
+    public func hijack(_ method: String, _ path: String, json: [UInt8]? = nil) throws -> (Connection?, Response) {
         let connection = try connect()
-        try send(connection, method: method, path: path,
-            headers: [("Connection", "Upgrade"), ("Upgrade", "tcp")], body: nil)
+        var headers = [("Connection", "Upgrade"), ("Upgrade", "tcp")]
+        if json != nil { headers.append(("Content-Type", "application/json")) }
+        try send(connection, method: method, path: path, headers: headers, body: json)
         let head = try readHead(connection)
         if head.status.code == 101 || head.status.code == 200 {
             return (connection, Response(head: head, body: []))

@@ -24,6 +24,10 @@ public enum DockerRoutes {
         Route("POST", "/containers/{container}/rename", job: "rename", .noContent),
         Route("POST", "/containers/prune", job: "containers_prune", .json(.ok)),
 
+        Route("POST", "/containers/{name}/exec", job: "exec_create", .json(.created)),
+        Route("POST", "/exec/{id}/start", job: "exec_start", .hijack),
+        Route("GET", "/exec/{id}/json", job: "exec_inspect", .json(.ok)),
+
         Route("GET", "/images/json", job: "images", .json(.ok)),
         Route("POST", "/images/create", job: "import", .stream(contentType: "application/json"), streamsBody: true),
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),

@@ -71,6 +71,7 @@ public enum ClientMain {
             case "restart": return try client.restart(Array(arguments))
             case "rename": return try client.rename(Array(arguments))
             case "pause", "unpause": return try client.pause(Array(arguments), action: command)
+            case "exec": return try client.exec(Array(arguments))
             default: return usageError("unknown command: \(command)")
             }
         } catch let error as UsageFailure {
@@ -102,6 +103,7 @@ public enum ClientMain {
           run       Create and start a container, and show its output
           create    Create a container
           start     Start a stopped container
+          exec      Run a command in a running container
           ps        List containers
           logs      Show a container's output
           stop      Stop running containers

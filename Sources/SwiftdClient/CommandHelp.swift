@@ -146,6 +146,18 @@ enum CommandHelp {
 
             Thaws paused containers.
             """,
+        "exec": """
+            Usage: swiftd exec [OPTIONS] CONTAINER COMMAND [ARG...]
+
+            Runs a command in a running container, shows its output, and exits with its exit code.
+
+            Options:
+              -d, --detach           Run the command in the background
+              -e, --env KEY=VALUE    Set an environment variable (repeatable)
+              -w, --workdir DIR      Working directory inside the container
+              -u, --user UID[:GID]   User to run as (numeric)
+                  --privileged       All capabilities, no seccomp filter
+            """,
         "version": """
             Usage: swiftd version
 
@@ -172,8 +184,8 @@ enum CommandHelp {
     /// Reports whether `arguments` ask for help: `--help` anywhere before a `run`/`create`
     /// command, or `-h` for commands where it is not an option of their own.
     static func isRequested(command: String, arguments: [String]) -> Bool {
-        let options = ["run", "create"].contains(command) ? Array(arguments.prefix { $0.hasPrefix("-") }) : arguments
+        let options = ["run", "create", "exec"].contains(command) ? Array(arguments.prefix { $0.hasPrefix("-") }) : arguments
         if options.contains("--help") { return true }
-        return !["run", "create"].contains(command) && options.contains("-h")
+        return !["run", "create", "exec"].contains(command) && options.contains("-h")
     }
 }

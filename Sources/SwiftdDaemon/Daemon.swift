@@ -23,6 +23,7 @@ final class Daemon: Sendable {
     /// The default bridge, or nil with `-b none`.
     let network: BridgeDriver?
     let events = EventLog()
+    let execs = ExecStore()
     private let containers = Mutex<[String: Container]>([:])
 
     init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {

@@ -313,6 +313,7 @@ extension Daemon {
         try registerContainerHandlers()
         try registerImageHandlers()
         try registerEventHandlers()
+        try registerExecHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
             var info = InfoResponse(ID: "", Driver: "overlay2", DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)

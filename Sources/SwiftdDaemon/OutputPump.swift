@@ -22,10 +22,15 @@ final class OutputPump: Sendable {
     private let partial = Mutex<[UInt8: [UInt8]]>([:])
     private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
-    /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `logPath`.
-    init(stdout: Int32, stderr: Int32, logPath: String, broadcast: OutputBroadcast, id: String) throws {
-        logFD = try retryingInterrupts("open", logPath) {
-            Glibc.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+    /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `logPath`, or
+    /// only to the broadcast when `logPath` is nil (an exec's output is not logged).
+    init(stdout: Int32, stderr: Int32, logPath: String?, broadcast: OutputBroadcast, id: String) throws {
+        if let logPath {
+            logFD = try retryingInterrupts("open", logPath) {
+                Glibc.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            }
+        } else {
+            logFD = -1
         }
         self.broadcast = broadcast
         queue = DispatchQueue(label: "swiftd.output.\(id.prefix(12))")
@@ -36,7 +41,7 @@ final class OutputPump: Sendable {
             source.setEventHandler { [weak self] in self?.drain(fd, kind, source) }
             source.setCancelHandler { [weak self] in
                 close(fd)
-                self?.flushPartial(kind)
+                if let self, self.logFD >= 0 { self.flushPartial(kind) }
                 self?.closedOne()
             }
             sources.withLock { $0.append(UncheckedSource(source: source)) }
@@ -50,7 +55,7 @@ final class OutputPump: Sendable {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 let chunk = Array(buffer[0..<count])
-                writeLog(kind, chunk)
+                if logFD >= 0 { writeLog(kind, chunk) }
                 broadcast.publish(kind, chunk)
                 continue
             }
@@ -111,7 +116,7 @@ final class OutputPump: Sendable {
             return count
         }
         guard remaining == 0 else { return }
-        close(logFD)
+        if logFD >= 0 { close(logFD) }
         broadcast.finish()
         let waiters = finished.withLock { state in
             state.done = true

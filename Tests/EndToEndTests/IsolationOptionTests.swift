@@ -58,3 +58,30 @@ struct IsolationOptionTests {
         }
     }
 }
+
+/// `swiftd exec` in running containers.
+@Suite("exec", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct ExecTests {
+    @Test("runs commands in a running container's namespaces")
+    func execRuns() throws {
+        try DaemonHarness.withDaemon { daemon in
+            #expect(try daemon.client(["run", "-d", "--name", "host", "--hostname", "inside", "busybox", "sleep", "60"]).status == 0)
+            let hostname = try daemon.client(["exec", "host", "hostname"])
+            #expect(hostname.status == 0, "\(hostname.stderr)")
+            #expect(hostname.stdout == "inside\n")
+            let pid1 = try daemon.client(["exec", "host", "cat", "/proc/1/cmdline"])
+            #expect(pid1.stdout.hasPrefix("sleep"))
+            let code = try daemon.client(["exec", "-e", "CODE=4", "host", "sh", "-c", "echo err >&2; exit $CODE"])
+            #expect(code.status == 4)
+            #expect(code.stderr == "err\n")
+            let missing = try daemon.client(["exec", "host", "nosuchcommand"])
+            #expect(missing.status == 127)
+            let workdir = try daemon.client(["exec", "-w", "/tmp", "host", "pwd"])
+            #expect(workdir.stdout == "/tmp\n")
+            #expect(try daemon.client(["stop", "-t", "0", "host"]).status == 0)
+            let stopped = try daemon.client(["exec", "host", "true"])
+            #expect(stopped.status == 1)
+            #expect(stopped.stderr.contains("is not running"))
+        }
+    }
+}

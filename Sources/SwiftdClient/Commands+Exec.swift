@@ -1,0 +1,78 @@
+import Foundation
+import SwiftdAPI
+
+extension Commands {
+    /// `swiftd exec [OPTIONS] CONTAINER COMMAND [ARG...]`: runs a command in a running
+    /// container and exits with its exit code.
+    func exec(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([
+            .init(names: ["-d", "--detach"], takesValue: false), .init(names: ["-e", "--env"], takesValue: true),
+            .init(names: ["-w", "--workdir"], takesValue: true), .init(names: ["-u", "--user"], takesValue: true),
+            .init(names: ["--privileged"], takesValue: false), .init(names: ["-i", "--interactive"], takesValue: false),
+            .init(names: ["-t", "--tty"], takesValue: false),
+        ])
+        try flags.parse(arguments, stopAtPositional: true)
+        guard flags.positional.count >= 2 else {
+            throw UsageFailure(message: "requires at least 2 arguments: CONTAINER COMMAND [ARG...]")
+        }
+        if flags.bool("-i") || flags.bool("-t") {
+            // TODO: exec -i and -t, once the daemon attaches stdin and terminals to execs.
+            throw UsageFailure(message: "exec -i and -t are not supported yet")
+        }
+        let container = flags.positional[0]
+        var request: [String: JSONValue] = [
+            "Cmd": .strings(Array(flags.positional.dropFirst())), "AttachStdout": .bool(true),
+            "AttachStderr": .bool(true), "Privileged": .bool(flags.bool("--privileged")),
+        ]
+        if !flags.strings("-e").isEmpty { request["Env"] = .strings(flags.strings("-e")) }
+        if let directory = flags.string("-w") { request["WorkingDir"] = .string(directory) }
+        if let user = flags.string("-u") { request["User"] = .string(user) }
+        let created = try client.request("POST", "/containers/\(percentEncode(container))/exec", json: Array(try JSONEncoder().encode(request)))
+        if created.status >= 400 { throw DaemonFailure(message: created.errorMessage, exitStatus: 1) }
+        let id = try created.decode([String: String].self)["Id"] ?? ""
+
+        if flags.bool("-d") {
+            try call("POST", "/exec/\(id)/start", json: Array(#"{"Detach":true,"Tty":false}"#.utf8))
+            return 0
+        }
+        let (connection, response) = try client.hijack("POST", "/exec/\(id)/start", json: Array(#"{"Detach":false,"Tty":false}"#.utf8))
+        guard let connection else {
+            let message = response.errorMessage
+            var status: Int32 = 126
+            if message.contains("executable file not found") { status = 127 }
+            throw DaemonFailure(message: message, exitStatus: status)
+        }
+        defer { connection.close() }
+        var demultiplexer = StreamDemultiplexer()
+        while true {
+            let bytes = (try? connection.readSome()) ?? []
+            if bytes.isEmpty { break }
+            demultiplexer.feed(bytes) { kind, payload in
+                if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
+            }
+        }
+        let inspect = try call("GET", "/exec/\(id)/json").decode(ExecResult.self)
+        return inspect.ExitCode ?? 126
+    }
+}
+
+/// The part of `GET /exec/{id}/json` that the client reads.
+struct ExecResult: Decodable {
+    var ExitCode: Int32?
+}
+
+/// A JSON value for request bodies built by hand.
+enum JSONValue: Encodable {
+    case string(String)
+    case strings([String])
+    case bool(Bool)
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .strings(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        }
+    }
+}
