@@ -21,7 +21,7 @@ final class DecompressedStream {
     private(set) var size: Int64 = 0
     /// The libarchive message of a read error, kept because the tar reader only sees -1.
     private(set) var failure: String?
-    /// Where a copy of every uncompressed byte goes, if anywhere (not owned).
+    /// The descriptor that receives a copy of every uncompressed byte, if any (not owned).
     private let copy: Int32?
 
     /// Opens `path` and detects its compression (gzip, bzip2, xz, lzma, zstd or none).

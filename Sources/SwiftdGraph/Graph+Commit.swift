@@ -6,7 +6,7 @@ import SwiftdSystem
     import Glibc
 #endif
 
-/// How a path differs between a container's rootfs and its image (`docker diff`).
+/// The kind of difference between a path in a container's rootfs and in its image.
 public enum ChangeKind: Int, Sendable, Equatable {
     /// `C`: the path was in the image and was modified (the API's 0).
     case changed = 0
@@ -39,12 +39,12 @@ public struct Change: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Graph {
-    /// The paths the container changed, read from its overlay upper directory, in the order
-    /// and with the rules of Docker's overlay changes: a whiteout (0/0 character device) is
-    /// deleted, an opaque directory that exists below is deleted (its new children follow
-    /// as added), a path that exists in an image layer is changed (a directory only when its
-    /// size, mode or mtime differ), anything else is added; the parent of an added or
-    /// deleted path is listed as changed. Blocks while it walks the directory.
+    /// Lists the paths the container changed, read from its overlay upper directory, in the
+    /// order and with the rules of Docker's overlay changes. A whiteout (0/0 character
+    /// device) is deleted. An opaque directory that exists below is deleted, and its new
+    /// children follow as added. A path that exists in an image layer is changed (a
+    /// directory only when its size, mode or mtime differ). Anything else is added. The
+    /// parent of an added or deleted path is listed as changed. Blocks while it walks.
     ///
     /// - Throws: `SwiftdError(.notFound)` for an unknown container layer; `SystemCallError`
     ///   when a directory cannot be read.
@@ -55,9 +55,9 @@ extension Graph {
         return walker.changes
     }
 
-    /// Makes an image of the container: its upper directory as a new layer (overlay
-    /// whiteouts written as `.wh.` entries), on top of the image's layers, with `config`
-    /// (or the image's own) as the process defaults, and a history entry with `comment`,
+    /// Makes an image of the container. Its upper directory becomes a new layer on top of
+    /// the image's layers, with overlay whiteouts written as `.wh.` entries. `config` (or the
+    /// image's own) gives the process defaults, and a history entry records `comment`,
     /// `author` and `createdBy`. The container may be running; files written during the
     /// commit may or may not be in the layer. Blocks while it writes and imports the layer.
     ///
@@ -121,7 +121,7 @@ extension Graph {
         }
     }
 
-    /// The container's upper directory and its image's layer directories, top first.
+    /// Returns the container's upper directory and its image's layer directories, top first.
     func containerDirectories(_ id: String) throws -> (upper: String, lower: [String]) {
         try state.withLock { state in
             guard let record = state.containers[id] else {
@@ -165,7 +165,7 @@ private struct ChangeWalker {
         }
     }
 
-    /// The change of one upper entry, or nil for a directory that differs from the one
+    /// Classifies one upper entry, or returns nil for a directory that differs from the one
     /// below only because something inside it changed.
     private func classify(_ path: String, _ info: stat, _ isDirectory: Bool) throws
         -> ChangeKind?
@@ -209,7 +209,7 @@ func rfc3339(_ date: Date) -> String {
         + ".\(fraction)Z"
 }
 
-/// The seconds since 1970 of an RFC 3339 time (`2024-01-01T00:00:00.5+02:00`), or nil.
+/// Converts an RFC 3339 time to seconds since 1970 (`2024-01-01T00:00:00.5+02:00`), or nil.
 func unixTime(_ text: String) -> Int64? {
     let bytes = Array(text.utf8)
     guard bytes.count >= 20 else { return nil }

@@ -34,8 +34,8 @@ extension Graph {
         try FileSystem.createDirectory(temporary + "/diff", mode: 0o755)
         do {
             // TODO: keeping the uncompressed tar beside the extracted files doubles the disk
-            // use of every layer; a tar-split record (headers and padding only, file bodies
-            // read back from diff/) would make save byte-exact for a few KiB per layer.
+            // use of every layer. A tar-split record (headers and padding only, with file
+            // bodies read back from diff/) would make save byte-exact for a few KiB a layer.
             let tarPath = temporary + "/layer.tar"
             let copy = try retryingInterrupts("open", tarPath) {
                 open(tarPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -95,7 +95,7 @@ extension Graph {
         return (record, true)
     }
 
-    /// The stored uncompressed tar of the layer `diffID`, whose sha256 is `diffID`.
+    /// Returns the stored uncompressed tar of the layer `diffID`, whose sha256 is `diffID`.
     ///
     /// - Throws: `SwiftdError(.notFound)` for an unknown layer; `.unsupported` for a layer
     ///   imported before swiftd kept layer tars.

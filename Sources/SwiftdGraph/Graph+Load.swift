@@ -214,7 +214,7 @@ struct UnpackedArchive {
         return plans
     }
 
-    /// The image name of an index entry: containerd's full name, else a ref name that is a
+    /// Returns the image name of an index entry: containerd's full name, else a ref name that is a
     /// whole reference (skopeo's `busybox:latest`), not a bare tag.
     private func tag(of descriptor: OCIDescriptor) throws -> Reference? {
         if let name = descriptor.annotations?[Annotation.imageName] {
@@ -280,8 +280,8 @@ struct UnpackedArchive {
         }
     }
 
-    /// The absolute path of the regular file `name` inside the archive; symbolic links
-    /// are followed only while they stay inside.
+    /// Returns the absolute path of the regular file `name` inside the archive. Symbolic
+    /// links are followed only while they stay inside.
     func file(_ name: String) throws -> String {
         let parts = name.split(separator: "/")
         guard !name.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else {

@@ -19,7 +19,7 @@ public struct HistoryEntry: Sendable, Equatable {
     public var comment: String
 }
 
-/// What `pruneImages()` removed.
+/// The images and space that `pruneImages()` removed.
 public struct PruneReport: Sendable, Equatable {
     /// `Deleted: sha256:…` lines, as `deleteImage` reports them, image after image.
     public var deleted: [String]
@@ -57,7 +57,7 @@ public struct DiskUsage: Sendable, Equatable {
 }
 
 extension Graph {
-    /// The steps that made the image, newest first, from its config's `history` (as
+    /// Lists the steps that made the image, newest first, from its config's `history` (as
     /// `docker history` lists them): each non-empty step is matched with the next layer.
     ///
     /// - Throws: `SwiftdError(.notFound)` for an unknown image; `.internalError` when the
@@ -141,7 +141,7 @@ extension Graph {
         return report
     }
 
-    /// The `docker system df` figures. Blocks while it walks the containers' upper
+    /// Computes the `docker system df` figures. Blocks while it walks the containers' upper
     /// directories.
     ///
     /// - Throws: `SystemCallError` when an upper directory cannot be read.
@@ -174,7 +174,7 @@ extension Graph {
         return usage
     }
 
-    /// The sizes of everything but directories below `path`, each hard-linked inode once.
+    /// Sums the sizes of everything but directories below `path`, each hard-linked inode once.
     private func directorySize(_ path: String, _ seen: inout Set<UInt64>) throws -> Int64 {
         var total: Int64 = 0
         for name in try FileSystem.list(path) {

@@ -7,10 +7,11 @@ extension Graph {
     /// Writes the images named by `names` (references or IDs, as `image(_:)` takes them) as
     /// a `docker save` archive to the file at `path`, created or truncated.
     ///
-    /// The layout is Docker 25's: every blob under `blobs/sha256/` (the exact uncompressed
-    /// layer tars named by their diff IDs, the config bytes, an OCI manifest per image),
-    /// `manifest.json` with `Config`, `RepoTags` and `Layers`, the legacy `repositories`,
-    /// and `oci-layout` plus `index.json`, so the archive is also an OCI image layout.
+    /// The layout is Docker 25's. Every blob is under `blobs/sha256/`: the exact uncompressed
+    /// layer tars named by their diff IDs, the config bytes, and an OCI manifest per image.
+    /// Beside them are `manifest.json` with `Config`, `RepoTags` and `Layers`, the legacy
+    /// `repositories`, and `oci-layout` plus `index.json`, so the archive is also an OCI
+    /// image layout.
     /// A name without a tag (`busybox`) saves every tag of that repository, as Docker does;
     /// an ID saves the image without tags. Blocks until written; layers are streamed.
     ///
@@ -32,7 +33,7 @@ extension Graph {
         try write(plan, with: writer)
     }
 
-    /// The images to save, in the order named, each with its tags.
+    /// Resolves the names to the images to save, in the order named, each with its tags.
     private func savePlan(_ names: [String]) throws -> [SavedImage] {
         try state.withLock { state in
             var plan: [SavedImage] = []
@@ -76,8 +77,8 @@ extension Graph {
         }
     }
 
-    // NOTE: the layer tars are read after the lock is released; deleting an image while it
-    // is being saved makes the save fail with a read error, never write a wrong archive.
+    // NOTE: the layer tars are read after the lock is released. Deleting an image while it
+    // is being saved makes the save fail with a read error, so no wrong archive is written.
     private func write(_ plan: [SavedImage], with writer: TarStreamWriter) throws {
         try writer.addDirectory("blobs")
         try writer.addDirectory("blobs/sha256")

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Graph save and load", .enabled(if: isRoot, "imports layers with ownership"))
 struct ImageArchiveTests {
-    /// A store with three images: `one` (base), `two:x` and `two:y` (base + top), and an
+    /// Creates a store with three images: `one` (base), `two:x` and `two:y` (base + top), and an
     /// untagged one (base, other config).
     static func makeStore(_ root: String, in work: TemporaryDirectory) throws -> (
         graph: Graph, ids: [String]
@@ -65,7 +65,7 @@ struct ImageArchiveTests {
         try FileSystem.writeAtomically(path, Array(data), mode: 0o644)
     }
 
-    @Test("saves several images and loads them into an empty store with the same IDs and tags")
+    @Test("save and load round trip")
     func roundTrip() throws {
         let work = try TemporaryDirectory("save")
         defer { work.remove() }
@@ -121,7 +121,7 @@ struct ImageArchiveTests {
         #expect(try sha256sum(work.path + "/fd.tar") == (try sha256sum(archive)))
     }
 
-    @Test("loads an OCI layout with gzip layers and an old layout with <id>/layer.tar")
+    @Test("load of OCI and old layouts")
     func otherLayouts() throws {
         let work = try TemporaryDirectory("layouts")
         defer { work.remove() }
@@ -208,7 +208,7 @@ struct ImageArchiveTests {
         return directory + "/blobs/sha256/" + digest.dropFirst(7)
     }
 
-    @Test("refuses tampered archives and leaves the store unchanged")
+    @Test("load of tampered archives")
     func tampered() throws {
         let work = try TemporaryDirectory("tamper")
         defer { work.remove() }
@@ -218,7 +218,7 @@ struct ImageArchiveTests {
         let diffIDs = try graph.image("two:x").diffIDs
         let configID = try graph.image("two:x").id
 
-        // The target store already holds an image, which must survive every failure.
+        // The target store already contains an image, which must survive every failure.
         let target = try Graph(root: work.path + "/b")
         var other = TarBuilder()
         other.add("other", data: [9])
