@@ -98,7 +98,8 @@ final class DecompressedStream {
             hasher.update(bytes)
             size += Int64(count)
             if let copy, !Self.writeAll(copy, bytes) {
-                failure = "write of the uncompressed copy: \(String(cString: strerror(Glibc.errno)))"
+                let reason = String(cString: strerror(Glibc.errno))
+                failure = "failed to write the uncompressed copy: \(reason)"
                 return -1
             }
         }
