@@ -1,5 +1,10 @@
 import CArchive
 import SwiftdCrypto
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The uncompressed bytes of an archive file, read through libarchive's filters with its raw
 /// format, hashed and counted as they pass to the tar reader.
@@ -16,11 +21,33 @@ final class DecompressedStream {
     private(set) var size: Int64 = 0
     /// The libarchive message of a read error, kept because the tar reader only sees -1.
     private(set) var failure: String?
+    /// The descriptor that receives a copy of every uncompressed byte, if any (not owned).
+    private let copy: Int32?
 
     /// Opens `path` and detects its compression (gzip, bzip2, xz, lzma, zstd or none).
+    /// With `copy`, every uncompressed byte read is also written to that descriptor.
     ///
     /// - Throws: `ArchiveError` when the file cannot be opened or is empty.
-    init(path: String) throws {
+    convenience init(path: String, copy: Int32? = nil) throws {
+        try self.init(source: .path(path), copy: copy)
+    }
+
+    /// Reads from `descriptor` (not closed here) as `init(path:copy:)` reads a file.
+    convenience init(descriptor: Int32, copy: Int32? = nil) throws {
+        try self.init(source: .descriptor(descriptor), copy: copy)
+    }
+
+    private enum Source {
+        case path(String)
+        case descriptor(Int32)
+    }
+
+    private init(source: Source, copy: Int32?) throws {
+        let path: String
+        switch source {
+        case .path(let name): path = name
+        case .descriptor(let fd): path = "descriptor \(fd)"
+        }
         guard let archive = archive_read_new() else {
             throw ArchiveError(.internalError, "archive_read_new: out of memory")
         }
@@ -32,10 +59,15 @@ final class DecompressedStream {
         archive_read_support_filter_lzma(archive)
         archive_read_support_filter_zstd(archive)
         archive_read_support_format_raw(archive)
-        if archive_read_open_filename(archive, path, 1 << 16) != ARCHIVE_OK {
+        let opened: Int32
+        switch source {
+        case .path(let name): opened = archive_read_open_filename(archive, name, 1 << 16)
+        case .descriptor(let fd): opened = archive_read_open_fd(archive, fd, 1 << 16)
+        }
+        if opened != ARCHIVE_OK {
             let reason = Self.errorString(archive)
             archive_read_free(archive)
-            throw ArchiveError(.invalidArgument, "archive_read_open_filename \(path): \(reason)")
+            throw ArchiveError(.invalidArgument, "archive_read_open \(path): \(reason)")
         }
         var entry: OpaquePointer?
         if archive_read_next_header(archive, &entry) != ARCHIVE_OK {
@@ -44,6 +76,7 @@ final class DecompressedStream {
             throw ArchiveError(.invalidArgument, "\(path): \(reason)")
         }
         self.archive = archive
+        self.copy = copy
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     }
 
@@ -61,8 +94,14 @@ final class DecompressedStream {
             return -1
         }
         if count > 0 {
-            hasher.update(UnsafeRawBufferPointer(start: buffer, count: count))
+            let bytes = UnsafeRawBufferPointer(start: buffer, count: count)
+            hasher.update(bytes)
             size += Int64(count)
+            if let copy, !Self.writeAll(copy, bytes) {
+                let reason = String(cString: strerror(Glibc.errno))
+                failure = "failed to write the uncompressed copy: \(reason)"
+                return -1
+            }
         }
         block?.pointee = UnsafeRawPointer(buffer)
         return count
@@ -81,6 +120,20 @@ final class DecompressedStream {
 
     /// The sha256 of every byte read, as `sha256:<hex>`. Call once, after `drain()`.
     func digest() -> String { "sha256:" + hasher.finalize() }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            guard let base = bytes.baseAddress else { return true }
+            let written = Glibc.write(fd, base + offset, bytes.count - offset)
+            if written < 0 {
+                if Glibc.errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
 
     static func errorString(_ archive: OpaquePointer) -> String {
         guard let text = archive_error_string(archive) else { return "unknown libarchive error" }

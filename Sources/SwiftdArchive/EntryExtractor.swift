@@ -13,6 +13,7 @@ struct EntryExtractor {
     let writer: OpaquePointer
     let stream: DecompressedStream
     let layer: Bool
+    let devices: Bool
 
     /// `AE_IFMT` and the device types from <archive_entry.h>: casting macros do not import.
     static let typeMask: UInt32 = 0o170000
@@ -33,8 +34,9 @@ struct EntryExtractor {
             return
         }
         let type = UInt32(archive_entry_filetype(entry)) & Self.typeMask
-        if layer && (type == Self.characterDevice || type == Self.blockDevice) {
-            throw ArchiveError.hostile(name, "device nodes are not allowed in image layers")
+        if !devices && (type == Self.characterDevice || type == Self.blockDevice) {
+            let what = layer ? "image layers" : "this archive"
+            throw ArchiveError.hostile(name, "device nodes are not allowed in \(what)")
         }
         let parent = try EntryPath.resolve(Array(parts.dropLast()), in: root, entry: name)
         archive_entry_copy_pathname(entry, path(parent + [base]))

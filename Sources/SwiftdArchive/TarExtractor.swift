@@ -11,9 +11,17 @@ public struct ExtractOptions: Sendable {
     /// whiteouts (a 0/0 character device) and `.wh..wh..opq` into the `trusted.overlay.opaque`
     /// attribute of its directory. Otherwise whiteout names are ordinary files.
     public var layer: Bool
+    /// Whether device nodes may be created. Always false in layer mode; an outer archive
+    /// (`docker load`) has no business holding devices either.
+    public var devices: Bool
+    /// A file descriptor that receives a copy of the whole uncompressed tar stream (the bytes
+    /// the digest covers), so that the exact layer tar can be written out again. Not closed.
+    public var copy: Int32?
 
-    public init(layer: Bool = true) {
+    public init(layer: Bool = true, devices: Bool = false, copy: Int32? = nil) {
         self.layer = layer
+        self.devices = devices && !layer
+        self.copy = copy
     }
 }
 
@@ -46,7 +54,25 @@ public enum TarArchive {
         file: String, into directory: String, options: ExtractOptions = ExtractOptions()
     ) throws -> ExtractResult {
         let root = try EntryPath.canonical(directory)
-        let stream = try DecompressedStream(path: file)
+        let stream = try DecompressedStream(path: file, copy: options.copy)
+        return try extract(stream, into: root, options: options)
+    }
+
+    /// Extracts the archive read from `descriptor` (a file, pipe or socket, read to the end
+    /// of the archive and not closed) as `extract(file:into:options:)` does.
+    ///
+    /// - Throws: as `extract(file:into:options:)`.
+    public static func extract(
+        descriptor: Int32, into directory: String, options: ExtractOptions = ExtractOptions()
+    ) throws -> ExtractResult {
+        let root = try EntryPath.canonical(directory)
+        let stream = try DecompressedStream(descriptor: descriptor, copy: options.copy)
+        return try extract(stream, into: root, options: options)
+    }
+
+    private static func extract(
+        _ stream: DecompressedStream, into root: String, options: ExtractOptions
+    ) throws -> ExtractResult {
         guard let reader = archive_read_new() else {
             throw ArchiveError(.internalError, "archive_read_new: out of memory")
         }
@@ -81,7 +107,7 @@ public enum TarArchive {
                 count += 1
                 let extractor = EntryExtractor(
                     root: root, entry: entry, reader: reader, writer: writer, stream: stream,
-                    layer: options.layer)
+                    layer: options.layer, devices: options.devices)
                 try extractor.run()
             }
             try stream.drain()

@@ -19,6 +19,50 @@ extension TarArchive {
     public static func write(directory: String, to file: String, overlayWhiteouts: Bool = false)
         throws
     {
+        try write(directory: directory, target: .path(file), overlayWhiteouts: overlayWhiteouts)
+    }
+
+    /// Writes the tree under `directory` to `descriptor` (a file, pipe or socket; not closed)
+    /// as `write(directory:to:overlayWhiteouts:)` does, streaming: no file is held in memory.
+    ///
+    /// - Throws: as `write(directory:to:overlayWhiteouts:)`; a closed pipe is an
+    ///   `ArchiveError` naming `EPIPE`.
+    public static func write(
+        directory: String, toDescriptor descriptor: Int32, overlayWhiteouts: Bool = false
+    ) throws {
+        try write(
+            directory: directory, target: .descriptor(descriptor),
+            overlayWhiteouts: overlayWhiteouts)
+    }
+
+    enum Target {
+        case path(String)
+        case descriptor(Int32)
+
+        var name: String {
+            switch self {
+            case .path(let path): path
+            case .descriptor(let fd): "descriptor \(fd)"
+            }
+        }
+
+        /// Opens `archive` on the target, with Go's padding (no 10 KiB final block).
+        func open(_ archive: OpaquePointer) throws {
+            archive_write_set_bytes_in_last_block(archive, 1)
+            let status: Int32
+            switch self {
+            case .path(let path): status = archive_write_open_filename(archive, path)
+            case .descriptor(let fd): status = archive_write_open_fd(archive, fd)
+            }
+            guard status == ARCHIVE_OK else {
+                throw TarArchive.writeError(archive, "archive_write_open \(name)")
+            }
+        }
+    }
+
+    private static func write(directory: String, target: Target, overlayWhiteouts: Bool)
+        throws
+    {
         guard let archive = archive_write_new(), let disk = archive_read_disk_new(),
             let resolver = archive_entry_linkresolver_new()
         else {
@@ -31,15 +75,13 @@ extension TarArchive {
         }
         archive_write_set_format_pax_restricted(archive)
         archive_entry_linkresolver_set_strategy(resolver, archive_format(archive))
-        guard archive_write_open_filename(archive, file) == ARCHIVE_OK else {
-            throw writeError(archive, "archive_write_open_filename \(file)")
-        }
+        try target.open(archive)
         let writer = TreeWriter(
             archive: archive, disk: disk, resolver: resolver, root: directory,
             overlayWhiteouts: overlayWhiteouts)
         try writer.writeChildren(of: "")
         guard archive_write_close(archive) == ARCHIVE_OK else {
-            throw writeError(archive, "archive_write_close \(file)")
+            throw writeError(archive, "archive_write_close \(target.name)")
         }
     }
 

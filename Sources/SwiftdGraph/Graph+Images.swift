@@ -19,9 +19,35 @@ extension Graph {
     /// - Throws: as `createImage(_:)`, and `invalidArgument` when the bytes are not an image
     ///   config.
     public func createImage(configBytes: [UInt8]) throws -> Image {
+        let config = try decodeConfig(configBytes)
+        return try state.withLock { state in
+            let id = try storeConfig(configBytes, config, &state).id
+            return makeImage(id, state)
+        }
+    }
+
+    /// Writes a decoded config whose layers must be stored; returns its ID and whether it
+    /// is new. Call with the state locked.
+    func storeConfig(_ bytes: [UInt8], _ config: ImageConfig, _ state: inout GraphState) throws
+        -> (id: String, added: Bool)
+    {
+        let id = "sha256:" + SHA256.hash(bytes)
+        for diffID in config.rootfs.diffIDs where state.layers[diffID] == nil {
+            throw SwiftdError(.invalidArgument, "image config names a missing layer: \(diffID)")
+        }
+        guard state.images[id] == nil else { return (id, false) }
+        try FileSystem.writeAtomically(configPath(id), bytes, mode: 0o600)
+        state.images[id] = config
+        return (id, true)
+    }
+
+    /// Decodes image config bytes and checks `rootfs.type`.
+    ///
+    /// - Throws: `SwiftdError(.invalidArgument)` "invalid image config: …".
+    func decodeConfig(_ bytes: [UInt8]) throws -> ImageConfig {
         let config: ImageConfig
         do {
-            config = try JSONDecoder().decode(ImageConfig.self, from: Data(configBytes))
+            config = try JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
         } catch {
             throw SwiftdError(.invalidArgument, "invalid image config: \(error)")
         }
@@ -29,17 +55,7 @@ extension Graph {
             throw SwiftdError(
                 .invalidArgument, "invalid image config: rootfs type \"\(config.rootfs.type)\"")
         }
-        let id = "sha256:" + SHA256.hash(configBytes)
-        return try state.withLock { state in
-            for diffID in config.rootfs.diffIDs where state.layers[diffID] == nil {
-                throw SwiftdError(.invalidArgument, "image config names a missing layer: \(diffID)")
-            }
-            if state.images[id] == nil {
-                try FileSystem.writeAtomically(configPath(id), configBytes, mode: 0o600)
-                state.images[id] = config
-            }
-            return makeImage(id, state)
-        }
+        return config
     }
 
     /// Points `reference` at the image `imageID` (any form `image(_:)` accepts), moving the
@@ -173,7 +189,7 @@ extension Graph {
             size: size, created: config.created ?? "")
     }
 
-    private func saveTags(_ tags: [String: String]) throws {
+    func saveTags(_ tags: [String: String]) throws {
         var file = TagStoreFile(repositories: [:])
         for (reference, id) in tags {
             file.repositories[repositoryName(reference), default: [:]][reference] = id

@@ -1,0 +1,147 @@
+import Foundation
+import SwiftdArchive
+import SwiftdGraph
+import SwiftdSystem
+import Testing
+
+@Suite("Graph container changes", .enabled(if: isRoot, "mounts overlayfs"))
+struct ContainerChangesTests {
+    @Test("commit of a changed container")
+    func commitChangedContainer() throws {
+        let work = try TemporaryDirectory("commit")
+        defer { work.remove() }
+        let graph = try Graph(root: work.path + "/root")
+        defer { graph.unmountAll() }
+        var base = TarBuilder()
+        base.add("etc/", .directory, mode: 0o755)
+        base.add("etc/keep", data: Array("keep".utf8))
+        base.add("etc/change", data: Array("old".utf8))
+        base.add("etc/gone", data: Array("bye".utf8))
+        base.add("data/", .directory, mode: 0o755)
+        base.add("data/file", data: Array("data".utf8))
+        try base.write(to: work.path + "/base.tar")
+        let layer = try graph.importLayer(fromFile: work.path + "/base.tar")
+        let image = try graph.createImage(
+            ImageConfig(
+                created: "2024-01-01T00:00:00Z", config: .init(cmd: ["sh"]),
+                rootfs: .init(diffIDs: [layer.diffID]),
+                history: [.init(created: "2024-01-01T00:00:00Z", createdBy: "ADD base")]))
+        try graph.tag(image.id, as: try Reference(parsing: "base"))
+
+        try graph.createContainerLayer(id: "c1", imageID: "base")
+        defer { try? graph.removeContainerLayer(id: "c1") }
+        let rootfs = try graph.mountContainer(id: "c1")
+        #expect(try graph.changes(containerID: "c1").isEmpty)
+        try FileSystem.write(rootfs + "/etc/change", "new")
+        try FileSystem.write(rootfs + "/etc/added", "added")
+        try FileSystem.remove(rootfs + "/etc/gone")
+        #expect(
+            try graph.changes(containerID: "c1").map(\.description) == [
+                "C /etc", "A /etc/added", "C /etc/change", "D /etc/gone",
+            ])
+
+        // The committed layer contains exactly the changes, with the deleted file as a whiteout.
+        let committed = try graph.commit(
+            containerID: "c1", config: .init(cmd: ["echo"]), comment: "snapshot",
+            author: "tester", createdBy: "sh")
+        #expect(committed.diffIDs.count == 2)
+        #expect(committed.diffIDs.first == layer.diffID)
+        #expect(committed.config.config?.cmd == ["echo"])
+        #expect(committed.config.author == "tester")
+        let newLayer = try graph.layerDirectory(committed.diffIDs[1])
+        #expect(try FileSystem.list(newLayer + "/etc") == ["added", "change", "gone"])
+        #expect(try FileSystem.readString(newLayer + "/etc/change") == "new")
+        var info = stat()
+        #expect(lstat(newLayer + "/etc/gone", &info) == 0)
+        #expect((info.st_mode & S_IFMT) == S_IFCHR)
+
+        try graph.createContainerLayer(id: "c2", imageID: committed.id)
+        defer { try? graph.removeContainerLayer(id: "c2") }
+        let copy = try graph.mountContainer(id: "c2")
+        #expect(try FileSystem.readString(copy + "/etc/change") == "new")
+        #expect(try FileSystem.readString(copy + "/etc/added") == "added")
+        #expect(try FileSystem.readString(copy + "/etc/keep") == "keep")
+        #expect(!FileSystem.exists(copy + "/etc/gone"))
+        #expect(try graph.changes(containerID: "c2").isEmpty)
+
+        // History, newest first.
+        let history = try graph.history(committed.id)
+        #expect(history.map(\.id) == [committed.id, "<missing>"])
+        #expect(history.map(\.createdBy) == ["sh", "ADD base"])
+        #expect(history[0].comment == "snapshot")
+        #expect(history[1].created == 1_704_067_200)
+        #expect(history[1].size == layer.size)
+        #expect(history[0].size > 0)
+
+        // Export of the mounted rootfs imports back to the same files.
+        try graph.export(containerID: "c1", to: work.path + "/export.tar")
+        let other = try Graph(root: work.path + "/other")
+        let imported = try other.importLayer(fromFile: work.path + "/export.tar")
+        try run(
+            "/usr/bin/diff",
+            ["-r", "--no-dereference", rootfs, try other.layerDirectory(imported.diffID)])
+        try graph.unmountContainer(id: "c1")
+        #expect {
+            try graph.export(containerID: "c1", to: work.path + "/again.tar")
+        } throws: { error in
+            (error as? SwiftdError)?.kind == .conflict
+        }
+
+        // Disk usage: both containers, the shared base layer.
+        let usage = try graph.diskUsage()
+        #expect(usage.layersSize == layer.size + history[0].size)
+        #expect(usage.containers.map(\.id) == ["c1", "c2"])
+        #expect(usage.containers[0].sizeRw == Int64("new".count + "added".count))
+        #expect(usage.containers[1].sizeRw == 0)
+        let baseUsage = try #require(usage.images.first { $0.id == image.id })
+        #expect(baseUsage.sharedSize == layer.size)
+        #expect(baseUsage.containers == 1)
+
+        // Untag leaves a dangling image; prune removes it only when no container uses it.
+        try graph.tag(committed.id, as: try Reference(parsing: "snap:1"))
+        try graph.untag("snap:1")
+        #expect(try graph.image(committed.id).repoTags.isEmpty)
+        #expect(throws: SwiftdError.self) { try graph.untag("snap:1") }
+        let nothing = try graph.pruneImages()
+        #expect(nothing.deleted.isEmpty)
+        #expect(nothing.spaceReclaimed == 0)
+        try graph.unmountContainer(id: "c2")
+        try graph.removeContainerLayer(id: "c2")
+        let report = try graph.pruneImages()
+        #expect(report.deleted.first == "Deleted: \(committed.id)")
+        #expect(report.spaceReclaimed == history[0].size)
+        #expect(graph.images().map(\.id) == [image.id])
+        #expect(graph.layers() == [layer.diffID])
+    }
+
+    @Test("changes of an opaque directory")
+    func opaqueDirectories() throws {
+        let work = try TemporaryDirectory("opaque")
+        defer { work.remove() }
+        let graph = try Graph(root: work.path + "/root")
+        defer { graph.unmountAll() }
+        var base = TarBuilder()
+        base.add("dir/", .directory, mode: 0o755)
+        base.add("dir/old", data: [1])
+        try base.write(to: work.path + "/base.tar")
+        let layer = try graph.importLayer(fromFile: work.path + "/base.tar")
+        let image = try graph.createImage(ImageConfig(rootfs: .init(diffIDs: [layer.diffID])))
+        try graph.createContainerLayer(id: "o1", imageID: image.id)
+        defer { try? graph.removeContainerLayer(id: "o1") }
+        let rootfs = try graph.mountContainer(id: "o1")
+        // Replacing a directory makes overlayfs mark the new one opaque.
+        try FileSystem.removeTree(rootfs + "/dir")
+        try FileSystem.createDirectory(rootfs + "/dir", mode: 0o755)
+        try FileSystem.write(rootfs + "/dir/new", "n")
+        #expect(TarArchive.isOpaqueDirectory(work.path + "/root/overlay2/o1/diff/dir"))
+        #expect(
+            try graph.changes(containerID: "o1").map(\.description) == ["D /dir", "A /dir/new"])
+
+        // Committed and mounted again, the old file stays hidden.
+        let committed = try graph.commit(containerID: "o1")
+        try graph.createContainerLayer(id: "o2", imageID: committed.id)
+        defer { try? graph.removeContainerLayer(id: "o2") }
+        let copy = try graph.mountContainer(id: "o2")
+        #expect(try FileSystem.list(copy + "/dir") == ["new"])
+    }
+}
