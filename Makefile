@@ -2,7 +2,7 @@
 SWIFT_FLAGS := -Xswiftc -warnings-as-errors
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libsystemd-dev libcap-dev \
 	libseccomp-dev libarchive-dev libssl-dev busybox-static iptables iproute2 iputils-ping \
-	util-linux curl tar
+	util-linux curl tar skopeo
 export SWIFTD_GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 .PHONY: all deps build release run test test-debug test-release clean

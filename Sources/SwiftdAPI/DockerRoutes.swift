@@ -28,7 +28,16 @@ public enum DockerRoutes {
         Route("POST", "/exec/{id}/start", job: "exec_start", .hijack),
         Route("GET", "/exec/{id}/json", job: "exec_inspect", .json(.ok)),
 
+        Route("GET", "/containers/{name}/changes", job: "container_changes", .json(.ok)),
+        Route("GET", "/containers/{name}/export", job: "export", .stream(contentType: "application/x-tar")),
+        Route("POST", "/commit", job: "commit", .json(.created)),
+
         Route("GET", "/images/json", job: "images", .json(.ok)),
+        Route("GET", "/images/get", job: "image_export", .stream(contentType: "application/x-tar")),
+        Route("POST", "/images/load", job: "load", .stream(contentType: "application/json"), streamsBody: true),
+        Route("POST", "/images/prune", job: "images_prune", .json(.ok)),
+        Route("GET", "/images/{name*}/get", job: "image_export", .stream(contentType: "application/x-tar")),
+        Route("GET", "/images/{name*}/history", job: "history", .json(.ok)),
         Route("POST", "/images/create", job: "import", .stream(contentType: "application/json"), streamsBody: true),
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
         Route("POST", "/images/{name*}/tag", job: "tag", .json(.created)),

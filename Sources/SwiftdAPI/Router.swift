@@ -159,7 +159,10 @@ public final class Router: Sendable {
         }
 
         var environment: [String: String] = [:]
-        for (key, value) in request.query { environment[key] = value }
+        // A repeated query key (`names=a&names=b`) keeps every value, one per line.
+        for (key, value) in request.query {
+            environment[key] = environment[key].map { $0 + "\n" + value } ?? value
+        }
         for (key, value) in parameters { environment[key] = value }
         environment["apiVersion"] = version
         if let auth = request.header("X-Registry-Auth") { environment["registryAuth"] = auth }

@@ -72,6 +72,12 @@ public enum ClientMain {
             case "rename": return try client.rename(Array(arguments))
             case "pause", "unpause": return try client.pause(Array(arguments), action: command)
             case "exec": return try client.exec(Array(arguments))
+            case "save": return try client.save(Array(arguments))
+            case "load": return try client.load(Array(arguments))
+            case "export": return try client.export(Array(arguments))
+            case "diff": return try client.diff(Array(arguments))
+            case "commit": return try client.commit(Array(arguments))
+            case "history": return try client.history(Array(arguments))
             default: return usageError("unknown command: \(command)")
             }
         } catch let error as UsageFailure {
@@ -118,6 +124,12 @@ public enum ClientMain {
           images    List images
           import    Create an image from a tar archive
           tag       Add a name to an image
+          save      Write images to a tar archive
+          load      Read images from a tar archive
+          history   Show how an image was made
+          commit    Create an image from a container's changes
+          diff      List a container's changed files
+          export    Write a container's file system to a tar archive
           rmi       Remove images
           version   Show the client and daemon versions
           info      Show daemon-wide information

@@ -158,6 +158,52 @@ enum CommandHelp {
               -u, --user UID[:GID]   User to run as (numeric)
                   --privileged       All capabilities, no seccomp filter
             """,
+        "save": """
+            Usage: swiftd save [-o FILE] IMAGE [IMAGE...]
+
+            Writes images, with their names, to a tar archive in the docker save format (which is
+            also an OCI image layout).
+
+            Options:
+              -o, --output FILE   Write to FILE instead of standard output
+            """,
+        "load": """
+            Usage: swiftd load [-i FILE]
+
+            Reads images from a docker save or OCI image layout archive.
+
+            Options:
+              -i, --input FILE   Read from FILE instead of standard input
+              -q, --quiet        Print nothing
+            """,
+        "export": """
+            Usage: swiftd export [-o FILE] CONTAINER
+
+            Writes a container's file system to a tar archive.
+
+            Options:
+              -o, --output FILE   Write to FILE instead of standard output
+            """,
+        "diff": """
+            Usage: swiftd diff CONTAINER
+
+            Lists files a container added (A), changed (C) or deleted (D).
+            """,
+        "commit": """
+            Usage: swiftd commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]
+
+            Creates an image from a container's changes; a running container is paused meanwhile.
+
+            Options:
+              -m, --message TEXT   Comment for the image's history
+              -a, --author NAME    Author of the image
+              -p=false             Do not pause a running container
+            """,
+        "history": """
+            Usage: swiftd history IMAGE
+
+            Shows the steps that made an image.
+            """,
         "version": """
             Usage: swiftd version
 

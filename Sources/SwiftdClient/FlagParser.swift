@@ -47,6 +47,8 @@ struct FlagParser {
                 }
                 name = String(argument.prefix(2))
                 inline = String(argument.dropFirst(2))
+                // `-p=false` spells the value of a short flag with an equals sign.
+                if inline?.hasPrefix("=") == true { inline?.removeFirst() }
             }
             guard let flag = flag(named: name) else { throw UsageFailure(message: "unknown flag: \(name)") }
             if flag.takesValue {

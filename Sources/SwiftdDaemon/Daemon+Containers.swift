@@ -79,7 +79,7 @@ extension Daemon {
                     log.warning("pruning a container failed", [("id", container.id), ("error", "\(error)")])
                 }
             }
-            let report = PruneReport(ContainersDeleted: deleted, SpaceReclaimed: 0)
+            let report = ContainerPruneReport(ContainersDeleted: deleted, SpaceReclaimed: 0)
             try await job.stdout.write(Array(try JSONEncoder().encode(report)))
         }
         try engine.register("pause") { [self] job in
@@ -514,7 +514,7 @@ extension Job {
 }
 
 /// `POST /containers/prune`'s response.
-struct PruneReport: Codable {
+struct ContainerPruneReport: Codable {
     var ContainersDeleted: [String]
     var SpaceReclaimed: Int64
 }

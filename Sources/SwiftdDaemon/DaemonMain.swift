@@ -314,6 +314,7 @@ extension Daemon {
         try registerImageHandlers()
         try registerEventHandlers()
         try registerExecHandlers()
+        try registerArchiveHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
             var info = InfoResponse(ID: "", Driver: "overlay2", DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)

@@ -1,0 +1,166 @@
+import Foundation
+import SwiftdAPI
+import SwiftdEngine
+import SwiftdGraph
+import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Daemon {
+    /// Registers save, load, export, commit, container changes, history, image prune and df.
+    func registerArchiveHandlers() throws {
+        try engine.register("image_export") { [self] job in
+            // `GET /images/get?names=a&names=b` or `GET /images/{name}/get`.
+            var names = job.environment["names"].map { $0.split(separator: "\n").map(String.init) } ?? []
+            if let name = job.environment["name"] { names = [name] }
+            guard !names.isEmpty else { throw SwiftdError(.invalidArgument, "no image names given") }
+            for name in names { _ = try lookUpImage(name) }
+            try await streamFile(job) { path in try graph.save(names, to: path) }
+        }
+        try engine.register("load") { [self] job in
+            let spool = try await spoolBody(job, prefix: "load")
+            defer { try? FileSystem.remove(spool) }
+            var lines: [String] = []
+            do {
+                let images = try graph.load(fromFile: spool) { lines.append($0) }
+                for image in images { events.emit(type: "image", action: "load", id: image.id, attributes: ["name": image.repoTags.first ?? image.id]) }
+            } catch let error as ClassifiedError {
+                throw SwiftdError(error.kind, error.message.replacingOccurrences(of: spool, with: "the archive"))
+            }
+            var output: [UInt8] = []
+            for line in lines {
+                output += Array(try JSONEncoder().encode(ProgressMessage(stream: line + "\n"))) + [10]
+            }
+            try await job.stdout.write(output)
+        }
+        try engine.register("export") { [self] job in
+            let container = try container(try job.argument("name"))
+            // The rootfs must be mounted to read it; a stopped container is mounted for the export.
+            let wasRunning = container.isRunning
+            if !wasRunning { _ = try graph.mountContainer(id: container.id) }
+            defer { if !wasRunning && !container.isRunning { try? graph.unmountContainer(id: container.id) } }
+            try await streamFile(job) { path in try graph.export(containerID: container.id, to: path) }
+            emit(container, "export")
+        }
+        try engine.register("container_changes") { [self] job in
+            let container = try container(try job.argument("name"))
+            let changes = try graph.changes(containerID: container.id).map { ["Path": JSONScalar.string($0.path), "Kind": .int($0.kind.rawValue)] }
+            try await job.stdout.write(Array(try JSONEncoder().encode(changes)))
+        }
+        try engine.register("commit") { [self] job in try await commit(job) }
+        try engine.register("history") { [self] job in
+            let entries = try graph.history(try job.argument("name")).map { entry -> [String: JSONScalar] in
+                [
+                    "Id": .string(entry.id), "Created": .int64(entry.created), "CreatedBy": .string(entry.createdBy),
+                    "Tags": .strings(entry.tags), "Size": .int64(entry.size), "Comment": .string(entry.comment),
+                ]
+            }
+            try await job.stdout.write(Array(try JSONEncoder().encode(entries)))
+        }
+        try engine.register("images_prune") { [self] job in
+            let report = try graph.pruneImages()
+            let deleted = report.deleted.map { ["Deleted": $0] }
+            let body: [String: JSONScalar] = ["ImagesDeleted": .objects(deleted), "SpaceReclaimed": .int64(report.spaceReclaimed)]
+            try await job.stdout.write(Array(try JSONEncoder().encode(body)))
+        }
+    }
+
+    /// Writes a file made by `produce` to the job's stdout in chunks, then removes it.
+    ///
+    /// NOTE: the archive goes through a temporary file under the root, so it needs that much
+    /// free disk; streaming through a pipe would not.
+    private func streamFile(_ job: Job, produce: (String) throws -> Void) async throws {
+        let directory = "\(configuration.root)/tmp"
+        try FileSystem.createDirectory(directory, mode: 0o700)
+        let path = "\(directory)/out-\(randomID().prefix(16)).tar"
+        defer { try? FileSystem.remove(path) }
+        try produce(path)
+        let fd = try retryingInterrupts("open", path) { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { raw in
+                try retryingInterrupts("read", path) { read(fd, raw.baseAddress, raw.count) }
+            }
+            if count == 0 { break }
+            try await job.stdout.write(Array(buffer[0..<count]))
+        }
+    }
+
+    /// Writes the request body to a new file under the root's `tmp` and returns its path.
+    func spoolBody(_ job: Job, prefix: String) async throws -> String {
+        let directory = "\(configuration.root)/tmp"
+        try FileSystem.createDirectory(directory, mode: 0o700)
+        let spool = "\(directory)/\(prefix)-\(randomID().prefix(16)).tar"
+        let fd = try retryingInterrupts("open", spool) { open(spool, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        do {
+            while let chunk = try await job.stdin.read() {
+                try FileSystem.writeAll(fd, chunk, subject: spool)
+            }
+            close(fd)
+        } catch {
+            close(fd)
+            try? FileSystem.remove(spool)
+            throw error
+        }
+        return spool
+    }
+
+    /// `POST /commit?container=…`: a new image from the container's changes; a running
+    /// container is paused meanwhile unless `pause=0`.
+    private func commit(_ job: Job) async throws {
+        guard let name = job.environment["container"], !name.isEmpty else {
+            throw SwiftdError(.invalidArgument, "missing container")
+        }
+        let container = try container(name)
+        let record = container.record
+        var reference: Reference?
+        if let repo = job.environment["repo"], !repo.isEmpty {
+            let tag = job.environment["tag"].flatMap { $0.isEmpty ? nil : $0 }
+            reference = try Reference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
+        }
+        let pause = job.environment["pause"].map { $0 != "0" && $0 != "false" } ?? true
+        let mustPause = pause && record.state.Running && !record.state.Paused
+        if mustPause { try exec.pause(containerID: container.id) }
+        defer { if mustPause { try? exec.resume(containerID: container.id) } }
+        let mounted = record.state.Running
+        if !mounted { _ = try graph.mountContainer(id: container.id) }
+        defer { if !mounted && !container.isRunning { try? graph.unmountContainer(id: container.id) } }
+
+        let config = ImageConfig.ContainerConfig(
+            user: record.config.User.isEmpty ? nil : record.config.User, env: record.config.Env,
+            cmd: record.config.Cmd, entrypoint: record.config.Entrypoint,
+            workingDir: record.config.WorkingDir.isEmpty ? nil : record.config.WorkingDir,
+            labels: record.config.Labels.isEmpty ? nil : record.config.Labels, stopSignal: record.config.StopSignal)
+        let image = try graph.commit(
+            containerID: container.id, config: config,
+            comment: job.environment["comment"].flatMap { $0.isEmpty ? nil : $0 },
+            author: job.environment["author"].flatMap { $0.isEmpty ? nil : $0 },
+            createdBy: ([record.path] + record.args).joined(separator: " "))
+        if let reference { try graph.tag(image.id, as: reference) }
+        emit(container, "commit")
+        try await job.stdout.write(Array(try JSONEncoder().encode(["Id": image.id])))
+    }
+}
+
+/// JSON values for hand-built responses.
+enum JSONScalar: Encodable {
+    case string(String)
+    case strings([String])
+    case int(Int)
+    case int64(Int64)
+    case objects([[String: String]])
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .strings(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .int64(let value): try container.encode(value)
+        case .objects(let value): try container.encode(value)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// save, load, export, commit, diff and history through the client.
+@Suite("image archives", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct ImageArchiveEndToEndTests {
+    @Test("save then load into another daemon gives the same image")
+    func saveAndLoad() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let id = try daemon.client(["images", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let archive = "\(daemon.work)/saved.tar"
+            let saved = try daemon.client(["save", "-o", archive, "busybox"])
+            #expect(saved.status == 0, "\(saved.stderr)")
+            #expect(try daemon.client(["rmi", "busybox"]).status == 0)
+            let loaded = try daemon.client(["load", "-i", archive])
+            #expect(loaded.status == 0, "\(loaded.stderr)")
+            #expect(loaded.stdout.contains("Loaded image: busybox:latest"))
+            let after = try daemon.client(["images", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(after == id)
+            let tampered = "\(daemon.work)/tampered.tar"
+            try Data("not an archive".utf8).write(to: URL(fileURLWithPath: tampered))
+            let rejected = try daemon.client(["load", "-i", tampered])
+            #expect(rejected.status == 1)
+            #expect(try daemon.client(["images", "-q", "--no-trunc"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+        }
+    }
+
+    @Test("diff, commit, history and export of a container")
+    func commitAndExport() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let run = try daemon.client(["run", "--name", "changer", "busybox", "sh", "-c", "echo hi > /added; rm /etc/group; echo x >> /etc/passwd"])
+            #expect(run.status == 0)
+            let diff = try daemon.client(["diff", "changer"])
+            let lines = Set(diff.stdout.split(separator: "\n").map(String.init))
+            #expect(lines.contains("A /added"))
+            #expect(lines.contains("D /etc/group"))
+            #expect(lines.contains("C /etc/passwd"))
+            let commit = try daemon.client(["commit", "-m", "my change", "changer", "changed:v1"])
+            #expect(commit.status == 0, "\(commit.stderr)")
+            #expect(commit.stdout.hasPrefix("sha256:"))
+            let check = try daemon.client(["run", "--rm", "changed:v1", "sh", "-c", "cat /added; test -e /etc/group || echo gone"])
+            #expect(check.stdout == "hi\ngone\n")
+            let history = try daemon.client(["history", "changed:v1"])
+            #expect(history.stdout.contains("my change"))
+            let exported = "\(daemon.work)/export.tar"
+            #expect(try daemon.client(["export", "-o", exported, "changer"]).status == 0)
+            let listing = try DaemonHarness.capture("/usr/bin/tar", ["-tf", exported]).stdout
+            #expect(listing.contains("added"))
+            #expect(listing.contains("bin/busybox"))
+            #expect(daemon.mountPoints(under: daemon.root).isEmpty)
+        }
+    }
+}
