@@ -20,7 +20,7 @@ public enum APIVersion {
     }
 }
 
-/// How a route's job output becomes an HTTP response.
+/// The form of HTTP response that a route's job output becomes.
 public enum ResponseKind: Sendable {
     /// The job's stdout is a JSON document, sent with this status.
     case json(HTTPStatus)
@@ -98,7 +98,7 @@ public final class Router: Sendable {
         self.log = log
     }
 
-    /// The headers on every response.
+    /// Returns the headers for every response.
     ///
     /// With `cors` (`--api-enable-cors`), browsers on any origin may call the API.
     public static func commonHeaders(serverVersion: String, cors: Bool = false) -> [(name: String, value: String)] {
@@ -135,7 +135,7 @@ public final class Router: Sendable {
             }
         }
 
-        // A CORS preflight: the common headers say what is allowed.
+        // A CORS preflight: the common headers list what is allowed.
         if request.method == "OPTIONS" {
             try? response.send(.ok)
             return

@@ -162,7 +162,7 @@ struct UsageFailure: Error {
     var message: String
 }
 
-/// An error answer from the daemon; `exitStatus` follows the docker CLI (125, 126 or 127).
+/// An error response from the daemon. `exitStatus` follows the docker CLI: 1, 125, 126 or 127.
 struct DaemonFailure: Error {
     var message: String
     var exitStatus: Int32 = 125

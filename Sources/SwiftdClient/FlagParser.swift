@@ -84,8 +84,8 @@ struct FlagParser {
     func strings(_ name: String) -> [String] { values[name] ?? [] }
 }
 
-/// Parses a memory size as docker does: a number with an optional b, k, m or g suffix
-/// (binary units; `kb`, `mib` and so on also accepted).
+/// Parses a memory size as docker does: a number with an optional b, k, m or g suffix in
+/// binary units. The spellings `kb`, `mib` and so on are accepted too.
 func parseMemorySize(_ text: String) -> Int64? {
     var digits = text.lowercased()
     for suffix in ["ib", "b"] where digits.hasSuffix(suffix) && digits.count > suffix.count {

@@ -490,8 +490,8 @@ extension Daemon {
 }
 
 extension Daemon {
-    /// Finds an image by name or ID; a name that is not a valid reference is a 400 with the
-    /// reference parser's message, as dockerd answers `BUSYBOX`.
+    /// Finds an image by name or ID. A name that is not a valid reference is a 400 with the
+    /// reference parser's message, as dockerd returns for `BUSYBOX`.
     func lookUpImage(_ name: String) throws -> Image {
         do {
             return try graph.image(name)

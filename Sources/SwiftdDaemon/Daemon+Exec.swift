@@ -195,7 +195,7 @@ extension Daemon {
                 break
             }
         }
-        // The exit code is recorded before the stream ends, so an inspect right after sees it.
+        // The exit code is recorded before the stream ends, so an inspect right after finds it.
         await finished.value
     }
 }

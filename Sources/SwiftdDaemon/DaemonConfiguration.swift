@@ -49,7 +49,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    /// The flags that were given but have no effect yet, so the daemon can say so at start-up.
+    /// The flags that were given but have no effect yet, for a warning at start-up.
     public var unappliedSettings: [String] {
         // TODO: apply these as the network and registry drivers grow; each is parsed and checked.
         var flags: [String] = []

@@ -339,7 +339,7 @@ extension Daemon {
     }
 }
 
-/// The running kernel's release, as `uname -r` prints it.
+/// Returns the running kernel's release, as `uname -r` prints it.
 func kernelRelease() -> String {
     var uts = utsname()
     uname(&uts)
