@@ -5,6 +5,16 @@ public enum DockerRoutes {
         Route("GET", "/version", job: "version", .json(.ok)),
         Route("GET", "/info", job: "info", .json(.ok)),
         Route("GET", "/events", job: "events", .stream(contentType: "application/json")),
+        Route("GET", "/system/df", job: "system_df", .json(.ok)),
+        Route("GET", "/volumes", job: "volumes", .json(.ok)),
+        Route("GET", "/plugins", job: "plugins", .json(.ok)),
+        // A daemon outside a swarm answers every swarm endpoint with 503.
+        Route("GET", "/swarm", job: "swarm", .json(.ok)),
+        Route("GET", "/nodes", job: "swarm", .json(.ok)),
+        Route("GET", "/services", job: "swarm", .json(.ok)),
+        Route("GET", "/tasks", job: "swarm", .json(.ok)),
+        Route("GET", "/secrets", job: "swarm", .json(.ok)),
+        Route("GET", "/configs", job: "swarm", .json(.ok)),
 
         Route("GET", "/containers/json", job: "containers", .json(.ok)),
         Route("POST", "/containers/create", job: "create", .json(.created)),

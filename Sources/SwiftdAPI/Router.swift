@@ -251,6 +251,7 @@ public final class Router: Sendable {
             case .invalidArgument: code = 400
             case .conflict: code = 409
             case .unsupported: code = 501
+            case .unavailable: code = 503
             case .internalError: code = 500
             }
             return (HTTPStatus(code), classified.message)

@@ -315,6 +315,7 @@ extension Daemon {
         try registerEventHandlers()
         try registerExecHandlers()
         try registerArchiveHandlers()
+        try registerSystemHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
             var info = InfoResponse(ID: "", Driver: "overlay2", DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)

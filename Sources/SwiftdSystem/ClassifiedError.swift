@@ -8,6 +8,8 @@ public enum ErrorKind: String, Sendable {
     case conflict
     /// A request that swiftd cannot serve on this host or has not implemented (501).
     case unsupported
+    /// A service that is not available in this daemon's mode, such as swarm (503).
+    case unavailable
     /// A failure of swiftd or of the host (500).
     case internalError
 }

@@ -249,3 +249,25 @@ struct DaemonSignalTests {
         #expect(harness.stop() == 0)
     }
 }
+
+/// Endpoints that answer as a dockerd without swarm, volumes or plugins does.
+@Suite("system endpoints", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct SystemEndpointTests {
+    @Test("system df, swarm, volumes and plugins")
+    func endpoints() throws {
+        try DaemonHarness.withDaemon { daemon in
+            func get(_ path: String) throws -> String {
+                try DaemonHarness.capture("/usr/bin/curl", ["-s", "-w", " %{http_code}", "--unix-socket", daemon.socket, "http://x/v1.45\(path)"]).stdout
+            }
+            let df = try get("/system/df")
+            #expect(df.hasSuffix(" 200"))
+            #expect(df.contains("\"LayersSize\""))
+            #expect(df.contains("busybox:latest"))
+            let swarm = try get("/swarm")
+            #expect(swarm.hasSuffix(" 503"))
+            #expect(swarm.contains("This node is not a swarm manager"))
+            #expect(try get("/volumes") == #"{"Volumes":[],"Warnings":[]} 200"#)
+            #expect(try get("/plugins") == "[] 200")
+        }
+    }
+}

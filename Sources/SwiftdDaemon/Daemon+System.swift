@@ -1,0 +1,76 @@
+import Foundation
+import SwiftdAPI
+import SwiftdEngine
+import SwiftdSystem
+
+/// `GET /system/df`'s response, with the fields swiftd fills.
+struct DiskUsageResponse: Encodable {
+    struct ImageRow: Encodable {
+        var Id: String
+        var ParentId: String
+        var RepoTags: [String]
+        var RepoDigests: [String]
+        var Created: Int64
+        var Size: Int64
+        var SharedSize: Int64
+        var Labels: [String: String]
+        var Containers: Int
+    }
+
+    struct ContainerRow: Encodable {
+        var Id: String
+        var Names: [String]
+        var Image: String
+        var ImageID: String
+        var Command: String
+        var Created: Int64
+        var State: String
+        var Status: String
+        var SizeRw: Int64
+        var SizeRootFs: Int64
+    }
+
+    var LayersSize: Int64
+    var Images: [ImageRow]
+    var Containers: [ContainerRow]
+    var Volumes: [String]
+    var BuildCache: [String]
+}
+
+extension Daemon {
+    /// Registers `system_df`, and the answers of a daemon that is not part of a swarm and has
+    /// no volume or plugin support yet.
+    func registerSystemHandlers() throws {
+        try engine.register("system_df") { [self] job in
+            let usage = try graph.diskUsage()
+            let byID = Dictionary(uniqueKeysWithValues: graph.images().map { ($0.id, $0) })
+            let images = usage.images.map { row in
+                DiskUsageResponse.ImageRow(
+                    Id: row.id, ParentId: "", RepoTags: row.repoTags, RepoDigests: [],
+                    Created: Int64(byID[row.id].flatMap { parseTimestamp($0.created) }?.timeIntervalSince1970 ?? 0),
+                    Size: row.size, SharedSize: row.sharedSize, Labels: byID[row.id]?.config.config?.labels ?? [:],
+                    Containers: row.containers)
+            }
+            let sizes = Dictionary(uniqueKeysWithValues: usage.containers.map { ($0.id, $0.sizeRw) })
+            let containers = allContainers().map { container in
+                let row = summary(container)
+                return DiskUsageResponse.ContainerRow(
+                    Id: row.Id, Names: row.Names, Image: row.Image, ImageID: row.ImageID, Command: row.Command,
+                    Created: row.Created, State: row.State, Status: row.Status, SizeRw: sizes[row.Id] ?? 0,
+                    SizeRootFs: (byID[row.ImageID]?.size ?? 0) + (sizes[row.Id] ?? 0))
+            }
+            let response = DiskUsageResponse(LayersSize: usage.layersSize, Images: images, Containers: containers, Volumes: [], BuildCache: [])
+            try await job.stdout.write(Array(try JSONEncoder().encode(response)))
+        }
+        // The messages a dockerd that is not in a swarm returns, so clients handle them as usual.
+        try engine.register("swarm") { _ in
+            throw SwiftdError(.unavailable,
+                "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.")
+        }
+        try engine.register("volumes") { job in
+            // TODO: named and anonymous volumes; until then there are none to list.
+            try await job.stdout.write(#"{"Volumes":[],"Warnings":[]}"#)
+        }
+        try engine.register("plugins") { job in try await job.stdout.write("[]") }
+    }
+}
