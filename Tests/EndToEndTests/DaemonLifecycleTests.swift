@@ -156,7 +156,17 @@ struct SocketActivationTests {
         let pidFile = "\(harness.work)/activator.pid"
         #expect(system("\(command) >/dev/null 2>&1 </dev/null & echo $! > '\(pidFile)'") == 0)
         let activator = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        defer { kill(activator, SIGKILL) }
+        defer {
+            // On failure the daemon may still run as the activator's child: stop both.
+            if let text = try? String(contentsOfFile: harness.pidfile, encoding: .utf8),
+                let daemon = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                kill(daemon, SIGTERM)
+                for _ in 0..<100 where kill(daemon, 0) == 0 { Thread.sleep(forTimeInterval: 0.05) }
+                kill(daemon, SIGKILL)
+            }
+            kill(activator, SIGKILL)
+        }
         var version = CommandResult(status: -1, stdout: "", stderr: "")
         for _ in 0..<100 where version.status != 0 {
             Thread.sleep(forTimeInterval: 0.05)
