@@ -52,22 +52,13 @@ extension Commands {
             throw UsageFailure(message: "requested load from stdin, but stdin is empty")
         }
         defer { if fd != 0 { close(fd) } }
-        var pending: [UInt8] = []
+        var progress = ProgressLines()
         var streamError: String?
-        let response = try client.stream("POST", "/images/load", headers: [("Content-Type", "application/x-tar")],
-            upload: {
-                var buffer = [UInt8](repeating: 0, count: 1 << 20)
-                let count = try buffer.withUnsafeMutableBytes { raw in
-                    try retryingInterrupts("read", "archive") { read(fd, raw.baseAddress, raw.count) }
-                }
-                return count == 0 ? nil : Array(buffer[0..<count])
-            }
+        let response = try client.stream(
+            "POST", "/images/load", headers: [("Content-Type", "application/x-tar")],
+            upload: chunks(of: fd, subject: "archive")
         ) { bytes in
-            pending += bytes
-            while let newline = pending.firstIndex(of: 10) {
-                let line = Array(pending[..<newline])
-                pending.removeFirst(newline + 1)
-                guard let message = try? JSONDecoder().decode(ProgressMessage.self, from: Data(line)) else { continue }
+            progress.feed(bytes) { message in
                 if let error = message.error { streamError = error }
                 if let text = message.stream, !flags.bool("-q") { writeStdout(Array(text.utf8)) }
             }

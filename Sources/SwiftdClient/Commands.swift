@@ -437,21 +437,12 @@ struct Commands {
         if let message = flags.string("-m") { query += "&message=\(percentEncode(message))" }
         var lastStatus: String?
         var streamError: String?
-        var pending: [UInt8] = []
-        let response = try client.stream("POST", "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
-            upload: {
-                var buffer = [UInt8](repeating: 0, count: 1 << 20)
-                let count = try buffer.withUnsafeMutableBytes { raw in
-                    try retryingInterrupts("read", source) { read(fd, raw.baseAddress, raw.count) }
-                }
-                return count == 0 ? nil : Array(buffer[0..<count])
-            }
+        var progress = ProgressLines()
+        let response = try client.stream(
+            "POST", "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
+            upload: chunks(of: fd, subject: source)
         ) { bytes in
-            pending += bytes
-            while let newline = pending.firstIndex(of: 10) {
-                let line = Array(pending[..<newline])
-                pending.removeFirst(newline + 1)
-                guard let message = try? JSONDecoder().decode(ProgressMessage.self, from: Data(line)) else { continue }
+            progress.feed(bytes) { message in
                 if let error = message.error { streamError = error }
                 if let status = message.status { lastStatus = status }
             }
@@ -504,6 +495,31 @@ struct Commands {
             """)
         for warning in info.Warnings { writeStderr("WARNING: \(warning)\n") }
         return 0
+    }
+}
+
+/// Returns an upload source that reads `fd` in 1 MiB chunks until end of file.
+func chunks(of fd: Int32, subject: String) -> () throws -> [UInt8]? {
+    {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let count = try buffer.withUnsafeMutableBytes { raw in
+            try retryingInterrupts("read", subject) { read(fd, raw.baseAddress, raw.count) }
+        }
+        return count == 0 ? nil : Array(buffer[0..<count])
+    }
+}
+
+/// Splits a JSON progress stream into messages, across chunk boundaries.
+struct ProgressLines {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ bytes: [UInt8], deliver: (ProgressMessage) -> Void) {
+        pending += bytes
+        while let newline = pending.firstIndex(of: 10) {
+            let line = Array(pending[..<newline])
+            pending.removeFirst(newline + 1)
+            if let message = try? JSONDecoder().decode(ProgressMessage.self, from: Data(line)) { deliver(message) }
+        }
     }
 }
 

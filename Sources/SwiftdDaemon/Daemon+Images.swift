@@ -66,21 +66,9 @@ extension Daemon {
             reference = try Reference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
         }
 
-        // Spool the body to a file: the archive is read twice (hash and extraction).
-        let spoolDirectory = "\(configuration.root)/tmp"
-        try FileSystem.createDirectory(spoolDirectory, mode: 0o700)
-        let spool = "\(spoolDirectory)/import-\(randomID().prefix(16)).tar"
+        // Spool the body to a file, so a broken upload stores nothing.
+        let spool = try await spoolBody(job, prefix: "import")
         defer { try? FileSystem.remove(spool) }
-        let fd = try retryingInterrupts("open", spool) { open(spool, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
-        do {
-            while let chunk = try await job.stdin.read() {
-                try FileSystem.writeAll(fd, chunk, subject: spool)
-            }
-            close(fd)
-        } catch {
-            close(fd)
-            throw error
-        }
 
         let diffID: String
         do {
