@@ -48,9 +48,9 @@ extension PrivilegedTests {
             #expect(
                 try TestSupport.savedRules(mentioning: name) == [
                     "-A SWIFTD-POSTROUTING -s \(prefix).0/24 ! -o \(name) -j MASQUERADE",
+                    "-A SWIFTD-FORWARD -i \(name) -o \(name) -j ACCEPT",
                     "-A SWIFTD-FORWARD -o \(name) -j ACCEPT",
                     "-A SWIFTD-FORWARD -i \(name) ! -o \(name) -j ACCEPT",
-                    "-A SWIFTD-FORWARD -i \(name) -o \(name) -j ACCEPT",
                 ])
             let save = try TestSupport.run(["iptables-legacy-save"]).output
             #expect(save.contains("-A POSTROUTING -j SWIFTD-POSTROUTING"))
