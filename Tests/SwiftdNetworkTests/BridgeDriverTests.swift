@@ -98,7 +98,10 @@ extension PrivilegedTests {
             #expect(try first.run(["ip", "link", "show", "eth0"]).status != 0)
             // The released address is handed out again after the others.
             try driver.reserve(one)
-            #expect(throws: SwiftdError.self) { try driver.reserve(one) }
+            try driver.reserve(one)
+            var other = one
+            other.containerID = "c9"
+            #expect(throws: SwiftdError.self) { try driver.reserve(other) }
 
             start = clock.now
             try driver.shutdown()
