@@ -16,8 +16,7 @@ extension BridgeDriver {
     ///
     /// - Throws: `SystemCallError` if the file exists but cannot be read; `SwiftdError`
     ///   (`internalError`) if it is not valid JSON.
-    static func loadAllocations(_ path: String, into allocator: IPAllocator, log: Logger) throws
-    {
+    static func loadAllocations(_ path: String, into allocator: IPAllocator, log: Logger) throws {
         guard FileSystem.exists(path) else { return }
         let state: AllocationState
         do {
@@ -54,7 +53,9 @@ extension BridgeDriver {
             let state = AllocationState(
                 subnet: network.description,
                 addresses: Dictionary(
-                    uniqueKeysWithValues: allocator.allocations.map { ($0.key.description, $0.value) }
+                    uniqueKeysWithValues: allocator.allocations.map {
+                        ($0.key.description, $0.value)
+                    }
                 ))
             do {
                 let encoder = JSONEncoder()

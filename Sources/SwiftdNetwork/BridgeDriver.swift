@@ -86,7 +86,9 @@ public final class BridgeDriver: Sendable {
         let setup = try Self.prepareBridge(name, requested, configuration, socket)
         self.bridgeName = name
         let network = IPv4Subnet(containing: setup.address, prefixLength: setup.prefixLength)
-        if let fixed, !(network.contains(fixed.network) && fixed.prefixLength >= network.prefixLength) {
+        if let fixed,
+            !(network.contains(fixed.network) && fixed.prefixLength >= network.prefixLength)
+        {
             if setup.created { try? socket.deleteLink(named: name) }
             throw SwiftdError(
                 .invalidArgument, "fixed CIDR \(fixed) is not inside the bridge subnet \(network)")

@@ -29,9 +29,9 @@ final class PortProxy: Sendable {
 
     /// Binds `binding.hostIP:hostPort` (which must be set) and starts relaying to `target`.
     ///
-    /// - Throws: `SwiftdError` (`conflict`) if the address and port are in use, as Docker says
-    ///   it: "Bind for 0.0.0.0:8080 failed: port is already allocated"; `SystemCallError` for
-    ///   other socket failures.
+    /// - Throws: `SwiftdError` (`conflict`) with Docker's message "Bind for 0.0.0.0:8080
+    ///   failed: port is already allocated" if the address and port are in use.
+    ///   `SystemCallError` for other socket failures.
     init(_ binding: PortBinding, target: (address: IPv4Address, port: UInt16)) throws {
         self.binding = binding
         self.target = target

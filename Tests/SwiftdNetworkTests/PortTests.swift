@@ -37,7 +37,9 @@ enum Echo {
     {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["-t", "\(namespace.pid)", "-n", "python3", "-c", server, proto, "\(port)"]
+        process.arguments = [
+            "-t", "\(namespace.pid)", "-n", "python3", "-c", server, proto, "\(port)",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -46,12 +48,14 @@ enum Echo {
 
     /// Sends "ping" and returns the reply, or "" on failure; `namespace` nil for the host.
     static func ask(
-        _ proto: String, _ host: String, _ port: Int, from namespace: NetworkNamespaceProcess? = nil,
+        _ proto: String, _ host: String, _ port: Int,
+        from namespace: NetworkNamespaceProcess? = nil,
         timeout: Double = 2
     ) throws -> String {
         let command = ["python3", "-c", client, proto, host, "\(port)", "\(timeout)"]
         let result = try namespace?.run(command) ?? TestSupport.run(command)
-        return result.status == 0 ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        return result.status == 0
+            ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : ""
     }
 
     /// Asks until a reply comes (the server may still be starting), for up to 5 s.
@@ -118,7 +122,8 @@ extension PrivilegedTests {
                 ])
             print("publish of 3 ports took \(clock.now - start)")
             defer { _ = try? driver.unpublish(endpoint, bindings) }
-            #expect(bindings[0] == PortBinding(hostIP: "0.0.0.0", hostPort: tcpPort, containerPort: 80))
+            #expect(
+                bindings[0] == PortBinding(hostIP: "0.0.0.0", hostPort: tcpPort, containerPort: 80))
             #expect(bindings[1].proto == "udp" && bindings[1].hostIP == "0.0.0.0")
             let ephemeral = try BridgeDriver.ephemeralPortRange()
             #expect(ephemeral.contains(bindings[2].hostPort))
@@ -156,16 +161,18 @@ extension PrivilegedTests {
             #expect(try Echo.ask("udp", driver.gateway, udpPort).hasPrefix("echo:ping"))
             #expect(try Echo.ask("udp", "127.0.0.1", udpPort).hasPrefix("echo:ping"))
 
-            // The same port again, and a port another program holds, are conflicts; no rule
+            // The same port again, and a port another socket has bound, are conflicts; no rule
             // is added for them.
             let rulesBefore = try normalizedSave()
             let again = #expect(throws: SwiftdError.self) {
                 try driver.publish(endpoint, [PortBinding(hostPort: tcpPort, containerPort: 81)])
             }
             #expect(again?.kind == .conflict)
-            #expect(again?.message == "Bind for 0.0.0.0:\(tcpPort) failed: port is already allocated")
+            #expect(
+                again?.message == "Bind for 0.0.0.0:\(tcpPort) failed: port is already allocated")
             let holder = try PortProxy(
-                PortBinding(hostIP: "0.0.0.0", hostPort: tcpPort + 2, containerPort: 1, proto: "tcp"),
+                PortBinding(
+                    hostIP: "0.0.0.0", hostPort: tcpPort + 2, containerPort: 1, proto: "tcp"),
                 target: (IPv4Address(0x7F00_0001), 9))
             defer { holder.stop() }
             let taken = #expect(throws: SwiftdError.self) {
@@ -180,18 +187,21 @@ extension PrivilegedTests {
             #expect(try normalizedSave() == rulesBefore)
             // The first binding of the failed call was undone: its port is free again.
             let reuse = try PortProxy(
-                PortBinding(hostIP: "0.0.0.0", hostPort: tcpPort + 3, containerPort: 1, proto: "tcp"),
+                PortBinding(
+                    hostIP: "0.0.0.0", hostPort: tcpPort + 3, containerPort: 1, proto: "tcp"),
                 target: (IPv4Address(0x7F00_0001), 9))
             reuse.stop()
 
             try driver.unpublish(endpoint, bindings)
-            #expect(try TestSupport.savedRules(mentioning: "DNAT").filter { $0.contains(name) }.isEmpty)
+            #expect(
+                try TestSupport.savedRules(mentioning: "DNAT").filter { $0.contains(name) }.isEmpty)
             #expect(try Echo.ask("tcp", "127.0.0.1", tcpPort, timeout: 0.5) == "")
 
             // Published again, then removed by disconnect and shutdown.
             _ = try driver.publish(endpoint, [PortBinding(hostPort: tcpPort, containerPort: 80)])
             try driver.disconnect(endpoint)
-            #expect(try TestSupport.savedRules(mentioning: "DNAT").filter { $0.contains(name) }.isEmpty)
+            #expect(
+                try TestSupport.savedRules(mentioning: "DNAT").filter { $0.contains(name) }.isEmpty)
             try driver.shutdown()
             holder.stop()
             #expect(try normalizedSave() == before)
@@ -271,7 +281,9 @@ extension PrivilegedTests {
             let file = directory + "/\(name)-addresses.json"
             let saved = try JSONDecoder().decode(
                 AllocationState.self, from: Data(try FileSystem.read(file)))
-            #expect(saved == AllocationState(subnet: "\(prefix).0/24", addresses: [one.ipAddress: "c1"]))
+            #expect(
+                saved == AllocationState(subnet: "\(prefix).0/24", addresses: [one.ipAddress: "c1"])
+            )
 
             // A new driver (a daemon restart) reloads the allocation.
             driver = try BridgeDriver(configuration)
