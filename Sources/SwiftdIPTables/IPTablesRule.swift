@@ -1,10 +1,12 @@
-/// One rule of an iptables chain, in the shape swiftd manages: a source network, an in and an
-/// out interface (each optionally negated) and a target without options.
+/// One rule of an iptables chain, in the shape swiftd manages: a source and a destination
+/// network, an in and an out interface (each optionally negated), a protocol (`tcp` or `udp`)
+/// with source and destination port, an `addrtype` destination type, and a target.
 ///
-/// The target is a verdict (`ACCEPT`, `DROP`, `RETURN`), a chain name to jump to, or
-/// `MASQUERADE`. Rules read from the kernel that have criteria this type cannot express (a
-/// protocol, a destination, matches such as `-m conntrack`) have `hasOtherCriteria` set and
-/// never equal a rule built here.
+/// The target is a verdict (`ACCEPT`, `DROP`, `RETURN`), a chain name to jump to,
+/// `MASQUERADE`, or `DNAT` to `toDestination`. `IPTablesTable.rules(in:)` reads back only the
+/// source, the interfaces and the target: rules with more criteria (a protocol, a destination,
+/// matches) have `hasOtherCriteria` set and never equal a rule built here; the table's append,
+/// insert and delete calls compare whole rules in the kernel's form instead.
 public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
     /// The source network in CIDR notation, such as `172.17.0.0/16`, or nil for any.
     public var source: String?
@@ -16,22 +18,46 @@ public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
     public var outInterface: String?
     /// True for `! -o`.
     public var outInterfaceNegated: Bool
+    /// The destination network in CIDR notation (a plain address means /32), or nil for any.
+    public var destination: String?
+    /// True for `! -d`.
+    public var destinationNegated: Bool = false
+    /// `tcp` or `udp` (`-p`), or nil for any protocol; the ports need one.
+    public var proto: String?
+    /// The source port (`--sport`), or nil for any.
+    public var sourcePort: Int?
+    /// The destination port (`--dport`), or nil for any.
+    public var destinationPort: Int?
+    /// `-m addrtype --dst-type LOCAL` when true.
+    public var destinationIsLocal: Bool = false
     /// The target (`-j`).
     public var target: String
+    /// For `DNAT`: the new destination, `a.b.c.d` or `a.b.c.d:port`.
+    public var toDestination: String?
     /// True for a rule read from the kernel with criteria this type does not model.
     public private(set) var hasOtherCriteria: Bool
 
     /// Creates a rule; nil fields match anything.
     public init(
-        source: String? = nil, inInterface: String? = nil, inInterfaceNegated: Bool = false,
-        outInterface: String? = nil, outInterfaceNegated: Bool = false, target: String
+        source: String? = nil, destination: String? = nil, destinationNegated: Bool = false,
+        inInterface: String? = nil, inInterfaceNegated: Bool = false,
+        outInterface: String? = nil, outInterfaceNegated: Bool = false, proto: String? = nil,
+        sourcePort: Int? = nil, destinationPort: Int? = nil, destinationIsLocal: Bool = false,
+        target: String, toDestination: String? = nil
     ) {
         self.source = source
+        self.destination = destination
+        self.destinationNegated = destinationNegated
         self.inInterface = inInterface
         self.inInterfaceNegated = inInterfaceNegated
         self.outInterface = outInterface
         self.outInterfaceNegated = outInterfaceNegated
+        self.proto = proto
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.destinationIsLocal = destinationIsLocal
         self.target = target
+        self.toDestination = toDestination
         self.hasOtherCriteria = false
     }
 
@@ -55,12 +81,20 @@ public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var parts: [String] = []
         if let source { parts.append("-s \(source)") }
+        if let destination {
+            parts.append((destinationNegated ? "! " : "") + "-d \(destination)")
+        }
         if let inInterface { parts.append((inInterfaceNegated ? "! " : "") + "-i \(inInterface)") }
         if let outInterface {
             parts.append((outInterfaceNegated ? "! " : "") + "-o \(outInterface)")
         }
+        if let proto { parts.append("-p \(proto)") }
+        if let sourcePort { parts.append("--sport \(sourcePort)") }
+        if let destinationPort { parts.append("--dport \(destinationPort)") }
+        if destinationIsLocal { parts.append("-m addrtype --dst-type LOCAL") }
         if hasOtherCriteria { parts.append("(more criteria)") }
         parts.append("-j \(target)")
+        if let toDestination { parts.append("--to-destination \(toDestination)") }
         return parts.joined(separator: " ")
     }
 

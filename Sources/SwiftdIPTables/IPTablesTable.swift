@@ -107,13 +107,28 @@ public final class IPTablesTable {
         return result
     }
 
+    /// Reports whether `chain` holds a rule identical to `rule` (`iptables -C`), comparing the
+    /// kernel form of the whole rule, matches and target options included.
+    ///
+    /// - Throws: `IPTablesError` for a malformed rule or a missing chain.
+    public func contains(_ rule: IPTablesRule, in chain: String) throws -> Bool {
+        guard chainExists(chain) else {
+            throw IPTablesError(
+                operation: "iptc_check_entry", subject: subject(chain), errno: ENOENT,
+                reason: "no such chain")
+        }
+        return try withEntry(rule, chain) { entry, mask in
+            iptc_check_entry(chain, entry, mask, handle) != 0
+        }
+    }
+
     /// Appends `rule` to `chain` unless an identical rule is already in it.
     ///
     /// - Returns: true if the rule was added.
     @discardableResult
     public func appendRule(_ rule: IPTablesRule, to chain: String) throws -> Bool {
-        if try rules(in: chain).contains(rule) { return false }
-        try withEntry(rule, chain) { entry in
+        if try contains(rule, in: chain) { return false }
+        try withEntry(rule, chain) { entry, _ in
             try check(iptc_append_entry(chain, entry, handle), "iptc_append_entry", chain)
         }
         changed = true
@@ -125,8 +140,8 @@ public final class IPTablesTable {
     /// - Returns: true if the rule was added.
     @discardableResult
     public func insertRule(_ rule: IPTablesRule, into chain: String) throws -> Bool {
-        if try rules(in: chain).contains(rule) { return false }
-        try withEntry(rule, chain) { entry in
+        if try contains(rule, in: chain) { return false }
+        try withEntry(rule, chain) { entry, _ in
             try check(iptc_insert_entry(chain, entry, 0, handle), "iptc_insert_entry", chain)
         }
         changed = true
@@ -138,7 +153,17 @@ public final class IPTablesTable {
     /// - Returns: the number of rules deleted.
     @discardableResult
     public func deleteRule(_ rule: IPTablesRule, from chain: String) throws -> Int {
-        try deleteRules(from: chain) { $0 == rule }
+        guard chainExists(chain) else { return 0 }
+        var deleted = 0
+        try withEntry(rule, chain) { entry, mask in
+            while iptc_check_entry(chain, entry, mask, handle) != 0 {
+                try check(
+                    iptc_delete_entry(chain, entry, mask, handle), "iptc_delete_entry", chain)
+                deleted += 1
+            }
+        }
+        if deleted > 0 { changed = true }
+        return deleted
     }
 
     /// Deletes every rule of `chain` for which `predicate` is true; a missing chain is fine.
@@ -184,39 +209,91 @@ public final class IPTablesTable {
         try check(iptc_delete_chain(chain, handle), "iptc_delete_chain", chain)
     }
 
-    /// Builds the C entry for `rule`, runs `body` with it and frees it.
-    private func withEntry(
+    /// Builds the C entry for `rule` and its match mask, runs `body` with them and frees them.
+    private func withEntry<T>(
         _ rule: IPTablesRule, _ chain: String,
-        _ body: (UnsafeMutablePointer<ipt_entry>) throws -> Void
-    ) throws {
-        var source: (address: UInt32, mask: UInt32) = (0, 0)
-        if let text = rule.source {
-            guard let parsed = IPTablesRule.parseSource(text) else {
-                throw IPTablesError(
-                    operation: "parse", subject: subject(chain), errno: EINVAL,
-                    reason: "bad source network \(text)")
-            }
-            source = parsed
+        _ body: (UnsafeMutablePointer<ipt_entry>, UnsafeMutablePointer<UInt8>) throws -> T
+    ) throws -> T {
+        func invalid(_ reason: String) -> IPTablesError {
+            IPTablesError(
+                operation: "parse", subject: subject(chain), errno: EINVAL, reason: reason)
         }
+        func network(_ text: String?) throws -> (address: UInt32, mask: UInt32) {
+            guard let text else { return (0, 0) }
+            guard let parsed = IPTablesRule.parseSource(text) else {
+                throw invalid("bad network \(text)")
+            }
+            return parsed
+        }
+        let source = try network(rule.source)
+        let destination = try network(rule.destination)
         for name in [rule.inInterface, rule.outInterface].compactMap({ $0 })
         where name.isEmpty || name.utf8.count > 15 {
-            throw IPTablesError(
-                operation: "parse", subject: subject(chain), errno: EINVAL,
-                reason: "bad interface name \"\(name)\"")
+            throw invalid("bad interface name \"\(name)\"")
         }
-        guard
-            let entry = swd_ipt_entry_new(
-                source.address, source.mask, rule.inInterface ?? "",
-                rule.inInterfaceNegated ? 1 : 0, rule.outInterface ?? "",
-                rule.outInterfaceNegated ? 1 : 0, rule.target,
-                rule.target == "MASQUERADE" ? 1 : 0)
-        else {
+        var protocolNumber: UInt16 = 0
+        switch rule.proto {
+        case nil: break
+        case "tcp": protocolNumber = 6
+        case "udp": protocolNumber = 17
+        case let other?: throw invalid("unsupported protocol \(other)")
+        }
+        for port in [rule.sourcePort, rule.destinationPort].compactMap({ $0 })
+        where !(1...65535).contains(port) || protocolNumber == 0 {
+            throw invalid("port \(port) needs -p tcp or udp and must be 1 to 65535")
+        }
+        var kind = Int32(SWD_TARGET_STANDARD)
+        var natAddress: UInt32 = 0
+        var natPort: UInt16 = 0
+        if rule.target == "MASQUERADE" {
+            kind = Int32(SWD_TARGET_MASQUERADE)
+        } else if rule.target == "DNAT" {
+            kind = Int32(SWD_TARGET_DNAT)
+            guard let text = rule.toDestination else { throw invalid("DNAT without a destination") }
+            let halves = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(halves.count), !halves[0].contains("/"),
+                let address = IPTablesRule.parseSource(String(halves[0]))
+            else { throw invalid("bad DNAT destination \(text)") }
+            natAddress = address.address
+            if halves.count == 2 {
+                guard let port = UInt16(halves[1]), port > 0 else {
+                    throw invalid("bad DNAT destination \(text)")
+                }
+                natPort = port
+            }
+        }
+        let inName = rule.inInterface ?? ""
+        let outName = rule.outInterface ?? ""
+        let built = inName.withCString { inPointer in
+            outName.withCString { outPointer in
+                rule.target.withCString { targetPointer in
+                    var spec = swd_ipt_spec(
+                        source: source.address, source_mask: source.mask, source_inverted: 0,
+                        destination: destination.address, destination_mask: destination.mask,
+                        destination_inverted: rule.destinationNegated ? 1 : 0,
+                        in: inPointer, in_inverted: rule.inInterfaceNegated ? 1 : 0,
+                        out: outPointer, out_inverted: rule.outInterfaceNegated ? 1 : 0,
+                        protocol: protocolNumber, source_port: UInt16(rule.sourcePort ?? 0),
+                        destination_port: UInt16(rule.destinationPort ?? 0),
+                        destination_type: rule.destinationIsLocal
+                            ? UInt16(XT_ADDRTYPE_LOCAL) : 0,
+                        target: targetPointer, target_kind: kind, nat_address: natAddress,
+                        nat_port: natPort)
+                    return swd_ipt_entry_build(&spec)
+                }
+            }
+        }
+        guard let entry = built, let mask = swd_ipt_match_mask(entry) else {
+            swd_ipt_entry_free(built)
             throw IPTablesError(
-                operation: "swd_ipt_entry_new", subject: subject(chain), errno: ENOMEM,
+                operation: "swd_ipt_entry_build", subject: subject(chain), errno: ENOMEM,
                 reason: "out of memory")
         }
-        defer { swd_ipt_entry_free(entry) }
-        try body(entry)
+        defer {
+            swd_ipt_mask_free(mask)
+            swd_ipt_entry_free(entry)
+        }
+        return try body(entry, mask)
     }
 
     /// Throws the libiptc error if `result` is 0 (libiptc's failure value).

@@ -18,7 +18,7 @@ extension BridgeDriver {
         try ensureRunning()
         let clock = ContinuousClock()
         let start = clock.now
-        let address = try allocator.allocate()
+        let address = try allocator.allocate(owner: containerID)
         let hostName = "veth" + randomHex(digits: 7)
         // The peer starts in the host namespace, where eth0 is usually taken: it gets a unique
         // temporary name and is renamed once inside the container's namespace.
@@ -45,11 +45,13 @@ extension BridgeDriver {
             }
         } catch {
             allocator.release(address)
+            saveAllocations()
             log.warning(
                 "connect failed",
                 [("container", containerID), ("pid", "\(pid)"), ("error", "\(error)")])
             throw error
         }
+        saveAllocations()
         log.debug(
             "container connected",
             [
@@ -62,24 +64,31 @@ extension BridgeDriver {
             macAddress: macAddress(for: address))
     }
 
-    /// Re-registers an address that a restored container already holds.
+    /// Re-registers an address that a restored container already holds; with a state
+    /// directory the address may already be reserved for the same container, which is fine.
     ///
     /// - Throws: `SwiftdError`: `invalidArgument` if the endpoint does not belong to this
-    ///   bridge's subnet; `conflict` if its address is already handed out.
+    ///   bridge's subnet; `conflict` if its address is handed out to another container.
     public func reserve(_ endpoint: Endpoint) throws {
         try ensureRunning()
         let address = try endpointAddress(endpoint)
-        try allocator.reserve(address)
+        try allocator.reserve(address, owner: endpoint.containerID)
+        saveAllocations()
     }
 
-    /// Deletes the host end of the veth (if it still exists) and releases the address.
+    /// Removes the endpoint's published ports and links, deletes the host end of the veth (if
+    /// it still exists) and releases the address.
     ///
     /// - Throws: `SwiftdError` (`invalidArgument`) for an endpoint of another subnet;
     ///   `NetlinkError` if the link exists but cannot be deleted (the address is still
     ///   released).
     public func disconnect(_ endpoint: Endpoint) throws {
         let address = try endpointAddress(endpoint)
-        defer { allocator.release(address) }
+        forgetContainer(endpoint, address)
+        defer {
+            allocator.release(address)
+            saveAllocations()
+        }
         do {
             try NetlinkSocket().deleteLink(named: endpoint.hostInterface)
         } catch let error as NetlinkError where error.isNotFound {
@@ -91,7 +100,7 @@ extension BridgeDriver {
     }
 
     /// Parses the endpoint's address and checks it against this bridge's subnet.
-    private func endpointAddress(_ endpoint: Endpoint) throws -> IPv4Address {
+    func endpointAddress(_ endpoint: Endpoint) throws -> IPv4Address {
         guard let address = IPv4Address(endpoint.ipAddress), network.contains(address),
             endpoint.prefixLength == prefixLength
         else {

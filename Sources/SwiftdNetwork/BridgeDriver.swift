@@ -1,3 +1,4 @@
+import SwiftdIPTables
 import SwiftdNetlink
 import SwiftdSystem
 import Synchronization
@@ -16,7 +17,7 @@ public final class BridgeDriver: Sendable {
     public var gateway: String { gatewayAddress.description }
     /// The prefix length of the bridge subnet.
     public var prefixLength: Int { network.prefixLength }
-    /// The MTU of the bridge, also given to container links.
+    /// The MTU of container links: `--mtu`, or else the bridge's.
     public let mtu: Int
 
     let network: IPv4Subnet
@@ -29,6 +30,16 @@ public final class BridgeDriver: Sendable {
     /// The `ip_forward` value to write back at shutdown, if this driver changed it.
     let originalIPForward: String?
     private let isShutDown = Mutex(false)
+    /// The host address of bindings that name none.
+    let defaultHostIP: String
+    /// The file the allocations are kept in, if any.
+    let statePath: String?
+    /// Serialises writes of the state file so that the last one holds the latest state.
+    let stateLock = Mutex<Void>(())
+    /// The published ports, by `PortBinding` key (protocol, host address and port).
+    let published = Mutex<[String: PublishedPort]>([:])
+    /// The rules of each link, by parent and child address.
+    let links = Mutex<[String: [IPTablesRule]]>([:])
 
     static let ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 
@@ -56,19 +67,43 @@ public final class BridgeDriver: Sendable {
         if let mtu = configuration.mtu, !(68...65535).contains(mtu) {
             throw SwiftdError(.invalidArgument, "invalid MTU \(mtu): must be 68 to 65535")
         }
+        let hostIP = configuration.defaultHostIP ?? "0.0.0.0"
+        guard IPv4Address(hostIP) != nil else {
+            throw SwiftdError(.invalidArgument, "invalid default host IP \"\(hostIP)\"")
+        }
+        let fixed = try configuration.fixedCIDR.map { text in
+            guard let subnet = IPv4Subnet(text), subnet.prefixLength <= 30 else {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "invalid fixed CIDR \"\(text)\": want a network of at most /30")
+            }
+            return subnet
+        }
 
         let clock = ContinuousClock()
         let start = clock.now
         let socket = try NetlinkSocket()
         let setup = try Self.prepareBridge(name, requested, configuration, socket)
         self.bridgeName = name
-        self.mtu = setup.mtu
-        self.network = IPv4Subnet(containing: setup.address, prefixLength: setup.prefixLength)
+        let network = IPv4Subnet(containing: setup.address, prefixLength: setup.prefixLength)
+        if let fixed,
+            !(network.contains(fixed.network) && fixed.prefixLength >= network.prefixLength)
+        {
+            if setup.created { try? socket.deleteLink(named: name) }
+            throw SwiftdError(
+                .invalidArgument, "fixed CIDR \(fixed) is not inside the bridge subnet \(network)")
+        }
+        self.mtu = configuration.mtu ?? setup.mtu
+        self.network = network
         self.gatewayAddress = setup.address
-        self.allocator = IPAllocator(subnet: network, gateway: setup.address)
+        let allocator = IPAllocator(subnet: network, gateway: setup.address, range: fixed)
+        self.allocator = allocator
         self.configuration = configuration
         self.log = log
         self.createdBridge = setup.created
+        self.defaultHostIP = hostIP
+        let statePath = configuration.stateDirectory.map { "\($0)/\(name)-addresses.json" }
+        self.statePath = statePath
 
         var changedIPForward: String?
         do {
@@ -81,8 +116,11 @@ public final class BridgeDriver: Sendable {
                     changedIPForward = current
                 }
             }
+            if let statePath { try Self.loadAllocations(statePath, into: allocator, log: log) }
             if configuration.enableIPTables {
-                try BridgeRules.install(bridge: name, subnet: network)
+                try BridgeRules.install(
+                    bridge: name, subnet: network,
+                    interContainer: configuration.interContainerCommunication)
             }
         } catch {
             if configuration.enableIPTables { try? BridgeRules.remove(bridge: name) }
@@ -205,6 +243,12 @@ public final class BridgeDriver: Sendable {
         }
         guard first else { return }
         var failures: [any Error] = []
+        let proxies = published.withLock { ports in
+            defer { ports.removeAll() }
+            return ports.values.map(\.proxy)
+        }
+        for proxy in proxies { proxy.stop() }
+        links.withLock { $0.removeAll() }
         if configuration.enableIPTables {
             do { try BridgeRules.remove(bridge: bridgeName) } catch { failures.append(error) }
         }

@@ -4,69 +4,133 @@ import SwiftdNetlink
 /// The iptables rules of one bridge, kept in chains shared by every swiftd bridge on the host.
 ///
 /// nat: `POSTROUTING -j SWIFTD-POSTROUTING`, and in that chain, per bridge,
-/// `-s SUBNET ! -o BRIDGE -j MASQUERADE`. filter: `FORWARD -j SWIFTD-FORWARD`, and in that
-/// chain, per bridge, `-o BRIDGE -j ACCEPT`, `-i BRIDGE ! -o BRIDGE -j ACCEPT` and
-/// `-i BRIDGE -o BRIDGE -j ACCEPT`. The jumps go at the top of the built-in chains, as Docker
-/// inserts its rules. A bridge's rules are recognised by naming the bridge as an interface, so
-/// several daemons with different bridges share the chains. A chain and the jump to it go when
-/// the last bridge's rules go.
+/// `-s SUBNET ! -o BRIDGE -j MASQUERADE`; `PREROUTING -m addrtype --dst-type LOCAL -j SWIFTD`
+/// and `OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j SWIFTD`, with the DNAT rules of
+/// published ports in SWIFTD. filter: `FORWARD -j SWIFTD-FORWARD`, and in that chain, per
+/// bridge, `-i BRIDGE -o BRIDGE -j ACCEPT` (or `DROP` without inter-container communication),
+/// `-o BRIDGE -j ACCEPT` and `-i BRIDGE ! -o BRIDGE -j ACCEPT`. The jumps go at the top of the
+/// built-in chains, as Docker inserts its rules. Every rule of a bridge names the bridge as an
+/// interface, which is how several daemons with different bridges share the chains and how
+/// stale rules are found. A chain and the jumps to it go when the last bridge's rules go.
 enum BridgeRules {
     static let natChain = "SWIFTD-POSTROUTING"
     static let filterChain = "SWIFTD-FORWARD"
+    static let portChain = "SWIFTD"
 
-    /// Returns the built-in chain, the shared chain and the bridge's rules for each table.
-    static func layout(bridge: String, subnet: IPv4Subnet)
-        -> [(table: IPTablesTableName, builtin: String, chain: String, rules: [IPTablesRule])]
+    /// A shared chain and the rules in built-in chains that jump to it.
+    struct Chain {
+        let table: IPTablesTableName
+        let name: String
+        let jumps: [(builtin: String, rule: IPTablesRule)]
+    }
+
+    static let chains: [Chain] = [
+        Chain(
+            table: .nat, name: natChain,
+            jumps: [("POSTROUTING", IPTablesRule(target: natChain))]),
+        Chain(
+            table: .nat, name: portChain,
+            jumps: [
+                ("PREROUTING", IPTablesRule(destinationIsLocal: true, target: portChain)),
+                (
+                    "OUTPUT",
+                    IPTablesRule(
+                        destination: "127.0.0.0/8", destinationNegated: true,
+                        destinationIsLocal: true, target: portChain)
+                ),
+            ]),
+        Chain(
+            table: .filter, name: filterChain,
+            jumps: [("FORWARD", IPTablesRule(target: filterChain))]),
+    ]
+
+    /// The bridge's own rules, by chain.
+    static func rules(bridge: String, subnet: IPv4Subnet, interContainer: Bool)
+        -> [String: [IPTablesRule]]
     {
         [
-            (
-                .nat, "POSTROUTING", natChain,
-                [
-                    IPTablesRule(
-                        source: subnet.description, outInterface: bridge,
-                        outInterfaceNegated: true, target: "MASQUERADE")
-                ]
-            ),
-            (
-                .filter, "FORWARD", filterChain,
-                [
-                    IPTablesRule(outInterface: bridge, target: "ACCEPT"),
-                    IPTablesRule(
-                        inInterface: bridge, outInterface: bridge, outInterfaceNegated: true,
-                        target: "ACCEPT"),
-                    IPTablesRule(inInterface: bridge, outInterface: bridge, target: "ACCEPT"),
-                ]
-            ),
+            natChain: [
+                IPTablesRule(
+                    source: subnet.description, outInterface: bridge,
+                    outInterfaceNegated: true, target: "MASQUERADE")
+            ],
+            filterChain: [
+                IPTablesRule(
+                    inInterface: bridge, outInterface: bridge,
+                    target: interContainer ? "ACCEPT" : "DROP"),
+                IPTablesRule(outInterface: bridge, target: "ACCEPT"),
+                IPTablesRule(
+                    inInterface: bridge, outInterface: bridge, outInterfaceNegated: true,
+                    target: "ACCEPT"),
+            ],
         ]
     }
 
-    /// Replaces the bridge's rules (stale ones from an earlier run included) with the rules
-    /// for `subnet`, creating the chains and jumps as needed. Each table changes in one commit.
-    static func install(bridge: String, subnet: IPv4Subnet) throws {
-        for part in layout(bridge: bridge, subnet: subnet) {
-            try IPTablesTable.modify(part.table) { table in
-                try table.createChainIfMissing(part.chain)
-                try table.deleteRules(from: part.chain) { $0.mentions(interface: bridge) }
-                for rule in part.rules { try table.appendRule(rule, to: part.chain) }
-                try table.insertRule(IPTablesRule(target: part.chain), into: part.builtin)
-            }
-        }
-    }
-
-    /// Removes every rule naming `bridge` from the shared chains, and each chain with the jump
-    /// to it once the chain is empty.
-    static func remove(bridge: String) throws {
-        let placeholder = IPv4Subnet(containing: IPv4Address(0), prefixLength: 32)
-        for part in layout(bridge: bridge, subnet: placeholder) {
-            try IPTablesTable.modify(part.table) { table in
-                guard table.chainExists(part.chain) else { return }
-                try table.deleteRules(from: part.chain) { $0.mentions(interface: bridge) }
-                guard try table.rules(in: part.chain).isEmpty else { return }
-                try table.deleteRule(IPTablesRule(target: part.chain), from: part.builtin)
-                if try table.references(to: part.chain) == 0 {
-                    try table.deleteChain(part.chain)
+    /// Replaces the bridge's rules (stale ones from an earlier run included, published ports
+    /// and links too) with the rules for `subnet`, creating the chains and jumps as needed.
+    /// Each table changes in one commit.
+    static func install(bridge: String, subnet: IPv4Subnet, interContainer: Bool = true) throws {
+        let own = rules(bridge: bridge, subnet: subnet, interContainer: interContainer)
+        for tableName in [IPTablesTableName.nat, .filter] {
+            try IPTablesTable.modify(tableName) { table in
+                for chain in chains where chain.table == tableName {
+                    try table.createChainIfMissing(chain.name)
+                    try table.deleteRules(from: chain.name) { $0.mentions(interface: bridge) }
+                    for rule in own[chain.name] ?? [] { try table.appendRule(rule, to: chain.name) }
+                    for jump in chain.jumps {
+                        try table.insertRule(jump.rule, into: jump.builtin)
+                    }
                 }
             }
         }
     }
+
+    /// Removes every rule naming `bridge` from the shared chains, and each chain with the jumps
+    /// to it once the chain is empty.
+    static func remove(bridge: String) throws {
+        for tableName in [IPTablesTableName.nat, .filter] {
+            try IPTablesTable.modify(tableName) { table in
+                for chain in chains where chain.table == tableName {
+                    guard table.chainExists(chain.name) else { continue }
+                    try table.deleteRules(from: chain.name) { $0.mentions(interface: bridge) }
+                    guard try table.rules(in: chain.name).isEmpty else { continue }
+                    for jump in chain.jumps {
+                        try table.deleteRule(jump.rule, from: jump.builtin)
+                    }
+                    if try table.references(to: chain.name) == 0 {
+                        try table.deleteChain(chain.name)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies `changes` (rule, chain, add or delete) in one commit per table; appends go to the
+    /// end of the chain, or to the top when `top` is set. If anything fails, nothing changes.
+    static func apply(_ changes: [RuleChange]) throws {
+        for tableName in [IPTablesTableName.nat, .filter] {
+            let mine = changes.filter { $0.table == tableName }
+            if mine.isEmpty { continue }
+            try IPTablesTable.modify(tableName) { table in
+                for change in mine {
+                    if !change.add {
+                        try table.deleteRule(change.rule, from: change.chain)
+                    } else if change.top {
+                        try table.insertRule(change.rule, into: change.chain)
+                    } else {
+                        try table.appendRule(change.rule, to: change.chain)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One rule to add to or delete from a shared chain.
+struct RuleChange {
+    var table: IPTablesTableName
+    var chain: String
+    var rule: IPTablesRule
+    var add: Bool
+    var top = false
 }

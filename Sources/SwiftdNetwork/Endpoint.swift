@@ -14,16 +14,66 @@ public struct BridgeConfiguration: Sendable {
     /// The MTU of a new bridge and of container links; nil for the default route's MTU, or
     /// 1500 without one.
     public var mtu: Int?
+    /// Whether containers on the bridge may reach each other (`--icc`); without it, only
+    /// `BridgeDriver.link` opens the ports of one container to another.
+    public var interContainerCommunication: Bool
+    /// The host address published ports bind to when a binding names none (`--ip`); nil for
+    /// `0.0.0.0`.
+    public var defaultHostIP: String?
+    /// The part of the bridge subnet container addresses come from (`--fixed-cidr`), such as
+    /// `172.17.1.0/24`; nil for the whole subnet.
+    public var fixedCIDR: String?
+    /// A directory where the driver keeps its address allocations across restarts; nil to
+    /// keep them in memory only.
+    public var stateDirectory: String?
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,
-        enableIPTables: Bool = true, enableIPForward: Bool = true, mtu: Int? = nil
+        enableIPTables: Bool = true, enableIPForward: Bool = true, mtu: Int? = nil,
+        interContainerCommunication: Bool = true, defaultHostIP: String? = nil,
+        fixedCIDR: String? = nil, stateDirectory: String? = nil
     ) {
         self.bridgeName = bridgeName
         self.bridgeIP = bridgeIP
         self.enableIPTables = enableIPTables
         self.enableIPForward = enableIPForward
         self.mtu = mtu
+        self.interContainerCommunication = interContainerCommunication
+        self.defaultHostIP = defaultHostIP
+        self.fixedCIDR = fixedCIDR
+        self.stateDirectory = stateDirectory
+    }
+}
+
+/// A published port: a host address and port forwarded to a container port.
+public struct PortBinding: Sendable, Codable, Equatable, Hashable {
+    /// The host address, such as `0.0.0.0`; "" for the driver's default.
+    public var hostIP: String
+    /// The host port; 0 asks for a free port of the ephemeral range.
+    public var hostPort: Int
+    /// The container port.
+    public var containerPort: Int
+    /// `tcp` or `udp`.
+    public var proto: String
+
+    public init(hostIP: String = "", hostPort: Int, containerPort: Int, proto: String = "tcp") {
+        self.hostIP = hostIP
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+        self.proto = proto
+    }
+}
+
+/// A container port and protocol, as a link opens it.
+public struct ExposedPort: Sendable, Codable, Equatable, Hashable {
+    /// The port number.
+    public var port: Int
+    /// `tcp` or `udp`.
+    public var proto: String
+
+    public init(port: Int, proto: String = "tcp") {
+        self.port = port
+        self.proto = proto
     }
 }
 

@@ -48,9 +48,9 @@ extension PrivilegedTests {
             #expect(
                 try TestSupport.savedRules(mentioning: name) == [
                     "-A SWIFTD-POSTROUTING -s \(prefix).0/24 ! -o \(name) -j MASQUERADE",
+                    "-A SWIFTD-FORWARD -i \(name) -o \(name) -j ACCEPT",
                     "-A SWIFTD-FORWARD -o \(name) -j ACCEPT",
                     "-A SWIFTD-FORWARD -i \(name) ! -o \(name) -j ACCEPT",
-                    "-A SWIFTD-FORWARD -i \(name) -o \(name) -j ACCEPT",
                 ])
             let save = try TestSupport.run(["iptables-legacy-save"]).output
             #expect(save.contains("-A POSTROUTING -j SWIFTD-POSTROUTING"))
@@ -98,7 +98,10 @@ extension PrivilegedTests {
             #expect(try first.run(["ip", "link", "show", "eth0"]).status != 0)
             // The released address is handed out again after the others.
             try driver.reserve(one)
-            #expect(throws: SwiftdError.self) { try driver.reserve(one) }
+            try driver.reserve(one)
+            var other = one
+            other.containerID = "c9"
+            #expect(throws: SwiftdError.self) { try driver.reserve(other) }
 
             start = clock.now
             try driver.shutdown()
