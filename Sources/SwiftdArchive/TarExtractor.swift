@@ -5,7 +5,7 @@ import SwiftdSystem
     import Glibc
 #endif
 
-/// How an archive is extracted.
+/// Options for extracting an archive.
 public struct ExtractOptions: Sendable {
     /// Extract as an image layer: refuse device nodes and turn `.wh.NAME` entries into overlay
     /// whiteouts (a 0/0 character device) and `.wh..wh..opq` into the `trusted.overlay.opaque`
@@ -25,7 +25,7 @@ public struct ExtractOptions: Sendable {
     }
 }
 
-/// What an extraction found in the archive.
+/// The result of an extraction: what the archive contained.
 public struct ExtractResult: Sendable, Equatable {
     /// `sha256:<hex>` of the uncompressed tar stream: the layer's diff ID.
     public var digest: String

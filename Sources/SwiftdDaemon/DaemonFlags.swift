@@ -188,7 +188,8 @@ extension DaemonConfiguration {
                 guard ["true", "false", "1", "0"].contains(value) else {
                     throw ConfigurationError("invalid boolean value \"\(value)\" for \(name)")
                 }
-                value = value == "1" ? "true" : value == "0" ? "false" : value
+                if value == "1" { value = "true" }
+                if value == "0" { value = "false" }
             } else if let inline {
                 value = inline
             } else {

@@ -4,7 +4,7 @@ import SwiftdSystem
     import Glibc
 #endif
 
-/// What `docker stats` shows of one container, read from its cgroups.
+/// The figures `docker stats` shows for one container, read from its cgroups.
 public struct ContainerStats: Sendable, Equatable {
     /// Memory in use, in bytes (v1 `memory.usage_in_bytes`, v2 `memory.current`).
     public var memoryUsage: UInt64

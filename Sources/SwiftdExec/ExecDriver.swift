@@ -59,7 +59,7 @@ public final class ExecDriver: Sendable {
     }
 
     /// Starts a container whose stdio is a pty (`spec.tty` must be set): the child opens the
-    /// pair in its own devpts, so that it sees `/dev/pts/0`, makes the slave its controlling
+    /// pair in its own devpts, so that its terminal is `/dev/pts/0`, makes the slave its controlling
     /// terminal, and sends the master back. Otherwise as `start`.
     ///
     /// - Returns: the pid and the master, which the caller owns and closes.

@@ -156,7 +156,7 @@ extension Graph {
         }
     }
 
-    /// Resolves `nameOrID` to an image ID, and says which tag matched if it was a reference.
+    /// Resolves `nameOrID` to an image ID, and reports which tag matched if it was a reference.
     func resolve(_ nameOrID: String, _ state: GraphState) throws -> (
         id: String, reference: String?
     ) {

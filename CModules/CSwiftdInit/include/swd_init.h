@@ -90,7 +90,7 @@ struct swd_container_config {
     const uint32_t *groups;      /* supplementary groups */
     uint32_t group_count;
     uint64_t capabilities;       /* bounding, effective, permitted and inheritable mask */
-    int32_t last_capability;     /* highest capability number the kernel knows */
+    int32_t last_capability;     /* highest capability number the kernel supports */
     int32_t new_network;         /* nonzero: CLONE_NEWNET */
     int32_t stdin_fd;            /* -1: /dev/null inside the container */
     int32_t stdout_fd;
@@ -140,7 +140,7 @@ int swd_container_clone(const struct swd_container_config *config,
  */
 int swd_container_release(struct swd_container_child *child, struct swd_child_error *error);
 
-/* Closes the child's pipes without releasing it: the child sees EOF and exits with 127. */
+/* Closes the child's pipes without releasing it: the child reads EOF and exits with 127. */
 void swd_container_abort(struct swd_container_child *child);
 
 /* pipe2(2) with O_CLOEXEC; glibc's Swift module hides pipe2. */
