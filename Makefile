@@ -30,6 +30,8 @@ run: release
 # Builds and tests both configurations; the end-to-end tests need root.
 test: deps test-debug test-release
 
+# Tests run one at a time: a test that writes an executable while another test clones a child
+# can fail with ETXTBSY, because the child holds the writer's descriptor until its execve.
 # Each test target runs in a process of its own: the exec driver's reaper collects every child
 # of its process, which would take the exit statuses of other targets' helper processes.
 TEST_TARGETS := SwiftdEngineTests SwiftdAPITests SwiftdGraphTests SwiftdExecTests \
@@ -39,14 +41,14 @@ test-debug:
 	swift build --build-tests $(SWIFT_FLAGS)
 	@for target in $(TEST_TARGETS); do \
 		echo "== $$target (debug)"; \
-		SWIFTD_BINARY=$(CURDIR)/.build/debug/swiftd swift test --skip-build --filter "^$$target\." || exit 1; \
+		SWIFTD_BINARY=$(CURDIR)/.build/debug/swiftd swift test --skip-build --no-parallel --filter "^$$target\." || exit 1; \
 	done
 
 test-release:
 	swift build -c release --build-tests $(SWIFT_FLAGS) -Xswiftc -enable-testing
 	@for target in $(TEST_TARGETS); do \
 		echo "== $$target (release)"; \
-		SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd swift test -c release --skip-build --filter "^$$target\." || exit 1; \
+		SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd swift test -c release --skip-build --no-parallel --filter "^$$target\." || exit 1; \
 	done
 
 clean:
