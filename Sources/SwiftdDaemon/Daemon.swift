@@ -33,6 +33,8 @@ final class Daemon: Sendable {
         try FileSystem.createDirectory("\(configuration.root)/containers", mode: 0o710)
         try FileSystem.createDirectory(configuration.execRoot, mode: 0o700)
         graph = try Graph(root: configuration.root)
+        // Spooled uploads of a daemon that was killed: nothing refers to them.
+        try? FileSystem.removeTree("\(configuration.root)/tmp")
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             if configuration.bridge == "none" {
