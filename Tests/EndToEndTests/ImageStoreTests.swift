@@ -108,4 +108,53 @@ struct ImageStoreTests {
             try daemon.importBusybox()
         }
     }
+
+    @Test("vfs driver end to end")
+    func vfsDriver() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["-s", "vfs"])
+        try daemon.importBusybox()
+
+        let info = try daemon.client(["info"])
+        #expect(info.stdout.contains("Storage Driver: vfs"), "\(info.stdout)")
+        let ran = try daemon.client(["run", "--name", "copy", "busybox", "sh", "-c", "echo hi > /greeting; rm /bin/true"])
+        #expect(ran.status == 0, "\(ran.stderr)")
+        let diff = try daemon.client(["diff", "copy"]).stdout
+        #expect(diff.contains("A /greeting"))
+        #expect(diff.contains("D /bin/true"))
+        #expect(try daemon.client(["commit", "copy", "127.0.0.1:5000/vfs/box"]).status == 0)
+        let again = try daemon.client(["run", "--rm", "127.0.0.1:5000/vfs/box", "sh", "-c", "cat /greeting; ls /bin/true"])
+        #expect(again.stdout == "hi\n")
+        #expect(again.stderr.contains("No such file"))
+        #expect(try daemon.client(["rm", "copy"]).status == 0)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(daemon.root)/overlay2")
+            .filter { name in FileManager.default.fileExists(atPath: "\(daemon.root)/overlay2/\(name)/rootfs") }
+        #expect(leftovers.isEmpty, "container copies left: \(leftovers)")
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("vfs chosen where overlay fails")
+    func vfsDetected() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        // overlayfs does not take another overlay as its upper directory, so a root on an
+        // overlay mount makes the daemon's probe fail.
+        let layers = "\(daemon.work)/outer"
+        for part in ["lower", "upper", "work"] {
+            try FileManager.default.createDirectory(atPath: "\(layers)/\(part)", withIntermediateDirectories: true)
+        }
+        try FileManager.default.createDirectory(atPath: daemon.root, withIntermediateDirectories: true)
+        let mounted = try DaemonHarness.capture("/usr/bin/mount", [
+            "-t", "overlay", "overlay", "-o", "lowerdir=\(layers)/lower,upperdir=\(layers)/upper,workdir=\(layers)/work",
+            daemon.root,
+        ])
+        #expect(mounted.status == 0, "\(mounted.stderr)")
+        try daemon.start()
+        try daemon.importBusybox()
+        #expect(try daemon.client(["info"]).stdout.contains("Storage Driver: vfs"))
+        #expect(daemon.daemonLog.contains("using the vfs driver"))
+        #expect(try daemon.client(["run", "--rm", "busybox", "true"]).status == 0)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
 }
