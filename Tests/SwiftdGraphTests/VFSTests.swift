@@ -52,7 +52,7 @@ struct VFSTests {
             try graph.removeContainerLayer(id: "view")
         }
         #expect(trees[0] == trees[1])
-        // The lower layer's whiteouts and opaque directory took effect.
+        // The top layer's whiteout and opaque directory took effect.
         #expect(trees[1].contains("a/keep "))
         #expect(!trees[1].contains("a/gone "))
         #expect(!trees[1].contains("a/sub/old "))
@@ -103,9 +103,9 @@ struct VFSTests {
         #expect(try graph.diskUsage().containers.first { $0.id == "c1" }?.sizeRw == 5)
     }
 
-    /// Two layer tars made with GNU tar: a base with owners, modes, a set-user-ID file, hard
-    /// and symbolic links, a FIFO and an extended attribute; and a layer on top
-    /// with a whiteout, an opaque directory and a file that replaces a directory.
+    /// Makes two layer tars with GNU tar. The base has owners, modes, a set-user-ID file, hard
+    /// and symbolic links, a FIFO and an extended attribute. The top layer has a whiteout, an
+    /// opaque directory and a file that replaces a directory.
     static func makeLayers(in work: String) throws -> [String] {
         let base = work + "/base"
         let top = work + "/top"
