@@ -81,8 +81,21 @@ public struct HostConfig: Codable, Sendable, Equatable {
     /// `no-new-privileges`, `seccomp=unconfined` or `seccomp=FILE CONTENTS`.
     public var SecurityOpt: [String]?
     public var ShmSize: Int64?
+    /// The logging driver; swiftd writes `json-file` logs.
+    public var LogConfig: LogConfiguration?
 
     public init() {}
+}
+
+/// `HostConfig.LogConfig`: the logging driver and its options.
+public struct LogConfiguration: Codable, Sendable, Equatable {
+    public var `Type`: String
+    public var Config: [String: String]?
+
+    public init(Type: String, Config: [String: String]? = [:]) {
+        self.Type = Type
+        self.Config = Config
+    }
 }
 
 /// The response of `POST /containers/create`.

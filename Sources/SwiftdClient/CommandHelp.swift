@@ -47,9 +47,15 @@ enum CommandHelp {
             Lists containers.
 
             Options:
-              -a, --all        Show all containers (default: running only)
-              -q, --quiet      Print only the IDs
-                  --no-trunc   Do not shorten IDs and commands
+              -a, --all                Show all containers (default: running only)
+              -f, --filter KEY=VALUE   id, name, label, status, exited, ancestor, before, since or
+                                       network (repeatable)
+                  --format TEMPLATE    Print with a Go template ({{.ID}}, {{.Names}}, {{.Status}}…),
+                                       "table TEMPLATE" or json
+              -l, --latest             Show the latest created container
+              -n, --last N             Show the N latest created containers
+              -q, --quiet              Print only the IDs
+                  --no-trunc           Do not shorten IDs and commands
             """,
         "logs": """
             Usage: swiftd logs [OPTIONS] CONTAINER
@@ -92,9 +98,13 @@ enum CommandHelp {
               -f, --force   Kill a running container first
             """,
         "inspect": """
-            Usage: swiftd inspect NAME [NAME...]
+            Usage: swiftd inspect [OPTIONS] NAME [NAME...]
 
             Prints the low-level JSON of containers or images.
+
+            Options:
+              -f, --format TEMPLATE   Print with a Go template ({{.State.Status}}, {{json .Config}}…)
+                  --type TYPE         container or image
             """,
         "images": """
             Usage: swiftd images [OPTIONS] [REPOSITORY[:TAG]]
@@ -105,6 +115,8 @@ enum CommandHelp {
             Options:
               -a, --all                Show all images (swiftd keeps no intermediate images)
                   --digests            Show digests
+                  --format TEMPLATE    Print with a Go template ({{.Repository}}, {{.Tag}}, {{.ID}}…),
+                                       "table TEMPLATE" or json
               -f, --filter KEY=VALUE   dangling=true|false, reference=PATTERN, label=KEY[=VALUE],
                                        before=IMAGE or since=IMAGE (repeatable)
               -q, --quiet              Print only the IDs
@@ -219,14 +231,15 @@ enum CommandHelp {
             Shows the steps that made an image.
             """,
         "version": """
-            Usage: swiftd version
+            Usage: swiftd version [-f TEMPLATE]
 
-            Shows the client's and the daemon's versions.
+            Shows the client's and the daemon's versions; -f prints with a Go template such as
+            {{.Server.APIVersion}}.
             """,
         "info": """
-            Usage: swiftd info
+            Usage: swiftd info [-f TEMPLATE]
 
-            Shows daemon-wide information.
+            Shows daemon-wide information; -f prints with a Go template such as {{.Driver}}.
             """,
         "events": """
             Usage: swiftd events [OPTIONS]

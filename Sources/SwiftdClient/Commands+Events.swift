@@ -18,7 +18,9 @@ extension Commands {
             let json = String(decoding: try JSONEncoder().encode(filters), as: UTF8.self)
             query.append("filters=\(percentEncode(json))")
         }
-        let raw = ["json", "{{json .}}"].contains(flags.string("--format") ?? "")
+        let format = flags.string("--format")
+        let raw = ["json", "{{json .}}"].contains(format ?? "")
+        let template = try format.flatMap { raw ? nil : try OutputTemplate($0) }
         var pending: [UInt8] = []
         let path = "/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         let response = try client.stream("GET", path) { bytes in
@@ -28,6 +30,8 @@ extension Commands {
                 pending.removeFirst(newline + 1)
                 if raw {
                     writeStdout(line + [10])
+                } else if let template, let event = try? JSONSerialization.jsonObject(with: Data(line)) {
+                    writeStdout(Array(template.render(all: [event]).utf8))
                 } else if let event = try? JSONDecoder().decode(EventLine.self, from: Data(line)) {
                     writeStdout(Array((event.formatted + "\n").utf8))
                 }
@@ -80,4 +84,20 @@ func filterQuery(_ flags: [String]) throws -> [String: [String]] {
         filters[parts[0], default: []].append(parts[1])
     }
     return filters
+}
+
+/// The query of `GET /containers/json` for `ps` flags: `-a`, `--filter`, `-n` and `-l`.
+func psQuery(_ flags: FlagParser) throws -> String {
+    var query = [flags.bool("-a") ? "all=1" : "all=0"]
+    var limit = flags.bool("-l") ? 1 : 0
+    if let last = flags.string("-n") {
+        guard let value = Int(last) else { throw UsageFailure(message: "invalid argument \"\(last)\" for \"-n, --last\": expected an integer") }
+        limit = value
+    }
+    if limit > 0 { query.append("limit=\(limit)") }
+    let filters = try filterQuery(flags.strings("-f"))
+    if !filters.isEmpty {
+        query.append("filters=" + percentEncode(String(decoding: try JSONEncoder().encode(filters), as: UTF8.self)))
+    }
+    return query.joined(separator: "&")
 }

@@ -308,12 +308,18 @@ struct Commands {
 
     func ps(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([.init(names: ["-a", "--all"], takesValue: false), .init(names: ["-q", "--quiet"], takesValue: false),
-            .init(names: ["--no-trunc"], takesValue: false)])
+            .init(names: ["--no-trunc"], takesValue: false), .init(names: ["-f", "--filter"], takesValue: true),
+            .init(names: ["-n", "--last"], takesValue: true), .init(names: ["-l", "--latest"], takesValue: false),
+            .init(names: ["--format"], takesValue: true)])
         try flags.parse(arguments)
         if !flags.positional.isEmpty { throw UsageFailure(message: "ps accepts no arguments") }
-        let all = flags.bool("-a") ? "?all=1" : ""
-        let containers = try call("GET", "/containers/json\(all)").decode([ContainerSummary].self)
+        let template = try flags.string("--format").map { try OutputTemplate($0, headers: FormatRows.psHeaders) }
+        let containers = try call("GET", "/containers/json?" + (try psQuery(flags))).decode([ContainerSummary].self)
         let truncate = !flags.bool("--no-trunc")
+        if let template, !flags.bool("-q") {
+            writeStdout(Array(template.render(all: containers.map { FormatRows.container($0, truncate: truncate) }).utf8))
+            return 0
+        }
         if flags.bool("-q") {
             for container in containers { print(truncate ? String(container.Id.prefix(12)) : container.Id) }
             return 0
@@ -354,20 +360,33 @@ struct Commands {
     }
 
     func inspect(_ arguments: [String]) throws -> Int32 {
-        guard !arguments.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: NAME") }
+        var flags = FlagParser([.init(names: ["-f", "--format"], takesValue: true), .init(names: ["--type"], takesValue: true)])
+        try flags.parse(arguments)
+        guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: NAME") }
+        let template = try flags.string("-f").map { try OutputTemplate($0) }
+        let type = flags.string("--type")
+        if let type, !["container", "image"].contains(type) {
+            throw UsageFailure(message: "\"\(type)\" is not a valid value for --type: use container or image")
+        }
         var documents: [String] = []
         var status: Int32 = 0
-        for name in arguments {
-            var response = try client.request("GET", "/containers/\(percentEncode(name))/json")
-            if response.status == 404 { response = try client.request("GET", "/images/\(name)/json") }
+        for name in flags.positional {
+            var response = type == "image"
+                ? try client.request("GET", "/images/\(name)/json")
+                : try client.request("GET", "/containers/\(percentEncode(name))/json")
+            if response.status == 404 && type == nil { response = try client.request("GET", "/images/\(name)/json") }
             if response.status >= 400 {
-                writeStderr("Error: No such object: \(name)\n")
+                writeStderr("Error: No such \(type ?? "object"): \(name)\n")
                 status = 1
                 continue
             }
-            documents.append(prettyJSON(response.body))
+            if let template {
+                writeStdout(Array(template.render(all: [try jsonTree(response.body)]).utf8))
+            } else {
+                documents.append(prettyJSON(response.body))
+            }
         }
-        print(documents.isEmpty ? "[]" : "[\n" + documents.joined(separator: ",\n") + "\n]")
+        if template == nil { print(documents.isEmpty ? "[]" : "[\n" + documents.joined(separator: ",\n") + "\n]") }
         return status
     }
 
@@ -376,9 +395,10 @@ struct Commands {
     func images(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([.init(names: ["-q", "--quiet"], takesValue: false), .init(names: ["--no-trunc"], takesValue: false),
             .init(names: ["-a", "--all"], takesValue: false), .init(names: ["--digests"], takesValue: false),
-            .init(names: ["-f", "--filter"], takesValue: true)])
+            .init(names: ["-f", "--filter"], takesValue: true), .init(names: ["--format"], takesValue: true)])
         try flags.parse(arguments)
         guard flags.positional.count <= 1 else { throw UsageFailure(message: "images accepts at most 1 argument: [REPOSITORY[:TAG]]") }
+        let template = try flags.string("--format").map { try OutputTemplate($0, headers: FormatRows.imageHeaders) }
         var filters = try filterQuery(flags.strings("-f"))
         if let reference = flags.positional.first { filters["reference", default: []].append(reference) }
         var path = "/images/json"
@@ -386,6 +406,11 @@ struct Commands {
             path += "?filters=" + percentEncode(String(decoding: try JSONEncoder().encode(filters), as: UTF8.self))
         }
         let images = try call("GET", path).decode([ImageSummary].self)
+        if let template, !flags.bool("-q") {
+            let rows = images.flatMap { FormatRows.images($0, truncate: !flags.bool("--no-trunc")) }
+            writeStdout(Array(template.render(all: rows).utf8))
+            return 0
+        }
         let truncate = !flags.bool("--no-trunc")
         func shortID(_ id: String) -> String {
             truncate ? String(id.dropFirst("sha256:".count).prefix(12)) : id
@@ -469,6 +494,20 @@ struct Commands {
     // MARK: version, info
 
     func version(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-f", "--format"], takesValue: true)])
+        try flags.parse(arguments)
+        if let format = flags.string("-f") {
+            // Go templates see docker's field names: APIVersion rather than the JSON ApiVersion.
+            var server = try jsonTree(try call("GET", "/version").body) as? [String: Any] ?? [:]
+            server["APIVersion"] = server["ApiVersion"]
+            server["MinAPIVersion"] = server["MinAPIVersion"]
+            let clientFields: [String: Any] = [
+                "Version": ClientMain.clientVersion, "APIVersion": APIVersion.current, "Os": "linux",
+                "Arch": server["Arch"] ?? "",
+            ]
+            writeStdout(Array(try OutputTemplate(format).render(all: [["Client": clientFields, "Server": server]]).utf8))
+            return 0
+        }
         print("Client:\n Version:           \(ClientMain.clientVersion)\n API version:       \(APIVersion.current)\n")
         let version = try call("GET", "/version").decode(VersionResponse.self)
         print("""
@@ -484,6 +523,12 @@ struct Commands {
     }
 
     func info(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-f", "--format"], takesValue: true)])
+        try flags.parse(arguments)
+        if let format = flags.string("-f") {
+            writeStdout(Array(try OutputTemplate(format).render(all: [try jsonTree(try call("GET", "/info").body)]).utf8))
+            return 0
+        }
         let info = try call("GET", "/info").decode(InfoResponse.self)
         print("""
             Server:

@@ -38,11 +38,7 @@ extension Daemon {
             let container = try container(try job.argument("name"))
             try await remove(container, force: job.environment.bool("force"))
         }
-        try engine.register("containers") { [self] job in
-            let all = job.environment.bool("all")
-            let summaries = allContainers().reversed().filter { all || $0.isRunning }.map(summary)
-            try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
-        }
+        try engine.register("containers") { [self] job in try await listContainers(job) }
         try engine.register("container_inspect") { [self] job in
             let container = try container(try job.argument("name"))
             let encoder = JSONEncoder()
@@ -119,6 +115,7 @@ extension Daemon {
         }
         let image = try lookUpImage(imageName)
         var hostConfig = request.HostConfig ?? HostConfig()
+        try normalizeLogConfig(&hostConfig)
         if let memory = hostConfig.Memory {
             if memory < 0 { throw SwiftdError(.invalidArgument, "invalid Memory: must not be negative") }
             if memory > 0 && memory < 6 * 1024 * 1024 {

@@ -5,6 +5,17 @@ import SwiftdSeccomp
 import SwiftdSystem
 
 extension Daemon {
+    /// Fills in the `json-file` logging driver that clients such as docker-py read back from
+    /// inspect, and rejects the drivers swiftd does not have.
+    func normalizeLogConfig(_ host: inout HostConfig) throws {
+        let type = host.LogConfig?.Type ?? ""
+        guard type.isEmpty || type == "json-file" else {
+            throw SwiftdError(.invalidArgument, "invalid logging driver \(type): swiftd writes json-file logs only")
+        }
+        // TODO: the max-size and max-file options of json-file (log rotation) are not applied.
+        host.LogConfig = LogConfiguration(Type: "json-file", Config: host.LogConfig?.Config ?? [:])
+    }
+
     /// Turns the isolation and resource settings of a container's `HostConfig` into its spec.
     ///
     /// - Throws: `.invalidArgument` for a value out of range or a security option swiftd does

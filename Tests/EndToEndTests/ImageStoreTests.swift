@@ -158,3 +158,43 @@ struct ImageStoreTests {
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
 }
+
+/// `ps` filters and limits through the client.
+@Suite("container list", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct ContainerListTests {
+    @Test("ps filters and limits")
+    func filters() throws {
+        try DaemonHarness.withDaemon { daemon in
+            #expect(try daemon.client(["run", "-d", "--name", "web", "--label", "tier=web", "busybox", "sleep", "60"]).status == 0)
+            #expect(try daemon.client(["run", "--name", "failed", "busybox", "sh", "-c", "exit 3"]).status == 3)
+            #expect(try daemon.client(["create", "--name", "fresh", "--label", "tier=db", "busybox", "true"]).status == 0)
+            func names(_ arguments: [String]) throws -> [String] {
+                let result = try daemon.client(["ps", "--format", "{{.Names}}"] + arguments)
+                #expect(result.status == 0, "\(result.stderr)")
+                return result.stdout.split(separator: "\n").map(String.init).sorted()
+            }
+            #expect(try names([]) == ["web"])
+            #expect(try names(["-a", "--filter", "label=tier"]) == ["fresh", "web"])
+            #expect(try names(["--filter", "label=tier=db"]) == [])
+            #expect(try names(["-a", "--filter", "label=tier=db"]) == ["fresh"])
+            #expect(try names(["--filter", "status=exited"]) == ["failed"])
+            #expect(try names(["--filter", "exited=3"]) == ["failed"])
+            #expect(try names(["--filter", "exited=0"]) == [])
+            #expect(try names(["--filter", "status=created"]) == ["fresh"])
+            #expect(try names(["-a", "--filter", "name=fai"]) == ["failed"])
+            #expect(try names(["-a", "--filter", "ancestor=busybox"]) == ["failed", "fresh", "web"])
+            #expect(try names(["-a", "--filter", "since=web"]) == ["failed", "fresh"])
+            #expect(try names(["-a", "--filter", "before=fresh"]) == ["failed", "web"])
+            #expect(try names(["-n", "2"]) == ["failed", "fresh"])
+            #expect(try names(["-l"]) == ["fresh"])
+
+            let badStatus = try daemon.client(["ps", "--filter", "status=sleeping"])
+            #expect(badStatus.status == 1)
+            #expect(badStatus.stderr.contains("invalid filter 'status=sleeping'"))
+            let badKey = try daemon.client(["ps", "--filter", "colour=red"])
+            #expect(badKey.status == 1)
+            #expect(badKey.stderr.contains("invalid filter 'colour'"))
+            #expect(try daemon.client(["rm", "-f", "web", "failed", "fresh"]).status == 0)
+        }
+    }
+}

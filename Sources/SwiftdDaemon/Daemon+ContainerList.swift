@@ -1,0 +1,64 @@
+import Foundation
+import SwiftdAPI
+import SwiftdEngine
+import SwiftdGraph
+import SwiftdSystem
+
+extension Daemon {
+    /// `GET /containers/json`: running containers (all with `all=1`), newest first, narrowed by
+    /// `filters` and cut to `limit` (which, as in dockerd, also includes stopped containers).
+    func listContainers(_ job: Job) async throws {
+        let filters = try FilterArguments(
+            json: job.environment["filters"],
+            allowed: [
+                "ancestor", "before", "exited", "health", "id", "isolation", "is-task", "label", "name",
+                "network", "since", "status",
+            ])
+        let limit = Int(job.environment["limit"] ?? "") ?? -1
+        let all = job.environment.bool("all") || limit > 0
+        let statuses = filters["status"] ?? []
+        let known = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
+        if let wrong = statuses.first(where: { !known.contains($0) }) {
+            throw SwiftdError(.invalidArgument, "invalid filter 'status=\(wrong)'")
+        }
+        let exitCodes = try (filters["exited"] ?? []).map { value -> Int in
+            guard let code = Int(value) else {
+                throw SwiftdError(.invalidArgument, "invalid filter 'exited=\(value)': expected an integer")
+            }
+            return code
+        }
+        let ancestors = try (filters["ancestor"] ?? []).map { try graph.image($0).id }
+        let before = try filters["before"].map { try $0.map { try container($0).record.created } }
+        let since = try filters["since"].map { try $0.map { try container($0).record.created } }
+
+        var summaries: [ContainerSummary] = []
+        for container in allContainers().reversed() {
+            let record = container.record
+            let state = record.state
+            // Filtering by status or exit code shows stopped containers as well, as dockerd does.
+            guard all || container.isRunning || !statuses.isEmpty || !exitCodes.isEmpty else { continue }
+            if !statuses.isEmpty && !statuses.contains(state.Status) { continue }
+            if !exitCodes.isEmpty && (state.Status != "exited" || !exitCodes.contains(Int(state.ExitCode))) { continue }
+            if let ids = filters["id"], !ids.contains(where: { record.id.hasPrefix($0) }) { continue }
+            if let names = filters["name"], !names.contains(where: { record.name.contains($0.trimmingCharacters(in: ["/"])) }) {
+                continue
+            }
+            if !filters.labelsMatch(record.config.Labels) { continue }
+            if !ancestors.isEmpty && !ancestors.contains(record.imageID) { continue }
+            if let before, !before.allSatisfy({ record.created < $0 }) { continue }
+            if let since, !since.allSatisfy({ record.created > $0 }) { continue }
+            if let networks = filters["network"] {
+                let mode = record.hostConfig.NetworkMode ?? "default"
+                let name = mode == "default" ? "bridge" : mode
+                if !networks.contains(name) && !networks.contains(record.networkName) { continue }
+            }
+            // swiftd has no health checks, no swarm tasks and one isolation.
+            if let health = filters["health"], !health.contains("none") { continue }
+            if let task = try filters.bool("is-task"), task { continue }
+            if let isolation = filters["isolation"], !isolation.contains("default") { continue }
+            summaries.append(summary(container))
+            if limit > 0 && summaries.count == limit { break }
+        }
+        try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
+    }
+}
