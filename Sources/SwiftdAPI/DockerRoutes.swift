@@ -52,5 +52,38 @@ public enum DockerRoutes {
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
         Route("POST", "/images/{name*}/tag", job: "tag", .json(.created)),
         Route("DELETE", "/images/{name*}", job: "image_delete", .json(.ok)),
+    ] + swarmRoutes + pluginRoutes
+
+    /// Every swarm endpoint: 503 as from a dockerd outside a swarm, and 501 for joining or
+    /// making one, which swiftd cannot do.
+    static let swarmRoutes: [Route] = [
+        Route("POST", "/swarm/init", job: "swarm_unsupported", .json(.ok)),
+        Route("POST", "/swarm/join", job: "swarm_unsupported", .json(.ok)),
+        Route("POST", "/swarm/leave", job: "swarm_leave", .json(.ok)),
+        Route("POST", "/swarm/update", job: "swarm", .json(.ok)),
+        Route("GET", "/swarm/unlockkey", job: "swarm", .json(.ok)),
+        Route("POST", "/swarm/unlock", job: "swarm", .json(.ok)),
+    ] + ["nodes", "services", "tasks", "secrets", "configs"].flatMap { kind in
+        [
+            Route("GET", "/\(kind)/{id}", job: "swarm", .json(.ok)),
+            Route("DELETE", "/\(kind)/{id}", job: "swarm", .json(.ok)),
+            Route("POST", "/\(kind)/{id}/update", job: "swarm", .json(.ok)),
+            Route("GET", "/\(kind)/{id}/logs", job: "swarm", .json(.ok)),
+            Route("POST", "/\(kind)/create", job: "swarm", .json(.ok)),
+        ]
+    }
+
+    /// The plugin endpoints besides the (empty) list: swiftd has no plugins.
+    static let pluginRoutes: [Route] = [
+        Route("GET", "/plugins/privileges", job: "plugins_unsupported", .json(.ok)),
+        Route("POST", "/plugins/pull", job: "plugins_unsupported", .json(.ok)),
+        Route("POST", "/plugins/create", job: "plugins_unsupported", .json(.ok)),
+        Route("GET", "/plugins/{name*}/json", job: "plugins_unsupported", .json(.ok)),
+        Route("DELETE", "/plugins/{name*}", job: "plugins_unsupported", .json(.ok)),
+        Route("POST", "/plugins/{name*}/enable", job: "plugins_unsupported", .json(.ok)),
+        Route("POST", "/plugins/{name*}/disable", job: "plugins_unsupported", .json(.ok)),
+        Route("POST", "/plugins/{name*}/upgrade", job: "plugins_unsupported", .json(.ok)),
+        Route("POST", "/plugins/{name*}/push", job: "plugins_unsupported", .json(.ok)),
+        Route("POST", "/plugins/{name*}/set", job: "plugins_unsupported", .json(.ok)),
     ]
 }

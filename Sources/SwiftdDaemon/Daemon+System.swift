@@ -71,6 +71,15 @@ extension Daemon {
             // TODO: named and anonymous volumes; until then there are none to list.
             try await job.stdout.write(#"{"Volumes":[],"Warnings":[]}"#)
         }
+        try engine.register("swarm_leave") { _ in
+            throw SwiftdError(.unavailable, "This node is not part of a swarm")
+        }
+        try engine.register("swarm_unsupported") { _ in
+            throw SwiftdError(.unsupported, "swarm mode is not supported by swiftd; use an orchestrator such as Kubernetes through cri-dockerd")
+        }
         try engine.register("plugins") { job in try await job.stdout.write("[]") }
+        try engine.register("plugins_unsupported") { _ in
+            throw SwiftdError(.unsupported, "plugins are not supported by swiftd")
+        }
     }
 }
