@@ -20,6 +20,8 @@ public struct ContainerCreateRequest: Codable, Sendable {
     public var WorkingDir: String?
     public var StopSignal: String?
     public var StopTimeout: Int?
+    /// Container ports such as `80/tcp`, each with an empty object.
+    public var ExposedPorts: [String: [String: String]]?
     public var HostConfig: HostConfig?
 
     public init() {}
@@ -27,7 +29,7 @@ public struct ContainerCreateRequest: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, Tty, OpenStdin
         case StdinOnce, Env, Cmd, Entrypoint, Image, Labels, WorkingDir, StopSignal, StopTimeout
-        case HostConfig
+        case ExposedPorts, HostConfig
     }
 
     /// Decodes the request; `Cmd` and `Entrypoint` may be a string as well as a list, as
@@ -51,6 +53,8 @@ public struct ContainerCreateRequest: Codable, Sendable {
         WorkingDir = try container.decodeIfPresent(String.self, forKey: .WorkingDir)
         StopSignal = try container.decodeIfPresent(String.self, forKey: .StopSignal)
         StopTimeout = try container.decodeIfPresent(Int.self, forKey: .StopTimeout)
+        ExposedPorts = try container.decodeIfPresent(
+            [String: [String: String]].self, forKey: .ExposedPorts)
         HostConfig = try container.decodeIfPresent(SwiftdAPI.HostConfig.self, forKey: .HostConfig)
     }
 
@@ -81,8 +85,31 @@ public struct HostConfig: Codable, Sendable, Equatable {
     /// `no-new-privileges`, `seccomp=unconfined` or `seccomp=FILE CONTENTS`.
     public var SecurityOpt: [String]?
     public var ShmSize: Int64?
+    /// Published ports: container port such as `80/tcp` to host bindings.
+    public var PortBindings: [String: [HostPortBinding]]?
+    /// `-P`: publish every exposed port on a free host port.
+    public var PublishAllPorts: Bool?
+    /// `--link`: `/CHILD:/PARENT/ALIAS`, or `NAME:ALIAS` as clients send them.
+    public var Links: [String]?
+    public var Dns: [String]?
+    public var DnsSearch: [String]?
+    public var DnsOptions: [String]?
+    /// `--add-host`: `NAME:ADDRESS` lines for the container's /etc/hosts.
+    public var ExtraHosts: [String]?
 
     public init() {}
+}
+
+/// A host address and port that a container port is published on; an empty or missing
+/// `HostPort` asks for a free port.
+public struct HostPortBinding: Codable, Sendable, Equatable {
+    public var HostIp: String?
+    public var HostPort: String?
+
+    public init(HostIp: String? = nil, HostPort: String? = nil) {
+        self.HostIp = HostIp
+        self.HostPort = HostPort
+    }
 }
 
 /// The response of `POST /containers/create`.
@@ -143,6 +170,13 @@ public struct ContainerSummary: Codable, Sendable {
         public var PrivatePort: Int
         public var PublicPort: Int?
         public var `Type`: String
+
+        public init(IP: String?, PrivatePort: Int, PublicPort: Int?, Type: String) {
+            self.IP = IP
+            self.PrivatePort = PrivatePort
+            self.PublicPort = PublicPort
+            self.Type = Type
+        }
     }
 
     public init(Id: String, Names: [String], Image: String, ImageID: String, Command: String, Created: Int64, State: String, Status: String, Labels: [String: String], NetworkMode: String, NetworkSettings: NetworkSettingsSummary) {
@@ -210,6 +244,8 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var WorkingDir: String
     public var StopSignal: String?
     public var StopTimeout: Int?
+    /// Container ports such as `80/tcp`: the image's and those asked for at create.
+    public var ExposedPorts: [String: [String: String]]?
 
     public init(Hostname: String, Image: String) {
         self.Hostname = Hostname
@@ -239,7 +275,9 @@ public struct NetworkSettings: Codable, Sendable {
     public var IPAddress: String
     public var IPPrefixLen: Int
     public var MacAddress: String
-    public var Ports: [String: [String: String]?]
+    /// Container port such as `80/tcp` to its host bindings; null for an exposed port that
+    /// is not published.
+    public var Ports: [String: [HostPortBinding]?]
     public var Networks: [String: EndpointSettings]
 
     public init(Bridge: String, SandboxKey: String, endpoint: EndpointSettings?, networkName: String) {

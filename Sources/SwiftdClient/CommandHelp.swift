@@ -13,6 +13,14 @@ enum CommandHelp {
               -e, --env KEY=VALUE      Set an environment variable (repeatable; KEY alone copies it)
               -m, --memory BYTES       Memory limit, such as 64m or 1g (at least 6m)
                   --network MODE       bridge (default), none or host
+              -p, --publish SPEC       Publish [IP:][HOSTPORT:]PORT[/tcp|udp]; ranges N-M (repeatable)
+              -P, --publish-all        Publish every exposed port on a free host port
+                  --expose PORT        Expose PORT[-END][/PROTO] without publishing it (repeatable)
+                  --link NAME[:ALIAS]  Link to a running container (repeatable)
+                  --dns ADDRESS        DNS server for /etc/resolv.conf (repeatable)
+                  --dns-search DOMAIN  DNS search domain (repeatable)
+                  --dns-option OPT     resolv.conf option, such as ndots:2 (repeatable)
+                  --add-host NAME:IP   Add a line to /etc/hosts (repeatable)
               -h, --hostname NAME      Host name inside the container
               -w, --workdir DIR        Working directory inside the container
               -u, --user UID[:GID]     User to run as (numeric)
@@ -130,6 +138,11 @@ enum CommandHelp {
 
             Options:
               -t, --time SECS   Seconds to wait before SIGKILL (default 10)
+            """,
+        "port": """
+            Usage: swiftd port CONTAINER [PRIVATE_PORT[/PROTO]]
+
+            Lists a container's published ports, or the host addresses of one port.
             """,
         "rename": """
             Usage: swiftd rename CONTAINER NEW_NAME

@@ -35,14 +35,7 @@ final class Daemon: Sendable {
         graph = try Graph(root: configuration.root)
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
         do {
-            if configuration.bridge == "none" {
-                network = nil
-            } else {
-                network = try BridgeDriver(
-                    BridgeConfiguration(
-                        bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
-                        enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward))
-            }
+            network = try Self.makeBridgeDriver(configuration, log: log)
         } catch {
             // The daemon exits: the cgroups made for its containers must not outlive it.
             try? exec.removeParentCgroups()
@@ -50,6 +43,7 @@ final class Daemon: Sendable {
         }
         sweepStaleCgroups()
         try restoreContainers()
+        releaseStaleAddresses()
     }
 
     /// Removes the empty `swiftd-<pid>` cgroups of daemons that died without cleaning up.
