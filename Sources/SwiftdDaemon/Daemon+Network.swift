@@ -72,13 +72,10 @@ extension Daemon {
     ) throws {
         var mode = hostConfig.NetworkMode ?? "default"
         if mode.isEmpty { mode = "default" }
-        guard ["default", "bridge", "none", "host"].contains(mode) else {
-            if mode.hasPrefix("container:") {
-                // TODO: joining another container's network namespace needs the exec
-                // driver's init to setns before it sets up the container.
-                throw SwiftdError(
-                    .unsupported, "network mode \(mode) is not supported yet: use bridge, none or host")
-            }
+        if mode.hasPrefix("container:") {
+            let target = try container(String(mode.dropFirst("container:".count)))
+            mode = "container:\(target.id)"
+        } else if !["default", "bridge", "none", "host"].contains(mode) {
             throw SwiftdError(.notFound, "network \(mode) not found")
         }
         hostConfig.NetworkMode = mode
@@ -176,6 +173,9 @@ extension Daemon {
         let mode = host.NetworkMode ?? "default"
         let bridged = (mode == "default" || mode == "bridge") && network != nil
         spec.newNetworkNamespace = mode != "host"
+        if mode.hasPrefix("container:") {
+            return try joinNetwork(of: String(mode.dropFirst("container:".count)), container, &spec)
+        }
 
         var extraHosts = (host.ExtraHosts ?? []).compactMap(ContainerFiles.parseExtraHost)
         var links: [(child: Endpoint, ports: [ExposedPort])] = []
@@ -234,6 +234,35 @@ extension Daemon {
             bridged: bridged, bindings: bridged ? portBindings(record) : [], links: links,
             hostsPath: files.hosts, hostname: record.config.Hostname,
             domainname: record.config.Domainname, extraHosts: extraHosts)
+    }
+
+    /// Prepares `--network container:TARGET`: the container joins the network namespace of
+    /// the running container `target` and shares its resolv.conf and hosts files.
+    ///
+    /// - Throws: `SwiftdError`: `notFound` if the target is gone, `conflict` if it does not run.
+    private func joinNetwork(
+        of target: String, _ container: Container, _ spec: inout ContainerSpec
+    ) throws -> NetworkPlan {
+        let other = try self.container(target)
+        let pid = other.record.state.Pid
+        guard other.isRunning, pid > 0 else {
+            throw SwiftdError(
+                .conflict,
+                "cannot join the network of container \(other.id): the container is not running")
+        }
+        spec.newNetworkNamespace = false
+        spec.networkNamespacePath = "/proc/\(pid)/ns/net"
+        let shared = networkFiles(other)
+        let own = networkFiles(container)
+        try FileSystem.write(own.hostname, container.record.config.Hostname + "\n")
+        spec.mounts += [
+            Mount(source: shared.resolvConf, destination: "/etc/resolv.conf", kind: .bind),
+            Mount(source: own.hostname, destination: "/etc/hostname", kind: .bind),
+            Mount(source: shared.hosts, destination: "/etc/hosts", kind: .bind),
+        ]
+        return NetworkPlan(
+            bridged: false, bindings: [], links: [], hostsPath: shared.hosts,
+            hostname: container.record.config.Hostname, domainname: "", extraHosts: [])
     }
 
     /// Connects a new container's process to the bridge, publishes its ports, opens its

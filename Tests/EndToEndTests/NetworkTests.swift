@@ -237,7 +237,7 @@ struct NetworkTests {
         }
     }
 
-    @Test("--network none and host")
+    @Test("--network none, host and container:NAME")
     func networkModes() throws {
         try DaemonHarness.withDaemon { daemon in
             let none = try daemon.client(
@@ -249,6 +249,24 @@ struct NetworkTests {
             let conflict = try daemon.client(
                 ["run", "--rm", "--network", "host", "-p", "80:80", "busybox", "true"])
             #expect(conflict.stderr.contains("conflicting options"), "\(conflict.stderr)")
+
+            let owner = try daemon.client(["run", "-d", "--name", "owner", "busybox"] + Self.tcpServer(7070))
+            #expect(owner.status == 0, "\(owner.stderr)")
+            let address = try #require(
+                Self.inspectField(daemon, "owner", ["NetworkSettings", "IPAddress"]) as? String)
+            let joined = try daemon.client([
+                "run", "--rm", "--network", "container:owner", "busybox", "sh", "-c",
+                "ip -4 -o addr show eth0; nc -w 2 127.0.0.1 7070 </dev/null",
+            ])
+            #expect(joined.stdout.contains("inet \(address)/"), "\(joined.stdout)\(joined.stderr)")
+            #expect(joined.stdout.hasSuffix("pong\n"), "\(joined.stdout)")
+            let stopped = try daemon.client(["stop", "-t", "1", "owner"])
+            #expect(stopped.status == 0)
+            let refused = try daemon.client(
+                ["run", "--rm", "--network", "container:owner", "busybox", "true"])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("not running"), "\(refused.stderr)")
+            #expect(try daemon.client(["rm", "owner"]).status == 0)
             #expect(try Self.bridgePorts(daemon).isEmpty)
         }
     }
