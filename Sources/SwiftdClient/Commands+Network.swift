@@ -51,7 +51,8 @@ extension Commands {
     ///
     /// - Throws: `UsageFailure` naming the value.
     static func parsePublish(_ text: String) throws -> [(String, HostPortBinding)] {
-        let invalid = UsageFailure(message: "invalid argument \"\(text)\" for \"-p, --publish\" flag")
+        let invalid = UsageFailure(
+            message: "invalid argument \"\(text)\" for \"-p, --publish\" flag")
         var rest = text
         var proto = "tcp"
         if let slash = rest.lastIndex(of: "/") {
@@ -59,6 +60,7 @@ extension Commands {
             rest = String(rest[..<slash])
         }
         guard proto == "tcp" || proto == "udp" else { throw invalid }
+
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         let hostIP: String
         let hostPart: String
@@ -69,19 +71,26 @@ extension Commands {
         case 3: (hostIP, hostPart, containerPart) = (parts[0], parts[1], parts[2])
         default: throw invalid
         }
+
         guard let container = parseRange(containerPart) else { throw invalid }
         var host: ClosedRange<Int>?
         if !hostPart.isEmpty {
-            guard let range = parseRange(hostPart), range.count == container.count
-                || container.count == 1
+            guard let range = parseRange(hostPart),
+                range.count == container.count
+                    || container.count == 1
             else { throw invalid }
             host = range
         }
+
         if let host, container.count == 1 && host.count > 1 {
             // TODO: a host range for one container port should take the first free port
-            // of the range, as Docker does; swiftd asks for the range's first port.
-            return [("\(container.lowerBound)/\(proto)",
-                HostPortBinding(HostIp: hostIP, HostPort: "\(host.lowerBound)"))]
+            // of the range, as Docker does. swiftd requests the range's first port.
+            return [
+                (
+                    "\(container.lowerBound)/\(proto)",
+                    HostPortBinding(HostIp: hostIP, HostPort: "\(host.lowerBound)")
+                )
+            ]
         }
         return container.enumerated().map { index, port in
             let hostPort = host.map { "\($0.lowerBound + index)" } ?? ""
@@ -114,7 +123,8 @@ extension Commands {
     /// `80/tcp -> 0.0.0.0:8080`, or with a port only its host addresses.
     func port(_ arguments: [String]) throws -> Int32 {
         guard (1...2).contains(arguments.count) else {
-            throw UsageFailure(message: "requires 1 or 2 arguments: CONTAINER [PRIVATE_PORT[/PROTO]]")
+            throw UsageFailure(
+                message: "requires 1 or 2 arguments: CONTAINER [PRIVATE_PORT[/PROTO]]")
         }
         let name = arguments[0]
         let inspect = try call("GET", "/containers/\(percentEncode(name))/json")
@@ -132,7 +142,9 @@ extension Commands {
             return 0
         }
         let sorted = ports.keys.sorted {
-            (Int($0.split(separator: "/")[0]) ?? 0, $0) < (Int($1.split(separator: "/")[0]) ?? 0, $1)
+            (Int($0.split(separator: "/")[0]) ?? 0, $0) < (
+                Int($1.split(separator: "/")[0]) ?? 0, $1
+            )
         }
         for key in sorted {
             for binding in (ports[key] ?? nil) ?? [] {
@@ -143,7 +155,7 @@ extension Commands {
     }
 }
 
-/// The PORTS column of `ps`: `0.0.0.0:8080->80/tcp` for a published port, `80/tcp` for an
+/// Formats the PORTS column of `ps`: `0.0.0.0:8080->80/tcp` for a published port, `80/tcp` for an
 /// exposed one.
 func formatPorts(_ ports: [ContainerSummary.Port]) -> String {
     ports.map { port in

@@ -4,7 +4,7 @@ import SwiftdExec
 import SwiftdNetwork
 import SwiftdSystem
 
-/// What a container's start needs from the network once its process exists.
+/// The network steps of a container's start that run once its process exists.
 struct NetworkPlan: Sendable {
     /// True if the container gets a veth on the default bridge.
     var bridged: Bool
@@ -51,9 +51,8 @@ extension Daemon {
         let running = Set(allContainers().filter(\.isRunning).map(\.id))
         let released = network.releaseAddresses(notHeldBy: running)
         if released > 0 {
-            log.info("released the addresses of containers that no longer run", [
-                ("count", "\(released)")
-            ])
+            let message = "released the addresses of containers that no longer run"
+            log.info(message, [("count", "\(released)")])
         }
     }
 
@@ -63,9 +62,8 @@ extension Daemon {
     /// exposed ports (the image's, `ExposedPorts` and the published ones, as `80/tcp`), the
     /// port bindings, links (stored as `/CHILD:/PARENT/ALIAS`), DNS servers and extra hosts.
     ///
-    /// - Throws: `SwiftdError`: `invalidArgument` for a malformed value or an option that
-    ///   conflicts with the network mode; `notFound` for an unknown network or linked
-    ///   container; `unsupported` for `container:NAME`.
+    /// - Throws: `SwiftdError` with `invalidArgument` for a malformed value or an option that
+    ///   conflicts with the network mode. `notFound` for an unknown network or container.
     func checkNetworkRequest(
         _ request: ContainerCreateRequest, imagePorts: [String], name: String,
         hostConfig: inout HostConfig, config: inout ContainerConfig
@@ -105,7 +103,8 @@ extension Daemon {
         }
         config.ExposedPorts = exposed.isEmpty ? nil : exposed
 
-        let publishes = bindings.values.contains { !$0.isEmpty } || hostConfig.PublishAllPorts == true
+        let publishes =
+            bindings.values.contains { !$0.isEmpty } || hostConfig.PublishAllPorts == true
         if publishes && !bridged {
             throw SwiftdError(
                 .invalidArgument,
@@ -123,17 +122,19 @@ extension Daemon {
             }
         }
         for server in hostConfig.Dns ?? [] where !isIPv4(server) {
-            throw SwiftdError(.invalidArgument, "invalid DNS server \(server): want an IPv4 address")
+            throw SwiftdError(
+                .invalidArgument, "invalid DNS server \(server): expected an IPv4 address")
         }
         for entry in hostConfig.ExtraHosts ?? [] where ContainerFiles.parseExtraHost(entry) == nil {
-            throw SwiftdError(.invalidArgument, "invalid extra host \(entry): want NAME:ADDRESS")
+            throw SwiftdError(
+                .invalidArgument, "invalid extra host \(entry): expected NAME:ADDRESS")
         }
     }
 
     /// Parses `80/tcp`, `53/udp` or `8080`, or throws `invalidArgument` naming the key.
     private func portKey(_ key: String) throws -> ExposedPort {
         guard let port = ContainerFiles.parsePortKey(key) else {
-            throw SwiftdError(.invalidArgument, "invalid port \(key): want PORT[/tcp|udp]")
+            throw SwiftdError(.invalidArgument, "invalid port \(key): expected PORT[/tcp|udp]")
         }
         return port
     }
@@ -151,9 +152,10 @@ extension Daemon {
 
     // MARK: start
 
-    /// The paths of a container's network files.
-    func networkFiles(_ container: Container) -> (resolvConf: String, hosts: String, hostname: String)
-    {
+    /// Returns the paths of a container's network files.
+    func networkFiles(_ container: Container) -> (
+        resolvConf: String, hosts: String, hostname: String
+    ) {
         (
             "\(container.directory)/resolv.conf", "\(container.directory)/hosts",
             "\(container.directory)/hostname"
@@ -204,16 +206,19 @@ extension Daemon {
             let hostHosts = (try? FileSystem.readString("/etc/hosts")) ?? ""
             try FileSystem.write(
                 files.hosts,
-                hostHosts + extraHosts.map { "\($0.address)\t\($0.names.joined(separator: " "))\n" }
+                hostHosts
+                    + extraHosts.map { "\($0.address)\t\($0.names.joined(separator: " "))\n" }
                     .joined())
         } else {
             let dns = (host.Dns ?? []).isEmpty ? configuration.dns : host.Dns ?? []
-            let search = (host.DnsSearch ?? []).isEmpty ? configuration.dnsSearch : host.DnsSearch ?? []
+            let search =
+                (host.DnsSearch ?? []).isEmpty ? configuration.dnsSearch : host.DnsSearch ?? []
             let resolv = ContainerFiles.resolvConf(
                 host: hostResolvConf, dns: dns, search: search, options: host.DnsOptions ?? [])
             if resolv.nameservers.isEmpty && mode != "none" {
                 log.warning(
-                    "the container has no name server: the host's are loopback addresses and no --dns was given",
+                    "the container has no name server because the host's are loopback "
+                        + "addresses; pass --dns",
                     [("id", container.id)])
             }
             try FileSystem.write(files.resolvConf, resolv.text)
@@ -297,13 +302,13 @@ extension Daemon {
         return endpoint
     }
 
-    /// The container's exposed ports, sorted.
+    /// Returns the container's exposed ports, sorted.
     func exposedPorts(_ config: ContainerConfig) -> [ExposedPort] {
         (config.ExposedPorts ?? [:]).keys.compactMap(ContainerFiles.parsePortKey)
             .sorted { ($0.port, $0.proto) < ($1.port, $1.proto) }
     }
 
-    /// The bindings to publish: `PortBindings`, and with `PublishAllPorts` every other
+    /// Returns the bindings to publish: `PortBindings`, and with `PublishAllPorts` every other
     /// exposed port on a free host port.
     func portBindings(_ record: ContainerRecord) -> [PortBinding] {
         var result: [PortBinding] = []
@@ -318,7 +323,8 @@ extension Daemon {
             }
         }
         if record.hostConfig.PublishAllPorts == true {
-            for port in exposedPorts(record.config) where (bound["\(port.port)/\(port.proto)"] ?? []).isEmpty {
+            for port in exposedPorts(record.config)
+            where (bound["\(port.port)/\(port.proto)"] ?? []).isEmpty {
                 result.append(PortBinding(hostPort: 0, containerPort: port.port, proto: port.proto))
             }
         }
@@ -327,7 +333,7 @@ extension Daemon {
 
     // MARK: inspect and list
 
-    /// The ports as published now (none unless the container runs on the bridge).
+    /// Returns the ports published now (none unless the container runs on the bridge).
     private func publishedPorts(_ record: ContainerRecord) -> [PortBinding] {
         guard let network, let endpoint = record.endpoint else { return [] }
         return network.publishedPorts(endpoint).sorted {
@@ -336,18 +342,21 @@ extension Daemon {
         }
     }
 
-    /// `Ports` of `GET /containers/json`: each published port, and each exposed port that is
-    /// not published without a public port.
+    /// Returns `Ports` of `GET /containers/json`: each published port, and without a public
+    /// port each exposed port that is not published.
     func portSummaries(_ record: ContainerRecord) -> [ContainerSummary.Port] {
         let published = publishedPorts(record)
         var result = published.map {
             ContainerSummary.Port(
-                IP: $0.hostIP, PrivatePort: $0.containerPort, PublicPort: $0.hostPort, Type: $0.proto)
+                IP: $0.hostIP, PrivatePort: $0.containerPort, PublicPort: $0.hostPort,
+                Type: $0.proto)
         }
         for port in exposedPorts(record.config)
-        where !published.contains(where: { $0.containerPort == port.port && $0.proto == port.proto }) {
+        where !published.contains(where: { $0.containerPort == port.port && $0.proto == port.proto }
+        ) {
             result.append(
-                ContainerSummary.Port(IP: nil, PrivatePort: port.port, PublicPort: nil, Type: port.proto))
+                ContainerSummary.Port(
+                    IP: nil, PrivatePort: port.port, PublicPort: nil, Type: port.proto))
         }
         return result
     }

@@ -10,11 +10,10 @@ public enum ContainerFiles {
         public var nameservers: [String]
     }
 
-    /// Builds a container's resolv.conf from the host's text: the host's name servers other
-    /// than loopback ones (which mean nothing inside another network namespace) are kept
-    /// unless `dns` is given, which replaces them; `search` replaces the host's `search` and
-    /// `domain` lines and `options` its `options` lines when given. Comments and other
-    /// lines are kept.
+    /// Builds a container's resolv.conf from the host's text. The host's name servers are
+    /// kept, except loopback ones, which mean nothing inside another network namespace.
+    /// A non-empty `dns` replaces them. A non-empty `search` replaces the host's `search` and
+    /// `domain` lines, and a non-empty `options` its `options` lines. Other lines are kept.
     public static func resolvConf(
         host: String, dns: [String], search: [String], options: [String]
     ) -> ResolvConf {
@@ -45,7 +44,7 @@ public enum ContainerFiles {
             text: lines.map { $0 + "\n" }.joined(), nameservers: servers)
     }
 
-    /// True for `127.0.0.0/8` and `::1`, the addresses only the host itself answers on.
+    /// Returns true for `127.0.0.0/8` and `::1`, which reach only the host's own loopback.
     public static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1"
     }
@@ -93,7 +92,7 @@ public enum ContainerFiles {
         return HostEntry(address: address, names: [name])
     }
 
-    /// The environment a link gives its parent, as Docker 1.2's `links.Link.ToEnv`:
+    /// Returns the environment a link gives its parent, as Docker 1.2's `links.Link.ToEnv`:
     /// `ALIAS_PORT` (the lowest port), `ALIAS_PORT_80_TCP`, `…_ADDR`, `…_PORT`, `…_PROTO`
     /// for each port, `ALIAS_NAME=/PARENT/ALIAS`, and `ALIAS_ENV_K=V` for each variable of
     /// the child other than HOME and PATH. The alias is upper-cased, `-` becomes `_`.

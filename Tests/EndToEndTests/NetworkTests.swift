@@ -3,8 +3,8 @@ import Testing
 
 /// Published ports, links, network modes and container network files through the real daemon.
 ///
-/// Traffic goes only from the host to its own loopback and bridge addresses (answered by the
-/// daemon's proxy or DNAT rules into a container of the test's bridge) and between containers
+/// Traffic goes only from the host to its own loopback and bridge addresses, which the daemon's
+/// proxy or DNAT rules forward to a container on the test's bridge, and between containers
 /// on that bridge.
 @Suite(
     "network", .serialized,
@@ -34,7 +34,7 @@ struct NetworkTests {
             sys.exit(1)
         """
 
-    /// A UDP server that answers one datagram with "pong: " and what it said.
+    /// A UDP server that replies to one datagram with "pong: " and its payload.
     static let udpServerScript = """
         import socket
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -48,12 +48,13 @@ struct NetworkTests {
         try DaemonHarness.capture("/usr/bin/python3", ["-c", clientScript, kind, host, port])
     }
 
-    /// A busybox command that answers every TCP connection on `port` with "pong".
+    /// Returns a busybox command that sends "pong" on every TCP connection to `port`.
     static func tcpServer(_ port: Int) -> [String] {
         ["sh", "-c", "while true; do echo pong | nc -l -p \(port); done"]
     }
 
-    /// This daemon's rules: the lines of iptables-legacy-save that name its bridge or subnet.
+    /// Returns this daemon's rules: the lines of iptables-legacy-save that name its bridge or
+    /// its subnet.
     static func rules(_ daemon: DaemonHarness) throws -> [String] {
         let text = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
         return text.split(separator: "\n").map(String.init).filter {
@@ -61,7 +62,7 @@ struct NetworkTests {
         }.sorted()
     }
 
-    /// The links attached to the daemon's bridge.
+    /// Returns the links attached to the daemon's bridge.
     static func bridgePorts(_ daemon: DaemonHarness) throws -> String {
         try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link", "show", "master", daemon.bridge])
             .stdout
@@ -111,7 +112,8 @@ struct NetworkTests {
             #expect(udp.stdout == "pong: ping", "\(udp.stdout)")
 
             let port = try daemon.client(["port", "web"])
-            #expect(port.stdout == "5353/udp -> 127.0.0.1:\(udpPort)\n8080/tcp -> 0.0.0.0:\(tcpPort)\n")
+            #expect(
+                port.stdout == "5353/udp -> 127.0.0.1:\(udpPort)\n8080/tcp -> 0.0.0.0:\(tcpPort)\n")
             let one = try daemon.client(["port", "web", "8080"])
             #expect(one.stdout == "0.0.0.0:\(tcpPort)\n")
             let ps = try daemon.client(["ps"])
@@ -224,7 +226,8 @@ struct NetworkTests {
             #expect(parts[1].contains("\(daemon.subnetPrefix)."), "\(parts[1])")
             #expect(parts[1].contains("\tbox\n"))
             #expect(parts[2] == "box\n")
-            let hostsPath = try #require(Self.inspectField(daemon, "files", ["HostsPath"]) as? String)
+            let hostsPath = try #require(
+                Self.inspectField(daemon, "files", ["HostsPath"]) as? String)
             #expect(hostsPath.hasPrefix(daemon.root))
 
             // Without --dns the host's resolvers are copied, loopback ones left out.
@@ -250,7 +253,8 @@ struct NetworkTests {
                 ["run", "--rm", "--network", "host", "-p", "80:80", "busybox", "true"])
             #expect(conflict.stderr.contains("conflicting options"), "\(conflict.stderr)")
 
-            let owner = try daemon.client(["run", "-d", "--name", "owner", "busybox"] + Self.tcpServer(7070))
+            let owner = try daemon.client(
+                ["run", "-d", "--name", "owner", "busybox"] + Self.tcpServer(7070))
             #expect(owner.status == 0, "\(owner.stderr)")
             let address = try #require(
                 Self.inspectField(daemon, "owner", ["NetworkSettings", "IPAddress"]) as? String)
