@@ -275,6 +275,39 @@ struct NetworkTests {
         }
     }
 
+    @Test("daemon flags --fixed-cidr, --mtu, --ip and --iptables=false")
+    func daemonFlags() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: [
+            "--fixed-cidr", "\(daemon.subnetPrefix).128/25", "--mtu", "1400", "--ip", "127.0.0.1",
+            "--iptables=false",
+        ])
+        try daemon.importBusybox()
+        #expect(try Self.rules(daemon).isEmpty, "--iptables=false adds no rule")
+        #expect(!daemon.daemonLog.contains("not applied"), "\(daemon.daemonLog)")
+
+        let hostPort = Int.random(in: 45000...49999)
+        let run = try daemon.client([
+            "run", "-d", "--name", "flags", "-p", "\(hostPort):8080", "busybox",
+        ] + Self.tcpServer(8080))
+        #expect(run.status == 0, "\(run.stderr)")
+        let address = try #require(
+            Self.inspectField(daemon, "flags", ["NetworkSettings", "IPAddress"]) as? String)
+        let lastOctet = Int(address.split(separator: ".").last ?? "") ?? 0
+        #expect(lastOctet >= 128, "\(address) is inside --fixed-cidr")
+        let mtu = try daemon.client(["exec", "flags", "cat", "/sys/class/net/eth0/mtu"])
+        #expect(mtu.stdout == "1400\n", "\(mtu.stdout)\(mtu.stderr)")
+        let port = try daemon.client(["port", "flags", "8080"])
+        #expect(port.stdout == "127.0.0.1:\(hostPort)\n")
+        let reply = try Self.exchange("tcp", "127.0.0.1", "\(hostPort)")
+        #expect(reply.stdout == "pong\n", "through the userland proxy: \(reply.stdout)")
+        #expect(try Self.rules(daemon).isEmpty)
+
+        #expect(try daemon.client(["rm", "-f", "flags"]).status == 0)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
     @Test("rules, veths and leases are gone after a daemon SIGKILL and restart")
     func killedDaemonCleansUp() throws {
         let daemon = try DaemonHarness()
