@@ -539,3 +539,113 @@ public struct ProgressMessage: Codable, Sendable {
         self.errorDetail = error.map { ErrorDetail(message: $0) }
     }
 }
+
+/// One network of `GET /networks` and `GET /networks/{id}`.
+public struct NetworkResource: Codable, Sendable {
+    public var Name: String
+    public var Id: String
+    public var Created: String
+    public var Scope: String
+    /// `bridge`, `host` or `null`.
+    public var Driver: String
+    public var EnableIPv6: Bool
+    public var IPAM: IPAMSettings
+    public var Internal: Bool
+    public var Attachable: Bool
+    public var Ingress: Bool
+    /// Container ID to its endpoint on this network.
+    public var Containers: [String: NetworkContainer]
+    public var Options: [String: String]
+    public var Labels: [String: String]
+
+    public init(
+        Name: String, Id: String, Created: String, Driver: String, IPAM: IPAMSettings,
+        Containers: [String: NetworkContainer], Options: [String: String],
+        Labels: [String: String]
+    ) {
+        self.Name = Name
+        self.Id = Id
+        self.Created = Created
+        Scope = "local"
+        self.Driver = Driver
+        EnableIPv6 = false
+        self.IPAM = IPAM
+        Internal = false
+        Attachable = false
+        Ingress = false
+        self.Containers = Containers
+        self.Options = Options
+        self.Labels = Labels
+    }
+}
+
+/// The address settings of a network: `IPAM` of the network API.
+public struct IPAMSettings: Codable, Sendable {
+    public var Driver: String?
+    public var Config: [IPAMConfig]?
+
+    public init(Driver: String? = "default", Config: [IPAMConfig]?) {
+        self.Driver = Driver
+        self.Config = Config
+    }
+}
+
+/// One address range of a network.
+public struct IPAMConfig: Codable, Sendable {
+    public var Subnet: String?
+    public var Gateway: String?
+    public var IPRange: String?
+
+    public init(Subnet: String?, Gateway: String?, IPRange: String? = nil) {
+        self.Subnet = Subnet
+        self.Gateway = Gateway
+        self.IPRange = IPRange
+    }
+}
+
+/// A container's endpoint in `NetworkResource.Containers`.
+public struct NetworkContainer: Codable, Sendable {
+    public var Name: String
+    public var EndpointID: String
+    public var MacAddress: String
+    public var IPv4Address: String
+    public var IPv6Address: String
+
+    public init(Name: String, EndpointID: String, MacAddress: String, IPv4Address: String) {
+        self.Name = Name
+        self.EndpointID = EndpointID
+        self.MacAddress = MacAddress
+        self.IPv4Address = IPv4Address
+        IPv6Address = ""
+    }
+}
+
+/// `POST /networks/create`.
+public struct NetworkCreateRequest: Codable, Sendable {
+    public var Name: String
+    public var Driver: String?
+    public var Internal: Bool?
+    public var IPAM: IPAMSettings?
+    public var Options: [String: String]?
+    public var Labels: [String: String]?
+
+    public init(Name: String) { self.Name = Name }
+}
+
+/// The response of `POST /networks/create`.
+public struct NetworkCreateResponse: Codable, Sendable {
+    public var Id: String
+    public var Warning: String
+
+    public init(Id: String, Warning: String = "") {
+        self.Id = Id
+        self.Warning = Warning
+    }
+}
+
+/// The response of `POST /networks/prune`.
+public struct NetworkPruneResponse: Codable, Sendable {
+    public var NetworksDeleted: [String]
+
+    public init(NetworksDeleted: [String]) { self.NetworksDeleted = NetworksDeleted }
+}

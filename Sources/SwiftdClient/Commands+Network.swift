@@ -165,3 +165,119 @@ func formatPorts(_ ports: [ContainerSummary.Port]) -> String {
         return "\(port.PrivatePort)/\(port.Type)"
     }.joined(separator: ", ")
 }
+
+extension Commands {
+    /// `swiftd network create|ls|inspect|rm|prune`.
+    func network(_ arguments: [String]) throws -> Int32 {
+        guard let verb = arguments.first else {
+            throw UsageFailure(
+                message: "network requires a command: create, ls, inspect, rm or prune")
+        }
+        let rest = Array(arguments.dropFirst())
+        switch verb {
+        case "create": return try networkCreate(rest)
+        case "ls", "list": return try networkList(rest)
+        case "inspect": return try networkInspect(rest)
+        case "rm", "remove": return try networkRemove(rest)
+        case "prune": return try networkPrune(rest)
+        default: throw UsageFailure(message: "unknown network command: \(verb)")
+        }
+    }
+
+    private func networkCreate(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([
+            .init(names: ["-d", "--driver"], takesValue: true),
+            .init(names: ["--subnet"], takesValue: true),
+            .init(names: ["--gateway"], takesValue: true),
+            .init(names: ["--ip-range"], takesValue: true),
+            .init(names: ["--internal"], takesValue: false),
+            .init(names: ["-o", "--opt"], takesValue: true),
+            .init(names: ["--label"], takesValue: true),
+        ])
+        try flags.parse(arguments)
+        guard flags.positional.count == 1 else {
+            throw UsageFailure(message: "network create requires exactly 1 argument: NAME")
+        }
+        var request = NetworkCreateRequest(Name: flags.positional[0])
+        request.Driver = flags.string("-d") ?? "bridge"
+        request.Internal = flags.bool("--internal")
+        if flags.string("--subnet") != nil || flags.string("--gateway") != nil {
+            request.IPAM = IPAMSettings(
+                Config: [
+                    IPAMConfig(
+                        Subnet: flags.string("--subnet"), Gateway: flags.string("--gateway"),
+                        IPRange: flags.string("--ip-range"))
+                ])
+        }
+        request.Options = Self.keyValues(flags.strings("-o"))
+        request.Labels = Self.keyValues(flags.strings("--label"))
+        let response = try call(
+            "POST", "/networks/create", json: Array(try JSONEncoder().encode(request)))
+        print(try response.decode(NetworkCreateResponse.self).Id)
+        return 0
+    }
+
+    private func networkList(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([
+            .init(names: ["-q", "--quiet"], takesValue: false),
+            .init(names: ["--no-trunc"], takesValue: false),
+        ])
+        try flags.parse(arguments)
+        let networks = try call("GET", "/networks").decode([NetworkResource].self)
+        let truncate = !flags.bool("--no-trunc")
+        func shortID(_ id: String) -> String { truncate ? String(id.prefix(12)) : id }
+        if flags.bool("-q") {
+            for network in networks { print(shortID(network.Id)) }
+            return 0
+        }
+        var rows = [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]]
+        for network in networks.sorted(by: { $0.Name < $1.Name }) {
+            rows.append([shortID(network.Id), network.Name, network.Driver, network.Scope])
+        }
+        printTable(rows)
+        return 0
+    }
+
+    private func networkInspect(_ arguments: [String]) throws -> Int32 {
+        guard !arguments.isEmpty else {
+            throw UsageFailure(message: "network inspect requires at least 1 argument: NETWORK")
+        }
+        var documents: [String] = []
+        for name in arguments {
+            documents.append(prettyJSON(try call("GET", "/networks/\(percentEncode(name))").body))
+        }
+        print("[\n" + documents.joined(separator: ",\n") + "\n]")
+        return 0
+    }
+
+    private func networkRemove(_ arguments: [String]) throws -> Int32 {
+        guard !arguments.isEmpty else {
+            throw UsageFailure(message: "network rm requires at least 1 argument: NETWORK")
+        }
+        return try forEach(arguments) { name in
+            _ = try call("DELETE", "/networks/\(percentEncode(name))")
+        }
+    }
+
+    private func networkPrune(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-f", "--force"], takesValue: false)])
+        try flags.parse(arguments)
+        let response = try call("POST", "/networks/prune").decode(NetworkPruneResponse.self)
+        if !response.NetworksDeleted.isEmpty {
+            print("Deleted Networks:")
+            for name in response.NetworksDeleted { print(name) }
+        }
+        return 0
+    }
+
+    /// Parses `KEY=VALUE` options and labels; nil when there are none.
+    static func keyValues(_ entries: [String]) -> [String: String]? {
+        guard !entries.isEmpty else { return nil }
+        var result: [String: String] = [:]
+        for entry in entries {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            result[parts[0]] = parts.count > 1 ? parts[1] : ""
+        }
+        return result
+    }
+}

@@ -105,6 +105,7 @@ extension Daemon {
         }
         try engine.register("logs") { [self] job in try await logs(job) }
         try engine.register("attach") { [self] job in try await attach(job) }
+        try registerNetworkHandlers()
     }
 
     // MARK: create
@@ -332,7 +333,7 @@ extension Daemon {
         timeout.cancel()
 
         let record = container.record
-        if let endpoint = record.endpoint, let network {
+        if let endpoint = record.endpoint, let network = driver(for: record) {
             events.emit(type: "network", action: "disconnect", id: network.bridgeName,
                 attributes: ["container": container.id, "name": record.networkName, "type": "bridge"])
             do {

@@ -74,10 +74,14 @@ extension Daemon {
             let target = try container(String(mode.dropFirst("container:".count)))
             mode = "container:\(target.id)"
         } else if !["default", "bridge", "none", "host"].contains(mode) {
-            throw SwiftdError(.notFound, "network \(mode) not found")
+            guard let found = networks.lookUp(mode) else {
+                throw SwiftdError(.notFound, "network \(mode) not found")
+            }
+            mode = found.record.name
         }
         hostConfig.NetworkMode = mode
-        let bridged = mode == "default" || mode == "bridge"
+        let isUserNetwork = networks.lookUp(mode) != nil && mode != "default" && mode != "bridge"
+        let bridged = mode == "default" || mode == "bridge" || isUserNetwork
 
         var bindings: [String: [HostPortBinding]] = [:]
         for (key, list) in hostConfig.PortBindings ?? [:] {
@@ -111,7 +115,7 @@ extension Daemon {
                 "conflicting options: port publishing and the \(mode) network mode")
         }
         if let links = hostConfig.Links, !links.isEmpty {
-            guard bridged else {
+            guard bridged && !isUserNetwork else {
                 throw SwiftdError(
                     .invalidArgument, "conflicting options: links and the \(mode) network mode")
             }
@@ -173,7 +177,7 @@ extension Daemon {
         let record = container.record
         let host = record.hostConfig
         let mode = host.NetworkMode ?? "default"
-        let bridged = (mode == "default" || mode == "bridge") && network != nil
+        let bridged = driver(for: record) != nil
         spec.newNetworkNamespace = mode != "host"
         if mode.hasPrefix("container:") {
             return try joinNetwork(of: String(mode.dropFirst("container:".count)), container, &spec)
@@ -282,7 +286,7 @@ extension Daemon {
     func attachNetwork(_ container: Container, _ plan: NetworkPlan, pid: Int32) throws
         -> Endpoint?
     {
-        guard let network, plan.bridged else { return nil }
+        guard let network = driver(for: container.record), plan.bridged else { return nil }
         let endpoint = try network.connect(containerID: container.id, pid: pid)
         do {
             if !plan.bindings.isEmpty { _ = try network.publish(endpoint, plan.bindings) }
@@ -335,7 +339,7 @@ extension Daemon {
 
     /// Returns the ports published now (none unless the container runs on the bridge).
     private func publishedPorts(_ record: ContainerRecord) -> [PortBinding] {
-        guard let network, let endpoint = record.endpoint else { return [] }
+        guard let network = driver(for: record), let endpoint = record.endpoint else { return [] }
         return network.publishedPorts(endpoint).sorted {
             ($0.containerPort, $0.proto, $0.hostIP, $0.hostPort)
                 < ($1.containerPort, $1.proto, $1.hostIP, $1.hostPort)
@@ -382,5 +386,180 @@ extension Daemon {
             ports[key] = .some(existing + [entry])
         }
         inspect.NetworkSettings.Ports = ports
+    }
+}
+
+// MARK: user-defined networks
+
+extension Daemon {
+    /// Creates the registry of user-defined networks, kept in `ROOT/network`, and recreates
+    /// the saved ones.
+    ///
+    /// - Throws: `SystemCallError` if the directory cannot be made or the file read;
+    ///   `SwiftdError` (`internalError`) if the file is not valid JSON.
+    static func makeNetworkRegistry(_ configuration: DaemonConfiguration, log: Logger) throws
+        -> NetworkRegistry
+    {
+        let directory = "\(configuration.root)/network"
+        try FileSystem.createDirectory(directory, mode: 0o700)
+        let registry = NetworkRegistry(
+            directory: directory, enableIPTables: configuration.iptables, log: log)
+        try registry.restore()
+        return registry
+    }
+
+    /// Returns the bridge driver of the container's network: the default bridge, a
+    /// user-defined network's, or nil for `none`, `host` and `container:` modes.
+    func driver(for record: ContainerRecord) -> BridgeDriver? {
+        switch record.networkName {
+        case "bridge", "default": return network
+        case "none", "host": return nil
+        case let name where name.hasPrefix("container:"): return nil
+        case let name: return networks.lookUp(name)?.driver
+        }
+    }
+
+    /// Registers the handlers of the `/networks` routes.
+    func registerNetworkHandlers() throws {
+        try engine.register("networks") { [self] job in
+            let resources = builtinNetworks() + networks.records.map(resource)
+            try await job.stdout.write(Array(try JSONEncoder().encode(resources)))
+        }
+        try engine.register("network_inspect") { [self] job in
+            let name = try job.argument("name")
+            let found =
+                builtinNetworks().first { $0.Name == name || $0.Id == name }
+                ?? networks.lookUp(name).map { resource($0.record) }
+            guard let found else { throw SwiftdError(.notFound, "network \(name) not found") }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try await job.stdout.write(Array(try encoder.encode(found)))
+        }
+        try engine.register("network_create") { [self] job in
+            guard let body = job.environment["body"] else {
+                throw SwiftdError(.invalidArgument, "missing network create request")
+            }
+            let request = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(body.utf8))
+            guard (request.Driver ?? "bridge") == "bridge" || request.Driver == "" else {
+                throw SwiftdError(
+                    .unsupported,
+                    "network driver \(request.Driver ?? "") is not supported: use bridge")
+            }
+            if request.Internal == true {
+                // TODO: internal networks need a rule that drops traffic leaving the bridge.
+                throw SwiftdError(.unsupported, "internal networks are not supported yet")
+            }
+            let range = request.IPAM?.Config?.first
+            let record = try networks.create(
+                name: request.Name, subnet: range?.Subnet, gateway: range?.Gateway,
+                ipRange: range?.IPRange,
+                bridgeName: request.Options?["com.docker.network.bridge.name"],
+                labels: request.Labels ?? [:], id: randomID(), created: timestamp())
+            events.emit(
+                type: "network", action: "create", id: record.id,
+                attributes: ["name": record.name, "type": "bridge"])
+            try await job.stdout.write(
+                Array(try JSONEncoder().encode(NetworkCreateResponse(Id: record.id))))
+        }
+        try engine.register("network_delete") { [self] job in
+            try removeNetwork(try job.argument("name"))
+        }
+        try engine.register("networks_prune") { [self] job in
+            var deleted: [String] = []
+            for record in networks.records where users(of: record).isEmpty {
+                do {
+                    try removeNetwork(record.id)
+                    deleted.append(record.name)
+                } catch {
+                    log.warning(
+                        "pruning a network failed",
+                        [("network", record.name), ("error", "\(error)")])
+                }
+            }
+            let response = NetworkPruneResponse(NetworksDeleted: deleted)
+            try await job.stdout.write(Array(try JSONEncoder().encode(response)))
+        }
+    }
+
+    /// Removes a user-defined network that no container uses.
+    ///
+    /// - Throws: `SwiftdError`: `invalidArgument` for a built-in network, `notFound` for an
+    ///   unknown one, `conflict` while a container uses it.
+    private func removeNetwork(_ reference: String) throws {
+        if NetworkRegistry.reservedNames.contains(reference) {
+            throw SwiftdError(
+                .invalidArgument,
+                "\(reference) is a pre-defined network and cannot be removed")
+        }
+        guard let found = networks.lookUp(reference) else {
+            throw SwiftdError(.notFound, "network \(reference) not found")
+        }
+        let users = users(of: found.record)
+        guard users.isEmpty else {
+            throw SwiftdError(
+                .conflict,
+                "error while removing network: network \(found.record.name) id "
+                    + "\(found.record.id) has active endpoints (\(users.joined(separator: ", ")))")
+        }
+        try networks.remove(found.record.id)
+        events.emit(
+            type: "network", action: "destroy", id: found.record.id,
+            attributes: ["name": found.record.name, "type": "bridge"])
+    }
+
+    /// Returns the names of the containers, running or not, that are on the network.
+    private func users(of record: NetworkRecord) -> [String] {
+        allContainers().filter { $0.record.networkName == record.name }.map(\.name)
+    }
+
+    /// Returns the endpoints of the running containers whose network is `name`.
+    private func endpoints(on name: String) -> [String: NetworkContainer] {
+        var result: [String: NetworkContainer] = [:]
+        for container in allContainers() {
+            let record = container.record
+            let onNetwork =
+                record.networkName == name
+                || (name == "bridge" && record.networkName == "default")
+            guard onNetwork, let endpoint = record.endpoint else { continue }
+            result[container.id] = NetworkContainer(
+                Name: record.name, EndpointID: endpoint.hostInterface,
+                MacAddress: endpoint.macAddress,
+                IPv4Address: "\(endpoint.ipAddress)/\(endpoint.prefixLength)")
+        }
+        return result
+    }
+
+    /// Returns `bridge` (unless disabled with `-b none`), `host` and `none`.
+    private func builtinNetworks() -> [NetworkResource] {
+        var result: [NetworkResource] = []
+        if let network {
+            result.append(
+                NetworkResource(
+                    Name: "bridge", Id: "bridge", Created: "", Driver: "bridge",
+                    IPAM: IPAMSettings(
+                        Config: [IPAMConfig(Subnet: network.subnet, Gateway: network.gateway)]),
+                    Containers: endpoints(on: "bridge"),
+                    Options: ["com.docker.network.bridge.name": network.bridgeName], Labels: [:]))
+        }
+        for (name, driver) in [("host", "host"), ("none", "null")] {
+            result.append(
+                NetworkResource(
+                    Name: name, Id: name, Created: "", Driver: driver,
+                    IPAM: IPAMSettings(Config: []), Containers: [:], Options: [:], Labels: [:]))
+        }
+        return result
+    }
+
+    /// Returns the API form of a user-defined network.
+    private func resource(_ record: NetworkRecord) -> NetworkResource {
+        NetworkResource(
+            Name: record.name, Id: record.id, Created: record.created, Driver: "bridge",
+            IPAM: IPAMSettings(
+                Config: [
+                    IPAMConfig(
+                        Subnet: record.subnet, Gateway: record.gateway, IPRange: record.ipRange)
+                ]),
+            Containers: endpoints(on: record.name),
+            Options: ["com.docker.network.bridge.name": record.bridgeName], Labels: record.labels)
     }
 }

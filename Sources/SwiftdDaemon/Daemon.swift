@@ -22,6 +22,8 @@ final class Daemon: Sendable {
     let exec: ExecDriver
     /// The default bridge, or nil with `-b none`.
     let network: BridgeDriver?
+    /// The user-defined networks.
+    let networks: NetworkRegistry
     let events = EventLog()
     let execs = ExecStore()
     private let containers = Mutex<[String: Container]>([:])
@@ -35,7 +37,14 @@ final class Daemon: Sendable {
         graph = try Graph(root: configuration.root)
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
         do {
-            network = try Self.makeBridgeDriver(configuration, log: log)
+            let bridge = try Self.makeBridgeDriver(configuration, log: log)
+            do {
+                networks = try Self.makeNetworkRegistry(configuration, log: log)
+            } catch {
+                try? bridge?.shutdown()
+                throw error
+            }
+            network = bridge
         } catch {
             // The daemon exits: the cgroups made for its containers must not outlive it.
             try? exec.removeParentCgroups()
@@ -179,6 +188,7 @@ final class Daemon: Sendable {
         } catch {
             log.error("removing the daemon's cgroups failed", [("error", "\(error)")])
         }
+        networks.shutdown()
         if let network {
             do {
                 try network.shutdown()

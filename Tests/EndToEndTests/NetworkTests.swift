@@ -288,9 +288,10 @@ struct NetworkTests {
         #expect(!daemon.daemonLog.contains("not applied"), "\(daemon.daemonLog)")
 
         let hostPort = Int.random(in: 45000...49999)
-        let run = try daemon.client([
-            "run", "-d", "--name", "flags", "-p", "\(hostPort):8080", "busybox",
-        ] + Self.tcpServer(8080))
+        let run = try daemon.client(
+            [
+                "run", "-d", "--name", "flags", "-p", "\(hostPort):8080", "busybox",
+            ] + Self.tcpServer(8080))
         #expect(run.status == 0, "\(run.stderr)")
         let address = try #require(
             Self.inspectField(daemon, "flags", ["NetworkSettings", "IPAddress"]) as? String)
@@ -305,6 +306,72 @@ struct NetworkTests {
         #expect(try Self.rules(daemon).isEmpty)
 
         #expect(try daemon.client(["rm", "-f", "flags"]).status == 0)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("user-defined network create, use, restart and remove")
+    func userNetworks() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        let token = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let bridge = "swdn\(token.prefix(8))"
+        defer { _ = try? DaemonHarness.capture("/usr/sbin/ip", ["link", "delete", bridge]) }
+        let routes = try DaemonHarness.capture("/usr/sbin/ip", ["-4", "route"]).stdout
+        var prefix: String
+        repeat {
+            prefix = "10.232.\(Int.random(in: 1...254))"
+        } while routes.contains(prefix + ".")
+        try daemon.start()
+        try daemon.importBusybox()
+
+        let created = try daemon.client([
+            "network", "create", "--subnet", "\(prefix).0/24", "--label", "purpose=test",
+            "-o", "com.docker.network.bridge.name=\(bridge)", "testnet",
+        ])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.count == 65)
+        let list = try daemon.client(["network", "ls"])
+        for name in ["testnet", "bridge", "host", "none"] {
+            #expect(list.stdout.contains(" \(name) "), "\(list.stdout)")
+        }
+        let link = try DaemonHarness.capture("/usr/sbin/ip", ["-4", "-o", "addr", "show", bridge])
+        #expect(link.stdout.contains("inet \(prefix).1/24"), "\(link.stdout)")
+
+        let server = try daemon.client(
+            ["run", "-d", "--name", "member", "--network", "testnet", "busybox"]
+                + Self.tcpServer(7070))
+        #expect(server.status == 0, "\(server.stderr)")
+        let address = try #require(
+            Self.inspectField(
+                daemon, "member", ["NetworkSettings", "Networks", "testnet", "IPAddress"])
+                as? String)
+        #expect(address.hasPrefix(prefix + "."))
+        let reached = try daemon.client([
+            "run", "--rm", "--network", "testnet", "busybox", "nc", "-w", "2", address, "7070",
+        ])
+        #expect(reached.stdout == "pong\n", "\(reached.stdout)\(reached.stderr)")
+        let inspect = try daemon.client(["network", "inspect", "testnet"])
+        #expect(inspect.stdout.contains("\"member\""), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("\"purpose\""), "\(inspect.stdout)")
+
+        let busy = try daemon.client(["network", "rm", "testnet"])
+        #expect(busy.status != 0)
+        #expect(busy.stderr.contains("active endpoints"), "\(busy.stderr)")
+        #expect(try daemon.client(["rm", "-f", "member"]).status == 0)
+
+        // The network survives a restart of the daemon.
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try daemon.client(["network", "ls"]).stdout.contains(" testnet "))
+        let again = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link", "show", bridge])
+        #expect(again.status == 0)
+
+        let pruned = try daemon.client(["network", "prune", "-f"])
+        #expect(pruned.stdout == "Deleted Networks:\ntestnet\n", "\(pruned.stdout)\(pruned.stderr)")
+        let gone = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link", "show", bridge])
+        #expect(gone.status != 0, "the bridge is deleted with its network")
+        let builtin = try daemon.client(["network", "rm", "bridge"])
+        #expect(builtin.stderr.contains("pre-defined"))
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
 
