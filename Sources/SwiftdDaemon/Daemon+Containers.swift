@@ -367,6 +367,7 @@ extension Daemon {
             log.error("saving a container's state failed", [("id", container.id), ("error", "\(error)")])
         }
         log.debug("container exited", [("id", container.id), ("code", "\(status.code)")])
+        refreshPeerHosts(network: record.networkName)
         if status.oomKilled { emit(container, "oom") }
         emit(container, "die", ["exitCode": "\(status.code)"])
         container.notifyExit(status.code)

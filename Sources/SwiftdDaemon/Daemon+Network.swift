@@ -303,7 +303,44 @@ extension Daemon {
             try? network.disconnect(endpoint)
             throw error
         }
+        refreshPeerHosts(network: container.record.networkName, joining: (container, endpoint))
         return endpoint
+    }
+
+    /// Rewrites the /etc/hosts of each running container on the user-defined network `name`
+    /// so that it lists the other containers there by name. `joining` is a container whose
+    /// endpoint is not recorded yet. Does nothing for the default bridge.
+    ///
+    /// Docker resolves these names with a DNS server inside each container; swiftd writes
+    /// them into the hosts files instead, so names added later appear without a restart.
+    /// NOTE: two containers that join at the same moment may each miss the other.
+    func refreshPeerHosts(network name: String, joining: (Container, Endpoint)? = nil) {
+        guard networks.lookUp(name) != nil else { return }
+        var members: [(container: Container, endpoint: Endpoint)] = []
+        for container in allContainers() where container.id != joining?.0.id {
+            let record = container.record
+            guard record.networkName == name, record.state.Running, let endpoint = record.endpoint
+            else { continue }
+            members.append((container, endpoint))
+        }
+        if let joining { members.append(joining) }
+        for member in members {
+            let record = member.container.record
+            var extra = (record.hostConfig.ExtraHosts ?? []).compactMap(ContainerFiles.parseExtraHost)
+            for peer in members where peer.container.id != member.container.id {
+                extra.append(.init(address: peer.endpoint.ipAddress, names: [peer.container.name]))
+            }
+            let text = ContainerFiles.hosts(
+                hostname: record.config.Hostname, domainname: record.config.Domainname,
+                address: member.endpoint.ipAddress, extra: extra)
+            do {
+                try FileSystem.write(networkFiles(member.container).hosts, text)
+            } catch {
+                log.warning(
+                    "updating a container's hosts file failed",
+                    [("id", member.container.id), ("error", "\(error)")])
+            }
+        }
     }
 
     /// Returns the container's exposed ports, sorted.

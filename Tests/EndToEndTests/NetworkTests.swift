@@ -350,6 +350,21 @@ struct NetworkTests {
             "run", "--rm", "--network", "testnet", "busybox", "nc", "-w", "2", address, "7070",
         ])
         #expect(reached.stdout == "pong\n", "\(reached.stdout)\(reached.stderr)")
+
+        // Containers on the network find each other by name.
+        let byName = try daemon.client([
+            "run", "--rm", "--network", "testnet", "busybox", "nc", "-w", "2", "member", "7070",
+        ])
+        #expect(byName.stdout == "pong\n", "\(byName.stdout)\(byName.stderr)")
+        let peer = try daemon.client(
+            ["run", "-d", "--name", "peer", "--network", "testnet", "busybox", "sleep", "60"])
+        #expect(peer.status == 0, "\(peer.stderr)")
+        let seen = try daemon.client(["exec", "member", "cat", "/etc/hosts"])
+        #expect(seen.stdout.contains("\tpeer\n"), "\(seen.stdout)")
+        #expect(try daemon.client(["rm", "-f", "peer"]).status == 0)
+        let forgotten = try daemon.client(["exec", "member", "cat", "/etc/hosts"])
+        #expect(!forgotten.stdout.contains("\tpeer\n"), "\(forgotten.stdout)")
+
         let inspect = try daemon.client(["network", "inspect", "testnet"])
         #expect(inspect.stdout.contains("\"member\""), "\(inspect.stdout)")
         #expect(inspect.stdout.contains("\"purpose\""), "\(inspect.stdout)")
