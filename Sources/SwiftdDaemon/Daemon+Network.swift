@@ -326,7 +326,8 @@ extension Daemon {
         if let joining { members.append(joining) }
         for member in members {
             let record = member.container.record
-            var extra = (record.hostConfig.ExtraHosts ?? []).compactMap(ContainerFiles.parseExtraHost)
+            var extra = (record.hostConfig.ExtraHosts ?? [])
+                .compactMap(ContainerFiles.parseExtraHost)
             for peer in members where peer.container.id != member.container.id {
                 extra.append(.init(address: peer.endpoint.ipAddress, names: [peer.container.name]))
             }

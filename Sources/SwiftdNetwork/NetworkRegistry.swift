@@ -124,7 +124,8 @@ public final class NetworkRegistry: Sendable {
             }
             bridgeIP = "\(address)/\(parsed.prefixLength)"
         } else if gateway != nil {
-            throw SwiftdError(.invalidArgument, "invalid gateway \(gateway ?? ""): --gateway requires --subnet")
+            throw SwiftdError(
+                .invalidArgument, "invalid gateway \(gateway ?? ""): --gateway requires --subnet")
         }
 
         let bridge = bridgeName ?? "br-" + id.prefix(12)
