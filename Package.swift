@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "SwiftdEngine"),
         .target(
             name: "SwiftdGraph",
-            dependencies: ["SwiftdSystem", "SwiftdArchive", "SwiftdCrypto"]),
+            dependencies: ["SwiftdSystem", "SwiftdArchive", "SwiftdCrypto", "CArchive"]),
         .target(
             name: "SwiftdExec",
             dependencies: [

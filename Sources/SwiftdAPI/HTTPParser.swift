@@ -109,9 +109,13 @@ public enum HTTPParser {
 
     private static func contentLength(_ values: [String]) throws(ParseError) -> Int? {
         guard let first = values.first else { return nil }
-        let all = values.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: " \t") } }
-        guard all.allSatisfy({ $0 == all[0] }) else { throw bad("conflicting Content-Length values") }
-        guard !all[0].isEmpty, all[0].allSatisfy(\.isASCIIDigit), let length = Int(all[0]) else {
+        let all = values.flatMap {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: " \t") }
+        }
+        // An empty value (`Content-Length: ` or `,`) must be rejected, not indexed.
+        guard let value = all.first, !value.isEmpty else { throw bad("invalid Content-Length \(first)") }
+        guard all.allSatisfy({ $0 == value }) else { throw bad("conflicting Content-Length values") }
+        guard value.allSatisfy(\.isASCIIDigit), let length = Int(value) else {
             throw bad("invalid Content-Length \(first)")
         }
         return length

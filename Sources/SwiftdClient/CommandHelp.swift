@@ -105,13 +105,18 @@ enum CommandHelp {
             Prints the low-level JSON of containers or images.
             """,
         "images": """
-            Usage: swiftd images [OPTIONS]
+            Usage: swiftd images [OPTIONS] [REPOSITORY[:TAG]]
 
-            Lists images.
+            Lists images, newest first; a REPOSITORY[:TAG] pattern (with * and ?) lists only
+            the matching names.
 
             Options:
-              -q, --quiet      Print only the IDs
-                  --no-trunc   Print full IDs
+              -a, --all                Show all images (swiftd keeps no intermediate images)
+                  --digests            Show digests
+              -f, --filter KEY=VALUE   dangling=true|false, reference=PATTERN, label=KEY[=VALUE],
+                                       before=IMAGE or since=IMAGE (repeatable)
+              -q, --quiet              Print only the IDs
+                  --no-trunc           Print full IDs
             """,
         "import": """
             Usage: swiftd import [OPTIONS] FILE|- [REPOSITORY[:TAG]]
@@ -119,12 +124,20 @@ enum CommandHelp {
             Creates an image from a tar archive of a root file system (- reads standard input).
 
             Options:
+              -c, --change TEXT    Apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE,
+                                   LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR) to the image's config
+                                   (repeatable)
               -m, --message TEXT   Comment for the image's history
             """,
         "rmi": """
-            Usage: swiftd rmi IMAGE [IMAGE...]
+            Usage: swiftd rmi [OPTIONS] IMAGE [IMAGE...]
 
             Removes image names, and images whose last name goes; refuses images that containers use.
+
+            Options:
+              -f, --force      Remove every name of an image ID, and the names of an image that
+                               a stopped container uses (the image stays for the container)
+                  --no-prune   Accepted for compatibility; swiftd keeps no untagged parents
             """,
         "tag": """
             Usage: swiftd tag SOURCE_IMAGE TARGET_IMAGE[:TAG]
@@ -227,6 +240,7 @@ enum CommandHelp {
             Options:
               -m, --message TEXT   Comment for the image's history
               -a, --author NAME    Author of the image
+              -c, --change TEXT    Apply a Dockerfile instruction to the image's config (repeatable)
               -p=false             Do not pause a running container
             """,
         "history": """

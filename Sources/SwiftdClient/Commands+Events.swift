@@ -10,12 +10,7 @@ extension Commands {
         ])
         try flags.parse(arguments)
         if !flags.positional.isEmpty { throw UsageFailure(message: "events accepts no arguments") }
-        var filters: [String: [String]] = [:]
-        for filter in flags.strings("-f") {
-            let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw UsageFailure(message: "invalid filter \(filter): expected KEY=VALUE") }
-            filters[parts[0], default: []].append(parts[1])
-        }
+        let filters = try filterQuery(flags.strings("-f"))
         var query: [String] = []
         if let since = flags.string("--since") { query.append("since=\(percentEncode(try eventTime(since)))") }
         if let until = flags.string("--until") { query.append("until=\(percentEncode(try eventTime(until)))") }
@@ -74,4 +69,15 @@ struct EventLine: Decodable {
         let suffix = attributes.isEmpty ? "" : " (\(attributes.joined(separator: ", ")))"
         return "\(time).\(nanos)Z \(Type) \(Action) \(Actor.ID)\(suffix)"
     }
+}
+
+/// `--filter KEY=VALUE` flags as the API's `filters` map.
+func filterQuery(_ flags: [String]) throws -> [String: [String]] {
+    var filters: [String: [String]] = [:]
+    for filter in flags {
+        let parts = filter.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw UsageFailure(message: "invalid filter \(filter): expected KEY=VALUE") }
+        filters[parts[0], default: []].append(parts[1])
+    }
+    return filters
 }

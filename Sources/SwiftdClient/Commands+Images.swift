@@ -79,7 +79,7 @@ extension Commands {
     /// `swiftd commit [-m TEXT] [-a AUTHOR] [-p=false] CONTAINER [REPOSITORY[:TAG]]`.
     func commit(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([.init(names: ["-m", "--message"], takesValue: true), .init(names: ["-a", "--author"], takesValue: true),
-            .init(names: ["-p", "--pause"], takesValue: false)])
+            .init(names: ["-p", "--pause"], takesValue: false), .init(names: ["-c", "--change"], takesValue: true)])
         try flags.parse(arguments)
         guard (1...2).contains(flags.positional.count) else { throw UsageFailure(message: "requires 1 or 2 arguments: CONTAINER [REPOSITORY[:TAG]]") }
         var query = "container=\(percentEncode(flags.positional[0]))"
@@ -95,6 +95,7 @@ extension Commands {
         }
         if let message = flags.string("-m") { query += "&comment=\(percentEncode(message))" }
         if let author = flags.string("-a") { query += "&author=\(percentEncode(author))" }
+        for change in flags.strings("-c") { query += "&changes=\(percentEncode(change))" }
         let result = try call("POST", "/commit?\(query)").decode([String: String].self)
         print(result["Id"] ?? "")
         return 0

@@ -4,17 +4,19 @@ import SwiftdAPI
 extension Commands {
     /// `swiftd rmi IMAGE...`: prints what was untagged and deleted, as docker does.
     func rmi(_ arguments: [String]) throws -> Int32 {
-        var flags = FlagParser([.init(names: ["-f", "--force"], takesValue: false)])
+        var flags = FlagParser([
+            .init(names: ["-f", "--force"], takesValue: false), .init(names: ["--no-prune"], takesValue: false),
+        ])
         try flags.parse(arguments)
         guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: IMAGE") }
-        if flags.bool("-f") {
-            // TODO: force removal of images that containers use, and of images tagged in several repositories.
-            throw UsageFailure(message: "rmi --force is not supported yet")
-        }
+        var query: [String] = []
+        if flags.bool("-f") { query.append("force=1") }
+        if flags.bool("--no-prune") { query.append("noprune=1") }
+        let suffix = query.isEmpty ? "" : "?" + query.joined(separator: "&")
         var status: Int32 = 0
         for name in flags.positional {
             do {
-                let items = try call("DELETE", "/images/\(name)").decode([[String: String]].self)
+                let items = try call("DELETE", "/images/\(name)\(suffix)").decode([[String: String]].self)
                 for item in items {
                     for (key, value) in item { print("\(key): \(value)") }
                 }

@@ -376,9 +376,17 @@ struct Commands {
 
     func images(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([.init(names: ["-q", "--quiet"], takesValue: false), .init(names: ["--no-trunc"], takesValue: false),
-            .init(names: ["-a", "--all"], takesValue: false)])
+            .init(names: ["-a", "--all"], takesValue: false), .init(names: ["--digests"], takesValue: false),
+            .init(names: ["-f", "--filter"], takesValue: true)])
         try flags.parse(arguments)
-        let images = try call("GET", "/images/json").decode([ImageSummary].self)
+        guard flags.positional.count <= 1 else { throw UsageFailure(message: "images accepts at most 1 argument: [REPOSITORY[:TAG]]") }
+        var filters = try filterQuery(flags.strings("-f"))
+        if let reference = flags.positional.first { filters["reference", default: []].append(reference) }
+        var path = "/images/json"
+        if !filters.isEmpty {
+            path += "?filters=" + percentEncode(String(decoding: try JSONEncoder().encode(filters), as: UTF8.self))
+        }
+        let images = try call("GET", path).decode([ImageSummary].self)
         let truncate = !flags.bool("--no-trunc")
         func shortID(_ id: String) -> String {
             truncate ? String(id.dropFirst("sha256:".count).prefix(12)) : id
@@ -387,15 +395,19 @@ struct Commands {
             for image in images { print(shortID(image.Id)) }
             return 0
         }
-        var rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
+        let digests = flags.bool("--digests")
+        var rows = [["REPOSITORY", "TAG"] + (digests ? ["DIGEST"] : []) + ["IMAGE ID", "CREATED", "SIZE"]]
         for image in images {
             let created = humanAgo(Date(timeIntervalSince1970: TimeInterval(image.Created)))
             let tags = image.RepoTags.isEmpty ? ["<none>:<none>"] : image.RepoTags
             for tag in tags {
-                let colon = tag.lastIndex(of: ":") ?? tag.endIndex
+                let colon = tag.lastIndex(of: ":").flatMap { tag[$0...].contains("/") ? nil : $0 } ?? tag.endIndex
                 let repository = String(tag[..<colon])
                 let name = colon < tag.endIndex ? String(tag[tag.index(after: colon)...]) : "<none>"
-                rows.append([repository, name, shortID(image.Id), created, humanSize(image.Size)])
+                // A digest reference belongs to the row of its repository.
+                let digest = image.RepoDigests.first { $0.hasPrefix(repository + "@") }
+                    .map { String($0.drop { $0 != "@" }.dropFirst()) } ?? "<none>"
+                rows.append([repository, name] + (digests ? [digest] : []) + [shortID(image.Id), created, humanSize(image.Size)])
             }
         }
         printTable(rows)
@@ -403,7 +415,7 @@ struct Commands {
     }
 
     func importImage(_ arguments: [String]) throws -> Int32 {
-        var flags = FlagParser([.init(names: ["-m", "--message"], takesValue: true)])
+        var flags = FlagParser([.init(names: ["-m", "--message"], takesValue: true), .init(names: ["-c", "--change"], takesValue: true)])
         try flags.parse(arguments)
         guard (1...2).contains(flags.positional.count) else {
             throw UsageFailure(message: "requires 1 or 2 arguments: file|- [REPOSITORY[:TAG]]")
@@ -436,6 +448,7 @@ struct Commands {
             }
         }
         if let message = flags.string("-m") { query += "&message=\(percentEncode(message))" }
+        for change in flags.strings("-c") { query += "&changes=\(percentEncode(change))" }
         var lastStatus: String?
         var streamError: String?
         var progress = ProgressLines()

@@ -129,11 +129,12 @@ extension Daemon {
         if !mounted { _ = try graph.mountContainer(id: container.id) }
         defer { if !mounted && !container.isRunning { try? graph.unmountContainer(id: container.id) } }
 
-        let config = ImageConfig.ContainerConfig(
+        var config = ImageConfig.ContainerConfig(
             user: record.config.User.isEmpty ? nil : record.config.User, env: record.config.Env,
             cmd: record.config.Cmd, entrypoint: record.config.Entrypoint,
             workingDir: record.config.WorkingDir.isEmpty ? nil : record.config.WorkingDir,
             labels: record.config.Labels.isEmpty ? nil : record.config.Labels, stopSignal: record.config.StopSignal)
+        try config.apply(changes: splitChanges(job.environment["changes"]))
         let image = try graph.commit(
             containerID: container.id, config: config,
             comment: job.environment["comment"].flatMap { $0.isEmpty ? nil : $0 },

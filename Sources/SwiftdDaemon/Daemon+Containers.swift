@@ -456,7 +456,7 @@ extension Daemon {
             Id: record.id, Created: record.created, Path: record.path, Args: record.args,
             State: record.state, Image: record.imageID, LogPath: container.logPath, Name: "/\(record.name)",
             HostConfig: record.hostConfig,
-            GraphDriver: .init(Name: "overlay2", Data: [:]),
+            GraphDriver: .init(Name: graph.driver.rawValue, Data: [:]),
             Config: record.config,
             NetworkSettings: NetworkSettings(
                 Bridge: "", SandboxKey: record.state.Pid > 0 ? "/proc/\(record.state.Pid)/ns/net" : "",

@@ -12,17 +12,7 @@ extension Daemon {
     /// Registers the image handlers.
     func registerImageHandlers() throws {
         try engine.register("import") { [self] job in try await importImage(job) }
-        try engine.register("images") { [self] job in
-            let counts = Dictionary(grouping: allContainers(), by: { $0.record.imageID }).mapValues(\.count)
-            let summaries = graph.images().sorted { $0.created > $1.created }.map { image in
-                ImageSummary(
-                    Id: image.id, RepoTags: image.repoTags,
-                    Created: Int64(parseTimestamp(image.created)?.timeIntervalSince1970 ?? 0),
-                    Size: image.size, Labels: image.config.config?.labels ?? [:],
-                    Containers: counts[image.id] ?? 0)
-            }
-            try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
-        }
+        try engine.register("images") { [self] job in try await listImages(job) }
         try engine.register("tag") { [self] job in
             let image = try graph.image(try job.argument("name"))
             guard let repo = job.environment["repo"], !repo.isEmpty else {
@@ -35,8 +25,10 @@ extension Daemon {
         }
         try engine.register("image_delete") { [self] job in
             let name = try job.argument("name")
+            let force = job.environment["force"].map { $0 == "1" || $0 == "true" } ?? false
+            if force { try refuseForcedDeleteOfRunningImage(name) }
             var items: [[String: String]] = []
-            for line in try graph.deleteImage(name) {
+            for line in try graph.deleteImage(name, force: force) {
                 // The graph reports `Untagged: REF` and `Deleted: ID` lines, as docker rmi prints.
                 let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 guard parts.count == 2 else { continue }
@@ -52,6 +44,60 @@ extension Daemon {
         }
     }
 
+    /// Docker's hard conflict: even `rmi -f` by ID may not untag the image of a running
+    /// container (by tag it may; the image stays for the container).
+    private func refuseForcedDeleteOfRunningImage(_ name: String) throws {
+        let image = try graph.image(name)
+        let byTag = (try? Reference(parsing: name)).map { reference in
+            (image.repoTags + image.repoDigests).contains(reference.familiarString)
+        } ?? false
+        guard !byTag,
+            let running = allContainers().first(where: { $0.record.imageID == image.id && $0.isRunning })
+        else { return }
+        let short = image.id.dropFirst("sha256:".count).prefix(12)
+        throw SwiftdError(
+            .conflict,
+            "conflict: unable to delete \(short) (cannot be forced) - image is being used by "
+                + "running container \(running.id.prefix(12))")
+    }
+
+    /// `GET /images/json`: newest first, with the `dangling`, `reference`, `label`, `before`
+    /// and `since` filters.
+    private func listImages(_ job: Job) async throws {
+        let filters = try FilterArguments(
+            json: job.environment["filters"], allowed: ["dangling", "reference", "label", "before", "since"])
+        let dangling = try filters.bool("dangling")
+        func createdTime(_ image: Image) -> Double {
+            parseTimestamp(image.created)?.timeIntervalSince1970 ?? 0
+        }
+        let before = try filters["before"].map { try $0.map { createdTime(try graph.image($0)) } }
+        let since = try filters["since"].map { try $0.map { createdTime(try graph.image($0)) } }
+        let counts = Dictionary(grouping: allContainers(), by: { $0.record.imageID }).mapValues(\.count)
+        var summaries: [ImageSummary] = []
+        for image in graph.images() {
+            if let dangling, image.repoTags.isEmpty != dangling { continue }
+            if let before, !before.allSatisfy({ createdTime(image) < $0 }) { continue }
+            if let since, !since.allSatisfy({ createdTime(image) > $0 }) { continue }
+            let labels = image.config.config?.labels ?? [:]
+            if !filters.labelsMatch(labels) { continue }
+            var repoTags = image.repoTags
+            if let patterns = filters["reference"] {
+                // Docker matches the pattern against the repository and against repo:tag, and
+                // lists only the tags that matched.
+                repoTags = repoTags.filter { tag in
+                    patterns.contains { globMatches($0, tag) || globMatches($0, repositoryOf(tag)) }
+                }
+                if repoTags.isEmpty { continue }
+            }
+            var summary = ImageSummary(
+                Id: image.id, RepoTags: repoTags,
+                Created: Int64(createdTime(image)), Size: image.size, Labels: labels, Containers: counts[image.id] ?? 0)
+            summary.RepoDigests = image.repoDigests
+            summaries.append(summary)
+        }
+        try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
+    }
+
     /// `POST /images/create?fromSrc=-`: stores the request body, a tar, as a one-layer image.
     private func importImage(_ job: Job) async throws {
         guard let source = job.environment["fromSrc"] else {
@@ -64,6 +110,14 @@ extension Daemon {
         if let repo = job.environment["repo"], !repo.isEmpty {
             let tag = job.environment["tag"].flatMap { $0.isEmpty ? nil : $0 }
             reference = try Reference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
+        }
+
+        var imageConfig: ImageConfig.ContainerConfig?
+        let changes = splitChanges(job.environment["changes"])
+        if !changes.isEmpty {
+            var config = ImageConfig.ContainerConfig()
+            try config.apply(changes: changes)
+            imageConfig = config
         }
 
         // Spool the body to a file, so a broken upload stores nothing.
@@ -82,7 +136,7 @@ extension Daemon {
         let now = timestamp()
         let message = job.environment["message"] ?? ""
         let config = ImageConfig(
-            architecture: "amd64", os: "linux", created: now, config: nil,
+            architecture: "amd64", os: "linux", created: now, config: imageConfig,
             rootfs: .init(diffIDs: [diffID]),
             history: [.init(created: now, createdBy: "", comment: message.isEmpty ? "Imported from -" : message)])
         let image = try graph.createImage(config)
@@ -90,6 +144,19 @@ extension Daemon {
         events.emit(type: "image", action: "import", id: image.id, attributes: ["name": reference?.familiarString ?? image.id])
         try await job.stdout.write(Array((try String(decoding: JSONEncoder().encode(ProgressMessage(status: image.id)), as: UTF8.self) + "\n").utf8))
     }
+}
+
+/// The repository of a familiar `name:tag`: `localhost:5000/a` of `localhost:5000/a:1`.
+private func repositoryOf(_ tag: String) -> String {
+    guard let colon = tag.lastIndex(of: ":"), !tag[colon...].contains("/") else { return tag }
+    return String(tag[..<colon])
+}
+
+/// The `changes` query parameter: repeated keys arrive joined by newlines, and the docker CLI
+/// also sends several instructions in one value separated by newlines.
+func splitChanges(_ value: String?) -> [String] {
+    (value ?? "").split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        .filter { !$0.isEmpty }
 }
 
 /// `GET /images/{name}/json`, with the fields swiftd fills.
@@ -116,7 +183,7 @@ struct ImageInspect: Encodable {
     init(_ image: Image) {
         Id = image.id
         RepoTags = image.repoTags
-        RepoDigests = []
+        RepoDigests = image.repoDigests
         Parent = ""
         Comment = image.config.history?.last?.comment ?? ""
         Created = image.created

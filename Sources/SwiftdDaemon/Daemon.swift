@@ -34,7 +34,9 @@ final class Daemon: Sendable {
         self.log = log
         try FileSystem.createDirectory("\(configuration.root)/containers", mode: 0o710)
         try FileSystem.createDirectory(configuration.execRoot, mode: 0o700)
-        graph = try Graph(root: configuration.root)
+        graph = try Graph(root: configuration.root, driver: try Self.storageDriver(configuration, log))
+        // Spooled uploads of a daemon that was killed: nothing refers to them.
+        try? FileSystem.removeTree("\(configuration.root)/tmp")
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             let bridge = try Self.makeBridgeDriver(configuration, log: log)
@@ -53,6 +55,24 @@ final class Daemon: Sendable {
         sweepStaleCgroups()
         try restoreContainers()
         releaseStaleAddresses()
+    }
+
+    /// The driver named by `-s`, else overlay2 where an overlay mount works under the root,
+    /// else vfs.
+    private static func storageDriver(_ configuration: DaemonConfiguration, _ log: Logger) throws
+        -> StorageDriver
+    {
+        if let name = configuration.storageDriver {
+            guard let driver = StorageDriver(rawValue: name) else {
+                throw SwiftdError(.invalidArgument, "invalid storage driver \(name): use overlay2 or vfs")
+            }
+            return driver
+        }
+        let probeDirectory = "\(configuration.root)/overlay2"
+        try FileSystem.createDirectory(probeDirectory, mode: 0o700)
+        if StorageDriver.overlaySupported(in: probeDirectory) { return .overlay2 }
+        log.warning("overlay mounts fail under the root; using the vfs driver, which copies each image per container", [("root", configuration.root)])
+        return .vfs
     }
 
     /// Removes the empty `swiftd-<pid>` cgroups of daemons that died without cleaning up.

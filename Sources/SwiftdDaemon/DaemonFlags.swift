@@ -1,4 +1,5 @@
 import Foundation
+import SwiftdGraph
 import SwiftdSystem
 
 /// The daemon's flags: their spellings, the `daemon.json` key of each, and how each sets the
@@ -64,7 +65,7 @@ struct DaemonFlag: Sendable {
         DaemonFlag(names: ["--dns-search"], key: "dns-search", kind: .list, valueName: "DOMAIN",
             help: "DNS search domain for containers (repeatable)") { config, value in config.dnsSearch.append(value) },
         DaemonFlag(names: ["--storage-driver", "-s"], key: "storage-driver", kind: .string, valueName: "NAME",
-            help: "Storage driver: overlay2 (default where the kernel has overlayfs)") { config, value in config.storageDriver = value },
+            help: "Storage driver: overlay2 (the default where overlay mounts work) or vfs") { config, value in config.storageDriver = value },
         DaemonFlag(names: ["--storage-opt"], key: "storage-opts", kind: .list, valueName: "KEY=VALUE",
             help: "Storage driver option (repeatable)") { config, value in config.storageOptions.append(value) },
         DaemonFlag(names: ["--exec-driver", "-e"], key: "exec-driver", kind: .string, valueName: "NAME",
@@ -259,11 +260,14 @@ extension DaemonConfiguration {
 
     /// Checks values that depend on each other or on the host.
     func validate() throws {
-        if let driver = storageDriver, driver != "overlay2" {
-            throw ConfigurationError("invalid --storage-driver \(driver): only overlay2 is supported so far")
+        if let driver = storageDriver, StorageDriver(rawValue: driver) == nil {
+            throw ConfigurationError("invalid --storage-driver \(driver): use overlay2 or vfs")
         }
         if let option = storageOptions.first {
-            throw ConfigurationError("invalid --storage-opt \(option): the overlay2 driver takes no options so far")
+            // TODO: size quotas (overlay2.size, vfs.size) need project quotas on the backing
+            // file system; no other option of dockerd's drivers applies to swiftd's.
+            throw ConfigurationError(
+                "invalid --storage-opt \(option): the \(storageDriver ?? "overlay2") driver takes no options")
         }
         if execDriver != "native" {
             throw ConfigurationError("invalid --exec-driver \(execDriver): only native is supported")

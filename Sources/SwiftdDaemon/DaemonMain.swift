@@ -106,7 +106,7 @@ public enum DaemonMain {
                 _ = try? Systemd.notify("READY=1\nMAINPID=\(getpid())\nSTATUS=serving the API")
                 log.info("daemon ready", [
                     ("version", SwiftdVersion.version), ("commit", SwiftdVersion.commit),
-                    ("execdriver", "native"), ("graphdriver", "overlay2"),
+                    ("execdriver", "native"), ("graphdriver", daemon.graph.driver.rawValue),
                     ("cgroup", "v\(daemon.exec.cgroupVersion)"), ("root", configuration.root),
                     ("took", "\(readyIn)"),
                 ])
@@ -318,7 +318,7 @@ extension Daemon {
         try registerSystemHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
-            var info = InfoResponse(ID: "", Driver: "overlay2", DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)
+            var info = InfoResponse(ID: "", Driver: graph.driver.rawValue, DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)
             info.Containers = all.count
             info.ContainersRunning = all.filter(\.isRunning).count
             info.ContainersStopped = all.count - info.ContainersRunning

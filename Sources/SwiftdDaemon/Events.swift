@@ -76,22 +76,10 @@ struct EventFilter {
 
     /// Parses the API's filter JSON: `{"type":["container"]}` or the older `{"type":{"container":true}}`.
     init(json: String?) throws {
-        guard let json, !json.isEmpty else { return }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
-            throw SwiftdError(.invalidArgument, "invalid filters: \(json)")
-        }
-        for (key, value) in object {
-            guard ["type", "container", "image", "event", "label", "network", "volume", "daemon", "scope"].contains(key) else {
-                throw SwiftdError(.invalidArgument, "invalid filter '\(key)'")
-            }
-            if let list = value as? [String] {
-                values[key] = list
-            } else if let map = value as? [String: Bool] {
-                values[key] = map.filter(\.value).map(\.key)
-            } else {
-                throw SwiftdError(.invalidArgument, "invalid filters: \(key) must be a list of strings")
-            }
-        }
+        values = try FilterArguments(
+            json: json,
+            allowed: ["type", "container", "image", "event", "label", "network", "volume", "daemon", "scope"]
+        ).values
     }
 
     /// Reports whether `event` passes every filter; values of one filter are alternatives.

@@ -49,6 +49,7 @@ extension Graph {
     /// - Throws: `SwiftdError(.notFound)` for an unknown container layer; `SystemCallError`
     ///   when a directory cannot be read.
     public func changes(containerID id: String) throws -> [Change] {
+        if try isVFSContainer(id) { return try vfsChanges(id) }
         let (upper, lower) = try containerDirectories(id)
         var walker = ChangeWalker(upper: upper, lower: lower)
         try walker.walk("")
@@ -68,6 +69,7 @@ extension Graph {
         comment: String? = nil, author: String? = nil, createdBy: String? = nil
     ) throws -> Image {
         let (upper, _) = try containerDirectories(id)
+        let vfs = try isVFSContainer(id)
         let parent = try state.withLock { state in
             guard let record = state.containers[id], let config = state.images[record.imageID]
             else { throw SwiftdError(.notFound, "No such container layer: \(id)") }
@@ -75,7 +77,11 @@ extension Graph {
         }
         let tar = overlayRoot + "/tmp-commit-" + randomHex(16) + ".tar"
         defer { try? FileSystem.remove(tar) }
-        try TarArchive.write(directory: upper, to: tar, overlayWhiteouts: true)
+        if vfs {
+            try writeVFSChanges(id, to: tar)
+        } else {
+            try TarArchive.write(directory: upper, to: tar, overlayWhiteouts: true)
+        }
         let layer = try importLayer(fromFile: tar)
 
         let now = rfc3339(Date())
@@ -110,14 +116,25 @@ extension Graph {
 
     private func mountedRoot(_ id: String) throws -> String {
         try state.withLock { state in
-            guard state.containers[id] != nil else {
+            guard let record = state.containers[id] else {
                 throw SwiftdError(.notFound, "No such container layer: \(id)")
             }
+            if record.isVFS { return vfsRoot(id) }
             let merged = overlayRoot + "/" + id + "/merged"
             guard Mounts.mountPoints(under: merged).contains(merged) else {
                 throw SwiftdError(.conflict, "the rootfs of container \(id) is not mounted")
             }
             return merged
+        }
+    }
+
+    /// Reports whether the container layer `id` was made by the vfs driver.
+    func isVFSContainer(_ id: String) throws -> Bool {
+        try state.withLock { state in
+            guard let record = state.containers[id] else {
+                throw SwiftdError(.notFound, "No such container layer: \(id)")
+            }
+            return record.isVFS
         }
     }
 

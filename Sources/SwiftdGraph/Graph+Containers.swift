@@ -18,22 +18,41 @@ extension Graph {
         else {
             throw SwiftdError(.invalidArgument, "invalid container layer ID \"\(id)\"")
         }
+        let temporary = overlayRoot + "/tmp-" + id
+        if driver == .vfs {
+            // The copy is made outside the lock: it takes as long as the image is big.
+            let layers = try state.withLock { state in
+                if state.containers[id] != nil {
+                    throw SwiftdError(.conflict, "container layer \(id) already exists")
+                }
+                return try imageLayerDirectories(try resolve(imageID, state).id, state)
+            }
+            do {
+                try FileSystem.createDirectory(temporary + "/rootfs", mode: 0o755)
+                try composeLayers(layers, into: temporary + "/rootfs")
+            } catch {
+                try? FileSystem.removeTree(temporary)
+                throw error
+            }
+        }
         try state.withLock { state in
             if state.containers[id] != nil {
+                try? FileSystem.removeTree(temporary)
                 throw SwiftdError(.conflict, "container layer \(id) already exists")
             }
             let image = try resolve(imageID, state).id
-            let temporary = overlayRoot + "/tmp-" + id
             do {
-                for part in ["diff", "work", "merged"] {
-                    try FileSystem.createDirectory(temporary + "/" + part, mode: 0o755)
+                if driver == .overlay2 {
+                    for part in ["diff", "work", "merged"] {
+                        try FileSystem.createDirectory(temporary + "/" + part, mode: 0o755)
+                    }
                 }
                 try rename(temporary, to: overlayRoot + "/" + id)
             } catch {
                 try? FileSystem.removeTree(temporary)
                 throw error
             }
-            let record = ContainerRecord(id: id, imageID: image)
+            let record = ContainerRecord(id: id, imageID: image, driver: driver)
             do {
                 try FileSystem.writeAtomically(containerPath(id), try encode(record))
             } catch {
@@ -58,6 +77,7 @@ extension Graph {
             guard let record = state.containers[id] else {
                 throw SwiftdError(.notFound, "No such container layer: \(id)")
             }
+            if record.isVFS { return vfsRoot(id) }
             let directory = overlayRoot + "/" + id
             let merged = directory + "/merged"
             if Mounts.mountPoints(under: merged).contains(merged) {
@@ -87,9 +107,10 @@ extension Graph {
     ///   from `umount2` (`EBUSY` while a process still uses it).
     public func unmountContainer(id: String) throws {
         try state.withLock { state in
-            guard state.containers[id] != nil else {
+            guard let record = state.containers[id] else {
                 throw SwiftdError(.notFound, "No such container layer: \(id)")
             }
+            if record.isVFS { return }
             try Mounts.unmount(overlayRoot + "/" + id + "/merged")
             state.mounted.remove(id)
         }
@@ -101,11 +122,11 @@ extension Graph {
     ///   when the unmount or the removal fails.
     public func removeContainerLayer(id: String) throws {
         try state.withLock { state in
-            guard state.containers[id] != nil else {
+            guard let record = state.containers[id] else {
                 throw SwiftdError(.notFound, "No such container layer: \(id)")
             }
             let directory = overlayRoot + "/" + id
-            try Mounts.unmount(directory + "/merged")
+            if !record.isVFS { try Mounts.unmount(directory + "/merged") }
             state.mounted.remove(id)
             try FileSystem.remove(containerPath(id))
             state.containers[id] = nil
@@ -132,6 +153,19 @@ extension Graph {
     /// The IDs of the container layers in the store.
     public func containerLayers() -> [String] {
         state.withLock { Array($0.containers.keys).sorted() }
+    }
+
+    /// The directories of an image's layers, bottom first. Call with the state locked.
+    func imageLayerDirectories(_ imageID: String, _ state: GraphState) throws -> [String] {
+        guard let config = state.images[imageID] else {
+            throw SwiftdError(.notFound, "No such image: \(imageID)")
+        }
+        return try config.rootfs.diffIDs.map { diffID in
+            guard let record = state.layers[diffID] else {
+                throw SwiftdError(.notFound, "No such layer: \(diffID)")
+            }
+            return overlayRoot + "/" + record.cacheID + "/diff"
+        }
     }
 
     /// The lowerdir list, top layer first, through the short links. A layer that appears

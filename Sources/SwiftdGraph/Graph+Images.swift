@@ -99,9 +99,13 @@ extension Graph {
     /// By name, only that tag goes; the image goes with its last tag. By ID, the image and
     /// all its tags go unless they belong to more than one repository.
     ///
-    /// - Throws: `SwiftdError(.notFound)`; `.conflict` when a container layer uses the image
-    ///   or the ID is tagged in several repositories; `SystemCallError` on a write failure.
-    public func deleteImage(_ nameOrID: String) throws -> [String] {
+    /// With `force`, an ID tagged in several repositories loses all its tags, and an image a
+    /// container layer still uses loses its tags but stays (dangling) for that container.
+    ///
+    /// - Throws: `SwiftdError(.notFound)`; `.conflict` without `force` when a container layer
+    ///   uses the image or the ID is tagged in several repositories; `SystemCallError` on a
+    ///   write failure.
+    public func deleteImage(_ nameOrID: String, force: Bool = false) throws -> [String] {
         try state.withLock { state in
             let (id, byReference) = try resolve(nameOrID, state)
             let short = String(id.dropFirst("sha256:".count).prefix(12))
@@ -111,7 +115,7 @@ extension Graph {
                 untag = [byReference]
             } else {
                 let repositories = Set(imageTags.map(repositoryName))
-                if repositories.count > 1 {
+                if repositories.count > 1 && !force {
                     throw SwiftdError(
                         .conflict,
                         "conflict: unable to delete \(short) (must be forced) - image is "
@@ -119,8 +123,9 @@ extension Graph {
                 }
                 untag = imageTags
             }
-            let deletesImage = untag.count == imageTags.count
-            if deletesImage, let user = state.containers.values.first(where: { $0.imageID == id }) {
+            let user = state.containers.values.first(where: { $0.imageID == id })
+            let deletesImage = untag.count == imageTags.count && (user == nil || !force)
+            if deletesImage, let user {
                 let what = byReference.map { "remove repository reference \"\($0)\"" }
                     ?? "delete \(short)"
                 throw SwiftdError(

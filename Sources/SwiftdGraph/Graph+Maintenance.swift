@@ -166,7 +166,9 @@ extension Graph {
         var usage = DiskUsage(layersSize: layersSize, images: images, containers: [])
         for container in containers {
             var seen: Set<UInt64> = []
-            let size = try directorySize(overlayRoot + "/" + container.id + "/diff", &seen)
+            let size = container.isVFS
+                ? try vfsChangedSize(container.id)
+                : try directorySize(overlayRoot + "/" + container.id + "/diff", &seen)
             usage.containers.append(
                 DiskUsage.ContainerUsage(
                     id: container.id, imageID: container.imageID, sizeRw: size))

@@ -3,18 +3,21 @@ import Synchronization
 import SwiftdCrypto
 import SwiftdSystem
 
-/// The image store and the overlay2 graph driver under one root directory.
+/// The image store and the graph drivers (overlay2 and vfs) under one root directory.
 ///
 /// Layout under `root`: `image/content/sha256/<hex>` (config bytes, named by their sha256),
 /// `image/repositories.json` (the tag store), `layers/sha256/<hex>.json` (one record per layer
 /// by diff ID), `layers/containers/<id>.json`, and `overlay2/` (a directory per layer or
-/// container with `diff/`, plus `l/` with short symbolic links to the layers' `diff/`).
+/// container with `diff/`, plus `l/` with short symbolic links to the layers' `diff/`; a vfs
+/// container has `rootfs/` there instead).
 ///
 /// Every method blocks on file-system work and is safe to call from any thread; the in-memory
 /// index is guarded by a mutex, and extraction runs outside it.
 public final class Graph: Sendable {
     /// The store's root directory, as given.
     public let root: String
+    /// The driver for containers created from now on; each container layer records its own.
+    public let driver: StorageDriver
     let state: Mutex<GraphState>
 
     /// Opens or creates the store under `root`, loads the index, and removes half-written
@@ -22,8 +25,9 @@ public final class Graph: Sendable {
     /// record, dangling short links, and tags of missing images.
     ///
     /// - Throws: `SystemCallError` when a directory cannot be created or read.
-    public init(root: String) throws {
+    public init(root: String, driver: StorageDriver = .overlay2) throws {
         self.root = root
+        self.driver = driver
         for directory in [
             "image/content/sha256", "layers/sha256", "layers/containers", "overlay2/l",
         ] {

@@ -34,6 +34,10 @@ struct LayerRecord: Codable, Sendable {
 struct ContainerRecord: Codable, Sendable {
     var id: String
     var imageID: String
+    /// The driver that made the layer; nil (records before vfs existed) means overlay2.
+    var driver: StorageDriver?
+
+    var isVFS: Bool { driver == .vfs }
 }
 
 /// The layer-ID rules of the OCI image spec.

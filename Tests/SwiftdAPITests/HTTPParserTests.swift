@@ -54,6 +54,10 @@ struct HTTPParserTests {
         "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
         "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
         "POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
+        // Found by the fuzz target: an empty value once crashed the parser.
+        "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: ,\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 3,\r\n\r\n",
     ])
     func smuggling(_ text: String) {
         #expect(throws: HTTPParser.ParseError.self) {
