@@ -109,8 +109,8 @@ enum BridgeRules {
     /// end of the chain, or to the top when `top` is set. If anything fails, nothing changes.
     ///
     /// Before adding rules, the shared chains of the table and the jumps to them are created
-    /// again if missing: another daemon's shutdown deletes a chain that is empty at that
-    /// moment, such as `SWIFTD` while no port is published.
+    /// again if missing, because another daemon's shutdown deletes a chain that is empty at
+    /// that moment, such as `SWIFTD` while no port is published.
     static func apply(_ changes: [RuleChange]) throws {
         for tableName in [IPTablesTableName.nat, .filter] {
             let mine = changes.filter { $0.table == tableName }

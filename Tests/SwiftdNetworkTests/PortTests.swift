@@ -78,7 +78,7 @@ func stopProcess(_ process: Process) {
     }
 }
 
-/// The lines of `iptables-legacy-save` that mention `bridge` or addresses of `prefix`, without
+/// Returns the lines of `iptables-legacy-save` that mention `bridge` or addresses of `prefix`, without
 /// counters, to compare before and after. Other lines are left out: daemons of other tests on
 /// the host add and delete their rules at the same time.
 func normalizedSave(_ bridge: String, _ prefix: String) throws -> [String] {
