@@ -542,6 +542,12 @@ static int swd_child(void *raw) {
     /* With a tty the socket carries the pty master back later. */
     if (!config->tty) close(args->sync_read);
     umask(0);
+    /* The child has one thread, so setns into a network namespace works here. */
+    if (config->join_network != NULL) {
+        int network = open(config->join_network, O_RDONLY | O_CLOEXEC);
+        if (network < 0 || setns(network, CLONE_NEWNET) != 0) swd_fail(fd, SWD_STAGE_SETNS);
+        close(network);
+    }
 
     /* Private first: otherwise the detach of the old root propagates into host mounts. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)

@@ -42,6 +42,12 @@ public enum DockerRoutes {
         Route("GET", "/containers/{name}/export", job: "export", .stream(contentType: "application/x-tar")),
         Route("POST", "/commit", job: "commit", .json(.created)),
 
+        Route("GET", "/networks", job: "networks", .json(.ok)),
+        Route("POST", "/networks/create", job: "network_create", .json(.created)),
+        Route("POST", "/networks/prune", job: "networks_prune", .json(.ok)),
+        Route("GET", "/networks/{name}", job: "network_inspect", .json(.ok)),
+        Route("DELETE", "/networks/{name}", job: "network_delete", .noContent),
+
         Route("GET", "/images/json", job: "images", .json(.ok)),
         Route("GET", "/images/get", job: "image_export", .stream(contentType: "application/x-tar")),
         Route("POST", "/images/load", job: "load", .stream(contentType: "application/json"), streamsBody: true),

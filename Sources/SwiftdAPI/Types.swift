@@ -20,6 +20,8 @@ public struct ContainerCreateRequest: Codable, Sendable {
     public var WorkingDir: String?
     public var StopSignal: String?
     public var StopTimeout: Int?
+    /// Container ports such as `80/tcp`, each with an empty object.
+    public var ExposedPorts: [String: [String: String]]?
     public var HostConfig: HostConfig?
 
     public init() {}
@@ -27,7 +29,7 @@ public struct ContainerCreateRequest: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, Tty, OpenStdin
         case StdinOnce, Env, Cmd, Entrypoint, Image, Labels, WorkingDir, StopSignal, StopTimeout
-        case HostConfig
+        case ExposedPorts, HostConfig
     }
 
     /// Decodes the request; `Cmd` and `Entrypoint` may be a string as well as a list, as
@@ -51,6 +53,8 @@ public struct ContainerCreateRequest: Codable, Sendable {
         WorkingDir = try container.decodeIfPresent(String.self, forKey: .WorkingDir)
         StopSignal = try container.decodeIfPresent(String.self, forKey: .StopSignal)
         StopTimeout = try container.decodeIfPresent(Int.self, forKey: .StopTimeout)
+        ExposedPorts = try container.decodeIfPresent(
+            [String: [String: String]].self, forKey: .ExposedPorts)
         HostConfig = try container.decodeIfPresent(SwiftdAPI.HostConfig.self, forKey: .HostConfig)
     }
 
@@ -83,6 +87,17 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var ShmSize: Int64?
     /// The logging driver; swiftd writes `json-file` logs.
     public var LogConfig: LogConfiguration?
+    /// Published ports: container port such as `80/tcp` to host bindings.
+    public var PortBindings: [String: [HostPortBinding]]?
+    /// `-P`: publish every exposed port on a free host port.
+    public var PublishAllPorts: Bool?
+    /// `--link`: `/CHILD:/PARENT/ALIAS`, or `NAME:ALIAS` as clients send them.
+    public var Links: [String]?
+    public var Dns: [String]?
+    public var DnsSearch: [String]?
+    public var DnsOptions: [String]?
+    /// `--add-host`: `NAME:ADDRESS` lines for the container's /etc/hosts.
+    public var ExtraHosts: [String]?
 
     public init() {}
 }
@@ -95,6 +110,18 @@ public struct LogConfiguration: Codable, Sendable, Equatable {
     public init(Type: String, Config: [String: String]? = [:]) {
         self.Type = Type
         self.Config = Config
+    }
+}
+
+/// A host address and port that a container port is published on; an empty or missing
+/// `HostPort` asks for a free port.
+public struct HostPortBinding: Codable, Sendable, Equatable {
+    public var HostIp: String?
+    public var HostPort: String?
+
+    public init(HostIp: String? = nil, HostPort: String? = nil) {
+        self.HostIp = HostIp
+        self.HostPort = HostPort
     }
 }
 
@@ -156,6 +183,13 @@ public struct ContainerSummary: Codable, Sendable {
         public var PrivatePort: Int
         public var PublicPort: Int?
         public var `Type`: String
+
+        public init(IP: String?, PrivatePort: Int, PublicPort: Int?, Type: String) {
+            self.IP = IP
+            self.PrivatePort = PrivatePort
+            self.PublicPort = PublicPort
+            self.Type = Type
+        }
     }
 
     public init(Id: String, Names: [String], Image: String, ImageID: String, Command: String, Created: Int64, State: String, Status: String, Labels: [String: String], NetworkMode: String, NetworkSettings: NetworkSettingsSummary) {
@@ -223,6 +257,8 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var WorkingDir: String
     public var StopSignal: String?
     public var StopTimeout: Int?
+    /// Container ports such as `80/tcp`: the image's and those asked for at create.
+    public var ExposedPorts: [String: [String: String]]?
 
     public init(Hostname: String, Image: String) {
         self.Hostname = Hostname
@@ -252,7 +288,9 @@ public struct NetworkSettings: Codable, Sendable {
     public var IPAddress: String
     public var IPPrefixLen: Int
     public var MacAddress: String
-    public var Ports: [String: [String: String]?]
+    /// Container port such as `80/tcp` to its host bindings; null for an exposed port that
+    /// is not published.
+    public var Ports: [String: [HostPortBinding]?]
     public var Networks: [String: EndpointSettings]
 
     public init(Bridge: String, SandboxKey: String, endpoint: EndpointSettings?, networkName: String) {
@@ -513,4 +551,114 @@ public struct ProgressMessage: Codable, Sendable {
         self.error = error
         self.errorDetail = error.map { ErrorDetail(message: $0) }
     }
+}
+
+/// One network of `GET /networks` and `GET /networks/{id}`.
+public struct NetworkResource: Codable, Sendable {
+    public var Name: String
+    public var Id: String
+    public var Created: String
+    public var Scope: String
+    /// `bridge`, `host` or `null`.
+    public var Driver: String
+    public var EnableIPv6: Bool
+    public var IPAM: IPAMSettings
+    public var Internal: Bool
+    public var Attachable: Bool
+    public var Ingress: Bool
+    /// Container ID to its endpoint on this network.
+    public var Containers: [String: NetworkContainer]
+    public var Options: [String: String]
+    public var Labels: [String: String]
+
+    public init(
+        Name: String, Id: String, Created: String, Driver: String, IPAM: IPAMSettings,
+        Containers: [String: NetworkContainer], Options: [String: String],
+        Labels: [String: String]
+    ) {
+        self.Name = Name
+        self.Id = Id
+        self.Created = Created
+        Scope = "local"
+        self.Driver = Driver
+        EnableIPv6 = false
+        self.IPAM = IPAM
+        Internal = false
+        Attachable = false
+        Ingress = false
+        self.Containers = Containers
+        self.Options = Options
+        self.Labels = Labels
+    }
+}
+
+/// The address settings of a network: `IPAM` of the network API.
+public struct IPAMSettings: Codable, Sendable {
+    public var Driver: String?
+    public var Config: [IPAMConfig]?
+
+    public init(Driver: String? = "default", Config: [IPAMConfig]?) {
+        self.Driver = Driver
+        self.Config = Config
+    }
+}
+
+/// One address range of a network.
+public struct IPAMConfig: Codable, Sendable {
+    public var Subnet: String?
+    public var Gateway: String?
+    public var IPRange: String?
+
+    public init(Subnet: String?, Gateway: String?, IPRange: String? = nil) {
+        self.Subnet = Subnet
+        self.Gateway = Gateway
+        self.IPRange = IPRange
+    }
+}
+
+/// A container's endpoint in `NetworkResource.Containers`.
+public struct NetworkContainer: Codable, Sendable {
+    public var Name: String
+    public var EndpointID: String
+    public var MacAddress: String
+    public var IPv4Address: String
+    public var IPv6Address: String
+
+    public init(Name: String, EndpointID: String, MacAddress: String, IPv4Address: String) {
+        self.Name = Name
+        self.EndpointID = EndpointID
+        self.MacAddress = MacAddress
+        self.IPv4Address = IPv4Address
+        IPv6Address = ""
+    }
+}
+
+/// `POST /networks/create`.
+public struct NetworkCreateRequest: Codable, Sendable {
+    public var Name: String
+    public var Driver: String?
+    public var Internal: Bool?
+    public var IPAM: IPAMSettings?
+    public var Options: [String: String]?
+    public var Labels: [String: String]?
+
+    public init(Name: String) { self.Name = Name }
+}
+
+/// The response of `POST /networks/create`.
+public struct NetworkCreateResponse: Codable, Sendable {
+    public var Id: String
+    public var Warning: String
+
+    public init(Id: String, Warning: String = "") {
+        self.Id = Id
+        self.Warning = Warning
+    }
+}
+
+/// The response of `POST /networks/prune`.
+public struct NetworkPruneResponse: Codable, Sendable {
+    public var NetworksDeleted: [String]
+
+    public init(NetworksDeleted: [String]) { self.NetworksDeleted = NetworksDeleted }
 }

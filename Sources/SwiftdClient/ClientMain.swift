@@ -70,6 +70,8 @@ public enum ClientMain {
             case "tag": return try client.tag(Array(arguments))
             case "restart": return try client.restart(Array(arguments))
             case "rename": return try client.rename(Array(arguments))
+            case "port": return try client.port(Array(arguments))
+            case "network": return try client.network(Array(arguments))
             case "pause", "unpause": return try client.pause(Array(arguments), action: command)
             case "exec": return try client.exec(Array(arguments))
             case "save": return try client.save(Array(arguments))
@@ -111,6 +113,8 @@ public enum ClientMain {
           start     Start a stopped container
           exec      Run a command in a running container
           ps        List containers
+          port      List a container's published ports
+          network   Create, list, inspect and remove networks
           logs      Show a container's output
           stop      Stop running containers
           kill      Send a signal to running containers

@@ -12,7 +12,15 @@ enum CommandHelp {
                   --rm                 Remove the container when it exits
               -e, --env KEY=VALUE      Set an environment variable (repeatable; KEY alone copies it)
               -m, --memory BYTES       Memory limit, such as 64m or 1g (at least 6m)
-                  --network MODE       bridge (default), none or host
+                  --network MODE       bridge (default), none, host, container:NAME or a network
+              -p, --publish SPEC       Publish [IP:][HOSTPORT:]PORT[/tcp|udp]; ranges N-M (repeatable)
+              -P, --publish-all        Publish every exposed port on a free host port
+                  --expose PORT        Expose PORT[-END][/PROTO] without publishing it (repeatable)
+                  --link NAME[:ALIAS]  Link to a running container (repeatable)
+                  --dns ADDRESS        DNS server for /etc/resolv.conf (repeatable)
+                  --dns-search DOMAIN  DNS search domain (repeatable)
+                  --dns-option OPT     resolv.conf option, such as ndots:2 (repeatable)
+                  --add-host NAME:IP   Add a line to /etc/hosts (repeatable)
               -h, --hostname NAME      Host name inside the container
               -w, --workdir DIR        Working directory inside the container
               -u, --user UID[:GID]     User to run as (numeric)
@@ -155,6 +163,28 @@ enum CommandHelp {
 
             Options:
               -t, --time SECS   Seconds to wait before SIGKILL (default 10)
+            """,
+        "network": """
+            Usage: swiftd network COMMAND
+
+            Manages user-defined bridge networks.
+
+            Commands:
+              create [OPTIONS] NAME   Create a network
+                  --subnet CIDR           Subnet, such as 10.1.2.0/24 (default: a free one)
+                  --gateway ADDRESS       Bridge address (default: the subnet's first)
+                  --ip-range CIDR         Part of the subnet that containers get addresses from
+                  -o com.docker.network.bridge.name=NAME   Name of the bridge interface
+                  --label KEY=VALUE       Set a label (repeatable)
+              ls [-q] [--no-trunc]    List networks
+              inspect NETWORK...      Show networks as JSON
+              rm NETWORK...           Remove networks no container uses
+              prune [-f]              Remove every network no container uses
+            """,
+        "port": """
+            Usage: swiftd port CONTAINER [PRIVATE_PORT[/PROTO]]
+
+            Lists a container's published ports, or the host addresses of one port.
             """,
         "rename": """
             Usage: swiftd rename CONTAINER NEW_NAME

@@ -31,7 +31,7 @@ struct Commands {
         .init(names: ["--cap-add"], takesValue: true), .init(names: ["--cap-drop"], takesValue: true),
         .init(names: ["--rm"], takesValue: false), .init(names: ["-d", "--detach"], takesValue: false),
         .init(names: ["--help"], takesValue: false),
-    ]
+    ] + networkFlags
 
     /// Builds the create request from `create`/`run` flags; returns it with the container name.
     func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
@@ -115,6 +115,7 @@ struct Commands {
         if !flags.strings("--cap-add").isEmpty { hostConfig.CapAdd = flags.strings("--cap-add") }
         if !flags.strings("--cap-drop").isEmpty { hostConfig.CapDrop = flags.strings("--cap-drop") }
         hostConfig.AutoRemove = flags.bool("--rm")
+        try applyNetworkFlags(flags, request: &request, hostConfig: &hostConfig)
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")
         request.AttachStderr = !flags.bool("-d")
@@ -331,7 +332,7 @@ struct Commands {
             let created = humanAgo(Date(timeIntervalSince1970: TimeInterval(container.Created)))
             rows.append([
                 truncate ? String(container.Id.prefix(12)) : container.Id, container.Image, "\"\(command)\"",
-                created, container.Status, "", container.Names.map { String($0.dropFirst()) }.joined(separator: ","),
+                created, container.Status, formatPorts(container.Ports), container.Names.map { String($0.dropFirst()) }.joined(separator: ","),
             ])
         }
         printTable(rows)

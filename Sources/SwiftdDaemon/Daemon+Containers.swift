@@ -101,6 +101,7 @@ extension Daemon {
         }
         try engine.register("logs") { [self] job in try await logs(job) }
         try engine.register("attach") { [self] job in try await attach(job) }
+        try registerNetworkHandlers()
     }
 
     // MARK: create
@@ -122,11 +123,6 @@ extension Daemon {
                 throw SwiftdError(.invalidArgument, "Minimum memory limit allowed is 6MB")
             }
         }
-        let networkMode = hostConfig.NetworkMode ?? "default"
-        guard ["default", "bridge", "none", "host"].contains(networkMode) else {
-            throw SwiftdError(.unsupported, "network mode \(networkMode) is not supported yet: use bridge, none or host")
-        }
-        hostConfig.NetworkMode = networkMode
 
         let id = randomID()
         var name = job.environment["name"] ?? ""
@@ -159,6 +155,10 @@ extension Daemon {
         config.WorkingDir = request.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? imageConfig?.workingDir ?? ""
         config.StopSignal = request.StopSignal ?? imageConfig?.stopSignal
         config.StopTimeout = request.StopTimeout
+        try checkNetworkRequest(
+            request, imagePorts: Array((imageConfig?.exposedPorts ?? [:]).keys), name: name,
+            hostConfig: &hostConfig, config: &config)
+        let networkMode = hostConfig.NetworkMode ?? "default"
         if config.Tty {
             throw SwiftdError(.unsupported, "a TTY (-t) is not supported yet")
         }
@@ -227,8 +227,13 @@ extension Daemon {
             try? graph.unmountContainer(id: container.id)
             throw error
         }
-        let networkMode = record.hostConfig.NetworkMode ?? "default"
-        spec.newNetworkNamespace = networkMode != "host"
+        let networkPlan: NetworkPlan
+        do {
+            networkPlan = try prepareNetwork(container, spec: &spec)
+        } catch {
+            try? graph.unmountContainer(id: container.id)
+            throw error
+        }
         if !record.config.User.isEmpty {
             // TODO: resolve user and group names through the image's /etc/passwd and /etc/group;
             // only numeric uid[:gid] is understood so far.
@@ -249,9 +254,7 @@ extension Daemon {
         do {
             pid = try exec.start(spec, stdio: ContainerStdio(stdin: devNull, stdout: stdout.write, stderr: stderr.write)) {
                 [self] pid in
-                if let network, networkMode == "default" || networkMode == "bridge" {
-                    endpoint = try network.connect(containerID: container.id, pid: pid)
-                }
+                endpoint = try attachNetwork(container, networkPlan, pid: pid)
             }
         } catch {
             close(devNull)
@@ -327,7 +330,7 @@ extension Daemon {
         timeout.cancel()
 
         let record = container.record
-        if let endpoint = record.endpoint, let network {
+        if let endpoint = record.endpoint, let network = driver(for: record) {
             events.emit(type: "network", action: "disconnect", id: network.bridgeName,
                 attributes: ["container": container.id, "name": record.networkName, "type": "bridge"])
             do {
@@ -361,6 +364,7 @@ extension Daemon {
             log.error("saving a container's state failed", [("id", container.id), ("error", "\(error)")])
         }
         log.debug("container exited", [("id", container.id), ("code", "\(status.code)")])
+        refreshPeerHosts(network: record.networkName)
         if status.oomKilled { emit(container, "oom") }
         emit(container, "die", ["exitCode": "\(status.code)"])
         container.notifyExit(status.code)
@@ -445,7 +449,7 @@ extension Daemon {
     func inspect(_ container: Container) -> ContainerInspect {
         let record = container.record
         let endpoint = record.endpoint.map(endpointSettings)
-        return ContainerInspect(
+        var result = ContainerInspect(
             Id: record.id, Created: record.created, Path: record.path, Args: record.args,
             State: record.state, Image: record.imageID, LogPath: container.logPath, Name: "/\(record.name)",
             HostConfig: record.hostConfig,
@@ -454,18 +458,22 @@ extension Daemon {
             NetworkSettings: NetworkSettings(
                 Bridge: "", SandboxKey: record.state.Pid > 0 ? "/proc/\(record.state.Pid)/ns/net" : "",
                 endpoint: endpoint, networkName: record.networkName))
+        addNetworkDetails(container, to: &result)
+        return result
     }
 
     func summary(_ container: Container) -> ContainerSummary {
         let record = container.record
         let command = ([record.path] + record.args).joined(separator: " ")
         let networks = record.endpoint.map { [record.networkName: endpointSettings($0)] } ?? [:]
-        return ContainerSummary(
+        var result = ContainerSummary(
             Id: record.id, Names: ["/\(record.name)"], Image: record.imageName, ImageID: record.imageID,
             Command: command, Created: Int64(parseTimestamp(record.created)?.timeIntervalSince1970 ?? 0),
             State: record.state.Status, Status: container.statusText, Labels: record.config.Labels,
             NetworkMode: record.hostConfig.NetworkMode ?? "default",
             NetworkSettings: NetworkSettingsSummary(Networks: networks))
+        result.Ports = portSummaries(record)
+        return result
     }
 
     private func endpointSettings(_ endpoint: Endpoint) -> EndpointSettings {

@@ -22,6 +22,8 @@ final class Daemon: Sendable {
     let exec: ExecDriver
     /// The default bridge, or nil with `-b none`.
     let network: BridgeDriver?
+    /// The user-defined networks.
+    let networks: NetworkRegistry
     let events = EventLog()
     let execs = ExecStore()
     private let containers = Mutex<[String: Container]>([:])
@@ -37,14 +39,14 @@ final class Daemon: Sendable {
         try? FileSystem.removeTree("\(configuration.root)/tmp")
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
         do {
-            if configuration.bridge == "none" {
-                network = nil
-            } else {
-                network = try BridgeDriver(
-                    BridgeConfiguration(
-                        bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
-                        enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward))
+            let bridge = try Self.makeBridgeDriver(configuration, log: log)
+            do {
+                networks = try Self.makeNetworkRegistry(configuration, log: log)
+            } catch {
+                try? bridge?.shutdown()
+                throw error
             }
+            network = bridge
         } catch {
             // The daemon exits: the cgroups made for its containers must not outlive it.
             try? exec.removeParentCgroups()
@@ -52,6 +54,7 @@ final class Daemon: Sendable {
         }
         sweepStaleCgroups()
         try restoreContainers()
+        releaseStaleAddresses()
     }
 
     /// The driver named by `-s`, else overlay2 where an overlay mount works under the root,
@@ -205,6 +208,7 @@ final class Daemon: Sendable {
         } catch {
             log.error("removing the daemon's cgroups failed", [("error", "\(error)")])
         }
+        networks.shutdown()
         if let network {
             do {
                 try network.shutdown()

@@ -51,14 +51,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// The flags that were given but have no effect yet, for a warning at start-up.
     public var unappliedSettings: [String] {
-        // TODO: apply these as the network and registry drivers grow; each is parsed and checked.
+        // TODO: apply these as the registry driver grows; each is parsed and checked.
         var flags: [String] = []
-        if !dns.isEmpty { flags.append("--dns") }
-        if !dnsSearch.isEmpty { flags.append("--dns-search") }
-        if mtu != nil { flags.append("--mtu") }
-        if fixedCIDR != nil { flags.append("--fixed-cidr") }
-        if !icc { flags.append("--icc=false") }
-        if defaultIP != "0.0.0.0" { flags.append("--ip") }
         if !registryMirrors.isEmpty { flags.append("--registry-mirror") }
         if !insecureRegistries.isEmpty { flags.append("--insecure-registry") }
         return flags

@@ -25,6 +25,9 @@ public struct ContainerSpec: Sendable {
     public var memoryLimit: Int64?
     /// Whether the container gets its own network namespace (false: the host's network).
     public var newNetworkNamespace: Bool
+    /// A network namespace to join, such as `/proc/PID/ns/net` (`--network container:NAME`);
+    /// used only when `newNetworkNamespace` is false.
+    public var networkNamespacePath: String?
     /// `--privileged`: no masked or read-only paths and /sys read-write. The capability mask
     /// is not changed by this flag: set `capabilities` to `CapabilitySet.all.mask` as well.
     public var privileged: Bool
@@ -63,6 +66,7 @@ public struct ContainerSpec: Sendable {
         self.capabilities = CapabilitySet.dockerDefault.mask
         self.memoryLimit = nil
         self.newNetworkNamespace = true
+        self.networkNamespacePath = nil
         self.privileged = false
         self.readonlyRootfs = false
         self.noNewPrivileges = false

@@ -357,6 +357,9 @@ public final class ExecDriver: Sendable {
         config.capabilities = spec.capabilities
         config.last_capability = Int32(lastCapability)
         config.new_network = spec.newNetworkNamespace ? 1 : 0
+        if !spec.newNetworkNamespace, let path = spec.networkNamespacePath {
+            config.join_network = memory.string(path)
+        }
         config.stdin_fd = stdio.stdin ?? -1
         config.stdout_fd = stdio.stdout
         config.stderr_fd = stdio.stderr

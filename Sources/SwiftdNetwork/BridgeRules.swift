@@ -107,11 +107,23 @@ enum BridgeRules {
 
     /// Applies `changes` (rule, chain, add or delete) in one commit per table; appends go to the
     /// end of the chain, or to the top when `top` is set. If anything fails, nothing changes.
+    ///
+    /// Before adding rules, the shared chains of the table and the jumps to them are created
+    /// again if missing, because another daemon's shutdown deletes a chain that is empty at
+    /// that moment, such as `SWIFTD` while no port is published.
     static func apply(_ changes: [RuleChange]) throws {
         for tableName in [IPTablesTableName.nat, .filter] {
             let mine = changes.filter { $0.table == tableName }
             if mine.isEmpty { continue }
             try IPTablesTable.modify(tableName) { table in
+                if mine.contains(where: \.add) {
+                    for chain in chains where chain.table == tableName {
+                        try table.createChainIfMissing(chain.name)
+                        for jump in chain.jumps {
+                            try table.insertRule(jump.rule, into: jump.builtin)
+                        }
+                    }
+                }
                 for change in mine {
                     if !change.add {
                         try table.deleteRule(change.rule, from: change.chain)

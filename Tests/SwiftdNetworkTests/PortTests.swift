@@ -78,10 +78,12 @@ func stopProcess(_ process: Process) {
     }
 }
 
-/// `iptables-legacy-save` without comments and counters, to compare before and after.
-func normalizedSave() throws -> [String] {
+/// Returns the lines of `iptables-legacy-save` that mention `bridge` or addresses of `prefix`, without
+/// counters, to compare before and after. Other lines are left out: daemons of other tests on
+/// the host add and delete their rules at the same time.
+func normalizedSave(_ bridge: String, _ prefix: String) throws -> [String] {
     try TestSupport.run(["iptables-legacy-save"]).output.split(separator: "\n")
-        .filter { !$0.hasPrefix("#") }
+        .filter { !$0.hasPrefix("#") && ($0.contains(bridge) || $0.contains(prefix + ".")) }
         .map { line in
             line.replacingOccurrences(
                 of: #"\[\d+:\d+\]"#, with: "[-]", options: .regularExpression)
@@ -95,7 +97,7 @@ extension PrivilegedTests {
         func publishPorts() throws {
             let name = "swdt" + TestSupport.hex(6)
             let prefix = "10.214.\(Int.random(in: 0...199))"
-            let before = try normalizedSave()
+            let before = try normalizedSave(name, prefix)
             defer { TestSupport.removeBridge(name) }
             let driver = try BridgeDriver(
                 BridgeConfiguration(bridgeName: name, bridgeIP: "\(prefix).1/24"))
@@ -164,7 +166,7 @@ extension PrivilegedTests {
 
             // The same port again, and a port another socket has bound, are conflicts; no rule
             // is added for them.
-            let rulesBefore = try normalizedSave()
+            let rulesBefore = try normalizedSave(name, prefix)
             let again = #expect(throws: SwiftdError.self) {
                 try driver.publish(endpoint, [PortBinding(hostPort: tcpPort, containerPort: 81)])
             }
@@ -185,7 +187,7 @@ extension PrivilegedTests {
                     ])
             }
             #expect(taken?.kind == .conflict)
-            #expect(try normalizedSave() == rulesBefore)
+            #expect(try normalizedSave(name, prefix) == rulesBefore)
             // The first binding of the failed call was undone: its port is free again.
             let reuse = try PortProxy(
                 PortBinding(
@@ -205,14 +207,14 @@ extension PrivilegedTests {
                 try TestSupport.savedRules(mentioning: "DNAT").filter { $0.contains(name) }.isEmpty)
             try driver.shutdown()
             holder.stop()
-            #expect(try normalizedSave() == before)
+            #expect(try normalizedSave(name, prefix) == before)
         }
 
         @Test("drops traffic between containers with icc off, and a link lets it through")
         func interContainer() throws {
             let name = "swdt" + TestSupport.hex(6)
             let prefix = "10.215.\(Int.random(in: 0...199))"
-            let before = try normalizedSave()
+            let before = try normalizedSave(name, prefix)
             defer { TestSupport.removeBridge(name) }
             let driver = try BridgeDriver(
                 BridgeConfiguration(
@@ -255,7 +257,7 @@ extension PrivilegedTests {
             #expect(try !TestSupport.savedRules(mentioning: name).contains(forward))
             try driver.disconnect(child)
             try driver.shutdown()
-            #expect(try normalizedSave() == before)
+            #expect(try normalizedSave(name, prefix) == before)
         }
 
         @Test("keeps allocations across drivers, inside --fixed-cidr, with --mtu on the veth")

@@ -106,6 +106,8 @@ struct swd_container_config {
     uint32_t rlimit_count;
     const void *seccomp_filter;  /* struct sock_filter[], or NULL for no seccomp */
     uint32_t seccomp_length;     /* number of BPF instructions */
+    const char *join_network;    /* NULL, or a network namespace to join (with new_network 0),
+                                  * such as /proc/PID/ns/net */
 };
 
 /* A started child that is waiting for swd_container_release(). */

@@ -1,0 +1,603 @@
+import Foundation
+import SwiftdAPI
+import SwiftdExec
+import SwiftdNetwork
+import SwiftdSystem
+
+/// The network steps of a container's start that run once its process exists.
+struct NetworkPlan: Sendable {
+    /// True if the container gets a veth on the default bridge.
+    var bridged: Bool
+    /// The ports to publish, from `PortBindings` and `-P`.
+    var bindings: [PortBinding]
+    /// The running containers this one links to, with the ports the links open.
+    var links: [(child: Endpoint, ports: [ExposedPort])]
+    /// `/etc/hosts` of the container, rewritten with its address once it has one.
+    var hostsPath: String
+    var hostname: String
+    var domainname: String
+    /// `--add-host` and link entries of `/etc/hosts`.
+    var extraHosts: [ContainerFiles.HostEntry]
+}
+
+extension Daemon {
+    /// Creates the default bridge from the daemon's network flags, with its address leases
+    /// kept in `ROOT/network` so that they survive a restart; nil with `-b none`.
+    ///
+    /// Blocks on netlink and iptables (milliseconds).
+    ///
+    /// - Throws: what `BridgeDriver.init` throws; `SystemCallError` if the state directory
+    ///   cannot be made.
+    static func makeBridgeDriver(_ configuration: DaemonConfiguration, log: Logger) throws
+        -> BridgeDriver?
+    {
+        guard configuration.bridge != "none" else { return nil }
+        let stateDirectory = "\(configuration.root)/network"
+        try FileSystem.createDirectory(stateDirectory, mode: 0o700)
+        return try BridgeDriver(
+            BridgeConfiguration(
+                bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
+                enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward,
+                mtu: configuration.mtu, interContainerCommunication: configuration.icc,
+                defaultHostIP: configuration.defaultIP, fixedCIDR: configuration.fixedCIDR,
+                stateDirectory: stateDirectory),
+            log: log)
+    }
+
+    /// Releases the saved address leases of containers that do not run (after the restored
+    /// containers were marked exited, that is every lease of an earlier run).
+    func releaseStaleAddresses() {
+        guard let network else { return }
+        let running = Set(allContainers().filter(\.isRunning).map(\.id))
+        let released = network.releaseAddresses(notHeldBy: running)
+        if released > 0 {
+            let message = "released the addresses of containers that no longer run"
+            log.info(message, [("count", "\(released)")])
+        }
+    }
+
+    // MARK: create
+
+    /// Checks and normalises the network part of a create request: the network mode, the
+    /// exposed ports (the image's, `ExposedPorts` and the published ones, as `80/tcp`), the
+    /// port bindings, links (stored as `/CHILD:/PARENT/ALIAS`), DNS servers and extra hosts.
+    ///
+    /// - Throws: `SwiftdError` with `invalidArgument` for a malformed value or an option that
+    ///   conflicts with the network mode. `notFound` for an unknown network or container.
+    func checkNetworkRequest(
+        _ request: ContainerCreateRequest, imagePorts: [String], name: String,
+        hostConfig: inout HostConfig, config: inout ContainerConfig
+    ) throws {
+        var mode = hostConfig.NetworkMode ?? "default"
+        if mode.isEmpty { mode = "default" }
+        if mode.hasPrefix("container:") {
+            let target = try container(String(mode.dropFirst("container:".count)))
+            mode = "container:\(target.id)"
+        } else if !["default", "bridge", "none", "host"].contains(mode) {
+            guard let found = networks.lookUp(mode) else {
+                throw SwiftdError(.notFound, "network \(mode) not found")
+            }
+            mode = found.record.name
+        }
+        hostConfig.NetworkMode = mode
+        let isUserNetwork = networks.lookUp(mode) != nil && mode != "default" && mode != "bridge"
+        let bridged = mode == "default" || mode == "bridge" || isUserNetwork
+
+        var bindings: [String: [HostPortBinding]] = [:]
+        for (key, list) in hostConfig.PortBindings ?? [:] {
+            let port = try portKey(key)
+            for binding in list {
+                if let text = binding.HostPort, !text.isEmpty {
+                    guard let number = Int(text), (1...65535).contains(number) else {
+                        throw SwiftdError(.invalidArgument, "invalid host port \(text) for \(key)")
+                    }
+                }
+                if let address = binding.HostIp, !address.isEmpty, !isIPv4(address) {
+                    throw SwiftdError(.invalidArgument, "invalid host IP \(address) for \(key)")
+                }
+            }
+            bindings["\(port.port)/\(port.proto)", default: []] += list
+        }
+        hostConfig.PortBindings = bindings.isEmpty ? nil : bindings
+
+        var exposed: [String: [String: String]] = [:]
+        for key in imagePorts + Array((request.ExposedPorts ?? [:]).keys) + Array(bindings.keys) {
+            let port = try portKey(key)
+            exposed["\(port.port)/\(port.proto)"] = [:]
+        }
+        config.ExposedPorts = exposed.isEmpty ? nil : exposed
+
+        let publishes =
+            bindings.values.contains { !$0.isEmpty } || hostConfig.PublishAllPorts == true
+        if publishes && !bridged {
+            throw SwiftdError(
+                .invalidArgument,
+                "conflicting options: port publishing and the \(mode) network mode")
+        }
+        if let links = hostConfig.Links, !links.isEmpty {
+            guard bridged && !isUserNetwork else {
+                throw SwiftdError(
+                    .invalidArgument, "conflicting options: links and the \(mode) network mode")
+            }
+            hostConfig.Links = try links.map { link in
+                let (childName, alias) = Self.parseLink(link)
+                let child = try container(childName)
+                return "/\(child.name):/\(name)/\(alias)"
+            }
+        }
+        for server in hostConfig.Dns ?? [] where !isIPv4(server) {
+            throw SwiftdError(
+                .invalidArgument, "invalid DNS server \(server): expected an IPv4 address")
+        }
+        for entry in hostConfig.ExtraHosts ?? [] where ContainerFiles.parseExtraHost(entry) == nil {
+            throw SwiftdError(
+                .invalidArgument, "invalid extra host \(entry): expected NAME:ADDRESS")
+        }
+    }
+
+    /// Parses `80/tcp`, `53/udp` or `8080`, or throws `invalidArgument` naming the key.
+    private func portKey(_ key: String) throws -> ExposedPort {
+        guard let port = ContainerFiles.parsePortKey(key) else {
+            throw SwiftdError(.invalidArgument, "invalid port \(key): expected PORT[/tcp|udp]")
+        }
+        return port
+    }
+
+    /// Splits a link, `/CHILD:/PARENT/ALIAS`, `CHILD:ALIAS` or `CHILD`, into the child's name
+    /// and the alias.
+    static func parseLink(_ link: String) -> (child: String, alias: String) {
+        let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+        var child = parts.first ?? link
+        if child.hasPrefix("/") { child.removeFirst() }
+        guard parts.count > 1 else { return (child, child) }
+        let alias = parts[1].split(separator: "/").last.map(String.init) ?? child
+        return (child, alias)
+    }
+
+    // MARK: start
+
+    /// Returns the paths of a container's network files.
+    func networkFiles(_ container: Container) -> (
+        resolvConf: String, hosts: String, hostname: String
+    ) {
+        (
+            "\(container.directory)/resolv.conf", "\(container.directory)/hosts",
+            "\(container.directory)/hostname"
+        )
+    }
+
+    /// Prepares a container's network before its process starts: writes its resolv.conf,
+    /// hosts and hostname files and binds them over the image's, adds the link variables to
+    /// the environment, and chooses the network namespace. Returns what `attachNetwork`
+    /// does once the process exists.
+    ///
+    /// - Throws: `SwiftdError` (`conflict`) if a linked container does not run; the errors of
+    ///   `FileSystem.write` if a file cannot be written.
+    func prepareNetwork(_ container: Container, spec: inout ContainerSpec) throws -> NetworkPlan {
+        let record = container.record
+        let host = record.hostConfig
+        let mode = host.NetworkMode ?? "default"
+        let bridged = driver(for: record) != nil
+        spec.newNetworkNamespace = mode != "host"
+        if mode.hasPrefix("container:") {
+            return try joinNetwork(of: String(mode.dropFirst("container:".count)), container, &spec)
+        }
+
+        var extraHosts = (host.ExtraHosts ?? []).compactMap(ContainerFiles.parseExtraHost)
+        var links: [(child: Endpoint, ports: [ExposedPort])] = []
+        for link in host.Links ?? [] {
+            let (childName, alias) = Self.parseLink(link)
+            let child = try self.container(childName)
+            guard child.isRunning, let endpoint = child.record.endpoint, bridged else {
+                throw SwiftdError(
+                    .conflict,
+                    "Cannot link to a non running container: /\(childName) AS "
+                        + "/\(record.name)/\(alias)")
+            }
+            let ports = exposedPorts(child.record.config)
+            spec.environment += ContainerFiles.linkEnvironment(
+                alias: alias, parentName: record.name, childIP: endpoint.ipAddress, ports: ports,
+                childEnvironment: child.record.config.Env)
+            let names = alias == child.name ? [alias] : [alias, child.name]
+            extraHosts.append(.init(address: endpoint.ipAddress, names: names))
+            links.append((endpoint, ports))
+        }
+
+        let files = networkFiles(container)
+        let hostResolvConf = (try? FileSystem.readString("/etc/resolv.conf")) ?? ""
+        if mode == "host" {
+            try FileSystem.write(files.resolvConf, hostResolvConf)
+            let hostHosts = (try? FileSystem.readString("/etc/hosts")) ?? ""
+            try FileSystem.write(
+                files.hosts,
+                hostHosts
+                    + extraHosts.map { "\($0.address)\t\($0.names.joined(separator: " "))\n" }
+                    .joined())
+        } else {
+            let dns = (host.Dns ?? []).isEmpty ? configuration.dns : host.Dns ?? []
+            let search =
+                (host.DnsSearch ?? []).isEmpty ? configuration.dnsSearch : host.DnsSearch ?? []
+            let resolv = ContainerFiles.resolvConf(
+                host: hostResolvConf, dns: dns, search: search, options: host.DnsOptions ?? [])
+            if resolv.nameservers.isEmpty && mode != "none" {
+                log.warning(
+                    "the container has no name server because the host's are loopback "
+                        + "addresses; pass --dns",
+                    [("id", container.id)])
+            }
+            try FileSystem.write(files.resolvConf, resolv.text)
+            try FileSystem.write(
+                files.hosts,
+                ContainerFiles.hosts(
+                    hostname: record.config.Hostname, domainname: record.config.Domainname,
+                    address: nil, extra: extraHosts))
+        }
+        try FileSystem.write(files.hostname, record.config.Hostname + "\n")
+        spec.mounts += [
+            Mount(source: files.resolvConf, destination: "/etc/resolv.conf", kind: .bind),
+            Mount(source: files.hostname, destination: "/etc/hostname", kind: .bind),
+            Mount(source: files.hosts, destination: "/etc/hosts", kind: .bind),
+        ]
+
+        return NetworkPlan(
+            bridged: bridged, bindings: bridged ? portBindings(record) : [], links: links,
+            hostsPath: files.hosts, hostname: record.config.Hostname,
+            domainname: record.config.Domainname, extraHosts: extraHosts)
+    }
+
+    /// Prepares `--network container:TARGET`: the container joins the network namespace of
+    /// the running container `target` and shares its resolv.conf and hosts files.
+    ///
+    /// - Throws: `SwiftdError`: `notFound` if the target is gone, `conflict` if it does not run.
+    private func joinNetwork(
+        of target: String, _ container: Container, _ spec: inout ContainerSpec
+    ) throws -> NetworkPlan {
+        let other = try self.container(target)
+        let pid = other.record.state.Pid
+        guard other.isRunning, pid > 0 else {
+            throw SwiftdError(
+                .conflict,
+                "cannot join the network of container \(other.id): the container is not running")
+        }
+        spec.newNetworkNamespace = false
+        spec.networkNamespacePath = "/proc/\(pid)/ns/net"
+        let shared = networkFiles(other)
+        let own = networkFiles(container)
+        try FileSystem.write(own.hostname, container.record.config.Hostname + "\n")
+        spec.mounts += [
+            Mount(source: shared.resolvConf, destination: "/etc/resolv.conf", kind: .bind),
+            Mount(source: own.hostname, destination: "/etc/hostname", kind: .bind),
+            Mount(source: shared.hosts, destination: "/etc/hosts", kind: .bind),
+        ]
+        return NetworkPlan(
+            bridged: false, bindings: [], links: [], hostsPath: shared.hosts,
+            hostname: container.record.config.Hostname, domainname: "", extraHosts: [])
+    }
+
+    /// Connects a new container's process to the bridge, publishes its ports, opens its
+    /// links and writes its address into its /etc/hosts. On failure everything it did is
+    /// undone, so that a port already taken leaves no veth, lease or rule behind.
+    ///
+    /// Blocks on netlink and iptables (milliseconds).
+    ///
+    /// - Returns: the endpoint, or nil if the container is not on the bridge.
+    /// - Throws: what `BridgeDriver.connect`, `publish` and `link` throw (`conflict` for a
+    ///   host port in use).
+    func attachNetwork(_ container: Container, _ plan: NetworkPlan, pid: Int32) throws
+        -> Endpoint?
+    {
+        guard let network = driver(for: container.record), plan.bridged else { return nil }
+        let endpoint = try network.connect(containerID: container.id, pid: pid)
+        do {
+            if !plan.bindings.isEmpty { _ = try network.publish(endpoint, plan.bindings) }
+            for link in plan.links {
+                try network.link(from: endpoint, to: link.child, ports: link.ports, enable: true)
+            }
+            // In place: the bind mount made from this file must see the new contents.
+            try FileSystem.write(
+                plan.hostsPath,
+                ContainerFiles.hosts(
+                    hostname: plan.hostname, domainname: plan.domainname,
+                    address: endpoint.ipAddress, extra: plan.extraHosts))
+        } catch {
+            try? network.disconnect(endpoint)
+            throw error
+        }
+        refreshPeerHosts(network: container.record.networkName, joining: (container, endpoint))
+        return endpoint
+    }
+
+    /// Rewrites the /etc/hosts of each running container on the user-defined network `name`
+    /// so that it lists the other containers there by name. `joining` is a container whose
+    /// endpoint is not recorded yet. Does nothing for the default bridge.
+    ///
+    /// Docker resolves these names with a DNS server inside each container; swiftd writes
+    /// them into the hosts files instead, so names added later appear without a restart.
+    /// NOTE: two containers that join at the same moment may each miss the other.
+    func refreshPeerHosts(network name: String, joining: (Container, Endpoint)? = nil) {
+        guard networks.lookUp(name) != nil else { return }
+        var members: [(container: Container, endpoint: Endpoint)] = []
+        for container in allContainers() where container.id != joining?.0.id {
+            let record = container.record
+            guard record.networkName == name, record.state.Running, let endpoint = record.endpoint
+            else { continue }
+            members.append((container, endpoint))
+        }
+        if let joining { members.append(joining) }
+        for member in members {
+            let record = member.container.record
+            var extra = (record.hostConfig.ExtraHosts ?? [])
+                .compactMap(ContainerFiles.parseExtraHost)
+            for peer in members where peer.container.id != member.container.id {
+                extra.append(.init(address: peer.endpoint.ipAddress, names: [peer.container.name]))
+            }
+            let text = ContainerFiles.hosts(
+                hostname: record.config.Hostname, domainname: record.config.Domainname,
+                address: member.endpoint.ipAddress, extra: extra)
+            do {
+                try FileSystem.write(networkFiles(member.container).hosts, text)
+            } catch {
+                log.warning(
+                    "updating a container's hosts file failed",
+                    [("id", member.container.id), ("error", "\(error)")])
+            }
+        }
+    }
+
+    /// Returns the container's exposed ports, sorted.
+    func exposedPorts(_ config: ContainerConfig) -> [ExposedPort] {
+        (config.ExposedPorts ?? [:]).keys.compactMap(ContainerFiles.parsePortKey)
+            .sorted { ($0.port, $0.proto) < ($1.port, $1.proto) }
+    }
+
+    /// Returns the bindings to publish: `PortBindings`, and with `PublishAllPorts` every other
+    /// exposed port on a free host port.
+    func portBindings(_ record: ContainerRecord) -> [PortBinding] {
+        var result: [PortBinding] = []
+        let bound = record.hostConfig.PortBindings ?? [:]
+        for (key, list) in bound.sorted(by: { $0.key < $1.key }) {
+            guard let port = ContainerFiles.parsePortKey(key) else { continue }
+            for binding in list {
+                result.append(
+                    PortBinding(
+                        hostIP: binding.HostIp ?? "", hostPort: Int(binding.HostPort ?? "") ?? 0,
+                        containerPort: port.port, proto: port.proto))
+            }
+        }
+        if record.hostConfig.PublishAllPorts == true {
+            for port in exposedPorts(record.config)
+            where (bound["\(port.port)/\(port.proto)"] ?? []).isEmpty {
+                result.append(PortBinding(hostPort: 0, containerPort: port.port, proto: port.proto))
+            }
+        }
+        return result
+    }
+
+    // MARK: inspect and list
+
+    /// Returns the ports published now (none unless the container runs on the bridge).
+    private func publishedPorts(_ record: ContainerRecord) -> [PortBinding] {
+        guard let network = driver(for: record), let endpoint = record.endpoint else { return [] }
+        return network.publishedPorts(endpoint).sorted {
+            ($0.containerPort, $0.proto, $0.hostIP, $0.hostPort)
+                < ($1.containerPort, $1.proto, $1.hostIP, $1.hostPort)
+        }
+    }
+
+    /// Returns `Ports` of `GET /containers/json`: each published port, and without a public
+    /// port each exposed port that is not published.
+    func portSummaries(_ record: ContainerRecord) -> [ContainerSummary.Port] {
+        let published = publishedPorts(record)
+        var result = published.map {
+            ContainerSummary.Port(
+                IP: $0.hostIP, PrivatePort: $0.containerPort, PublicPort: $0.hostPort,
+                Type: $0.proto)
+        }
+        for port in exposedPorts(record.config)
+        where !published.contains(where: { $0.containerPort == port.port && $0.proto == port.proto }
+        ) {
+            result.append(
+                ContainerSummary.Port(
+                    IP: nil, PrivatePort: port.port, PublicPort: nil, Type: port.proto))
+        }
+        return result
+    }
+
+    /// Adds the network files' paths and `NetworkSettings.Ports` (exposed ports map to null,
+    /// published ones to their host bindings) to an inspect result.
+    func addNetworkDetails(_ container: Container, to inspect: inout ContainerInspect) {
+        let record = container.record
+        let files = networkFiles(container)
+        if FileSystem.exists(files.resolvConf) {
+            inspect.ResolvConfPath = files.resolvConf
+            inspect.HostsPath = files.hosts
+            inspect.HostnamePath = files.hostname
+        }
+        var ports: [String: [HostPortBinding]?] = [:]
+        for port in exposedPorts(record.config) {
+            ports["\(port.port)/\(port.proto)"] = .some(nil)
+        }
+        for binding in publishedPorts(record) {
+            let key = "\(binding.containerPort)/\(binding.proto)"
+            let entry = HostPortBinding(HostIp: binding.hostIP, HostPort: "\(binding.hostPort)")
+            let existing: [HostPortBinding] = (ports[key] ?? nil) ?? []
+            ports[key] = .some(existing + [entry])
+        }
+        inspect.NetworkSettings.Ports = ports
+    }
+}
+
+// MARK: user-defined networks
+
+extension Daemon {
+    /// Creates the registry of user-defined networks, kept in `ROOT/network`, and recreates
+    /// the saved ones.
+    ///
+    /// - Throws: `SystemCallError` if the directory cannot be made or the file read;
+    ///   `SwiftdError` (`internalError`) if the file is not valid JSON.
+    static func makeNetworkRegistry(_ configuration: DaemonConfiguration, log: Logger) throws
+        -> NetworkRegistry
+    {
+        let directory = "\(configuration.root)/network"
+        try FileSystem.createDirectory(directory, mode: 0o700)
+        let registry = NetworkRegistry(
+            directory: directory, enableIPTables: configuration.iptables, log: log)
+        try registry.restore()
+        return registry
+    }
+
+    /// Returns the bridge driver of the container's network: the default bridge, a
+    /// user-defined network's, or nil for `none`, `host` and `container:` modes.
+    func driver(for record: ContainerRecord) -> BridgeDriver? {
+        switch record.networkName {
+        case "bridge", "default": return network
+        case "none", "host": return nil
+        case let name where name.hasPrefix("container:"): return nil
+        case let name: return networks.lookUp(name)?.driver
+        }
+    }
+
+    /// Registers the handlers of the `/networks` routes.
+    func registerNetworkHandlers() throws {
+        try engine.register("networks") { [self] job in
+            let resources = builtinNetworks() + networks.records.map(resource)
+            try await job.stdout.write(Array(try JSONEncoder().encode(resources)))
+        }
+        try engine.register("network_inspect") { [self] job in
+            let name = try job.argument("name")
+            let found =
+                builtinNetworks().first { $0.Name == name || $0.Id == name }
+                ?? networks.lookUp(name).map { resource($0.record) }
+            guard let found else { throw SwiftdError(.notFound, "network \(name) not found") }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try await job.stdout.write(Array(try encoder.encode(found)))
+        }
+        try engine.register("network_create") { [self] job in
+            guard let body = job.environment["body"] else {
+                throw SwiftdError(.invalidArgument, "missing network create request")
+            }
+            let request = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(body.utf8))
+            guard (request.Driver ?? "bridge") == "bridge" || request.Driver == "" else {
+                throw SwiftdError(
+                    .unsupported,
+                    "network driver \(request.Driver ?? "") is not supported: use bridge")
+            }
+            if request.Internal == true {
+                // TODO: internal networks need a rule that drops traffic leaving the bridge.
+                throw SwiftdError(.unsupported, "internal networks are not supported yet")
+            }
+            let range = request.IPAM?.Config?.first
+            let record = try networks.create(
+                name: request.Name, subnet: range?.Subnet, gateway: range?.Gateway,
+                ipRange: range?.IPRange,
+                bridgeName: request.Options?["com.docker.network.bridge.name"],
+                labels: request.Labels ?? [:], id: randomID(), created: timestamp())
+            events.emit(
+                type: "network", action: "create", id: record.id,
+                attributes: ["name": record.name, "type": "bridge"])
+            try await job.stdout.write(
+                Array(try JSONEncoder().encode(NetworkCreateResponse(Id: record.id))))
+        }
+        try engine.register("network_delete") { [self] job in
+            try removeNetwork(try job.argument("name"))
+        }
+        try engine.register("networks_prune") { [self] job in
+            var deleted: [String] = []
+            for record in networks.records where users(of: record).isEmpty {
+                do {
+                    try removeNetwork(record.id)
+                    deleted.append(record.name)
+                } catch {
+                    log.warning(
+                        "pruning a network failed",
+                        [("network", record.name), ("error", "\(error)")])
+                }
+            }
+            let response = NetworkPruneResponse(NetworksDeleted: deleted)
+            try await job.stdout.write(Array(try JSONEncoder().encode(response)))
+        }
+    }
+
+    /// Removes a user-defined network that no container uses.
+    ///
+    /// - Throws: `SwiftdError`: `invalidArgument` for a built-in network, `notFound` for an
+    ///   unknown one, `conflict` while a container uses it.
+    private func removeNetwork(_ reference: String) throws {
+        if NetworkRegistry.reservedNames.contains(reference) {
+            throw SwiftdError(
+                .invalidArgument,
+                "\(reference) is a pre-defined network and cannot be removed")
+        }
+        guard let found = networks.lookUp(reference) else {
+            throw SwiftdError(.notFound, "network \(reference) not found")
+        }
+        let users = users(of: found.record)
+        guard users.isEmpty else {
+            throw SwiftdError(
+                .conflict,
+                "error while removing network: network \(found.record.name) id "
+                    + "\(found.record.id) has active endpoints (\(users.joined(separator: ", ")))")
+        }
+        try networks.remove(found.record.id)
+        events.emit(
+            type: "network", action: "destroy", id: found.record.id,
+            attributes: ["name": found.record.name, "type": "bridge"])
+    }
+
+    /// Returns the names of the containers, running or not, that are on the network.
+    private func users(of record: NetworkRecord) -> [String] {
+        allContainers().filter { $0.record.networkName == record.name }.map(\.name)
+    }
+
+    /// Returns the endpoints of the running containers whose network is `name`.
+    private func endpoints(on name: String) -> [String: NetworkContainer] {
+        var result: [String: NetworkContainer] = [:]
+        for container in allContainers() {
+            let record = container.record
+            let onNetwork =
+                record.networkName == name
+                || (name == "bridge" && record.networkName == "default")
+            guard onNetwork, let endpoint = record.endpoint else { continue }
+            result[container.id] = NetworkContainer(
+                Name: record.name, EndpointID: endpoint.hostInterface,
+                MacAddress: endpoint.macAddress,
+                IPv4Address: "\(endpoint.ipAddress)/\(endpoint.prefixLength)")
+        }
+        return result
+    }
+
+    /// Returns `bridge` (unless disabled with `-b none`), `host` and `none`.
+    private func builtinNetworks() -> [NetworkResource] {
+        var result: [NetworkResource] = []
+        if let network {
+            result.append(
+                NetworkResource(
+                    Name: "bridge", Id: "bridge", Created: "", Driver: "bridge",
+                    IPAM: IPAMSettings(
+                        Config: [IPAMConfig(Subnet: network.subnet, Gateway: network.gateway)]),
+                    Containers: endpoints(on: "bridge"),
+                    Options: ["com.docker.network.bridge.name": network.bridgeName], Labels: [:]))
+        }
+        for (name, driver) in [("host", "host"), ("none", "null")] {
+            result.append(
+                NetworkResource(
+                    Name: name, Id: name, Created: "", Driver: driver,
+                    IPAM: IPAMSettings(Config: []), Containers: [:], Options: [:], Labels: [:]))
+        }
+        return result
+    }
+
+    /// Returns the API form of a user-defined network.
+    private func resource(_ record: NetworkRecord) -> NetworkResource {
+        NetworkResource(
+            Name: record.name, Id: record.id, Created: record.created, Driver: "bridge",
+            IPAM: IPAMSettings(
+                Config: [
+                    IPAMConfig(
+                        Subnet: record.subnet, Gateway: record.gateway, IPRange: record.ipRange)
+                ]),
+            Containers: endpoints(on: record.name),
+            Options: ["com.docker.network.bridge.name": record.bridgeName], Labels: record.labels)
+    }
+}

@@ -1,0 +1,137 @@
+/// The network files of a container (`/etc/resolv.conf`, `/etc/hosts`, `/etc/hostname`) and
+/// the environment of its links, as Docker 1.2 wrote them. Pure functions: the caller reads
+/// the host's files and writes the results.
+public enum ContainerFiles {
+    /// A container's `/etc/resolv.conf` made from the host's.
+    public struct ResolvConf: Sendable, Equatable {
+        /// The file's text.
+        public var text: String
+        /// The name servers in `text`; empty means the container cannot resolve names.
+        public var nameservers: [String]
+    }
+
+    /// Builds a container's resolv.conf from the host's text. The host's name servers are
+    /// kept, except loopback ones, which mean nothing inside another network namespace.
+    /// A non-empty `dns` replaces them. A non-empty `search` replaces the host's `search` and
+    /// `domain` lines, and a non-empty `options` its `options` lines. Other lines are kept.
+    public static func resolvConf(
+        host: String, dns: [String], search: [String], options: [String]
+    ) -> ResolvConf {
+        var kept: [String] = []
+        var hostServers: [String] = []
+        for line in host.split(separator: "\n", omittingEmptySubsequences: false) {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let keyword = fields.first.map(String.init) ?? ""
+            switch keyword {
+            case "nameserver":
+                guard fields.count > 1 else { continue }
+                let server = String(fields[1])
+                if !isLoopback(server) { hostServers.append(server) }
+            case "search", "domain":
+                if search.isEmpty { kept.append(String(line)) }
+            case "options":
+                if options.isEmpty { kept.append(String(line)) }
+            default:
+                if !line.isEmpty { kept.append(String(line)) }
+            }
+        }
+        let servers = dns.isEmpty ? hostServers : dns
+        var lines = kept
+        if !search.isEmpty { lines.append("search " + search.joined(separator: " ")) }
+        lines += servers.map { "nameserver \($0)" }
+        if !options.isEmpty { lines.append("options " + options.joined(separator: " ")) }
+        return ResolvConf(
+            text: lines.map { $0 + "\n" }.joined(), nameservers: servers)
+    }
+
+    /// Returns true for `127.0.0.0/8` and `::1`, which reach only the host's own loopback.
+    public static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1"
+    }
+
+    /// An entry of `/etc/hosts`: an address and its names.
+    public struct HostEntry: Sendable, Equatable {
+        public var address: String
+        public var names: [String]
+
+        public init(address: String, names: [String]) {
+            self.address = address
+            self.names = names
+        }
+    }
+
+    /// Builds a container's /etc/hosts as Docker does: the loopback and IPv6 lines, the
+    /// container's own address with its host name (when it has an address), then `extra`
+    /// (`--add-host` and links) in order.
+    public static func hosts(
+        hostname: String, domainname: String = "", address: String?, extra: [HostEntry]
+    ) -> String {
+        var lines = [
+            "127.0.0.1\tlocalhost",
+            "::1\tlocalhost ip6-localhost ip6-loopback",
+            "fe00::0\tip6-localnet",
+            "ff00::0\tip6-mcastprefix",
+            "ff02::1\tip6-allnodes",
+            "ff02::2\tip6-allrouters",
+        ]
+        if let address {
+            let names = domainname.isEmpty ? hostname : "\(hostname).\(domainname) \(hostname)"
+            lines.append("\(address)\t\(names)")
+        }
+        lines += extra.map { "\($0.address)\t\($0.names.joined(separator: " "))" }
+        return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// Parses an `--add-host` value, `NAME:ADDRESS` (the address may be IPv6 and contain
+    /// colons), into an entry; nil if either part is empty.
+    public static func parseExtraHost(_ text: String) -> HostEntry? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let name = String(text[..<colon])
+        let address = String(text[text.index(after: colon)...])
+        guard !name.isEmpty, !address.isEmpty else { return nil }
+        return HostEntry(address: address, names: [name])
+    }
+
+    /// Returns the environment a link gives its parent, as Docker 1.2's `links.Link.ToEnv`:
+    /// `ALIAS_PORT` (the lowest port), `ALIAS_PORT_80_TCP`, `…_ADDR`, `…_PORT`, `…_PROTO`
+    /// for each port, `ALIAS_NAME=/PARENT/ALIAS`, and `ALIAS_ENV_K=V` for each variable of
+    /// the child other than HOME and PATH. The alias is upper-cased, `-` becomes `_`.
+    public static func linkEnvironment(
+        alias: String, parentName: String, childIP: String, ports: [ExposedPort],
+        childEnvironment: [String]
+    ) -> [String] {
+        let prefix = String(alias.uppercased().map { $0 == "-" ? "_" : $0 })
+        var environment: [String] = []
+        let sorted = ports.sorted { ($0.port, $0.proto) < ($1.port, $1.proto) }
+        if let first = sorted.first {
+            environment.append("\(prefix)_PORT=\(first.proto)://\(childIP):\(first.port)")
+        }
+        for port in sorted {
+            let key = "\(prefix)_PORT_\(port.port)_\(port.proto.uppercased())"
+            environment += [
+                "\(key)=\(port.proto)://\(childIP):\(port.port)",
+                "\(key)_ADDR=\(childIP)",
+                "\(key)_PORT=\(port.port)",
+                "\(key)_PROTO=\(port.proto)",
+            ]
+        }
+        environment.append("\(prefix)_NAME=/\(parentName)/\(alias)")
+        for variable in childEnvironment {
+            let parts = variable.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[0] != "HOME", parts[0] != "PATH" else { continue }
+            environment.append("\(prefix)_ENV_\(parts[0])=\(parts[1])")
+        }
+        return environment
+    }
+
+    /// Parses a container port key such as `80/tcp`, `53/udp` or `8080` (TCP).
+    public static func parsePortKey(_ key: String) -> ExposedPort? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let port = Int(parts[0]), (1...65535).contains(port) else {
+            return nil
+        }
+        let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
+        guard proto == "tcp" || proto == "udp" else { return nil }
+        return ExposedPort(port: port, proto: proto)
+    }
+}

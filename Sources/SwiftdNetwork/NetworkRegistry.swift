@@ -1,0 +1,213 @@
+import Foundation
+import SwiftdNetlink
+import SwiftdSystem
+import Synchronization
+
+/// A user-defined bridge network as it is saved in `networks.json`.
+public struct NetworkRecord: Codable, Sendable, Equatable {
+    /// 64 hexadecimal digits.
+    public var id: String
+    public var name: String
+    /// The creation time in RFC 3339 form.
+    public var created: String
+    /// The bridge interface, `br-` and the first 12 digits of the ID unless chosen with
+    /// `com.docker.network.bridge.name`.
+    public var bridgeName: String
+    /// The subnet, such as `10.1.2.0/24`.
+    public var subnet: String
+    public var gateway: String
+    /// The part of the subnet that container addresses come from, if set.
+    public var ipRange: String?
+    public var labels: [String: String]
+
+    public init(
+        id: String, name: String, created: String, bridgeName: String, subnet: String,
+        gateway: String, ipRange: String?, labels: [String: String]
+    ) {
+        self.id = id
+        self.name = name
+        self.created = created
+        self.bridgeName = bridgeName
+        self.subnet = subnet
+        self.gateway = gateway
+        self.ipRange = ipRange
+        self.labels = labels
+    }
+}
+
+/// The user-defined bridge networks: one `BridgeDriver` each, saved in `DIRECTORY/networks.json`
+/// so that the daemon recreates them at start-up.
+///
+/// Methods that create or remove bridges block on netlink and iptables (milliseconds). The
+/// registry is thread-safe.
+public final class NetworkRegistry: Sendable {
+    private struct Entry: Sendable {
+        var record: NetworkRecord
+        var driver: BridgeDriver
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let directory: String
+    private let enableIPTables: Bool
+    private let log: Logger
+
+    /// The names that refer to the built-in networks and cannot be used for others.
+    public static let reservedNames: Set<String> = ["bridge", "host", "none", "default"]
+
+    /// Creates an empty registry that keeps its file and address leases in `directory`.
+    public init(directory: String, enableIPTables: Bool, log: Logger) {
+        self.directory = directory
+        self.enableIPTables = enableIPTables
+        self.log = log
+    }
+
+    private var path: String { "\(directory)/networks.json" }
+
+    /// Recreates the bridges of the saved networks. A network whose bridge cannot be set up
+    /// is logged and left out.
+    ///
+    /// NOTE: the next change to the registry rewrites the file without such a network.
+    ///
+    /// - Throws: `SystemCallError` if the file exists but cannot be read; `SwiftdError`
+    ///   (`internalError`) if it is not valid JSON.
+    public func restore() throws {
+        guard FileSystem.exists(path) else { return }
+        let records: [NetworkRecord]
+        do {
+            records = try JSONDecoder().decode(
+                [NetworkRecord].self, from: Data(FileSystem.read(path)))
+        } catch let error as DecodingError {
+            throw SwiftdError(.internalError, "cannot parse \(path): \(error)")
+        }
+        for record in records {
+            do {
+                let driver = try makeDriver(record, bridgeIP: bridgeIP(record))
+                entries.withLock { $0[record.id] = Entry(record: record, driver: driver) }
+            } catch {
+                log.error(
+                    "restoring a network failed",
+                    [
+                        ("network", record.name), ("bridge", record.bridgeName),
+                        ("error", "\(error)"),
+                    ])
+            }
+        }
+    }
+
+    /// Creates a network and its bridge and saves it. Without `subnet`, the first candidate
+    /// subnet that overlaps no route or address of the host is used; the gateway defaults to
+    /// the subnet's first address.
+    ///
+    /// - Throws: `SwiftdError`: `conflict` if the name is taken; `invalidArgument` for a
+    ///   reserved name or a malformed subnet, gateway or range. What `BridgeDriver.init` throws.
+    public func create(
+        name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
+        labels: [String: String], id: String, created: String
+    ) throws -> NetworkRecord {
+        guard !Self.reservedNames.contains(name), !name.isEmpty else {
+            throw SwiftdError(.invalidArgument, "network name \"\(name)\" is reserved or empty")
+        }
+        if lookUp(name) != nil {
+            throw SwiftdError(.conflict, "network with name \(name) already exists")
+        }
+
+        var bridgeIP: String?
+        if let subnet {
+            guard let parsed = IPv4Subnet(subnet), parsed.prefixLength <= 30 else {
+                throw SwiftdError(
+                    .invalidArgument, "invalid subnet \(subnet): expected a /30 or larger")
+            }
+            let gatewayText = gateway ?? IPv4Address(parsed.network.value + 1).description
+            guard let address = IPv4Address(gatewayText), parsed.contains(address) else {
+                throw SwiftdError(
+                    .invalidArgument, "invalid gateway \(gatewayText): not inside \(parsed)")
+            }
+            bridgeIP = "\(address)/\(parsed.prefixLength)"
+        } else if gateway != nil {
+            throw SwiftdError(
+                .invalidArgument, "invalid gateway \(gateway ?? ""): --gateway requires --subnet")
+        }
+
+        let bridge = bridgeName ?? "br-" + id.prefix(12)
+        var record = NetworkRecord(
+            id: id, name: name, created: created, bridgeName: bridge, subnet: "", gateway: "",
+            ipRange: ipRange, labels: labels)
+        let driver = try makeDriver(record, bridgeIP: bridgeIP)
+        record.subnet = driver.subnet
+        record.gateway = driver.gateway
+        entries.withLock { $0[id] = Entry(record: record, driver: driver) }
+        save()
+        return record
+    }
+
+    /// Finds a network by full ID, name, or unique ID prefix.
+    public func lookUp(_ reference: String) -> (record: NetworkRecord, driver: BridgeDriver)? {
+        entries.withLock { all in
+            if let exact = all[reference] { return (exact.record, exact.driver) }
+            if let named = all.values.first(where: { $0.record.name == reference }) {
+                return (named.record, named.driver)
+            }
+            let matches = all.values.filter {
+                !reference.isEmpty && $0.record.id.hasPrefix(reference)
+            }
+            return matches.count == 1 ? (matches[0].record, matches[0].driver) : nil
+        }
+    }
+
+    /// The networks, oldest first.
+    public var records: [NetworkRecord] {
+        entries.withLock { $0.values.map(\.record) }.sorted { $0.created < $1.created }
+    }
+
+    /// Removes the network: its rules, its bridge and its entry in the file.
+    ///
+    /// - Throws: `SwiftdError` (`notFound`) for an unknown network; what
+    ///   `BridgeDriver.shutdown` throws (the network is forgotten anyway).
+    public func remove(_ reference: String) throws {
+        guard let found = lookUp(reference) else {
+            throw SwiftdError(.notFound, "network \(reference) not found")
+        }
+        entries.withLock { _ = $0.removeValue(forKey: found.record.id) }
+        save()
+        try found.driver.shutdown()
+        if let statePath = found.driver.statePath { try? FileSystem.remove(statePath) }
+    }
+
+    /// Removes every network's rules and bridge, keeping the file so that the next start
+    /// recreates them. Failures are logged.
+    public func shutdown() {
+        for entry in entries.withLock({ Array($0.values) }) {
+            do {
+                try entry.driver.shutdown()
+            } catch {
+                log.error(
+                    "shutting down a network failed",
+                    [("network", entry.record.name), ("error", "\(error)")])
+            }
+        }
+    }
+
+    private func bridgeIP(_ record: NetworkRecord) -> String? {
+        guard let subnet = IPv4Subnet(record.subnet) else { return nil }
+        return "\(record.gateway)/\(subnet.prefixLength)"
+    }
+
+    private func makeDriver(_ record: NetworkRecord, bridgeIP: String?) throws -> BridgeDriver {
+        try BridgeDriver(
+            BridgeConfiguration(
+                bridgeName: record.bridgeName, bridgeIP: bridgeIP, enableIPTables: enableIPTables,
+                enableIPForward: false, fixedCIDR: record.ipRange, stateDirectory: directory),
+            log: log)
+    }
+
+    /// Writes the records to the file; a failure is logged, and the next change retries.
+    private func save() {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            try FileSystem.writeAtomically(path, Array(try encoder.encode(records)))
+        } catch {
+            log.error("saving the networks failed", [("file", path), ("error", "\(error)")])
+        }
+    }
+}
