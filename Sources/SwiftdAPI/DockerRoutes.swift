@@ -25,6 +25,7 @@ public enum DockerRoutes {
         // The head goes out once the waiter is registered, so clients can start the container then.
         Route("POST", "/containers/{name}/wait", job: "wait", .stream(contentType: "application/json")),
         Route("POST", "/containers/{name}/attach", job: "attach", .hijack),
+        Route("POST", "/containers/{name}/resize", job: "resize", .json(.ok)),
         Route("GET", "/containers/{name}/logs", job: "logs", .stream(contentType: "application/vnd.docker.multiplexed-stream")),
         Route("DELETE", "/containers/{name}", job: "delete", .noContent),
         Route("POST", "/containers/{name}/restart", job: "restart", .noContent),

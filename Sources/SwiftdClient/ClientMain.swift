@@ -72,6 +72,7 @@ public enum ClientMain {
             case "rename": return try client.rename(Array(arguments))
             case "pause", "unpause": return try client.pause(Array(arguments), action: command)
             case "exec": return try client.exec(Array(arguments))
+            case "attach": return try client.attach(Array(arguments))
             case "save": return try client.save(Array(arguments))
             case "load": return try client.load(Array(arguments))
             case "export": return try client.export(Array(arguments))

@@ -15,14 +15,16 @@ extension Commands {
         guard flags.positional.count >= 2 else {
             throw UsageFailure(message: "requires at least 2 arguments: CONTAINER COMMAND [ARG...]")
         }
-        if flags.bool("-i") || flags.bool("-t") {
-            // TODO: exec -i and -t, once the daemon attaches stdin and terminals to execs.
-            throw UsageFailure(message: "exec -i and -t are not supported yet")
+        if flags.bool("-t") {
+            // TODO: exec -t, once the daemon gives execs a terminal.
+            throw UsageFailure(message: "exec -t is not supported yet")
         }
+        let interactive = flags.bool("-i") && !flags.bool("-d")
         let container = flags.positional[0]
         var request: [String: JSONValue] = [
             "Cmd": .strings(Array(flags.positional.dropFirst())), "AttachStdout": .bool(true),
             "AttachStderr": .bool(true), "Privileged": .bool(flags.bool("--privileged")),
+            "AttachStdin": .bool(interactive),
         ]
         if !flags.strings("-e").isEmpty { request["Env"] = .strings(flags.strings("-e")) }
         if let directory = flags.string("-w") { request["WorkingDir"] = .string(directory) }
@@ -43,14 +45,12 @@ extension Commands {
             throw DaemonFailure(message: message, exitStatus: status)
         }
         defer { connection.close() }
-        var demultiplexer = StreamDemultiplexer()
-        while true {
-            let bytes = (try? connection.readSome()) ?? []
-            if bytes.isEmpty { break }
-            demultiplexer.feed(bytes) { kind, payload in
-                if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
-            }
-        }
+        let session = AttachSession(
+            client: client, connection: connection, tty: false, stdin: interactive,
+            resizePath: "/exec/\(id)/resize")
+        try session.begin()
+        session.copyOutput()
+        session.end()
         let inspect = try call("GET", "/exec/\(id)/json").decode(ExecResult.self)
         return inspect.ExitCode ?? 126
     }

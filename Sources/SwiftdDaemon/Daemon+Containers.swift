@@ -105,6 +105,7 @@ extension Daemon {
         }
         try engine.register("logs") { [self] job in try await logs(job) }
         try engine.register("attach") { [self] job in try await attach(job) }
+        try engine.register("resize") { [self] job in try resize(job) }
     }
 
     // MARK: create
@@ -162,12 +163,6 @@ extension Daemon {
         config.WorkingDir = request.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? imageConfig?.workingDir ?? ""
         config.StopSignal = request.StopSignal ?? imageConfig?.stopSignal
         config.StopTimeout = request.StopTimeout
-        if config.Tty {
-            throw SwiftdError(.unsupported, "a TTY (-t) is not supported yet")
-        }
-        if config.OpenStdin {
-            throw SwiftdError(.unsupported, "an open stdin (-i) is not supported yet")
-        }
 
         let directory = "\(configuration.root)/containers/\(id)"
         let record = ContainerRecord(
@@ -244,21 +239,17 @@ extension Daemon {
             spec.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
         }
 
-        let stdout = try Sockets.pipe()
-        let stderr = try Sockets.pipe()
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         var endpoint: Endpoint?
         let pid: Int32
+        let pump: OutputPump
         do {
-            pid = try exec.start(spec, stdio: ContainerStdio(stdin: devNull, stdout: stdout.write, stderr: stderr.write)) {
+            (pid, pump) = try startProcess(container, spec) {
                 [self] pid in
                 if let network, networkMode == "default" || networkMode == "bridge" {
                     endpoint = try network.connect(containerID: container.id, pid: pid)
                 }
             }
         } catch {
-            close(devNull)
-            for fd in [stdout.read, stdout.write, stderr.read, stderr.write] { close(fd) }
             if let endpoint { try? network?.disconnect(endpoint) }
             try? graph.unmountContainer(id: container.id)
             let exitCode: Int32
@@ -278,19 +269,6 @@ extension Daemon {
                 Task { [self] in try? await remove(container, force: true) }
             }
             throw SwiftdError(.invalidArgument, "failed to create task for container: \(error)")
-        }
-        close(devNull)
-        close(stdout.write)
-        close(stderr.write)
-
-        let pump: OutputPump
-        do {
-            pump = try OutputPump(
-                stdout: stdout.read, stderr: stderr.read, logPath: container.logPath,
-                broadcast: container.output, id: container.id)
-        } catch {
-            _ = kill(pid, SIGKILL)
-            throw error
         }
         try container.update { record in
             record.state.Status = "running"

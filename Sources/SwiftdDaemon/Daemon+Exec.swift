@@ -87,13 +87,15 @@ extension Daemon {
             guard let command = request.Cmd, !command.isEmpty else {
                 throw SwiftdError(.invalidArgument, "No exec command specified")
             }
-            if request.Tty == true || request.AttachStdin == true {
-                // TODO: exec with a TTY or an attached stdin.
-                throw SwiftdError(.unsupported, "exec with a TTY (-t) or stdin (-i) is not supported yet")
+            if request.Tty == true {
+                // TODO: exec with a TTY: the exec helper must open a pty in the container's
+                // devpts.
+                throw SwiftdError(.unsupported, "exec with a TTY (-t) is not supported yet")
             }
             let id = randomID()
             let inspect = ExecInspect(
-                ID: id, Running: false, ExitCode: nil, ContainerID: container.id, Pid: 0, OpenStdin: false,
+                ID: id, Running: false, ExitCode: nil, ContainerID: container.id, Pid: 0,
+                OpenStdin: request.AttachStdin ?? false,
                 OpenStderr: request.AttachStderr ?? true, OpenStdout: request.AttachStdout ?? true,
                 ProcessConfig: .init(entrypoint: command[0], arguments: Array(command.dropFirst()),
                     privileged: request.Privileged ?? false, tty: false, user: request.User ?? ""))
@@ -146,22 +148,25 @@ extension Daemon {
 
         let stdout = try Sockets.pipe()
         let stderr = try Sockets.pipe()
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let stdin = inspect.OpenStdin ? try ExecDriver.makePipe() : nil
+        let childStdin = stdin?.read ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
         let broadcast = OutputBroadcast()
         let output = broadcast.subscribe()
         let pid: Int32
         do {
-            pid = try exec.exec(containerPid: record.state.Pid, spec: spec,
-                stdio: ContainerStdio(stdin: devNull, stdout: stdout.write, stderr: stderr.write))
+            let stdio = ContainerStdio(
+                stdin: childStdin, stdout: stdout.write, stderr: stderr.write)
+            pid = try exec.exec(containerPid: record.state.Pid, spec: spec, stdio: stdio)
         } catch {
-            close(devNull)
-            for fd in [stdout.read, stdout.write, stderr.read, stderr.write] { close(fd) }
+            for fd in [childStdin, stdout.read, stdout.write, stderr.read, stderr.write] {
+                close(fd)
+            }
+            if let stdin { close(stdin.write) }
             execs.update(id) { $0.ExitCode = (error as? ExecError)?.exitCode ?? 126 }
             throw SwiftdError(.invalidArgument, "OCI runtime exec failed: \(error)")
         }
-        close(devNull)
-        close(stdout.write)
-        close(stderr.write)
+        for fd in [childStdin, stdout.write, stderr.write] { close(fd) }
+        let input = stdin.map { ProcessInput(fd: $0.write, isTerminal: false) }
         execs.update(id) {
             $0.Running = true
             $0.Pid = pid
@@ -181,11 +186,23 @@ extension Daemon {
         let detach = job.environment["body"].flatMap {
             try? JSONDecoder().decode([String: Bool].self, from: Data($0.utf8))
         }?["Detach"] == true
-        if detach { return }
+        if detach {
+            input?.close()
+            return
+        }
         let apiVersion = job.environment["apiVersion"] ?? APIVersion.current
         job.environment["contentType"] = APIVersion.compare(apiVersion, "1.42") >= 0
             ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"
         try await job.stdout.write([])
+        if let input {
+            // The client's half-close ends the command's stdin; so does the end of the exec.
+            Task {
+                while let chunk = try? await job.stdin.read() {
+                    if await offPool({ (try? input.write(chunk)) == nil }) { break }
+                }
+                input.close()
+            }
+        }
         for await event in output {
             switch event {
             case .data(let kind, let bytes):
@@ -197,5 +214,6 @@ extension Daemon {
         }
         // The exit code is recorded before the stream ends, so an inspect right after finds it.
         await finished.value
+        input?.close()
     }
 }
