@@ -81,8 +81,22 @@ public struct HostConfig: Codable, Sendable, Equatable {
     /// `no-new-privileges`, `seccomp=unconfined` or `seccomp=FILE CONTENTS`.
     public var SecurityOpt: [String]?
     public var ShmSize: Int64?
+    /// `--restart`: restarts the container when it exits.
+    public var RestartPolicy: RestartPolicy?
 
     public init() {}
+}
+
+/// `HostConfig.RestartPolicy`: `no`, `always`, `on-failure` (with a retry limit, 0 for none)
+/// or `unless-stopped`.
+public struct RestartPolicy: Codable, Sendable, Equatable {
+    public var Name: String?
+    public var MaximumRetryCount: Int?
+
+    public init(Name: String, MaximumRetryCount: Int = 0) {
+        self.Name = Name
+        self.MaximumRetryCount = MaximumRetryCount
+    }
 }
 
 /// The response of `POST /containers/create`.

@@ -34,7 +34,7 @@ struct Commands {
         .init(names: ["-i", "--interactive"], takesValue: false),
         .init(names: ["-t", "--tty"], takesValue: false),
         .init(names: ["--detach-keys"], takesValue: true),
-    ]
+    ] + storageFlags
 
     /// Builds the create request from `create`/`run` flags; returns it with the container name.
     func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
@@ -118,6 +118,7 @@ struct Commands {
         if !flags.strings("--cap-add").isEmpty { hostConfig.CapAdd = flags.strings("--cap-add") }
         if !flags.strings("--cap-drop").isEmpty { hostConfig.CapDrop = flags.strings("--cap-drop") }
         hostConfig.AutoRemove = flags.bool("--rm")
+        try applyStorageFlags(flags, to: &hostConfig)
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")
         request.AttachStderr = !flags.bool("-d")

@@ -24,6 +24,10 @@ struct ContainerRecord: Codable, Sendable {
     var state: ContainerState
     var endpoint: Endpoint?
     var networkName: String
+    /// Automatic restarts since the last manual start (`RestartCount` in inspect).
+    var restartCount: Int?
+    /// Set by `docker stop`: the restart policy waits for the next manual start.
+    var manuallyStopped: Bool?
 }
 
 /// A container: its stored record, and the run-time links to its process and output.
@@ -40,6 +44,8 @@ final class Container: Sendable {
     let busy = Mutex<Bool>(false)
     /// The running process's stdin (with `OpenStdin`) and terminal (with `Tty`), if any.
     let input = Mutex<ProcessInput?>(nil)
+    /// The restart back-off of this daemon run.
+    let restartState = Mutex<RestartState>(RestartState())
 
     init(record: ContainerRecord, directory: String) {
         id = record.id
@@ -127,6 +133,9 @@ final class Container: Sendable {
         case "running", "paused":
             let up = "Up \(humanDuration(now.timeIntervalSince(parseTimestamp(record.state.StartedAt) ?? now)))"
             return record.state.Paused ? up + " (Paused)" : up
+        case "restarting":
+            let ago = humanDuration(now.timeIntervalSince(parseTimestamp(record.state.FinishedAt) ?? now))
+            return "Restarting (\(record.state.ExitCode)) \(ago) ago"
         case "exited":
             let ago = humanDuration(now.timeIntervalSince(parseTimestamp(record.state.FinishedAt) ?? now))
             return "Exited (\(record.state.ExitCode)) \(ago) ago"

@@ -17,6 +17,7 @@ extension Daemon {
         try engine.register("start") { [self] job in try await start(job) }
         try engine.register("stop") { [self] job in
             let container = try container(try job.argument("name"))
+            endRestartPolicy(container)
             guard container.isRunning else {
                 job.environment["statusCode"] = "304"
                 return
@@ -36,6 +37,7 @@ extension Daemon {
         try engine.register("wait") { [self] job in try await wait(job) }
         try engine.register("delete") { [self] job in
             let container = try container(try job.argument("name"))
+            endRestartPolicy(container)
             try await remove(container, force: job.environment.bool("force"))
         }
         try engine.register("containers") { [self] job in
@@ -52,7 +54,9 @@ extension Daemon {
         try engine.register("restart") { [self] job in
             let container = try container(try job.argument("name"))
             let timeout = job.environment.int("t") ?? container.record.config.StopTimeout ?? 10
+            endRestartPolicy(container)
             try await stop(container, timeout: timeout, signal: job.environment["signal"])
+            resetRestartPolicy(container)
             try await start(container)
             emit(container, "restart")
         }
@@ -106,6 +110,8 @@ extension Daemon {
         try engine.register("logs") { [self] job in try await logs(job) }
         try engine.register("attach") { [self] job in try await attach(job) }
         try engine.register("resize") { [self] job in try resize(job) }
+        // Handlers are in place, so containers whose policy says so can start again.
+        applyRestartPoliciesAtStart()
     }
 
     // MARK: create
@@ -131,6 +137,7 @@ extension Daemon {
             throw SwiftdError(.unsupported, "network mode \(networkMode) is not supported yet: use bridge, none or host")
         }
         hostConfig.NetworkMode = networkMode
+        try validateRestartPolicy(hostConfig)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""
@@ -193,6 +200,7 @@ extension Daemon {
             job.environment["statusCode"] = "304"
             return
         }
+        resetRestartPolicy(container)
         try await start(container)
     }
 
@@ -345,6 +353,7 @@ extension Daemon {
         if status.oomKilled { emit(container, "oom") }
         emit(container, "die", ["exitCode": "\(status.code)"])
         container.notifyExit(status.code)
+        scheduleRestart(container, exitCode: status.code)
         if record.hostConfig.AutoRemove == true {
             do {
                 try await remove(container, force: false)
@@ -426,7 +435,7 @@ extension Daemon {
     func inspect(_ container: Container) -> ContainerInspect {
         let record = container.record
         let endpoint = record.endpoint.map(endpointSettings)
-        return ContainerInspect(
+        var result = ContainerInspect(
             Id: record.id, Created: record.created, Path: record.path, Args: record.args,
             State: record.state, Image: record.imageID, LogPath: container.logPath, Name: "/\(record.name)",
             HostConfig: record.hostConfig,
@@ -435,6 +444,8 @@ extension Daemon {
             NetworkSettings: NetworkSettings(
                 Bridge: "", SandboxKey: record.state.Pid > 0 ? "/proc/\(record.state.Pid)/ns/net" : "",
                 endpoint: endpoint, networkName: record.networkName))
+        result.RestartCount = record.restartCount ?? 0
+        return result
     }
 
     func summary(_ container: Container) -> ContainerSummary {

@@ -84,8 +84,8 @@ struct ContainerStreamTests {
             _ = try stream.read(until: "got:t\u{10}wo")
             try stream.write("\u{10}\u{11}")
             _ = try stream.readToEnd()
-            let inspect = try daemon.client(["inspect", "-f", "{{.State.Running}}", id])
-            #expect(inspect.stdout.contains("true"), "\(inspect.stdout)\(inspect.stderr)")
+            let state = try ContainerJSON(daemon, id).state
+            #expect(state["Running"] as? Bool == true, "\(state)")
 
             // exec -i: the client's stdin reaches the command, and its end ends it.
             let exec = try daemon.client(["exec", "-i", id, "cat"], stdin: Data("hello\n".utf8))
@@ -181,4 +181,23 @@ final class RawStream {
     }
 
     func close() { Glibc.close(fd) }
+}
+
+/// A container's inspect document, read through the client.
+struct ContainerJSON {
+    let document: [String: Any]
+
+    init(_ daemon: DaemonHarness, _ name: String) throws {
+        let result = try daemon.client(["inspect", name])
+        guard result.status == 0,
+            let list = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+                as? [[String: Any]],
+            let first = list.first
+        else { throw HarnessError("inspect \(name) failed: \(result.stderr)") }
+        document = first
+    }
+
+    var state: [String: Any] { document["State"] as? [String: Any] ?? [:] }
+    var restartCount: Int { document["RestartCount"] as? Int ?? -1 }
+    var status: String { state["Status"] as? String ?? "" }
 }
