@@ -7,6 +7,10 @@ public enum DockerRoutes {
         Route("GET", "/events", job: "events", .stream(contentType: "application/json")),
         Route("GET", "/system/df", job: "system_df", .json(.ok)),
         Route("GET", "/volumes", job: "volumes", .json(.ok)),
+        Route("POST", "/volumes/create", job: "volume_create", .json(.created)),
+        Route("POST", "/volumes/prune", job: "volumes_prune", .json(.ok)),
+        Route("GET", "/volumes/{name}", job: "volume_inspect", .json(.ok)),
+        Route("DELETE", "/volumes/{name}", job: "volume_delete", .noContent),
         Route("GET", "/plugins", job: "plugins", .json(.ok)),
         // A daemon outside a swarm answers every swarm endpoint with 503.
         Route("GET", "/swarm", job: "swarm", .json(.ok)),

@@ -73,6 +73,7 @@ public enum ClientMain {
             case "pause", "unpause": return try client.pause(Array(arguments), action: command)
             case "exec": return try client.exec(Array(arguments))
             case "attach": return try client.attach(Array(arguments))
+            case "volume": return try client.volume(Array(arguments))
             case "save": return try client.save(Array(arguments))
             case "load": return try client.load(Array(arguments))
             case "export": return try client.export(Array(arguments))

@@ -308,9 +308,9 @@ struct Commands {
         var flags = FlagParser([.init(names: ["-f", "--force"], takesValue: false), .init(names: ["-v", "--volumes"], takesValue: false)])
         try flags.parse(arguments)
         guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
-        let force = flags.bool("-f") ? "?force=1" : ""
+        let query = "?force=\(flags.bool("-f") ? 1 : 0)&v=\(flags.bool("-v") ? 1 : 0)"
         return try forEach(flags.positional) { name in
-            try call("DELETE", "/containers/\(percentEncode(name))\(force)")
+            try call("DELETE", "/containers/\(percentEncode(name))\(query)")
         }
     }
 

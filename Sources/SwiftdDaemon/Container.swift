@@ -28,6 +28,8 @@ struct ContainerRecord: Codable, Sendable {
     var restartCount: Int?
     /// Set by `docker stop`: the restart policy waits for the next manual start.
     var manuallyStopped: Bool?
+    /// Binds, volumes and tmpfs mounts, resolved at create.
+    var mountPoints: [MountPoint]?
 }
 
 /// A container: its stored record, and the run-time links to its process and output.
@@ -134,7 +136,8 @@ final class Container: Sendable {
             let up = "Up \(humanDuration(now.timeIntervalSince(parseTimestamp(record.state.StartedAt) ?? now)))"
             return record.state.Paused ? up + " (Paused)" : up
         case "restarting":
-            let ago = humanDuration(now.timeIntervalSince(parseTimestamp(record.state.FinishedAt) ?? now))
+            let finished = parseTimestamp(record.state.FinishedAt) ?? now
+            let ago = humanDuration(now.timeIntervalSince(finished))
             return "Restarting (\(record.state.ExitCode)) \(ago) ago"
         case "exited":
             let ago = humanDuration(now.timeIntervalSince(parseTimestamp(record.state.FinishedAt) ?? now))

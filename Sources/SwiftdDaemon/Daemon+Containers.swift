@@ -39,6 +39,7 @@ extension Daemon {
             let container = try container(try job.argument("name"))
             endRestartPolicy(container)
             try await remove(container, force: job.environment.bool("force"))
+            if job.environment.bool("v") { removeAnonymousVolumes(of: container.record) }
         }
         try engine.register("containers") { [self] job in
             let all = job.environment.bool("all")
@@ -111,6 +112,7 @@ extension Daemon {
         try engine.register("attach") { [self] job in try await attach(job) }
         try engine.register("resize") { [self] job in try resize(job) }
         // Handlers are in place, so containers whose policy says so can start again.
+        try registerVolumeHandlers()
         applyRestartPoliciesAtStart()
     }
 
@@ -172,10 +174,13 @@ extension Daemon {
         config.StopTimeout = request.StopTimeout
 
         let directory = "\(configuration.root)/containers/\(id)"
-        let record = ContainerRecord(
+        let mountPoints = try resolveMounts(
+            hostConfig, imageVolumes: Array((imageConfig?.volumes ?? [:]).keys))
+        var record = ContainerRecord(
             id: id, name: name, created: timestamp(), imageID: image.id, imageName: imageName,
             path: path, args: Array(argv.dropFirst()), config: config, hostConfig: hostConfig,
             state: ContainerState(), endpoint: nil, networkName: networkMode == "default" ? "bridge" : networkMode)
+        record.mountPoints = mountPoints
         let container = Container(record: record, directory: directory)
         try add(container)
         do {
@@ -233,6 +238,7 @@ extension Daemon {
             try? graph.unmountContainer(id: container.id)
             throw error
         }
+        spec.mounts += specMounts(record)
         let networkMode = record.hostConfig.NetworkMode ?? "default"
         spec.newNetworkNamespace = networkMode != "host"
         if !record.config.User.isEmpty {
@@ -445,6 +451,7 @@ extension Daemon {
                 Bridge: "", SandboxKey: record.state.Pid > 0 ? "/proc/\(record.state.Pid)/ns/net" : "",
                 endpoint: endpoint, networkName: record.networkName))
         result.RestartCount = record.restartCount ?? 0
+        result.Mounts = record.mountPoints ?? []
         return result
     }
 

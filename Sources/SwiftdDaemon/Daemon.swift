@@ -24,6 +24,7 @@ final class Daemon: Sendable {
     let network: BridgeDriver?
     let events = EventLog()
     let execs = ExecStore()
+    let volumes: VolumeStore
     private let containers = Mutex<[String: Container]>([:])
 
     init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {
@@ -33,6 +34,7 @@ final class Daemon: Sendable {
         try FileSystem.createDirectory("\(configuration.root)/containers", mode: 0o710)
         try FileSystem.createDirectory(configuration.execRoot, mode: 0o700)
         graph = try Graph(root: configuration.root)
+        volumes = try VolumeStore(directory: "\(configuration.root)/volumes")
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             if configuration.bridge == "none" {
