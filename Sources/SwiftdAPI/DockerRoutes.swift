@@ -30,6 +30,8 @@ public enum DockerRoutes {
         Route("POST", "/containers/{name}/wait", job: "wait", .stream(contentType: "application/json")),
         Route("POST", "/containers/{name}/attach", job: "attach", .hijack),
         Route("POST", "/containers/{name}/resize", job: "resize", .json(.ok)),
+        Route("GET", "/containers/{name}/top", job: "top", .json(.ok)),
+        Route("GET", "/containers/{name}/stats", job: "stats", .stream(contentType: "application/json")),
         Route("GET", "/containers/{name}/logs", job: "logs", .stream(contentType: "application/vnd.docker.multiplexed-stream")),
         Route("DELETE", "/containers/{name}", job: "delete", .noContent),
         Route("POST", "/containers/{name}/restart", job: "restart", .noContent),

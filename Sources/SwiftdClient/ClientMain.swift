@@ -74,6 +74,8 @@ public enum ClientMain {
             case "exec": return try client.exec(Array(arguments))
             case "attach": return try client.attach(Array(arguments))
             case "volume": return try client.volume(Array(arguments))
+            case "top": return try client.top(Array(arguments))
+            case "stats": return try client.stats(Array(arguments))
             case "save": return try client.save(Array(arguments))
             case "load": return try client.load(Array(arguments))
             case "export": return try client.export(Array(arguments))

@@ -113,6 +113,7 @@ extension Daemon {
         try engine.register("resize") { [self] job in try resize(job) }
         // Handlers are in place, so containers whose policy says so can start again.
         try registerVolumeHandlers()
+        try registerStatsHandlers()
         applyRestartPoliciesAtStart()
     }
 

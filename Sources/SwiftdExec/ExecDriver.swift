@@ -148,6 +148,20 @@ public final class ExecDriver: Sendable {
         try cgroups.stats(id: containerID)
     }
 
+    /// Lists the host pids of every process in the container's cgroup (its `cgroup.procs`),
+    /// in ascending order.
+    ///
+    /// - Throws: `SystemCallError` if the cgroup cannot be read (the container is gone, say).
+    public func processes(containerID: String) throws -> [Int32] {
+        guard let path = cgroups.paths(of: containerID).first(where: {
+            FileSystem.exists("\($0)/cgroup.procs")
+        }) else {
+            throw SystemCallError(call: "open", subject: "cgroup.procs of \(containerID)", errno: ENOENT)
+        }
+        let text = try FileSystem.readString("\(path)/cgroup.procs")
+        return text.split(separator: "\n").compactMap { Int32($0) }.sorted()
+    }
+
     /// Waits (without blocking a pool thread) for the process to exit; reports OOM kills.
     ///
     /// Call `removeCgroups` only after this returns: the OOM count lives in the cgroup.
