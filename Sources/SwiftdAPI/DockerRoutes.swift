@@ -44,6 +44,7 @@ public enum DockerRoutes {
         Route("POST", "/containers/{name}/exec", job: "exec_create", .json(.created)),
         Route("POST", "/exec/{id}/start", job: "exec_start", .hijack),
         Route("GET", "/exec/{id}/json", job: "exec_inspect", .json(.ok)),
+        Route("POST", "/exec/{id}/resize", job: "exec_resize", .json(.ok)),
 
         Route("GET", "/containers/{name}/changes", job: "container_changes", .json(.ok)),
         Route("GET", "/containers/{name}/export", job: "export", .stream(contentType: "application/x-tar")),

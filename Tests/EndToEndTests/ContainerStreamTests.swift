@@ -60,6 +60,21 @@ struct ContainerStreamTests {
         }
     }
 
+    @Test("run -it through a real terminal")
+    func clientTerminal() throws {
+        try DaemonHarness.withDaemon { daemon in
+            // script(1) gives the client a pty as its stdin and stdout.
+            let command =
+                "stty rows 21 cols 43; \(DaemonHarness.binary) -H unix://\(daemon.socket) "
+                + "run -it --rm busybox sh -c 'tty; stty size; exit 4'"
+            let result = try DaemonHarness.capture(
+                "/usr/bin/script", ["-qec", command, "/dev/null"])
+            #expect(result.stdout.contains("/dev/pts/0"), "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("21 43"))
+            #expect(result.status == 4)
+        }
+    }
+
     @Test("attach after start, then detach with ctrl-p ctrl-q leaves the container running")
     func attachAndDetach() throws {
         try DaemonHarness.withDaemon { daemon in
@@ -87,6 +102,24 @@ struct ContainerStreamTests {
             let state = try ContainerJSON(daemon, id).state
             #expect(state["Running"] as? Bool == true, "\(state)")
 
+            // exec with a TTY through the raw API: a new pty, resized, raw output.
+            let created = try RawAPI.request(
+                daemon.socket, "POST", "/containers/\(id)/exec",
+                body: #"{"Cmd":["sh"],"Tty":true,"AttachStdin":true,"AttachStdout":true}"#)
+            let execID = try #require(
+                created.split(separator: "\"").drop { $0 != "Id" }.dropFirst(2).first)
+            let terminal = try RawAPI.attach(
+                daemon.socket, "/exec/\(execID)/start", body: #"{"Detach":false,"Tty":true}"#)
+            defer { terminal.close() }
+            #expect(terminal.head.hasPrefix("HTTP/1.1 101"), "\(terminal.head)")
+            let resized = try RawAPI.request(
+                daemon.socket, "POST", "/exec/\(execID)/resize?h=12&w=34")
+            #expect(resized.hasPrefix("HTTP/1.1 200"), "\(resized)")
+            try terminal.write("stty size; tty; exit\n")
+            let execOutput = try terminal.readToEnd()
+            #expect(execOutput.contains("12 34"), "\(execOutput)")
+            #expect(execOutput.contains("/dev/pts/"))
+
             // exec -i: the client's stdin reaches the command, and its end ends it.
             let exec = try daemon.client(["exec", "-i", id, "cat"], stdin: Data("hello\n".utf8))
             #expect(exec.status == 0, "\(exec.stderr)")
@@ -98,21 +131,24 @@ struct ContainerStreamTests {
 /// Hand-written HTTP over the daemon's unix socket, for what the client does not show.
 enum RawAPI {
     /// Sends one request and returns the whole response as text.
-    static func request(_ socket: String, _ method: String, _ path: String) throws -> String {
+    static func request(_ socket: String, _ method: String, _ path: String, body: String = "")
+        throws -> String
+    {
         let stream = try RawStream(socket: socket)
         defer { stream.close() }
         try stream.write(
-            "\(method) \(path) HTTP/1.1\r\nHost: swiftd\r\nContent-Length: 0\r\n"
-                + "Connection: close\r\n\r\n")
+            "\(method) \(path) HTTP/1.1\r\nHost: swiftd\r\nContent-Length: \(body.utf8.count)\r\n"
+                + "Content-Type: application/json\r\nConnection: close\r\n\r\n" + body)
         return try stream.readToEnd()
     }
 
     /// Sends a hijacking request and returns the stream once the response head has arrived.
-    static func attach(_ socket: String, _ path: String) throws -> RawStream {
+    static func attach(_ socket: String, _ path: String, body: String = "") throws -> RawStream {
         let stream = try RawStream(socket: socket)
         try stream.write(
-            "POST \(path) HTTP/1.1\r\nHost: swiftd\r\nContent-Length: 0\r\n"
-                + "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+            "POST \(path) HTTP/1.1\r\nHost: swiftd\r\nContent-Length: \(body.utf8.count)\r\n"
+                + "Content-Type: application/json\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+                + body)
         let head = try stream.read(until: "\r\n\r\n")
         let end = try #require(head.range(of: "\r\n\r\n"))
         stream.head = String(head[..<end.lowerBound])
