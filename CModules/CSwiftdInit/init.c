@@ -782,9 +782,15 @@ struct swd_exec_args {
     int pid_read, pid_write;
 };
 
-/* The command's side of exec: already in the container's namespaces. */
-static __attribute__((noreturn)) void swd_exec_command(int fd,
+/* The command's side of exec: already in the container's namespaces. With a tty, sync is the
+ * socket that carries the pty master to the daemon. */
+static __attribute__((noreturn)) void swd_exec_command(int fd, int sync,
                                                        const struct swd_exec_config *config) {
+    int terminal = -1;
+    if (config->tty) {
+        terminal = swd_open_terminal(fd, sync, config->uid);
+        swd_take_terminal(fd, terminal);
+    }
     if (chdir(config->workdir) != 0) swd_fail(fd, SWD_STAGE_CHDIR_WORKDIR);
     if (!config->no_new_privileges)
         swd_install_seccomp(fd, config->seccomp_filter, config->seccomp_length);
@@ -792,7 +798,7 @@ static __attribute__((noreturn)) void swd_exec_command(int fd,
                                     config->group_count, config->capabilities,
                                     config->last_capability};
     swd_set_identity(fd, &identity);
-    swd_connect_stdio(fd, config->stdin_fd, config->stdout_fd, config->stderr_fd, -1);
+    swd_connect_stdio(fd, config->stdin_fd, config->stdout_fd, config->stderr_fd, terminal);
     swd_finish(fd, config->no_new_privileges, config->seccomp_filter, config->seccomp_length);
     swd_exec(fd, config->argv, config->envp, config->path);
 }
@@ -814,7 +820,8 @@ static int swd_exec_helper(void *raw) {
         if (count == 0) errno = EPIPE;
         swd_fail(fd, SWD_STAGE_SYNC);
     }
-    close(args->sync_read);
+    /* With a tty the command sends the pty master over the socket. */
+    if (!config->tty) close(args->sync_read);
     for (int i = 0; i < 5; i++)
         if (setns(config->namespace_fds[i], 0) != 0) swd_fail(fd, SWD_STAGE_SETNS);
 
@@ -823,8 +830,9 @@ static int swd_exec_helper(void *raw) {
     if (pid < 0) swd_fail(fd, SWD_STAGE_FORK);
     if (pid == 0) {
         close(args->pid_write);
-        swd_exec_command(fd, config);
+        swd_exec_command(fd, args->sync_read, config);
     }
+    if (config->tty) close(args->sync_read);
     ssize_t ignored = write(args->pid_write, &pid, sizeof pid);
     (void)ignored;
     _exit(0);
@@ -865,6 +873,8 @@ int swd_exec_clone(const struct swd_exec_config *config, struct swd_exec_child *
     child->sync_fd = sync[1];
     child->error_fd = error[0];
     child->pid_fd = pids[0];
+    child->tty = config->tty;
+    child->master_fd = -1;
     pthread_mutex_unlock(&swd_clone_lock);
     return 0;
 
@@ -910,6 +920,7 @@ int swd_exec_release(struct swd_exec_child *child, pid_t *pid, struct swd_child_
     while (count < 0 && errno == EINTR);
     int sent = count == 1;
     int send_errno = errno;
+    if (sent && child->tty) child->master_fd = swd_receive_fd(child->sync_fd);
     close(child->sync_fd);
     child->sync_fd = -1;
 

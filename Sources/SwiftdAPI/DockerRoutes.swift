@@ -7,6 +7,10 @@ public enum DockerRoutes {
         Route("GET", "/events", job: "events", .stream(contentType: "application/json")),
         Route("GET", "/system/df", job: "system_df", .json(.ok)),
         Route("GET", "/volumes", job: "volumes", .json(.ok)),
+        Route("POST", "/volumes/create", job: "volume_create", .json(.created)),
+        Route("POST", "/volumes/prune", job: "volumes_prune", .json(.ok)),
+        Route("GET", "/volumes/{name}", job: "volume_inspect", .json(.ok)),
+        Route("DELETE", "/volumes/{name}", job: "volume_delete", .noContent),
         Route("GET", "/plugins", job: "plugins", .json(.ok)),
         // A daemon outside a swarm answers every swarm endpoint with 503.
         Route("GET", "/swarm", job: "swarm", .json(.ok)),
@@ -25,6 +29,9 @@ public enum DockerRoutes {
         // The head goes out once the waiter is registered, so clients can start the container then.
         Route("POST", "/containers/{name}/wait", job: "wait", .stream(contentType: "application/json")),
         Route("POST", "/containers/{name}/attach", job: "attach", .hijack),
+        Route("POST", "/containers/{name}/resize", job: "resize", .json(.ok)),
+        Route("GET", "/containers/{name}/top", job: "top", .json(.ok)),
+        Route("GET", "/containers/{name}/stats", job: "stats", .stream(contentType: "application/json")),
         Route("GET", "/containers/{name}/logs", job: "logs", .stream(contentType: "application/vnd.docker.multiplexed-stream")),
         Route("DELETE", "/containers/{name}", job: "delete", .noContent),
         Route("POST", "/containers/{name}/restart", job: "restart", .noContent),
@@ -37,6 +44,7 @@ public enum DockerRoutes {
         Route("POST", "/containers/{name}/exec", job: "exec_create", .json(.created)),
         Route("POST", "/exec/{id}/start", job: "exec_start", .hijack),
         Route("GET", "/exec/{id}/json", job: "exec_inspect", .json(.ok)),
+        Route("POST", "/exec/{id}/resize", job: "exec_resize", .json(.ok)),
 
         Route("GET", "/containers/{name}/changes", job: "container_changes", .json(.ok)),
         Route("GET", "/containers/{name}/export", job: "export", .stream(contentType: "application/x-tar")),

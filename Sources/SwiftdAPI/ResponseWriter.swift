@@ -1,4 +1,9 @@
+import Dispatch
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Writes one response on a connection: a whole body, a chunked stream, or a hijacked stream.
 public final class ResponseWriter: Sendable {
@@ -11,6 +16,8 @@ public final class ResponseWriter: Sendable {
     private let method: String
     private let commonHeaders: [(name: String, value: String)]
     private let progress = Mutex<Progress>(.nothing)
+    /// Reads of a hijacked connection: one in flight, and whether the hijack has ended.
+    private let hijackInput = Mutex<(reading: Bool, ended: Bool)>((false, false))
 
     init(connection: Connection, method: String, commonHeaders: [(name: String, value: String)]) {
         self.connection = connection
@@ -88,6 +95,40 @@ public final class ResponseWriter: Sendable {
             head = HTTPResponseHead(status: .ok, headers: commonHeaders + [("Content-Type", contentType)])
         }
         try connection.write(head.serialized())
+    }
+    /// Reads the next bytes the client sends on a hijacked connection (attach stdin).
+    ///
+    /// The blocking read runs on a Dispatch thread, not on the cooperative pool.
+    ///
+    /// - Returns: nil once the client half-closed its side or `endHijack` was called.
+    /// - Throws: `SystemCallError` from `read`, or a TLS error.
+    public func readHijacked() async throws -> [UInt8]? {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { [self] in
+                let started = hijackInput.withLock { state -> Bool in
+                    if state.ended { return false }
+                    state.reading = true
+                    return true
+                }
+                guard started else { return continuation.resume(returning: nil) }
+                defer { hijackInput.withLock { $0.reading = false } }
+                do {
+                    let bytes = try connection.readSome()
+                    continuation.resume(returning: bytes.isEmpty ? nil : bytes)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Ends a hijacked stream: shuts the socket down, which wakes a `readHijacked` in flight,
+    /// and blocks until that read has returned (at most a second), so that the connection can
+    /// be closed without a read racing the close.
+    public func endHijack() {
+        hijackInput.withLock { $0.ended = true }
+        connection.shutdownBoth()
+        for _ in 0..<1000 where hijackInput.withLock({ $0.reading }) { usleep(1000) }
     }
 }
 

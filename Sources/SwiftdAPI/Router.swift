@@ -189,6 +189,7 @@ public final class Router: Sendable {
             }
         case .hijack:
             let upgrade = request.header("Upgrade")?.lowercased() == "tcp"
+            job.stdin.attach { try await response.readHijacked() }
             job.stdout.attach { bytes in
                 if response.state == .nothing {
                     let contentType = job.environment["contentType"] ?? "application/vnd.docker.raw-stream"
@@ -201,6 +202,7 @@ public final class Router: Sendable {
         }
 
         await job.run()
+        if case .hijack = route.kind, response.state == .hijacked { response.endHijack() }
         if let error = job.error {
             if response.state == .nothing {
                 let (status, message) = Router.status(for: error)

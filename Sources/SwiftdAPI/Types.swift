@@ -98,6 +98,13 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var DnsOptions: [String]?
     /// `--add-host`: `NAME:ADDRESS` lines for the container's /etc/hosts.
     public var ExtraHosts: [String]?
+    /// `--restart`: restarts the container when it exits.
+    public var RestartPolicy: RestartPolicy?
+    /// `-v`: `HOST:CONTAINER[:ro|rw]` binds, `NAME:CONTAINER[:…]` named volumes, and
+    /// `CONTAINER` anonymous volumes.
+    public var Binds: [String]?
+    /// `--mount`: bind, volume and tmpfs mounts.
+    public var Mounts: [MountRequest]?
 
     public init() {}
 }
@@ -122,6 +129,68 @@ public struct HostPortBinding: Codable, Sendable, Equatable {
     public init(HostIp: String? = nil, HostPort: String? = nil) {
         self.HostIp = HostIp
         self.HostPort = HostPort
+    }
+}
+
+/// One `HostConfig.Mounts` entry (`--mount type=…,source=…,target=…`).
+public struct MountRequest: Codable, Sendable, Equatable {
+    /// `bind`, `volume` or `tmpfs`.
+    public var `Type`: String?
+    public var Source: String?
+    public var Target: String?
+    public var ReadOnly: Bool?
+    public var TmpfsOptions: TmpfsOptions?
+
+    public struct TmpfsOptions: Codable, Sendable, Equatable {
+        public var SizeBytes: Int64?
+        public var Mode: UInt32?
+
+        public init() {}
+    }
+
+    public init() {}
+}
+
+/// A mount of a container as inspect shows it (`Mounts`).
+public struct MountPoint: Codable, Sendable, Equatable {
+    /// `bind`, `volume` or `tmpfs`.
+    public var `Type`: String
+    /// The volume's name, for a volume.
+    public var Name: String?
+    /// The host path: the bind source or the volume's `_data` directory.
+    public var Source: String
+    public var Destination: String
+    /// `local` for a volume.
+    public var Driver: String?
+    /// The options as given, such as `ro` or `z`.
+    public var Mode: String
+    public var RW: Bool
+    public var Propagation: String
+
+    public init(
+        type: String, name: String? = nil, source: String, destination: String,
+        driver: String? = nil, mode: String = "", readWrite: Bool = true
+    ) {
+        self.Type = type
+        Name = name
+        Source = source
+        Destination = destination
+        Driver = driver
+        Mode = mode
+        RW = readWrite
+        Propagation = type == "bind" ? "rprivate" : ""
+    }
+}
+
+/// `HostConfig.RestartPolicy`: `no`, `always`, `on-failure` (with a retry limit, 0 for none)
+/// or `unless-stopped`.
+public struct RestartPolicy: Codable, Sendable, Equatable {
+    public var Name: String?
+    public var MaximumRetryCount: Int?
+
+    public init(Name: String, MaximumRetryCount: Int = 0) {
+        self.Name = Name
+        self.MaximumRetryCount = MaximumRetryCount
     }
 }
 
@@ -327,7 +396,7 @@ public struct ContainerInspect: Codable, Sendable {
     public var ExecIDs: [String]?
     public var HostConfig: HostConfig
     public var GraphDriver: GraphDriverData
-    public var Mounts: [String]
+    public var Mounts: [MountPoint]
     public var Config: ContainerConfig
     public var NetworkSettings: NetworkSettings
 

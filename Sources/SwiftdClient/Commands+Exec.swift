@@ -15,14 +15,13 @@ extension Commands {
         guard flags.positional.count >= 2 else {
             throw UsageFailure(message: "requires at least 2 arguments: CONTAINER COMMAND [ARG...]")
         }
-        if flags.bool("-i") || flags.bool("-t") {
-            // TODO: exec -i and -t, once the daemon attaches stdin and terminals to execs.
-            throw UsageFailure(message: "exec -i and -t are not supported yet")
-        }
+        let interactive = flags.bool("-i") && !flags.bool("-d")
+        let tty = flags.bool("-t")
         let container = flags.positional[0]
         var request: [String: JSONValue] = [
             "Cmd": .strings(Array(flags.positional.dropFirst())), "AttachStdout": .bool(true),
             "AttachStderr": .bool(true), "Privileged": .bool(flags.bool("--privileged")),
+            "AttachStdin": .bool(interactive), "Tty": .bool(tty),
         ]
         if !flags.strings("-e").isEmpty { request["Env"] = .strings(flags.strings("-e")) }
         if let directory = flags.string("-w") { request["WorkingDir"] = .string(directory) }
@@ -35,7 +34,8 @@ extension Commands {
             try call("POST", "/exec/\(id)/start", json: Array(#"{"Detach":true,"Tty":false}"#.utf8))
             return 0
         }
-        let (connection, response) = try client.hijack("POST", "/exec/\(id)/start", json: Array(#"{"Detach":false,"Tty":false}"#.utf8))
+        let options = Array(#"{"Detach":false,"Tty":\#(tty)}"#.utf8)
+        let (connection, response) = try client.hijack("POST", "/exec/\(id)/start", json: options)
         guard let connection else {
             let message = response.errorMessage
             var status: Int32 = 126
@@ -43,14 +43,13 @@ extension Commands {
             throw DaemonFailure(message: message, exitStatus: status)
         }
         defer { connection.close() }
-        var demultiplexer = StreamDemultiplexer()
-        while true {
-            let bytes = (try? connection.readSome()) ?? []
-            if bytes.isEmpty { break }
-            demultiplexer.feed(bytes) { kind, payload in
-                if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
-            }
-        }
+        let session = AttachSession(
+            client: client, connection: connection, tty: tty, stdin: interactive,
+            resizePath: "/exec/\(id)/resize")
+        try session.begin()
+        session.sendSize()
+        session.copyOutput()
+        session.end()
         let inspect = try call("GET", "/exec/\(id)/json").decode(ExecResult.self)
         return inspect.ExitCode ?? 126
     }

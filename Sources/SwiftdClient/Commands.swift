@@ -31,7 +31,10 @@ struct Commands {
         .init(names: ["--cap-add"], takesValue: true), .init(names: ["--cap-drop"], takesValue: true),
         .init(names: ["--rm"], takesValue: false), .init(names: ["-d", "--detach"], takesValue: false),
         .init(names: ["--help"], takesValue: false),
-    ] + networkFlags
+        .init(names: ["-i", "--interactive"], takesValue: false),
+        .init(names: ["-t", "--tty"], takesValue: false),
+        .init(names: ["--detach-keys"], takesValue: true),
+    ] + networkFlags + storageFlags
 
     /// Builds the create request from `create`/`run` flags; returns it with the container name.
     func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
@@ -116,9 +119,11 @@ struct Commands {
         if !flags.strings("--cap-drop").isEmpty { hostConfig.CapDrop = flags.strings("--cap-drop") }
         hostConfig.AutoRemove = flags.bool("--rm")
         try applyNetworkFlags(flags, request: &request, hostConfig: &hostConfig)
+        try applyStorageFlags(flags, to: &hostConfig)
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")
         request.AttachStderr = !flags.bool("-d")
+        applyStdioFlags(flags, to: &request)
         return (request, flags.string("--name"), flags)
     }
 
@@ -149,7 +154,7 @@ struct Commands {
             return 0
         }
 
-        let (connection, attachResponse) = try client.hijack("POST", "/containers/\(id)/attach?stream=1&stdout=1&stderr=1")
+        let (connection, attachResponse) = try client.hijack("POST", attachPath(id, request, flags))
         guard let connection else { throw DaemonFailure(message: attachResponse.errorMessage) }
         defer { connection.close() }
 
@@ -177,17 +182,22 @@ struct Commands {
 
         try startContainer(id, autoRemove: flags.bool("--rm"))
         // Signals to the client go to the container, as docker's --sig-proxy does by default.
-        let proxies = proxySignals(to: id)
+        let proxies = request.Tty == true ? [] : proxySignals(to: id)
         defer { for proxy in proxies { proxy.cancel() } }
-        var demultiplexer = StreamDemultiplexer()
-        while true {
-            let bytes = (try? connection.readSome()) ?? []
-            if bytes.isEmpty { break }
-            demultiplexer.feed(bytes) { kind, payload in
-                if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
-            }
+        let session = AttachSession(
+            client: client, connection: connection, tty: request.Tty == true,
+            stdin: request.OpenStdin == true, resizePath: "/containers/\(id)/resize")
+        try session.begin()
+        session.sendSize()
+        session.copyOutput()
+        session.end()
+        if request.OpenStdin == true, waited.wait(timeout: .now() + 1) == .timedOut {
+            // Detached with the detach keys: the container runs on.
+            if isRunning(id) { return 0 }
+            waited.wait()
+        } else if request.OpenStdin != true {
+            waited.wait()
         }
-        waited.wait()
         if let code = exitCode.withLock({ $0 }) { return code }
         // The wait failed (for example the daemon stopped); report the recorded exit code.
         if let inspect = try? call("GET", "/containers/\(id)/json").decode(ContainerInspect.self) {
@@ -299,9 +309,9 @@ struct Commands {
         var flags = FlagParser([.init(names: ["-f", "--force"], takesValue: false), .init(names: ["-v", "--volumes"], takesValue: false)])
         try flags.parse(arguments)
         guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
-        let force = flags.bool("-f") ? "?force=1" : ""
+        let query = "?force=\(flags.bool("-f") ? 1 : 0)&v=\(flags.bool("-v") ? 1 : 0)"
         return try forEach(flags.positional) { name in
-            try call("DELETE", "/containers/\(percentEncode(name))\(force)")
+            try call("DELETE", "/containers/\(percentEncode(name))\(query)")
         }
     }
 

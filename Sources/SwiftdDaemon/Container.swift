@@ -1,8 +1,13 @@
 import Foundation
 import Synchronization
 import SwiftdAPI
+import SwiftdExec
 import SwiftdNetwork
 import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The stored form of a container, in `containers/<id>/config.v2.json`.
 struct ContainerRecord: Codable, Sendable {
@@ -19,6 +24,12 @@ struct ContainerRecord: Codable, Sendable {
     var state: ContainerState
     var endpoint: Endpoint?
     var networkName: String
+    /// Automatic restarts since the last manual start (`RestartCount` in inspect).
+    var restartCount: Int?
+    /// Set by `docker stop`: the restart policy waits for the next manual start.
+    var manuallyStopped: Bool?
+    /// Binds, volumes and tmpfs mounts, resolved at create.
+    var mountPoints: [MountPoint]?
 }
 
 /// A container: its stored record, and the run-time links to its process and output.
@@ -33,6 +44,10 @@ final class Container: Sendable {
     private let removalWaiters = Mutex<[AsyncStream<Void>.Continuation]>([])
     /// Set while a start or stop is under way, so that two cannot overlap.
     let busy = Mutex<Bool>(false)
+    /// The running process's stdin (with `OpenStdin`) and terminal (with `Tty`), if any.
+    let input = Mutex<ProcessInput?>(nil)
+    /// The restart back-off of this daemon run.
+    let restartState = Mutex<RestartState>(RestartState())
 
     init(record: ContainerRecord, directory: String) {
         id = record.id
@@ -81,8 +96,12 @@ final class Container: Sendable {
         await nextExit().code()
     }
 
-    /// Wakes everyone waiting for the process to exit.
+    /// Wakes everyone waiting for the process to exit, and closes the process's stdin.
     func notifyExit(_ code: Int32) {
+        input.withLock { input in
+            input?.close()
+            input = nil
+        }
         let waiters = exitWaiters.withLock { waiters in
             defer { waiters.removeAll() }
             return waiters
@@ -116,11 +135,63 @@ final class Container: Sendable {
         case "running", "paused":
             let up = "Up \(humanDuration(now.timeIntervalSince(parseTimestamp(record.state.StartedAt) ?? now)))"
             return record.state.Paused ? up + " (Paused)" : up
+        case "restarting":
+            let finished = parseTimestamp(record.state.FinishedAt) ?? now
+            let ago = humanDuration(now.timeIntervalSince(finished))
+            return "Restarting (\(record.state.ExitCode)) \(ago) ago"
         case "exited":
             let ago = humanDuration(now.timeIntervalSince(parseTimestamp(record.state.FinishedAt) ?? now))
             return "Exited (\(record.state.ExitCode)) \(ago) ago"
         default:
             return "Created"
+        }
+    }
+}
+
+/// The daemon's end of a running process's input: the write end of its stdin pipe, or a
+/// duplicate of its pty master, which also takes window sizes.
+final class ProcessInput: Sendable {
+    /// Serialises writes with `close`, so that a write never reaches a reused descriptor.
+    private let fd: Mutex<Int32>
+    let isTerminal: Bool
+
+    /// Takes ownership of `fd`.
+    init(fd: Int32, isTerminal: Bool) {
+        self.fd = Mutex(fd)
+        self.isTerminal = isTerminal
+    }
+
+    deinit { close() }
+
+    /// Writes all of `bytes`; blocks while the pipe or terminal is full.
+    ///
+    /// - Throws: `SystemCallError` from `write` (`EPIPE` once the process has gone), `EBADF`
+    ///   after `close`.
+    func write(_ bytes: [UInt8]) throws {
+        try fd.withLock { fd in
+            guard fd >= 0 else {
+                throw SystemCallError(call: "write", subject: "container stdin", errno: EBADF)
+            }
+            try FileSystem.writeAll(fd, bytes, subject: "container stdin")
+        }
+    }
+
+    /// Sets the terminal's window size; does nothing without a terminal.
+    ///
+    /// - Throws: `SystemCallError` from `ioctl(TIOCSWINSZ)`.
+    func resize(rows: UInt16, columns: UInt16) throws {
+        guard isTerminal else { return }
+        try fd.withLock { fd in
+            if fd >= 0 { try ExecDriver.resize(terminal: fd, rows: rows, columns: columns) }
+        }
+    }
+
+    /// Closes the descriptor: the process reads end of file (a pipe), or nothing changes for a
+    /// terminal until the pump closes the master too. Later calls do nothing.
+    func close() {
+        fd.withLock { fd in
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
         }
     }
 }

@@ -17,6 +17,7 @@ extension Daemon {
         try engine.register("start") { [self] job in try await start(job) }
         try engine.register("stop") { [self] job in
             let container = try container(try job.argument("name"))
+            endRestartPolicy(container)
             guard container.isRunning else {
                 job.environment["statusCode"] = "304"
                 return
@@ -36,7 +37,9 @@ extension Daemon {
         try engine.register("wait") { [self] job in try await wait(job) }
         try engine.register("delete") { [self] job in
             let container = try container(try job.argument("name"))
+            endRestartPolicy(container)
             try await remove(container, force: job.environment.bool("force"))
+            if job.environment.bool("v") { removeAnonymousVolumes(of: container.record) }
         }
         try engine.register("containers") { [self] job in try await listContainers(job) }
         try engine.register("container_inspect") { [self] job in
@@ -48,7 +51,9 @@ extension Daemon {
         try engine.register("restart") { [self] job in
             let container = try container(try job.argument("name"))
             let timeout = job.environment.int("t") ?? container.record.config.StopTimeout ?? 10
+            endRestartPolicy(container)
             try await stop(container, timeout: timeout, signal: job.environment["signal"])
+            resetRestartPolicy(container)
             try await start(container)
             emit(container, "restart")
         }
@@ -102,6 +107,11 @@ extension Daemon {
         try engine.register("logs") { [self] job in try await logs(job) }
         try engine.register("attach") { [self] job in try await attach(job) }
         try registerNetworkHandlers()
+        try engine.register("resize") { [self] job in try resize(job) }
+        // Handlers are in place, so containers whose policy says so can start again.
+        try registerVolumeHandlers()
+        try registerStatsHandlers()
+        applyRestartPoliciesAtStart()
     }
 
     // MARK: create
@@ -123,6 +133,7 @@ extension Daemon {
                 throw SwiftdError(.invalidArgument, "Minimum memory limit allowed is 6MB")
             }
         }
+        try validateRestartPolicy(hostConfig)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""
@@ -159,18 +170,15 @@ extension Daemon {
             request, imagePorts: Array((imageConfig?.exposedPorts ?? [:]).keys), name: name,
             hostConfig: &hostConfig, config: &config)
         let networkMode = hostConfig.NetworkMode ?? "default"
-        if config.Tty {
-            throw SwiftdError(.unsupported, "a TTY (-t) is not supported yet")
-        }
-        if config.OpenStdin {
-            throw SwiftdError(.unsupported, "an open stdin (-i) is not supported yet")
-        }
 
         let directory = "\(configuration.root)/containers/\(id)"
-        let record = ContainerRecord(
+        let mountPoints = try resolveMounts(
+            hostConfig, imageVolumes: Array((imageConfig?.volumes ?? [:]).keys))
+        var record = ContainerRecord(
             id: id, name: name, created: timestamp(), imageID: image.id, imageName: imageName,
             path: path, args: Array(argv.dropFirst()), config: config, hostConfig: hostConfig,
             state: ContainerState(), endpoint: nil, networkName: networkMode == "default" ? "bridge" : networkMode)
+        record.mountPoints = mountPoints
         let container = Container(record: record, directory: directory)
         try add(container)
         do {
@@ -195,6 +203,7 @@ extension Daemon {
             job.environment["statusCode"] = "304"
             return
         }
+        resetRestartPolicy(container)
         try await start(container)
     }
 
@@ -227,6 +236,7 @@ extension Daemon {
             try? graph.unmountContainer(id: container.id)
             throw error
         }
+        spec.mounts += specMounts(record)
         let networkPlan: NetworkPlan
         do {
             networkPlan = try prepareNetwork(container, spec: &spec)
@@ -246,19 +256,15 @@ extension Daemon {
             spec.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
         }
 
-        let stdout = try Sockets.pipe()
-        let stderr = try Sockets.pipe()
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
         var endpoint: Endpoint?
         let pid: Int32
+        let pump: OutputPump
         do {
-            pid = try exec.start(spec, stdio: ContainerStdio(stdin: devNull, stdout: stdout.write, stderr: stderr.write)) {
+            (pid, pump) = try startProcess(container, spec) {
                 [self] pid in
                 endpoint = try attachNetwork(container, networkPlan, pid: pid)
             }
         } catch {
-            close(devNull)
-            for fd in [stdout.read, stdout.write, stderr.read, stderr.write] { close(fd) }
             if let endpoint { try? network?.disconnect(endpoint) }
             try? graph.unmountContainer(id: container.id)
             let exitCode: Int32
@@ -278,19 +284,6 @@ extension Daemon {
                 Task { [self] in try? await remove(container, force: true) }
             }
             throw SwiftdError(.invalidArgument, "failed to create task for container: \(error)")
-        }
-        close(devNull)
-        close(stdout.write)
-        close(stderr.write)
-
-        let pump: OutputPump
-        do {
-            pump = try OutputPump(
-                stdout: stdout.read, stderr: stderr.read, logPath: container.logPath,
-                broadcast: container.output, id: container.id)
-        } catch {
-            _ = kill(pid, SIGKILL)
-            throw error
         }
         try container.update { record in
             record.state.Status = "running"
@@ -368,6 +361,7 @@ extension Daemon {
         if status.oomKilled { emit(container, "oom") }
         emit(container, "die", ["exitCode": "\(status.code)"])
         container.notifyExit(status.code)
+        scheduleRestart(container, exitCode: status.code)
         if record.hostConfig.AutoRemove == true {
             do {
                 try await remove(container, force: false)
@@ -459,6 +453,8 @@ extension Daemon {
                 Bridge: "", SandboxKey: record.state.Pid > 0 ? "/proc/\(record.state.Pid)/ns/net" : "",
                 endpoint: endpoint, networkName: record.networkName))
         addNetworkDetails(container, to: &result)
+        result.RestartCount = record.restartCount ?? 0
+        result.Mounts = record.mountPoints ?? []
         return result
     }
 

@@ -48,6 +48,16 @@ struct ExecInspect: Codable, Sendable {
 final class ExecStore: Sendable {
     private let instances = Mutex<[String: ExecInspect]>([:])
     private let requests = Mutex<[String: ExecCreateRequest]>([:])
+    /// The terminals of running execs with a TTY, for resize.
+    private let terminals = Mutex<[String: ProcessInput]>([:])
+
+    func setTerminal(_ input: ProcessInput?, for id: String) {
+        terminals.withLock { $0[id] = input }
+    }
+
+    func terminal(of id: String) -> ProcessInput? {
+        terminals.withLock { $0[id] }
+    }
 
     func add(_ inspect: ExecInspect, request: ExecCreateRequest) {
         instances.withLock { $0[inspect.ID] = inspect }
@@ -87,16 +97,13 @@ extension Daemon {
             guard let command = request.Cmd, !command.isEmpty else {
                 throw SwiftdError(.invalidArgument, "No exec command specified")
             }
-            if request.Tty == true || request.AttachStdin == true {
-                // TODO: exec with a TTY or an attached stdin.
-                throw SwiftdError(.unsupported, "exec with a TTY (-t) or stdin (-i) is not supported yet")
-            }
             let id = randomID()
             let inspect = ExecInspect(
-                ID: id, Running: false, ExitCode: nil, ContainerID: container.id, Pid: 0, OpenStdin: false,
+                ID: id, Running: false, ExitCode: nil, ContainerID: container.id, Pid: 0,
+                OpenStdin: request.AttachStdin ?? false,
                 OpenStderr: request.AttachStderr ?? true, OpenStdout: request.AttachStdout ?? true,
                 ProcessConfig: .init(entrypoint: command[0], arguments: Array(command.dropFirst()),
-                    privileged: request.Privileged ?? false, tty: false, user: request.User ?? ""))
+                    privileged: request.Privileged ?? false, tty: request.Tty ?? false, user: request.User ?? ""))
             execs.add(inspect, request: request)
             emit(container, "exec_create: \(command.joined(separator: " "))", ["execID": id])
             try await job.stdout.write(Array(try JSONEncoder().encode(["Id": id])))
@@ -106,6 +113,15 @@ extension Daemon {
             try await job.stdout.write(Array(try JSONEncoder().encode(inspect)))
         }
         try engine.register("exec_start") { [self] job in try await startExec(job) }
+        try engine.register("exec_resize") { [self] job in
+            let id = try job.argument("id")
+            let (inspect, _) = try execs.get(id)
+            guard inspect.Running else {
+                throw SwiftdError(.conflict, "exec \(id) is not running")
+            }
+            let size = try windowSize(job)
+            try execs.terminal(of: id)?.resize(rows: size.rows, columns: size.columns)
+        }
     }
 
     private func startExec(_ job: Job) async throws {
@@ -117,12 +133,6 @@ extension Daemon {
         let container = try container(inspect.ContainerID)
         let record = container.record
         guard record.state.Running else { throw SwiftdError(.conflict, "Container \(container.id) is not running") }
-        if let body = job.environment["body"],
-            let options = try? JSONDecoder().decode([String: Bool].self, from: Data(body.utf8)),
-            options["Tty"] == true
-        {
-            throw SwiftdError(.unsupported, "exec with a TTY (-t) is not supported yet")
-        }
 
         var spec = ProcessSpec(
             arguments: [inspect.ProcessConfig.entrypoint] + inspect.ProcessConfig.arguments,
@@ -144,29 +154,16 @@ extension Daemon {
         spec.noNewPrivileges = containerSpec.noNewPrivileges
         spec.seccomp = request.Privileged == true ? .unconfined : containerSpec.seccomp
 
-        let stdout = try Sockets.pipe()
-        let stderr = try Sockets.pipe()
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        spec.tty = inspect.ProcessConfig.tty
         let broadcast = OutputBroadcast()
         let output = broadcast.subscribe()
-        let pid: Int32
-        do {
-            pid = try exec.exec(containerPid: record.state.Pid, spec: spec,
-                stdio: ContainerStdio(stdin: devNull, stdout: stdout.write, stderr: stderr.write))
-        } catch {
-            close(devNull)
-            for fd in [stdout.read, stdout.write, stderr.read, stderr.write] { close(fd) }
-            execs.update(id) { $0.ExitCode = (error as? ExecError)?.exitCode ?? 126 }
-            throw SwiftdError(.invalidArgument, "OCI runtime exec failed: \(error)")
-        }
-        close(devNull)
-        close(stdout.write)
-        close(stderr.write)
+        let (pid, pump, input) = try startExecProcess(
+            id, containerPid: record.state.Pid, spec: spec, openStdin: inspect.OpenStdin,
+            broadcast: broadcast)
         execs.update(id) {
             $0.Running = true
             $0.Pid = pid
         }
-        let pump = try OutputPump(stdout: stdout.read, stderr: stderr.read, logPath: nil, broadcast: broadcast, id: id)
         let finished = Task { [self] in
             let status = await exec.wait(pid: pid)
             await pump.waitUntilDrained()
@@ -175,27 +172,100 @@ extension Daemon {
                 $0.ExitCode = status.code
                 $0.Pid = 0
             }
+            execs.setTerminal(nil, for: id)
             emit(container, "exec_die", ["execID": id, "exitCode": "\(status.code)"])
         }
 
         let detach = job.environment["body"].flatMap {
             try? JSONDecoder().decode([String: Bool].self, from: Data($0.utf8))
         }?["Detach"] == true
-        if detach { return }
+        if detach {
+            if !spec.tty { input?.close() }
+            return
+        }
         let apiVersion = job.environment["apiVersion"] ?? APIVersion.current
-        job.environment["contentType"] = APIVersion.compare(apiVersion, "1.42") >= 0
+        job.environment["contentType"] =
+            !spec.tty && APIVersion.compare(apiVersion, "1.42") >= 0
             ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"
         try await job.stdout.write([])
+        if let input, inspect.OpenStdin {
+            // The client's half-close ends the command's stdin (a pipe's; a terminal stays).
+            Task {
+                while let chunk = try? await job.stdin.read() {
+                    if await offPool({ (try? input.write(chunk)) == nil }) { break }
+                }
+                if !input.isTerminal { input.close() }
+            }
+        }
         for await event in output {
             switch event {
             case .data(let kind, let bytes):
                 if kind == .stdout && !inspect.OpenStdout || kind == .stderr && !inspect.OpenStderr { continue }
-                try await job.stdout.write(StreamFrame.encode(kind, bytes))
+                try await job.stdout.write(spec.tty ? bytes : StreamFrame.encode(kind, bytes))
             case .end:
                 break
             }
         }
         // The exit code is recorded before the stream ends, so an inspect right after finds it.
         await finished.value
+        input?.close()
+    }
+
+    /// Starts an exec's command with pipes (and a stdin pipe with `openStdin`), or with a new
+    /// pty when `spec.tty` is set, and pumps its output into `broadcast`.
+    ///
+    /// - Returns: the pid, the pump, and the command's input (the stdin pipe or the terminal,
+    ///   which is also registered for resize).
+    /// - Throws: `SwiftdError(.invalidArgument)` when the command cannot start (its exit code
+    ///   is recorded on the exec); `SystemCallError` from the pipes.
+    private func startExecProcess(
+        _ id: String, containerPid: Int32, spec: ProcessSpec, openStdin: Bool,
+        broadcast: OutputBroadcast
+    ) throws -> (pid: Int32, pump: OutputPump, input: ProcessInput?) {
+        if spec.tty {
+            let started: TerminalProcess
+            do {
+                started = try exec.execWithTerminal(containerPid: containerPid, spec: spec)
+            } catch {
+                execs.update(id) { $0.ExitCode = (error as? ExecError)?.exitCode ?? 126 }
+                throw SwiftdError(.invalidArgument, "OCI runtime exec failed: \(error)")
+            }
+            let writer = fcntl(started.master, F_DUPFD_CLOEXEC, 0)
+            guard writer >= 0 else {
+                let code = errno
+                close(started.master)
+                _ = kill(started.pid, SIGKILL)
+                throw SystemCallError(
+                    call: "fcntl(F_DUPFD_CLOEXEC)", subject: "exec pty master", errno: code)
+            }
+            let input = ProcessInput(fd: writer, isTerminal: true)
+            let pump = try OutputPump(
+                terminal: started.master, logPath: nil, broadcast: broadcast, id: id)
+            execs.setTerminal(input, for: id)
+            return (started.pid, pump, input)
+        }
+
+        let stdout = try Sockets.pipe()
+        let stderr = try Sockets.pipe()
+        let stdin = openStdin ? try ExecDriver.makePipe() : nil
+        let childStdin = stdin?.read ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let pid: Int32
+        do {
+            let stdio = ContainerStdio(
+                stdin: childStdin, stdout: stdout.write, stderr: stderr.write)
+            pid = try exec.exec(containerPid: containerPid, spec: spec, stdio: stdio)
+        } catch {
+            for fd in [childStdin, stdout.read, stdout.write, stderr.read, stderr.write] {
+                close(fd)
+            }
+            if let stdin { close(stdin.write) }
+            execs.update(id) { $0.ExitCode = (error as? ExecError)?.exitCode ?? 126 }
+            throw SwiftdError(.invalidArgument, "OCI runtime exec failed: \(error)")
+        }
+        for fd in [childStdin, stdout.write, stderr.write] { close(fd) }
+        let input = stdin.map { ProcessInput(fd: $0.write, isTerminal: false) }
+        let pump = try OutputPump(
+            stdout: stdout.read, stderr: stderr.read, logPath: nil, broadcast: broadcast, id: id)
+        return (pid, pump, input)
     }
 }

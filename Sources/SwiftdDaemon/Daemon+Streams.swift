@@ -1,7 +1,14 @@
+import Dispatch
 import Foundation
+import Synchronization
 import SwiftdAPI
 import SwiftdEngine
+import SwiftdExec
 import SwiftdSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension Daemon {
     /// `GET /containers/{id}/logs`: the json-file log as a multiplexed stream, then with
@@ -57,33 +64,283 @@ extension Daemon {
         }
     }
 
-    /// `POST /containers/{id}/attach`: the container's output from now until its process exits.
+    /// `POST /containers/{id}/attach`: the container's output from now until its process
+    /// exits, and with `stdin=1` the client's input to the process's stdin.
+    ///
+    /// With a TTY the stream is raw; without, multiplexed (API 1.42 and later say so in the
+    /// content type). The detach keys (`detachKeys`, default ctrl-p ctrl-q) in the input end
+    /// the attach and leave the container running; the client's half-close closes the
+    /// process's stdin when the container has `StdinOnce`.
     func attach(_ job: Job) async throws {
         let container = try container(try job.argument("name"))
+        let config = container.record.config
         let wantStdout = job.environment.bool("stdout")
         let wantStderr = job.environment.bool("stderr")
         guard job.environment.bool("stream") || job.environment.bool("logs") else {
             throw SwiftdError(.invalidArgument, "attach needs stream=1 or logs=1")
         }
-        if job.environment.bool("stdin") && container.record.config.OpenStdin {
-            throw SwiftdError(.unsupported, "attaching stdin is not supported yet")
-        }
+        let wantStdin = job.environment.bool("stdin") && config.OpenStdin
+        let detachKeys = try DetachKeys(job.environment["detachKeys"] ?? "ctrl-p,ctrl-q")
         let apiVersion = job.environment["apiVersion"] ?? APIVersion.current
-        job.environment["contentType"] = APIVersion.compare(apiVersion, "1.42") >= 0
+        job.environment["contentType"] =
+            !config.Tty && APIVersion.compare(apiVersion, "1.42") >= 0
             ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"
         let events = container.output.subscribe()
         // Send the 101 head: the client starts the container only once it has it.
         try await job.stdout.write([])
         guard job.environment.bool("stream") else { return }
-        for await event in events {
-            switch event {
-            case .data(let kind, let bytes):
+
+        let (outcomes, outcome) = AsyncStream<AttachOutcome>.makeStream()
+        let output = Task {
+            for await event in events {
+                guard case .data(let kind, let bytes) = event else { break }
                 if kind == .stdout && !wantStdout || kind == .stderr && !wantStderr { continue }
-                try await job.stdout.write(StreamFrame.encode(kind, bytes))
-            case .end:
-                return
+                let framed = config.Tty ? bytes : StreamFrame.encode(kind, bytes)
+                do {
+                    try await job.stdout.write(framed)
+                } catch {
+                    break
+                }
+            }
+            outcome.yield(.outputEnded)
+        }
+        let ended = AttachEnd()
+        if wantStdin {
+            Task {
+                let result = await copyInput(
+                    job, to: container, detachKeys: detachKeys, ended: ended)
+                outcome.yield(result)
             }
         }
+        for await result in outcomes where result != .inputEnded { break }
+        ended.flag.store(true, ordering: .releasing)
+        output.cancel()
+        await output.value
+        if wantStdin { emit(container, "detach") }
+    }
+
+    /// Copies the attached client's input to the process until the client half-closes, sends
+    /// the detach keys, or the attach ends.
+    private func copyInput(
+        _ job: Job, to container: Container, detachKeys: DetachKeys, ended: AttachEnd
+    ) async -> AttachOutcome {
+        var scanner = detachKeys.scanner()
+        while true {
+            let chunk: [UInt8]?
+            do {
+                chunk = try await job.stdin.read()
+            } catch {
+                chunk = nil
+            }
+            // The end of a finished attach is the daemon's own shutdown of the socket.
+            if ended.flag.load(ordering: .acquiring) { return .inputEnded }
+            guard let chunk else {
+                let record = container.record
+                if record.config.StdinOnce && !record.config.Tty {
+                    container.input.withLock { input in
+                        input?.close()
+                        input = nil
+                    }
+                }
+                return .inputEnded
+            }
+            let (bytes, detached) = scanner.feed(chunk)
+            // Input may arrive between the attach and the start (docker run): hold it until the
+            // process has its stdin.
+            var input = container.input.withLock { $0 }
+            while input == nil && !container.isRunning && !ended.flag.load(ordering: .acquiring) {
+                try? await Task.sleep(for: .milliseconds(10))
+                input = container.input.withLock { $0 }
+            }
+            if !bytes.isEmpty, let input {
+                let failed = await offPool { (try? input.write(bytes)) == nil }
+                if failed { return .inputEnded }
+            }
+            if detached { return .detached }
+        }
+    }
+
+    /// `POST /containers/{id}/resize?h=&w=`: sets the window size of the container's
+    /// terminal. 409 when the container is not running; a container without a TTY ignores it.
+    func resize(_ job: Job) throws {
+        let container = try container(try job.argument("name"))
+        let size = try windowSize(job)
+        guard container.isRunning, let input = container.input.withLock({ $0 }) else {
+            if !container.isRunning {
+                throw SwiftdError(
+                    .conflict, "Container \(container.id) is not running")
+            }
+            return
+        }
+        try input.resize(rows: size.rows, columns: size.columns)
+    }
+
+    /// The `h` and `w` query parameters of a resize.
+    func windowSize(_ job: Job) throws -> (rows: UInt16, columns: UInt16) {
+        guard let rows = job.environment["h"].flatMap({ UInt16($0) }),
+            let columns = job.environment["w"].flatMap({ UInt16($0) })
+        else {
+            throw SwiftdError(.invalidArgument, "resize needs numeric h and w")
+        }
+        return (rows, columns)
+    }
+
+    /// Starts the container's process with its stdio: a pty with `Tty`, otherwise pipes for
+    /// stdout and stderr and, with `OpenStdin`, for stdin (else `/dev/null`). Registers the
+    /// process's input on the container and starts the output pump.
+    ///
+    /// Blocks for the start, as `ExecDriver.start` does.
+    ///
+    /// - Throws: what `ExecDriver.start` throws; `SystemCallError` from the pipes. Nothing is
+    ///   left running when it throws.
+    func startProcess(
+        _ container: Container, _ spec: ContainerSpec, prepare: (Int32) throws -> Void
+    ) throws -> (pid: Int32, pump: OutputPump) {
+        let config = container.record.config
+        var spec = spec
+        spec.tty = config.Tty
+        if config.Tty {
+            let started = try exec.startWithTerminal(spec, prepare: prepare)
+            let writer = fcntl(started.master, F_DUPFD_CLOEXEC, 0)
+            guard writer >= 0 else {
+                let code = errno
+                close(started.master)
+                _ = kill(started.pid, SIGKILL)
+                throw SystemCallError(
+                    call: "fcntl(F_DUPFD_CLOEXEC)", subject: "pty master", errno: code)
+            }
+            do {
+                let pump = try OutputPump(
+                    terminal: started.master, logPath: container.logPath,
+                    broadcast: container.output, id: container.id)
+                container.input.withLock { $0 = ProcessInput(fd: writer, isTerminal: true) }
+                return (started.pid, pump)
+            } catch {
+                close(writer)
+                close(started.master)
+                _ = kill(started.pid, SIGKILL)
+                throw error
+            }
+        }
+
+        let stdout = try Sockets.pipe()
+        let stderr = try Sockets.pipe()
+        var stdin: (read: Int32, write: Int32)?
+        do {
+            if config.OpenStdin { stdin = try ExecDriver.makePipe() }
+        } catch {
+            for fd in [stdout.read, stdout.write, stderr.read, stderr.write] { close(fd) }
+            throw error
+        }
+        let childStdin = stdin?.read ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let pid: Int32
+        do {
+            let stdio = ContainerStdio(
+                stdin: childStdin, stdout: stdout.write, stderr: stderr.write)
+            pid = try exec.start(spec, stdio: stdio, prepare: prepare)
+        } catch {
+            for fd in [childStdin, stdout.read, stdout.write, stderr.read, stderr.write] {
+                close(fd)
+            }
+            if let stdin { close(stdin.write) }
+            throw error
+        }
+        for fd in [childStdin, stdout.write, stderr.write] { close(fd) }
+        do {
+            let pump = try OutputPump(
+                stdout: stdout.read, stderr: stderr.read, logPath: container.logPath,
+                broadcast: container.output, id: container.id)
+            if let stdin {
+                container.input.withLock { $0 = ProcessInput(fd: stdin.write, isTerminal: false) }
+            }
+            return (pid, pump)
+        } catch {
+            if let stdin { close(stdin.write) }
+            _ = kill(pid, SIGKILL)
+            throw error
+        }
+    }
+}
+
+/// How an attach's input or output ended.
+enum AttachOutcome: Sendable, Equatable {
+    case outputEnded, inputEnded, detached
+}
+
+/// Set once an attach has ended, so that its input copier tells the socket's shutdown from
+/// the client's half-close.
+final class AttachEnd: Sendable {
+    let flag = Atomic<Bool>(false)
+}
+
+/// Runs a blocking `body` on a Dispatch thread rather than the cooperative pool.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: body()) }
+    }
+}
+
+/// The key sequence that detaches an attached client (`--detach-keys`, Docker's format:
+/// `ctrl-p,ctrl-q`, `ctrl-@`, single characters).
+struct DetachKeys: Sendable, Equatable {
+    let sequence: [UInt8]
+
+    /// Parses Docker's format; an empty string disables detaching.
+    ///
+    /// - Throws: `SwiftdError(.invalidArgument)` naming the key that is not understood.
+    init(_ text: String) throws {
+        var sequence: [UInt8] = []
+        for key in text.split(separator: ",") {
+            let name = key.lowercased()
+            if name.hasPrefix("ctrl-"), name.count == 6, let last = name.utf8.last {
+                switch last {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): sequence.append(last - 96)
+                case UInt8(ascii: "@"): sequence.append(0)
+                case UInt8(ascii: "["), UInt8(ascii: "\\"), UInt8(ascii: "]"),
+                    UInt8(ascii: "^"), UInt8(ascii: "_"):
+                    sequence.append(last - 64)
+                default:
+                    throw SwiftdError(.invalidArgument, "Invalid escape keys (\(text)) provided")
+                }
+            } else if key.utf8.count == 1, let byte = key.utf8.first {
+                sequence.append(byte)
+            } else {
+                throw SwiftdError(.invalidArgument, "Invalid escape keys (\(text)) provided")
+            }
+        }
+        self.sequence = sequence
+    }
+
+    func scanner() -> DetachScanner { DetachScanner(sequence: sequence) }
+}
+
+/// Watches an input stream for the detach sequence, holding back a partial match until it
+/// is known whether the sequence completes.
+struct DetachScanner {
+    let sequence: [UInt8]
+    private var matched = 0
+
+    init(sequence: [UInt8]) {
+        self.sequence = sequence
+    }
+
+    /// Feeds input; returns the bytes to pass on and whether the sequence completed (the bytes
+    /// before it are passed on, the sequence and what follows it are not).
+    mutating func feed(_ chunk: [UInt8]) -> (bytes: [UInt8], detached: Bool) {
+        guard !sequence.isEmpty else { return (chunk, false) }
+        var out: [UInt8] = []
+        for byte in chunk {
+            if byte == sequence[matched] {
+                matched += 1
+                if matched == sequence.count { return (out, true) }
+                continue
+            }
+            // A broken partial match is ordinary input after all.
+            out += sequence[0..<matched]
+            matched = byte == sequence[0] ? 1 : 0
+            if matched == 0 { out.append(byte) }
+        }
+        return (out, false)
     }
 }
 

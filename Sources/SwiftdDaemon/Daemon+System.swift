@@ -67,10 +67,6 @@ extension Daemon {
             throw SwiftdError(.unavailable,
                 "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.")
         }
-        try engine.register("volumes") { job in
-            // TODO: named and anonymous volumes; until then there are none to list.
-            try await job.stdout.write(#"{"Volumes":[],"Warnings":[]}"#)
-        }
         try engine.register("swarm_leave") { _ in
             throw SwiftdError(.unavailable, "This node is not part of a swarm")
         }

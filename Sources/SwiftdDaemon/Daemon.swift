@@ -26,6 +26,7 @@ final class Daemon: Sendable {
     let networks: NetworkRegistry
     let events = EventLog()
     let execs = ExecStore()
+    let volumes: VolumeStore
     private let containers = Mutex<[String: Container]>([:])
 
     init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {
@@ -37,6 +38,7 @@ final class Daemon: Sendable {
         graph = try Graph(root: configuration.root, driver: try Self.storageDriver(configuration, log))
         // Spooled uploads of a daemon that was killed: nothing refers to them.
         try? FileSystem.removeTree("\(configuration.root)/tmp")
+        volumes = try VolumeStore(directory: "\(configuration.root)/volumes")
         exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             let bridge = try Self.makeBridgeDriver(configuration, log: log)

@@ -24,7 +24,28 @@ final class OutputPump: Sendable {
 
     /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `logPath`, or
     /// only to the broadcast when `logPath` is nil (an exec's output is not logged).
-    init(stdout: Int32, stderr: Int32, logPath: String?, broadcast: OutputBroadcast, id: String) throws {
+    convenience init(
+        stdout: Int32, stderr: Int32, logPath: String?, broadcast: OutputBroadcast, id: String
+    ) throws {
+        try self.init(
+            streams: [(stdout, .stdout), (stderr, .stderr)], logPath: logPath,
+            broadcast: broadcast, id: id)
+    }
+
+    /// Starts pumping a pty master (which the pump now owns) as the stdout stream: a terminal
+    /// merges stdout and stderr. The pump ends when the read fails with `EIO`, once the last
+    /// process holding the terminal's slave side has gone.
+    convenience init(terminal: Int32, logPath: String?, broadcast: OutputBroadcast, id: String)
+        throws
+    {
+        try self.init(
+            streams: [(terminal, .stdout)], logPath: logPath, broadcast: broadcast, id: id)
+    }
+
+    private init(
+        streams: [(Int32, StreamFrame.Kind)], logPath: String?, broadcast: OutputBroadcast,
+        id: String
+    ) throws {
         if let logPath {
             logFD = try retryingInterrupts("open", logPath) {
                 Glibc.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
@@ -34,8 +55,8 @@ final class OutputPump: Sendable {
         }
         self.broadcast = broadcast
         queue = DispatchQueue(label: "swiftd.output.\(id.prefix(12))")
-        openStreams.withLock { $0 = 2 }
-        for (fd, kind) in [(stdout, StreamFrame.Kind.stdout), (stderr, .stderr)] {
+        openStreams.withLock { $0 = streams.count }
+        for (fd, kind) in streams {
             try Sockets.setNonBlocking(fd, true)
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
             source.setEventHandler { [weak self] in self?.drain(fd, kind, source) }

@@ -211,6 +211,9 @@ public struct ProcessSpec: Sendable {
     public var capabilities: UInt64
     public var noNewPrivileges: Bool
     public var seccomp: SeccompMode
+    /// `exec -t`: the command gets a new pty of the container's devpts as its controlling
+    /// terminal and stdio. Start such a command with `ExecDriver.execWithTerminal`.
+    public var tty: Bool
 
     public init(arguments: [String], environment: [String] = []) {
         self.arguments = arguments
@@ -222,6 +225,7 @@ public struct ProcessSpec: Sendable {
         self.capabilities = CapabilitySet.dockerDefault.mask
         self.noNewPrivileges = false
         self.seccomp = .dockerDefault
+        self.tty = false
     }
 }
 

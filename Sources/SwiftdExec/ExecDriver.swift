@@ -148,6 +148,20 @@ public final class ExecDriver: Sendable {
         try cgroups.stats(id: containerID)
     }
 
+    /// Lists the host pids of every process in the container's cgroup (its `cgroup.procs`),
+    /// in ascending order.
+    ///
+    /// - Throws: `SystemCallError` if the cgroup cannot be read (the container is gone, say).
+    public func processes(containerID: String) throws -> [Int32] {
+        guard let path = cgroups.paths(of: containerID).first(where: {
+            FileSystem.exists("\($0)/cgroup.procs")
+        }) else {
+            throw SystemCallError(call: "open", subject: "cgroup.procs of \(containerID)", errno: ENOENT)
+        }
+        let text = try FileSystem.readString("\(path)/cgroup.procs")
+        return text.split(separator: "\n").compactMap { Int32($0) }.sorted()
+    }
+
     /// Waits (without blocking a pool thread) for the process to exit; reports OOM kills.
     ///
     /// Call `removeCgroups` only after this returns: the OOM count lives in the cgroup.
@@ -210,6 +224,30 @@ public final class ExecDriver: Sendable {
     public func exec(containerPid: Int32, spec: ProcessSpec, stdio: ContainerStdio) throws
         -> Int32
     {
+        guard !spec.tty else {
+            throw ExecError.invalidSpec("a tty command starts with execWithTerminal")
+        }
+        return try launchExec(containerPid: containerPid, spec: spec, stdio: stdio).pid
+    }
+
+    /// Runs a command with a new pty of the container's devpts as its controlling terminal
+    /// (`spec.tty` must be set). Otherwise as `exec`.
+    ///
+    /// - Returns: the pid and the pty master, which the caller owns and closes.
+    /// - Throws: as `exec`; `.setupFailed` with stage "open the terminal".
+    public func execWithTerminal(containerPid: Int32, spec: ProcessSpec) throws
+        -> TerminalProcess
+    {
+        guard spec.tty else { throw ExecError.invalidSpec("execWithTerminal without tty") }
+        let started = try launchExec(
+            containerPid: containerPid, spec: spec,
+            stdio: ContainerStdio(stdin: nil, stdout: -1, stderr: -1))
+        return TerminalProcess(pid: started.pid, master: started.master)
+    }
+
+    private func launchExec(containerPid: Int32, spec: ProcessSpec, stdio: ContainerStdio)
+        throws -> (pid: Int32, master: Int32)
+    {
         guard let id = containers.withLock({ $0[containerPid] }) else {
             throw ExecError.invalidSpec("pid \(containerPid) is not a running container")
         }
@@ -256,6 +294,7 @@ public final class ExecDriver: Sendable {
         config.stdin_fd = stdio.stdin ?? -1
         config.stdout_fd = stdio.stdout
         config.stderr_fd = stdio.stderr
+        config.tty = spec.tty ? 1 : 0
 
         var child = swd_exec_child()
         if swd_exec_clone(&config, &child) != 0 {
@@ -275,10 +314,19 @@ public final class ExecDriver: Sendable {
         let released = swd_exec_release(&child, &pid, &report)
         let code = swd_init_errno()
         _ = reaper.exitStatusBlocking(of: child.helper)
+        if released != 0 && child.master_fd >= 0 { close(child.master_fd) }
+        if released == 0 && spec.tty && child.master_fd < 0 {
+            if pid > 0 {
+                reaper.childStarted()
+                kill(pid, SIGKILL)
+                _ = reaper.exitStatusBlocking(of: pid)
+            }
+            throw ExecError.setupFailed(stage: "open the terminal", errno: EPIPE)
+        }
         // NOTE: unlike start, no discardStale for the command's pid: it may have exited
         // already, so an unclaimed status of an earlier child with the same pid could win.
         if pid > 0 { reaper.childStarted() }
-        if released == 0 { return pid }
+        if released == 0 { return (pid, child.master_fd) }
         if pid > 0 { _ = reaper.exitStatusBlocking(of: pid) }
         if released < 0 {
             throw ExecError.systemCall(

@@ -177,6 +177,7 @@ struct swd_exec_config {
     int32_t stdin_fd;            /* -1: /dev/null */
     int32_t stdout_fd;
     int32_t stderr_fd;
+    int32_t tty;                 /* nonzero: stdio is a new pty of the container's devpts */
 };
 
 /* A started exec helper that waits for swd_exec_release(). */
@@ -185,6 +186,8 @@ struct swd_exec_child {
     int32_t sync_fd;
     int32_t error_fd;
     int32_t pid_fd;    /* read end of the pipe that carries the command's pid */
+    int32_t tty;       /* the command sends a pty master over the sync socket */
+    int32_t master_fd; /* after release: the pty master, or -1 */
 };
 
 /*
@@ -200,6 +203,8 @@ int swd_exec_clone(const struct swd_exec_config *config, struct swd_exec_child *
  * Lets the helper run on and blocks until the command has called execve (returns 0 and its
  * pid) or the helper or command failed (returns 1 and fills *error). -1 with errno if a pipe
  * could not be read. Closes the pipes. The helper exits in every case; the caller reaps it.
+ * With child->tty set, it first receives the pty master into child->master_fd (the caller
+ * owns it, also on failure, when it is not -1).
  */
 int swd_exec_release(struct swd_exec_child *child, pid_t *pid, struct swd_child_error *error);
 
