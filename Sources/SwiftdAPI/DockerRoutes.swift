@@ -48,7 +48,7 @@ public enum DockerRoutes {
         Route("POST", "/images/prune", job: "images_prune", .json(.ok)),
         Route("GET", "/images/{name*}/get", job: "image_export", .stream(contentType: "application/x-tar")),
         Route("GET", "/images/{name*}/history", job: "history", .json(.ok)),
-        Route("POST", "/images/create", job: "import", .stream(contentType: "application/json"), streamsBody: true),
+        Route("POST", "/images/create", job: "image_create", .stream(contentType: "application/json"), streamsBody: true),
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
         Route("POST", "/images/{name*}/tag", job: "tag", .json(.created)),
         Route("DELETE", "/images/{name*}", job: "image_delete", .json(.ok)),

@@ -74,6 +74,7 @@ public enum ClientMain {
             case "exec": return try client.exec(Array(arguments))
             case "save": return try client.save(Array(arguments))
             case "load": return try client.load(Array(arguments))
+            case "pull": return try client.pull(Array(arguments))
             case "export": return try client.export(Array(arguments))
             case "diff": return try client.diff(Array(arguments))
             case "commit": return try client.commit(Array(arguments))

@@ -167,6 +167,16 @@ enum CommandHelp {
             Options:
               -o, --output FILE   Write to FILE instead of standard output
             """,
+        "pull": """
+            Usage: swiftd pull [OPTIONS] NAME[:TAG|@DIGEST]
+
+            Downloads an image from a registry. Credentials saved by swiftd login (or docker
+            login) are sent along.
+
+            Options:
+                  --platform OS/ARCH   Pull the image for this platform (default: the host's)
+              -q, --quiet              Print only the image name
+            """,
         "load": """
             Usage: swiftd load [-i FILE]
 

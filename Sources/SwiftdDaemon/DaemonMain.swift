@@ -316,6 +316,7 @@ extension Daemon {
         try registerExecHandlers()
         try registerArchiveHandlers()
         try registerSystemHandlers()
+        try registerRegistryHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
             var info = InfoResponse(ID: "", Driver: "overlay2", DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)
