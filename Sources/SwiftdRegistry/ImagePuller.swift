@@ -105,6 +105,14 @@ public final class ImagePuller: Sendable {
         }
         let image = try graph.registerPulled(
             configBytes: configBytes, layers: staged, references: references)
+        for (layer, diffID) in zip(manifest.layers, diffIDs) {
+            // Lets a later push skip or mount this blob; losing the record costs an upload.
+            try? graph.recordDistribution(
+                DistributionRecord(
+                    digest: layer.digest, size: layer.size, mediaType: layer.mediaType,
+                    registry: client.host, repository: repository),
+                forLayer: diffID)
+        }
         let newer = previous != configID
         progress(PullProgress("Digest: \(top.digest)"))
         progress(

@@ -119,6 +119,9 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// The registry's base URL once `ping()` found it.
+    var baseURL: URL? { state.withLock { $0.baseURL } }
+
     /// Checks that the registry speaks the v2 API (`GET /v2/`) and records its scheme and
     /// authentication challenge. Tries https first; an insecure registry falls back to plain
     /// HTTP when https fails. Blocks.
