@@ -17,6 +17,9 @@ extension Daemon {
             }
         }
         try engine.register("pull") { [self] job in try await pullImage(job) }
+        try engine.register("push") { [self] job in try await pushImage(job) }
+        try engine.register("auth") { [self] job in try await authenticate(job) }
+        try engine.register("search") { [self] job in try await search(job) }
     }
 
     /// How this daemon reaches registries (`--insecure-registry`, the certs.d directory).
@@ -72,28 +75,139 @@ extension Daemon {
             }
             throw lastError ?? RegistryError(.internalError, "no registry to pull from")
         }
-        var writable = true
-        for await message in messages where writable {
-            do {
-                try await job.stdout.write(Self.progressLine(message))
-            } catch {
-                // The client went away; the pull goes on so that the store stays consistent.
-                writable = false
-            }
-        }
+        let writable = await relay(messages, to: job)
         switch await outcome {
         case .success(let result):
             events.emit(
                 type: "image", action: "pull", id: reference.familiarString,
                 attributes: ["name": reference.familiarString, "digest": result.digest])
         case .failure(let error):
-            let message = (error as? any ClassifiedError)?.message ?? "\(error)"
-            log.warning("pull failed", [("image", reference.familiarString), ("error", message)])
-            if writable {
-                let line = ProgressMessage(error: message)
-                try await job.stdout.write(Array(try JSONEncoder().encode(line)) + [10])
+            try await reportFailure(error, of: "pull", reference, to: job, writable: writable)
+        }
+    }
+
+    /// `POST /images/{name}/push?tag=TAG`: pushes the local image `name:tag` to its
+    /// registry, streaming progress; failures are sent inside the stream.
+    private func pushImage(_ job: Job) async throws {
+        let name = try job.argument("name")
+        let tag = job.environment["tag"] ?? ""
+        let reference = try Reference(parsing: tag.isEmpty ? name : "\(name):\(tag)")
+        guard reference.digest == nil else {
+            throw SwiftdError(.invalidArgument, "cannot push a digest reference: \(name)")
+        }
+        _ = try graph.image(reference.familiarString)
+        let credentials = try job.environment["registryAuth"].flatMap {
+            try RegistryCredentials(registryAuthHeader: $0)
+        }
+        let client = RegistryClient(
+            host: ImagePuller.registryHost(of: reference), credentials: credentials,
+            options: registryOptions)
+        let pusher = ImagePusher(graph: graph)
+        let (messages, sink) = AsyncStream<PullProgress>.makeStream()
+        async let outcome: Result<PushResult, any Error> = onThread("swiftd-push") {
+            defer { sink.finish() }
+            return try pusher.push(
+                reference.familiarString, to: reference, client: client
+            ) { sink.yield($0) }
+        }
+        let writable = await relay(messages, to: job)
+        switch await outcome {
+        case .success(let result):
+            events.emit(
+                type: "image", action: "push", id: reference.familiarString,
+                attributes: ["name": reference.familiarString, "digest": result.digest])
+        case .failure(let error):
+            try await reportFailure(error, of: "push", reference, to: job, writable: writable)
+        }
+    }
+
+    /// Writes progress messages to the job's output until the stream ends; returns false when
+    /// the client went away (the operation goes on so that the store stays consistent).
+    private func relay(_ messages: AsyncStream<PullProgress>, to job: Job) async -> Bool {
+        var writable = true
+        for await message in messages where writable {
+            do {
+                try await job.stdout.write(Self.progressLine(message))
+            } catch {
+                writable = false
             }
         }
+        return writable
+    }
+
+    /// Logs a failed pull or push and sends it as the stream's last message.
+    private func reportFailure(
+        _ error: any Error, of operation: String, _ reference: Reference, to job: Job,
+        writable: Bool
+    ) async throws {
+        let message = (error as? any ClassifiedError)?.message ?? "\(error)"
+        log.warning(
+            "\(operation) failed", [("image", reference.familiarString), ("error", message)])
+        guard writable else { return }
+        let line = ProgressMessage(error: message)
+        try await job.stdout.write(Array(try JSONEncoder().encode(line)) + [10])
+    }
+
+    /// `POST /auth` with `{"username", "password", "serveraddress"}`: checks the credentials
+    /// against the registry. The password is never logged.
+    private func authenticate(_ job: Job) async throws {
+        struct Body: Decodable {
+            var username: String?
+            var password: String?
+            var serveraddress: String?
+        }
+        let body = try JSONDecoder().decode(
+            Body.self, from: Data((job.environment["body"] ?? "{}").utf8))
+        guard let username = body.username, !username.isEmpty else {
+            throw SwiftdError(.invalidArgument, "username is required")
+        }
+        var server = body.serveraddress ?? ""
+        for prefix in ["https://", "http://"] where server.hasPrefix(prefix) {
+            server.removeFirst(prefix.count)
+        }
+        if server.hasSuffix("/v1/") || server.hasSuffix("/v2/") { server.removeLast(4) }
+        if server.isEmpty || server == "index.docker.io" { server = "docker.io" }
+        let client = RegistryClient(
+            host: server,
+            credentials: RegistryCredentials(username: username, password: body.password ?? ""),
+            options: registryOptions)
+        let result = await onThread("swiftd-login") { try client.login() }
+        try result.get()
+        let answer = ["Status": "Login Succeeded", "IdentityToken": ""]
+        try await job.stdout.write(Array(try JSONEncoder().encode(answer)))
+    }
+
+    /// `GET /images/search?term=[HOST/]TERM&limit=N`: the registry's search results, in
+    /// the Engine API's shape.
+    private func search(_ job: Job) async throws {
+        var term = job.environment["term"] ?? ""
+        guard !term.isEmpty else { throw SwiftdError(.invalidArgument, "term is required") }
+        var host = "docker.io"
+        if let slash = term.firstIndex(of: "/") {
+            let first = String(term[..<slash])
+            if first.contains(".") || first.contains(":") || first == "localhost" {
+                host = first
+                term = String(term[term.index(after: slash)...])
+            }
+        }
+        let limit = job.environment.int("limit") ?? 25
+        let credentials = try job.environment["registryAuth"].flatMap {
+            try RegistryCredentials(registryAuthHeader: $0)
+        }
+        let client = RegistryClient(
+            host: host == "docker.io" ? "index.docker.io" : host, credentials: credentials,
+            options: registryOptions)
+        let query = term
+        let results = try await onThread("swiftd-search") {
+            try client.search(query, limit: limit)
+        }.get()
+        let shaped = results.map { result in
+            SearchResultLine(
+                name: result.name, description: result.description ?? "",
+                star_count: result.starCount ?? 0, is_official: result.isOfficial ?? false,
+                is_automated: result.isAutomated ?? false)
+        }
+        try await job.stdout.write(Array(try JSONEncoder().encode(shaped)))
     }
 
     /// The hosts to try for `reference`: the mirrors first for Docker Hub, then the registry.
@@ -151,6 +265,15 @@ struct PullProgressLine: Encodable {
         var current: Int64
         var total: Int64?
     }
+}
+
+/// One result of `GET /images/search`.
+struct SearchResultLine: Encodable {
+    var name: String
+    var description: String
+    var star_count: Int
+    var is_official: Bool
+    var is_automated: Bool
 }
 
 /// Runs blocking `body` on a thread of its own, off Swift concurrency's pool, and returns its

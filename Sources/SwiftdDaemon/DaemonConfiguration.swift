@@ -59,8 +59,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if fixedCIDR != nil { flags.append("--fixed-cidr") }
         if !icc { flags.append("--icc=false") }
         if defaultIP != "0.0.0.0" { flags.append("--ip") }
-        if !registryMirrors.isEmpty { flags.append("--registry-mirror") }
-        if !insecureRegistries.isEmpty { flags.append("--insecure-registry") }
         return flags
     }
 

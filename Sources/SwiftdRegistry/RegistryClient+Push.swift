@@ -146,3 +146,58 @@ func fileSize(_ path: String) throws -> Int64 {
     }
     return Int64(info.st_size)
 }
+
+/// One result of a registry search.
+public struct SearchResult: Codable, Sendable {
+    public var name: String
+    public var description: String?
+    public var starCount: Int?
+    public var isOfficial: Bool?
+    public var isAutomated: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case description
+        case starCount = "star_count"
+        case isOfficial = "is_official"
+        case isAutomated = "is_automated"
+    }
+}
+
+extension RegistryClient {
+    /// Checks the credentials: pings the registry and, when it asks for authentication,
+    /// sends an authorised `GET /v2/` (fetching a token for the bearer flow). Blocks.
+    ///
+    /// - Throws: `RegistryError(.invalidArgument)` for refused credentials; as `send`.
+    public func login() throws {
+        try ping()
+        let response = try send("GET", .path("/v2/"), scope: "")
+        try check(response, [200], "login to \(host)")
+        _ = try? response.readAll(limit: 1 << 20)
+    }
+
+    /// Searches the registry's v1 search API (`GET /v1/search?q=…&n=…`), which Docker Hub
+    /// offers and the distribution registry does not. Blocks.
+    ///
+    /// - Throws: `RegistryError(.unsupported)` when the registry has no search; as `send`.
+    public func search(_ term: String, limit: Int) throws -> [SearchResult] {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        let query = term.addingPercentEncoding(withAllowedCharacters: allowed) ?? term
+        let response = try send("GET", .path("/v1/search?q=\(query)&n=\(limit)"), scope: "")
+        if response.status == 404 || response.status == 405 {
+            throw RegistryError(
+                .unsupported,
+                "registry \(host) does not support search (it answered \(response.status) to "
+                    + "GET /v1/search)")
+        }
+        try check(response, [200], "search \(host)")
+        let body = try response.readAll(limit: 8 << 20)
+        struct Results: Decodable { var results: [SearchResult] }
+        do {
+            return try JSONDecoder().decode(Results.self, from: Data(body)).results
+        } catch {
+            throw RegistryError(.unavailable, "registry \(host) sent bad search results: \(error)")
+        }
+    }
+}

@@ -17,9 +17,10 @@ final class RegistryHarness {
 
     var host: String { "127.0.0.1:\(port)" }
 
-    init(directory: String) throws {
+    /// Starts the registry; with `htpasswd` (bcrypt entries) it requires basic auth.
+    init(directory: String, htpasswd: String? = nil) throws {
         port = try Self.freePort()
-        let config = """
+        var config = """
             version: 0.1
             log:
               level: error
@@ -30,6 +31,15 @@ final class RegistryHarness {
               addr: 127.0.0.1:\(port)
 
             """
+        if let htpasswd {
+            config += """
+                auth:
+                  htpasswd:
+                    realm: swiftd-e2e
+                    path: \(htpasswd)
+
+                """
+        }
         try Data(config.utf8).write(to: URL(fileURLWithPath: directory + "/registry.yml"))
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         process.arguments = ["serve", directory + "/registry.yml"]
@@ -37,8 +47,9 @@ final class RegistryHarness {
         process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<100 {
+            // 22 is curl's exit status for an HTTP error such as 401: the registry is up.
             let probe = try DaemonHarness.capture("/usr/bin/curl", ["-sf", "http://\(host)/v2/"])
-            if probe.status == 0 { return }
+            if probe.status == 0 || probe.status == 22 { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
         stop()
@@ -58,6 +69,27 @@ final class RegistryHarness {
             ["--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
              "docker-archive:" + archive, "docker://\(host)/\(name)"])
         guard copied.status == 0 else { throw HarnessError("skopeo copy failed: \(copied.stderr)") }
+    }
+
+    /// Runs the client against `daemon` with `HOME` set to `home`, so that saved logins stay
+    /// in the test's directory.
+    static func client(
+        _ daemon: DaemonHarness, home: String, _ arguments: [String], stdin: Data? = nil
+    ) throws -> CommandResult {
+        try DaemonHarness.capture(
+            "/usr/bin/env",
+            ["HOME=" + home, DaemonHarness.binary, "-H", "unix://\(daemon.socket)"] + arguments,
+            stdin: stdin)
+    }
+
+    /// A bcrypt htpasswd line for `user` and `password`, made with Python's crypt module.
+    static func htpasswdLine(user: String, password: String) throws -> String {
+        let made = try DaemonHarness.capture(
+            "/usr/bin/python3",
+            ["-c", "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+             password])
+        guard made.status == 0 else { throw HarnessError("python3 crypt failed: \(made.stderr)") }
+        return "\(user):\(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n"
     }
 
     private static func freePort() throws -> Int {
