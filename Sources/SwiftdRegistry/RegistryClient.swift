@@ -17,18 +17,24 @@ public struct RegistryOptions: Sendable {
     public var insecureRegistries: [String]
     /// Where `HOST[:PORT]/ca.crt` files add trusted CAs for a registry.
     public var certificatesDirectory: String
+    /// Whether loopback registries count as insecure, as dockerd treats 127.0.0.0/8.
+    public var loopbackIsInsecure: Bool
 
     public init(
-        insecureRegistries: [String] = [], certificatesDirectory: String = "/etc/swiftd/certs.d"
+        insecureRegistries: [String] = [], certificatesDirectory: String = "/etc/swiftd/certs.d",
+        loopbackIsInsecure: Bool = true
     ) {
         self.insecureRegistries = insecureRegistries
         self.certificatesDirectory = certificatesDirectory
+        self.loopbackIsInsecure = loopbackIsInsecure
     }
 
     /// Whether `host` (`name[:port]`) may be reached without verified TLS.
     public func isInsecure(_ host: String) -> Bool {
         let name = hostName(host)
-        if name == "localhost" || name == "::1" || name.hasPrefix("127.") { return true }
+        if loopbackIsInsecure, name == "localhost" || name == "::1" || name.hasPrefix("127.") {
+            return true
+        }
         for entry in insecureRegistries {
             if entry == host || entry == name { return true }
             if let range = IPv4Range(entry), let address = IPv4Range.parse(name),

@@ -66,8 +66,13 @@ final class RegistryFixture {
     var host: String { "127.0.0.1:\(port)" }
     var storage: String { directory + "/storage" }
 
-    /// Starts the registry; with `htpasswd` (a file of bcrypt entries) it requires basic auth.
-    init(directory: String, htpasswd: String? = nil) throws {
+    /// Starts the registry; with `htpasswd` (a file of bcrypt entries) it requires basic auth,
+    /// with `tls` (certificate and key files) it serves https, and `extra` is appended to its
+    /// configuration.
+    init(
+        directory: String, htpasswd: String? = nil, tls: (String, String)? = nil,
+        extra: String = ""
+    ) throws {
         self.directory = directory
         port = try Self.freePort()
         var config = """
@@ -85,6 +90,13 @@ final class RegistryFixture {
               addr: 127.0.0.1:\(port)
 
             """
+        if let (certificate, key) = tls {
+            config = config.replacingOccurrences(
+                of: "  addr: 127.0.0.1:\(port)\n",
+                with: "  addr: 127.0.0.1:\(port)\n  tls:\n    certificate: \(certificate)\n"
+                    + "    key: \(key)\n")
+        }
+        config += extra
         if let htpasswd {
             config += """
                 auth:
