@@ -71,3 +71,54 @@ struct TLSRegistryTests {
         #expect(error?.message.contains("certificate verification failed") == true)
     }
 }
+
+@Suite(
+    "A registry behind a token server", .serialized,
+    .enabled(if: isRoot, "extracts layers with their owners"),
+    .enabled(if: hasRegistry, "needs docker-registry and skopeo (apt-get install)"))
+struct TokenRegistryTests {
+    @Test("the bearer flow: a token per scope, fetched with the credentials")
+    func bearerFlow() throws {
+        let work = try TemporaryDirectory("pull-token")
+        defer { work.remove() }
+        let tokens = try TokenServer(
+            directory: work.path, service: "swiftd-test", issuer: "swiftd-test-issuer",
+            repository: "tok/busybox", user: "tester", password: "t0ken")
+        defer { tokens.stop() }
+        let registry = try RegistryFixture(
+            directory: work.path,
+            extra: """
+                auth:
+                  token:
+                    realm: http://127.0.0.1:\(tokens.port)/token
+                    service: swiftd-test
+                    issuer: swiftd-test-issuer
+                    rootcertbundle: \(tokens.certificate)
+
+                """)
+        defer { registry.stop() }
+        let options = RegistryOptions(certificatesDirectory: "/nonexistent")
+        let client = RegistryClient(
+            host: registry.host, credentials: RegistryCredentials(username: "tester", password: "t0ken"),
+            options: options)
+        let (_, source) = try makeBusyboxArchive(in: work.path)
+        let store = try Graph(root: work.path + "/source-root")
+        let reference = try Reference(parsing: "\(registry.host)/tok/busybox:v1")
+        _ = try ImagePusher(graph: store).push("busybox:latest", to: reference, client: client) { _ in }
+        #expect(tokens.queries.contains { $0.contains("scope=repository:tok/busybox:pull,push") })
+        #expect(tokens.queries.allSatisfy { $0.contains("service=swiftd-test") })
+
+        let graph = try Graph(root: work.path + "/root")
+        #expect(try ImagePuller(graph: graph).pull(reference, from: client) { _ in }.image.id
+            == source.id)
+        #expect(tokens.queries.contains { $0.contains("scope=repository:tok/busybox:pull") })
+
+        let wrong = RegistryClient(
+            host: registry.host, credentials: RegistryCredentials(username: "tester", password: "x"),
+            options: options)
+        let error = #expect(throws: RegistryError.self) {
+            try wrong.manifest("tok/busybox", reference: "v1")
+        }
+        #expect(error?.message.contains("token server answered 401") == true)
+    }
+}
