@@ -180,8 +180,18 @@ public final class ImagePuller: Sendable {
         let id = shortID(descriptor.digest)
         let file = work + "/" + String(descriptor.digest.dropFirst("sha256:".count))
         defer { try? FileSystem.remove(file) }
-        try client.download(repository, descriptor, to: file) { current in
-            progress(PullProgress(id: id, "Downloading", current: current, total: descriptor.size))
+        // A connection that breaks mid-blob restarts the blob, twice at most.
+        for attempt in 0... {
+            do {
+                try client.download(repository, descriptor, to: file) { current in
+                    progress(
+                        PullProgress(
+                            id: id, "Downloading", current: current, total: descriptor.size))
+                }
+                break
+            } catch let error as RegistryError where error.kind == .unavailable && attempt < 2 {
+                progress(PullProgress(id: id, "Retrying after: \(error.message)"))
+            }
         }
         progress(PullProgress(id: id, "Verifying Checksum"))
         progress(PullProgress(id: id, "Download complete"))

@@ -197,7 +197,7 @@ public final class RegistryClient: Sendable {
             if sameHost, let authorization = try authorization(scope: scope, refresh: false) {
                 allHeaders.append(("Authorization", authorization))
             }
-            let response = try transport.send(
+            let response = try sendRetrying(
                 HTTPRequest(method, url, headers: allHeaders, body: body))
             if response.status == 401 && sameHost && !retried {
                 retried = true
@@ -222,6 +222,31 @@ public final class RegistryClient: Sendable {
                 continue
             }
             return response
+        }
+    }
+
+    /// Delays before the retries of a request that failed to connect or got a 5xx answer.
+    static let retryDelays: [Double] = [0.5, 1, 2]
+
+    /// Sends `request`, retrying with back-off when the connection fails (not when it is
+    /// refused: nothing listens there) or the registry answers 502, 503 or 504. Requests
+    /// whose body is a stream of a blob chunk are retried too: their bytes come from a file.
+    private func sendRetrying(_ request: HTTPRequest) throws -> HTTPResponse {
+        var attempt = 0
+        while true {
+            do {
+                let response = try transport.send(request)
+                guard [502, 503, 504].contains(response.status),
+                    attempt < Self.retryDelays.count
+                else { return response }
+            } catch let error as RegistryError
+            where error.kind == .unavailable && attempt < Self.retryDelays.count
+                && !error.message.contains("Connection refused")
+            {
+                // Retried below.
+            }
+            Thread.sleep(forTimeInterval: Self.retryDelays[attempt])
+            attempt += 1
         }
     }
 
