@@ -17,7 +17,8 @@ extension Commands {
         guard flags.positional.count == 1 else {
             throw UsageFailure(message: "\"pull\" requires exactly 1 argument")
         }
-        try pullImage(flags.positional[0], platform: flags.string("--platform"),
+        try pullImage(
+            flags.positional[0], platform: flags.string("--platform"),
             output: flags.bool("-q") ? nil : 1)
         if flags.bool("-q") { print(flags.positional[0]) }
         return 0
@@ -61,7 +62,7 @@ extension Commands {
         return 0
     }
 
-    /// Sends a POST whose answer is a JSON progress stream, drawing it on `output`; throws
+    /// Sends a POST whose response is a JSON progress stream, drawing it on `output`; throws
     /// `DaemonFailure` (status 1) for an error response or an error inside the stream.
     func streamProgress(_ path: String, headers: [(String, String)], output: Int32?) throws {
         var display = PullDisplay(fd: output)
@@ -109,10 +110,12 @@ extension Commands {
             password = String(decoding: input, as: UTF8.self)
                 .trimmingCharacters(in: .newlines)
         } else if flags.string("-p") != nil {
-            writeStderr("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n")
+            writeStderr(
+                "WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n")
         }
         let body = ["username": username, "password": password, "serveraddress": server]
-        let response = try client.request("POST", "/auth", json: Array(try JSONEncoder().encode(body)))
+        let response = try client.request(
+            "POST", "/auth", json: Array(try JSONEncoder().encode(body)))
         if response.status >= 400 {
             throw DaemonFailure(message: response.errorMessage, exitStatus: 1)
         }

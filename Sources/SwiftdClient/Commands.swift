@@ -132,9 +132,9 @@ struct Commands {
             if response.errorMessage.hasPrefix("No such image") {
                 do {
                     try pullImage(image, output: 2)
-                } catch var failure as DaemonFailure {
-                    failure.exitStatus = 125
-                    throw failure
+                } catch let failure as DaemonFailure {
+                    let message = "\(response.errorMessage), and pulling it failed: \(failure.message)"
+                    throw DaemonFailure(message: message, exitStatus: 125)
                 }
                 response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
             }

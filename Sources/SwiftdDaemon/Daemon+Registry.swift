@@ -44,9 +44,10 @@ extension Daemon {
         let text =
             tag.isEmpty ? name : (tag.hasPrefix("sha256:") ? "\(name)@\(tag)" : "\(name):\(tag)")
         let reference = try Reference(parsing: text)
-        let platform = try job.environment["platform"].flatMap {
-            $0.isEmpty ? nil : try Platform(parsing: $0)
-        } ?? .host
+        let platform =
+            try job.environment["platform"].flatMap {
+                $0.isEmpty ? nil : try Platform(parsing: $0)
+            } ?? .host
         let credentials = try job.environment["registryAuth"].flatMap {
             try RegistryCredentials(registryAuthHeader: $0)
         }
@@ -69,7 +70,8 @@ extension Daemon {
                     ) { sink.yield($0) }
                 } catch let error as RegistryError where index < hosts.count - 1 {
                     // A mirror that fails is skipped for the registry itself.
-                    log.warning("registry mirror failed", [("mirror", host), ("error", "\(error)")])
+                    log.warning(
+                        "registry mirror failed", [("mirror", host), ("error", "\(error)")])
                     lastError = error
                 }
             }
@@ -173,8 +175,8 @@ extension Daemon {
             options: registryOptions)
         let result = await onThread("swiftd-login") { try client.login() }
         try result.get()
-        let answer = ["Status": "Login Succeeded", "IdentityToken": ""]
-        try await job.stdout.write(Array(try JSONEncoder().encode(answer)))
+        let reply = ["Status": "Login Succeeded", "IdentityToken": ""]
+        try await job.stdout.write(Array(try JSONEncoder().encode(reply)))
     }
 
     /// `GET /images/search?term=[HOST/]TERM&limit=N`: the registry's search results, in

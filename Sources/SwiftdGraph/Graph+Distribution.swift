@@ -2,7 +2,7 @@ import Foundation
 import SwiftdSystem
 
 /// Where a layer's blob was seen in a registry: its digest there (usually of the gzip
-/// compressed tar), size and media type, and the repository that holds it.
+/// compressed tar), size and media type, and the repository that contains it.
 public struct DistributionRecord: Codable, Sendable, Equatable {
     public var digest: String
     public var size: Int64
@@ -38,7 +38,7 @@ extension Graph {
         return records
     }
 
-    /// Remembers that `record` holds the layer `diffID`, so that a later push can skip or
+    /// Remembers that `record` contains the layer `diffID`, so that a later push can skip or
     /// mount the blob instead of uploading it. Keeps the newest 16 records per layer.
     /// Blocks on a small atomic write.
     ///

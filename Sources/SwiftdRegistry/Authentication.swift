@@ -107,7 +107,7 @@ struct AuthChallenge: Sendable, Equatable {
     }
 }
 
-/// The answer of a token endpoint.
+/// The response of a token endpoint.
 struct TokenResponse: Decodable {
     var token: String?
     var accessToken: String?

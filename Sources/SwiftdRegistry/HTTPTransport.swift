@@ -22,7 +22,8 @@ struct HTTPRequest: Sendable {
         case file(path: String, offset: Int64, length: Int64)
     }
 
-    init(_ method: String, _ url: URL, headers: [(String, String)] = [], body: RequestBody = .none) {
+    init(_ method: String, _ url: URL, headers: [(String, String)] = [], body: RequestBody = .none)
+    {
         self.method = method
         self.url = url
         self.headers = headers
@@ -120,7 +121,7 @@ final class HTTPResponse {
         }
     }
 
-    /// Reads the whole body, refusing more than `limit` bytes.
+    /// Reads the whole body, rejecting more than `limit` bytes.
     ///
     /// - Throws: `RegistryError(.invalidArgument)` for a body over the limit; as `read()`.
     func readAll(limit: Int = 8 << 20) throws -> [UInt8] {
@@ -177,7 +178,8 @@ final class HTTPConnection {
         while let current = entry {
             entry = current.pointee.ai_next
             let socketFD = socket(
-                current.pointee.ai_family, current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
+                current.pointee.ai_family,
+                current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue),
                 current.pointee.ai_protocol)
             if socketFD < 0 {
                 lastErrno = errno
@@ -190,7 +192,8 @@ final class HTTPConnection {
                 socketFD, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             var result: Int32
             repeat {
-                result = Glibc.connect(socketFD, current.pointee.ai_addr, current.pointee.ai_addrlen)
+                result = Glibc.connect(
+                    socketFD, current.pointee.ai_addr, current.pointee.ai_addrlen)
             } while result != 0 && errno == EINTR
             if result != 0 {
                 lastErrno = errno
@@ -338,7 +341,9 @@ struct HTTPTransport: Sendable {
         for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
         switch request.body {
         case .none:
-            if ["POST", "PUT", "PATCH"].contains(request.method) { head += "Content-Length: 0\r\n" }
+            if ["POST", "PUT", "PATCH"].contains(request.method) {
+                head += "Content-Length: 0\r\n"
+            }
         case .bytes(let bytes): head += "Content-Length: \(bytes.count)\r\n"
         case .file(_, _, let length): head += "Content-Length: \(length)\r\n"
         }
@@ -358,7 +363,9 @@ struct HTTPTransport: Sendable {
         }
     }
 
-    private func sendFile(_ path: String, offset: Int64, length: Int64, over connection: HTTPConnection)
+    private func sendFile(
+        _ path: String, offset: Int64, length: Int64, over connection: HTTPConnection
+    )
         throws
     {
         let fd = try retryingInterrupts("open", path) { open(path, O_RDONLY | O_CLOEXEC) }

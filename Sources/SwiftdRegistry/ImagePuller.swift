@@ -67,11 +67,12 @@ public final class ImagePuller: Sendable {
             let index = try decode(ManifestIndex.self, top.bytes, "manifest list \(top.digest)")
             let chosen = try index.manifest(for: platform)
             let fetched = try client.manifest(repository, reference: chosen.digest)
-            guard fetched.mediaType == ManifestMediaType.ociManifest
-                || fetched.mediaType == ManifestMediaType.dockerManifest
+            guard
+                fetched.mediaType == ManifestMediaType.ociManifest
+                    || fetched.mediaType == ManifestMediaType.dockerManifest
             else {
                 throw RegistryError(
-                    .invalidArgument, "manifest \(chosen.digest) is a nested index: refused")
+                    .invalidArgument, "manifest \(chosen.digest) is a nested index: rejected")
             }
             manifestBytes = fetched.bytes
         }
@@ -87,16 +88,16 @@ public final class ImagePuller: Sendable {
         }
 
         // Decide what to download: each blob once, and only layers not yet stored.
-        var wanted: [(Descriptor, String)] = []
+        var missing: [(Descriptor, String)] = []
         for (layer, diffID) in zip(manifest.layers, diffIDs) {
             if graph.hasLayer(diffID) {
                 progress(PullProgress(id: Self.shortID(layer.digest), "Already exists"))
-            } else if !wanted.contains(where: { $0.0.digest == layer.digest }) {
+            } else if !missing.contains(where: { $0.0.digest == layer.digest }) {
                 progress(PullProgress(id: Self.shortID(layer.digest), "Pulling fs layer"))
-                wanted.append((layer, diffID))
+                missing.append((layer, diffID))
             }
         }
-        let staged = try download(wanted, repository, client, progress)
+        let staged = try download(missing, repository, client, progress)
         let configID = "sha256:" + SHA256.hash(configBytes)
         let previous = graph.imageID(taggedAs: reference)
         var references = [reference]
@@ -202,7 +203,7 @@ public final class ImagePuller: Sendable {
             throw RegistryError(
                 .invalidArgument,
                 "layer \(descriptor.digest) has diff ID \(layer.diffID), the config expects "
-                    + "\(diffID): refused")
+                    + "\(diffID): rejected")
         }
         progress(PullProgress(id: id, "Pull complete"))
         return layer

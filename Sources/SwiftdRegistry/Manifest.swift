@@ -1,6 +1,6 @@
 import Foundation
 
-/// The manifest media types a registry may answer with.
+/// The manifest media types a registry may respond with.
 public enum ManifestMediaType {
     public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
     public static let dockerManifestList =

@@ -36,7 +36,7 @@ extension RegistryClient {
         if reference.hasPrefix("sha256:"), reference != digest {
             throw RegistryError(
                 .invalidArgument,
-                "manifest \(repository)@\(reference) has digest \(digest): refused")
+                "manifest \(repository)@\(reference) has digest \(digest): rejected")
         }
         var mediaType = response.header("Content-Type")?.split(separator: ";").first.map {
             String($0).trimmingCharacters(in: .whitespaces)
@@ -73,7 +73,7 @@ extension RegistryClient {
             throw RegistryError(
                 .invalidArgument,
                 "blob \(descriptor.digest) arrived with digest \(digest) and size "
-                    + "\(bytes.count) (expected size \(descriptor.size)): refused")
+                    + "\(bytes.count) (expected size \(descriptor.size)): rejected")
         }
         return bytes
     }
@@ -111,7 +111,7 @@ extension RegistryClient {
                 throw RegistryError(
                     .invalidArgument,
                     "blob \(descriptor.digest) is larger than its \(descriptor.size) bytes: "
-                        + "refused")
+                        + "rejected")
             }
             if size - reported >= 512 << 10 {
                 reported = size
@@ -124,7 +124,7 @@ extension RegistryClient {
             throw RegistryError(
                 .invalidArgument,
                 "blob \(descriptor.digest) arrived with digest \(digest) and size \(size) "
-                    + "(expected size \(descriptor.size)): refused")
+                    + "(expected size \(descriptor.size)): rejected")
         }
         complete = true
     }

@@ -13,7 +13,7 @@ extension RegistryClient {
     /// Uploads a manifest (or index) `bytes` of `mediaType` as `reference` (a tag or its
     /// digest) of `repository`, and returns its digest. Blocks.
     ///
-    /// - Throws: `RegistryError` with the registry's message when it refuses the manifest
+    /// - Throws: `RegistryError` with the registry's message when it rejects the manifest
     ///   (such as `MANIFEST_BLOB_UNKNOWN` for a blob it lacks); as `send`.
     @discardableResult
     public func putManifest(
@@ -37,9 +37,9 @@ public enum BlobSource: Sendable {
 }
 
 extension RegistryClient {
-    /// Whether `repository` holds the blob `digest` (`HEAD`). Blocks.
+    /// Whether `repository` contains the blob `digest` (`HEAD`). Blocks.
     ///
-    /// - Throws: `RegistryError` for answers other than 200 and 404; as `send`.
+    /// - Throws: `RegistryError` for statuses other than 200 and 404; as `send`.
     public func hasBlob(_ repository: String, digest: String) throws -> Bool {
         let response = try send(
             "HEAD", .path("/v2/\(repository)/blobs/\(digest)"), scope: Self.pushScope(repository))
@@ -168,7 +168,7 @@ extension RegistryClient {
     /// Checks the credentials: pings the registry and, when it asks for authentication,
     /// sends an authorised `GET /v2/` (fetching a token for the bearer flow). Blocks.
     ///
-    /// - Throws: `RegistryError(.invalidArgument)` for refused credentials; as `send`.
+    /// - Throws: `RegistryError(.invalidArgument)` for rejected credentials; as `send`.
     public func login() throws {
         try ping()
         let response = try send("GET", .path("/v2/"), scope: "")
@@ -188,7 +188,7 @@ extension RegistryClient {
         if response.status == 404 || response.status == 405 {
             throw RegistryError(
                 .unsupported,
-                "registry \(host) does not support search (it answered \(response.status) to "
+                "registry \(host) does not support search (it responded \(response.status) to "
                     + "GET /v1/search)")
         }
         try check(response, [200], "search \(host)")

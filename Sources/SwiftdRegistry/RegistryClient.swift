@@ -133,7 +133,7 @@ public final class RegistryClient: Sendable {
     /// HTTP when https fails. Blocks.
     ///
     /// - Throws: `RegistryError(.unavailable)` when the registry cannot be reached or does not
-    ///   answer like a v2 registry.
+    ///   respond like a v2 registry.
     public func ping() throws {
         if state.withLock({ $0.baseURL }) != nil { return }
         var failures: [String] = []
@@ -146,7 +146,7 @@ public final class RegistryClient: Sendable {
                     HTTPRequest("GET", base.appendingPathComponent("v2/")))
                 _ = try? response.readAll(limit: 1 << 20)
                 guard response.status == 200 || response.status == 401 else {
-                    failures.append("\(scheme): GET /v2/ answered \(response.status)")
+                    failures.append("\(scheme): GET /v2/ responded \(response.status)")
                     continue
                 }
                 let challenge = response.header("WWW-Authenticate").flatMap {
@@ -158,7 +158,8 @@ public final class RegistryClient: Sendable {
                 }
                 return
             } catch let error as RegistryError {
-                failures.append(error.message)
+                // Both schemes fail alike when nothing listens: name the reason once.
+                if !failures.contains(error.message) { failures.append(error.message) }
             }
         }
         throw RegistryError(
@@ -210,7 +211,8 @@ public final class RegistryClient: Sendable {
                 _ = try authorization(scope: scope, refresh: true)
                 continue
             }
-            if [301, 302, 303, 307, 308].contains(response.status), method == "GET" || method == "HEAD",
+            if [301, 302, 303, 307, 308].contains(response.status),
+                method == "GET" || method == "HEAD",
                 let location = response.header("Location"),
                 let next = URL(string: location, relativeTo: url)?.absoluteURL
             {
@@ -225,11 +227,11 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    /// Delays before the retries of a request that failed to connect or got a 5xx answer.
+    /// Delays before the retries of a request that failed to connect or got a 5xx response.
     static let retryDelays: [Double] = [0.5, 1, 2]
 
     /// Sends `request`, retrying with back-off when the connection fails (not when it is
-    /// refused: nothing listens there) or the registry answers 502, 503 or 504. Requests
+    /// refused: nothing listens there) or the registry responds 502, 503 or 504. Requests
     /// whose body is a stream of a blob chunk are retried too: their bytes come from a file.
     private func sendRetrying(_ request: HTTPRequest) throws -> HTTPResponse {
         var attempt = 0
@@ -240,7 +242,7 @@ public final class RegistryClient: Sendable {
                     attempt < Self.retryDelays.count
                 else { return response }
             } catch let error as RegistryError
-            where error.kind == .unavailable && attempt < Self.retryDelays.count
+                where error.kind == .unavailable && attempt < Self.retryDelays.count
                 && !error.message.contains("Connection refused")
             {
                 // Retried below.
@@ -306,7 +308,7 @@ public final class RegistryClient: Sendable {
             if response.status == 401 || response.status == 403 {
                 throw RegistryError(
                     .invalidArgument,
-                    "authentication to \(host) failed: the token server answered "
+                    "authentication to \(host) failed: the token server responded "
                         + "\(response.status) (wrong user name or password?)")
             }
             throw RegistryError.response(

@@ -27,7 +27,7 @@ public struct RegistryError: ClassifiedError {
         case 400..<500: kind = .invalidArgument
         default: kind = .unavailable
         }
-        return RegistryError(kind, "\(request): the registry answered \(status)\(detail)")
+        return RegistryError(kind, "\(request): the registry responded \(status)\(detail)")
     }
 
     private struct ErrorBody: Decodable {

@@ -45,14 +45,17 @@ public final class TLSClientContext: @unchecked Sendable {
     public func connect(fd: Int32, serverName: String) throws -> TLSSession {
         guard let ssl = SSL_new(context) else { throw TLSError.last("SSL_new") }
         SSL_set_fd(ssl, fd)
-        let isAddress = serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
+        let isAddress =
+            serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
         if !isAddress {
             // SSL_set_tlsext_host_name is a macro over SSL_ctrl.
             let sslControlSetHostName: Int32 = 55
             let nameTypeHostName = 0
             _ = serverName.withCString { name in
-                SSL_ctrl(ssl, sslControlSetHostName, nameTypeHostName, UnsafeMutableRawPointer(
-                    mutating: name))
+                SSL_ctrl(
+                    ssl, sslControlSetHostName, nameTypeHostName,
+                    UnsafeMutableRawPointer(
+                        mutating: name))
             }
         }
         if verifies {

@@ -53,7 +53,7 @@ final class RegistryHarness {
             Thread.sleep(forTimeInterval: 0.1)
         }
         stop()
-        throw HarnessError("docker-registry did not answer on \(host)")
+        throw HarnessError("docker-registry did not respond on \(host)")
     }
 
     func stop() {
@@ -66,8 +66,10 @@ final class RegistryHarness {
     func push(archive: String, as name: String) throws {
         let copied = try DaemonHarness.capture(
             "/usr/bin/skopeo",
-            ["--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
-             "docker-archive:" + archive, "docker://\(host)/\(name)"])
+            [
+                "--insecure-policy", "copy", "-q", "--dest-tls-verify=false",
+                "docker-archive:" + archive, "docker://\(host)/\(name)",
+            ])
         guard copied.status == 0 else { throw HarnessError("skopeo copy failed: \(copied.stderr)") }
     }
 
@@ -84,12 +86,16 @@ final class RegistryHarness {
 
     /// A bcrypt htpasswd line for `user` and `password`, made with Python's crypt module.
     static func htpasswdLine(user: String, password: String) throws -> String {
-        let made = try DaemonHarness.capture(
+        let hashed = try DaemonHarness.capture(
             "/usr/bin/python3",
-            ["-c", "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
-             password])
-        guard made.status == 0 else { throw HarnessError("python3 crypt failed: \(made.stderr)") }
-        return "\(user):\(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n"
+            [
+                "-c",
+                "import crypt, sys; "
+                    + "print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                password,
+            ])
+        guard hashed.status == 0 else { throw HarnessError("python3 crypt failed: \(hashed.stderr)") }
+        return "\(user):\(hashed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n"
     }
 
     private static func freePort() throws -> Int {

@@ -26,7 +26,9 @@ struct RegistryPullTests {
             #expect(pulled.stdout.contains("Digest: sha256:"))
             #expect(pulled.stdout.contains("Status: Downloaded newer image for \(name)"))
             let inspect = try daemon.client(["inspect", name])
-            #expect(inspect.stdout.contains("\"Id\": \"\(id)\"") || inspect.stdout.contains("\"Id\":\"\(id)\""))
+            #expect(
+                inspect.stdout.contains("\"Id\": \"\(id)\"")
+                    || inspect.stdout.contains("\"Id\":\"\(id)\""))
 
             let again = try daemon.client(["pull", name])
             #expect(again.status == 0)

@@ -19,15 +19,18 @@ struct RegistryPushTests {
             let pushed = try daemon.client(["push", name])
             #expect(pushed.status == 0, "\(pushed.stderr)")
             #expect(pushed.stdout.contains("Pushed"))
-            let digestLine = pushed.stdout.split(separator: "\n").first { $0.hasPrefix("v1: digest: ") }
+            let digestLine = pushed.stdout.split(separator: "\n").first {
+                $0.hasPrefix("v1: digest: ")
+            }
             let digest = try #require(digestLine?.split(separator: " ").dropFirst(2).first)
 
             #expect(try daemon.client(["rmi", "busybox", name]).status == 0)
             let pulled = try daemon.client(["pull", name])
             #expect(pulled.status == 0, "\(pulled.stderr)")
             #expect(pulled.stdout.contains("Digest: \(digest)"))
-            #expect(try daemon.client(["images", "-q", "--no-trunc"]).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines) == id)
+            #expect(
+                try daemon.client(["images", "-q", "--no-trunc"]).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines) == id)
 
             let again = try daemon.client(["push", name])
             #expect(again.status == 0)

@@ -11,7 +11,7 @@ import Testing
 struct BrokenRegistryTests {
     let options = RegistryOptions(certificatesDirectory: "/nonexistent")
 
-    @Test("a blob cut off mid-stream is refused with the missing byte count, and not kept")
+    @Test("truncated blob rejected and removed")
     func truncatedBlob() throws {
         let work = try TemporaryDirectory("blob-cut")
         defer { work.remove() }
@@ -40,7 +40,7 @@ struct BrokenRegistryTests {
         #expect(blobRequests.value.withLock { $0 } == 1)
     }
 
-    @Test("a manifest whose bytes do not match the digest asked for is refused")
+    @Test("manifest digest mismatch rejected")
     func manifestDigestMismatch() throws {
         let manifest = #"{"schemaVersion":2,"mediaType":"\#(ManifestMediaType.ociManifest)"}"#
         let server = try LoopbackServer { request in
@@ -54,14 +54,14 @@ struct BrokenRegistryTests {
         defer { server.stop() }
         let client = RegistryClient(
             host: "127.0.0.1:\(server.port)", credentials: nil, options: options)
-        let wanted = "sha256:" + String(repeating: "ab", count: 32)
+        let expected = "sha256:" + String(repeating: "ab", count: 32)
         let error = #expect(throws: RegistryError.self) {
-            try client.manifest("bad/manifest", reference: wanted)
+            try client.manifest("bad/manifest", reference: expected)
         }
-        #expect(error?.message.contains("refused") == true)
+        #expect(error?.message.contains("rejected") == true)
     }
 
-    @Test("an unknown manifest media type is refused by name")
+    @Test("unknown manifest media type rejected")
     func unknownMediaType() throws {
         let body = #"{"schemaVersion":1,"name":"old/schema"}"#
         let server = try LoopbackServer { request in

@@ -54,8 +54,8 @@ struct ImagePullerTests {
         #expect(try graph.image(byDigest.familiarString).id == source.id)
     }
 
-    @Test("a corrupted blob in the registry is refused and nothing is stored")
-    func refusesCorruptedBlob() throws {
+    @Test("corrupted blob rejected, nothing stored")
+    func rejectsCorruptedBlob() throws {
         let work = try TemporaryDirectory("pull-corrupt")
         defer { work.remove() }
         let registry = try RegistryFixture(directory: work.path)
@@ -78,7 +78,7 @@ struct ImagePullerTests {
             try ImagePuller(graph: graph).pull(reference, from: client) { _ in }
         }
         #expect(error?.message.contains(target.digest) == true)
-        #expect(error?.message.contains("refused") == true)
+        #expect(error?.message.contains("rejected") == true)
         #expect(graph.images().isEmpty)
         #expect(graph.layers().isEmpty)
         #expect(try FileSystem.list(work.path + "/root/image").allSatisfy { !$0.hasPrefix("tmp-") })
@@ -134,9 +134,12 @@ struct ImagePullerTests {
         let graph = try Graph(root: work.path + "/root")
         let reference = try Reference(parsing: "\(registry.host)/private/busybox:v1")
         let good = RegistryClient(
-            host: registry.host, credentials: RegistryCredentials(username: "tester", password: "s3cret"),
+            host: registry.host,
+            credentials: RegistryCredentials(username: "tester", password: "s3cret"),
             options: options)
-        #expect(try ImagePuller(graph: graph).pull(reference, from: good) { _ in }.image.id == source.id)
+        #expect(
+            try ImagePuller(graph: graph).pull(reference, from: good) { _ in }.image.id == source.id
+        )
 
         let anonymous = RegistryClient(host: registry.host, credentials: nil, options: options)
         let missing = #expect(throws: RegistryError.self) {
@@ -144,13 +147,14 @@ struct ImagePullerTests {
         }
         #expect(missing?.message.contains("requires authentication") == true)
         let wrong = RegistryClient(
-            host: registry.host, credentials: RegistryCredentials(username: "tester", password: "nope"),
+            host: registry.host,
+            credentials: RegistryCredentials(username: "tester", password: "nope"),
             options: options)
-        let refused = #expect(throws: RegistryError.self) {
+        let rejected = #expect(throws: RegistryError.self) {
             try wrong.manifest("private/busybox", reference: "v1")
         }
-        #expect(refused?.message.contains("401") == true)
-        #expect(refused?.message.contains("nope") == false)
+        #expect(rejected?.message.contains("401") == true)
+        #expect(rejected?.message.contains("nope") == false)
     }
 
     @Test("a manifest list: the host's platform is chosen, a missing platform is an error")

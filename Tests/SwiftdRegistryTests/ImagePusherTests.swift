@@ -69,7 +69,8 @@ struct ImagePusherTests {
         #expect(!log.statuses.contains("Pushed"))
 
         let other = try Graph(root: work.path + "/other")
-        #expect(try ImagePuller(graph: other).pull(copy, from: client) { _ in }.image.id == source.id)
+        #expect(
+            try ImagePuller(graph: other).pull(copy, from: client) { _ in }.image.id == source.id)
     }
 
     @Test("pushing an unknown image is a not-found error")
@@ -81,7 +82,8 @@ struct ImagePusherTests {
         let error = #expect(throws: SwiftdError.self) {
             try ImagePusher(graph: graph).push(
                 "nothing:here", to: try Reference(parsing: "127.0.0.1:9/nothing:here"),
-                client: client) { _ in }
+                client: client
+            ) { _ in }
         }
         #expect(error?.kind == .notFound)
     }

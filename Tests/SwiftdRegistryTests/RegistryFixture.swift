@@ -166,7 +166,9 @@ final class RegistryFixture {
                 bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        guard bound else { throw SystemCallError(call: "bind", subject: "127.0.0.1:0", errno: errno) }
+        guard bound else {
+            throw SystemCallError(call: "bind", subject: "127.0.0.1:0", errno: errno)
+        }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -200,7 +202,10 @@ func makeBusyboxArchive(in directory: String, tag: String = "busybox:latest") th
     let extra = directory + "/extra.tar.gz"
     try run(
         "/bin/tar",
-        ["--numeric-owner", "--owner=0", "--group=0", "-C", directory + "/extra", "-czf", extra, "."])
+        [
+            "--numeric-owner", "--owner=0", "--group=0", "-C", directory + "/extra", "-czf", extra,
+            ".",
+        ])
     let top = try store.importLayer(fromFile: extra).diffID
     let config = ImageConfig(
         architecture: "amd64", os: "linux", created: "2026-01-01T00:00:00Z",

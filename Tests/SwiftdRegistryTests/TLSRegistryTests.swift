@@ -17,19 +17,25 @@ struct TestCertificates {
         let caKey = directory + "/ca.key"
         let request = directory + "/server.csr"
         let extensions = directory + "/san.cnf"
-        try run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca,
-            "-days", "2", "-subj", "/CN=swiftd test CA",
-        ])
-        try run("/usr/bin/openssl", [
-            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request,
-            "-subj", "/CN=127.0.0.1",
-        ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca,
+                "-days", "2", "-subj", "/CN=swiftd test CA",
+            ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request,
+                "-subj", "/CN=127.0.0.1",
+            ])
         try FileSystem.writeAtomically(extensions, Array("subjectAltName=IP:127.0.0.1\n".utf8))
-        try run("/usr/bin/openssl", [
-            "x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial",
-            "-out", certificate, "-days", "2", "-extfile", extensions,
-        ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "x509", "-req", "-in", request, "-CA", ca, "-CAkey", caKey, "-CAcreateserial",
+                "-out", certificate, "-days", "2", "-extfile", extensions,
+            ])
     }
 }
 
@@ -38,7 +44,7 @@ struct TestCertificates {
     .enabled(if: isRoot, "extracts layers with their owners"),
     .enabled(if: hasRegistry, "needs docker-registry and skopeo (apt-get install)"))
 struct TLSRegistryTests {
-    @Test("verified with the CA from certs.d, refused without it")
+    @Test("certs.d CA trusted, else rejected")
     func verifiesCertificate() throws {
         let work = try TemporaryDirectory("pull-tls")
         defer { work.remove() }
@@ -58,8 +64,9 @@ struct TLSRegistryTests {
             host: registry.host, credentials: nil,
             options: RegistryOptions(certificatesDirectory: certsD, loopbackIsInsecure: false))
         let graph = try Graph(root: work.path + "/root")
-        #expect(try ImagePuller(graph: graph).pull(reference, from: trusted) { _ in }.image.id
-            == source.id)
+        #expect(
+            try ImagePuller(graph: graph).pull(reference, from: trusted) { _ in }.image.id
+                == source.id)
 
         let untrusted = RegistryClient(
             host: registry.host, credentials: nil,
@@ -99,26 +106,31 @@ struct TokenRegistryTests {
         defer { registry.stop() }
         let options = RegistryOptions(certificatesDirectory: "/nonexistent")
         let client = RegistryClient(
-            host: registry.host, credentials: RegistryCredentials(username: "tester", password: "t0ken"),
+            host: registry.host,
+            credentials: RegistryCredentials(username: "tester", password: "t0ken"),
             options: options)
         let (_, source) = try makeBusyboxArchive(in: work.path)
         let store = try Graph(root: work.path + "/source-root")
         let reference = try Reference(parsing: "\(registry.host)/tok/busybox:v1")
-        _ = try ImagePusher(graph: store).push("busybox:latest", to: reference, client: client) { _ in }
+        _ = try ImagePusher(graph: store).push("busybox:latest", to: reference, client: client) {
+            _ in
+        }
         #expect(tokens.queries.contains { $0.contains("scope=repository:tok/busybox:pull,push") })
         #expect(tokens.queries.allSatisfy { $0.contains("service=swiftd-test") })
 
         let graph = try Graph(root: work.path + "/root")
-        #expect(try ImagePuller(graph: graph).pull(reference, from: client) { _ in }.image.id
-            == source.id)
+        #expect(
+            try ImagePuller(graph: graph).pull(reference, from: client) { _ in }.image.id
+                == source.id)
         #expect(tokens.queries.contains { $0.contains("scope=repository:tok/busybox:pull") })
 
         let wrong = RegistryClient(
-            host: registry.host, credentials: RegistryCredentials(username: "tester", password: "x"),
+            host: registry.host,
+            credentials: RegistryCredentials(username: "tester", password: "x"),
             options: options)
         let error = #expect(throws: RegistryError.self) {
             try wrong.manifest("tok/busybox", reference: "v1")
         }
-        #expect(error?.message.contains("token server answered 401") == true)
+        #expect(error?.message.contains("token server responded 401") == true)
     }
 }

@@ -6,9 +6,9 @@ import SwiftdSystem
     import Glibc
 #endif
 
-/// A bearer-token endpoint on a free loopback port: answers every `GET` carrying the expected
-/// basic credentials with one JWT signed (RS256, `x5c` header) by a key the test made, and
-/// 401 otherwise. Records the query strings it saw.
+/// A bearer-token endpoint on a free loopback port. It responds to every `GET` that carries the
+/// expected basic credentials with one JWT signed (RS256, `x5c` header) by a key the test made,
+/// and with 401 otherwise. It records the query strings of the requests.
 final class TokenServer: Sendable {
     let certificate: String
     private let server: LoopbackServer
@@ -19,17 +19,23 @@ final class TokenServer: Sendable {
     /// The queries of the requests so far (`service=…&scope=…`).
     var queries: [String] { seen.value.withLock { $0 } }
 
-    init(directory: String, service: String, issuer: String, repository: String,
-        user: String, password: String) throws {
+    init(
+        directory: String, service: String, issuer: String, repository: String,
+        user: String, password: String
+    ) throws {
         certificate = directory + "/token.crt"
         let key = directory + "/token.key"
-        try run("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
-            certificate, "-days", "2", "-subj", "/CN=swiftd token issuer",
-        ])
-        let der = try run("/bin/sh", [
-            "-c", "openssl x509 -in \"$1\" -outform DER | base64 -w0", "sh", certificate,
-        ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+                certificate, "-days", "2", "-subj", "/CN=swiftd token issuer",
+            ])
+        let der = try run(
+            "/bin/sh",
+            [
+                "-c", "openssl x509 -in \"$1\" -outform DER | base64 -w0", "sh", certificate,
+            ])
         let now = Int(Date().timeIntervalSince1970)
         let header = #"{"alg":"RS256","typ":"JWT","x5c":["\#(der)"]}"#
         let claims = """
@@ -40,10 +46,12 @@ final class TokenServer: Sendable {
         let signingInput =
             Self.base64URL(Data(header.utf8)) + "." + Self.base64URL(Data(claims.utf8))
         try FileSystem.writeAtomically(directory + "/jwt-input", Array(signingInput.utf8))
-        let signature = try run("/bin/sh", [
-            "-c", "openssl dgst -sha256 -sign \"$1\" \"$2\" | base64 -w0", "sh", key,
-            directory + "/jwt-input",
-        ])
+        let signature = try run(
+            "/bin/sh",
+            [
+                "-c", "openssl dgst -sha256 -sign \"$1\" \"$2\" | base64 -w0", "sh", key,
+                directory + "/jwt-input",
+            ])
         let token = signingInput + "." + Self.base64URL(Data(base64Encoded: signature) ?? Data())
         let expected = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
         let seen = Shared<[String]>([])
@@ -74,7 +82,7 @@ final class TokenServer: Sendable {
     }
 }
 
-/// An HTTP server on a free loopback port that answers each request (its head, as text) with
+/// An HTTP server on a free loopback port that responds to each request (its head, as text) with
 /// the bytes `respond` returns and closes the connection. Serves on a thread of its own until
 /// `stop()`.
 final class LoopbackServer: Sendable {
