@@ -2,7 +2,7 @@
 SWIFT_FLAGS := -Xswiftc -warnings-as-errors
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libsystemd-dev libcap-dev \
 	libseccomp-dev libarchive-dev libssl-dev busybox-static iptables iproute2 iputils-ping \
-	util-linux curl tar skopeo
+	util-linux curl tar skopeo docker-registry
 export SWIFTD_GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 .PHONY: all deps build release run test test-debug test-release test-compat fuzz fuzz-ci clean
@@ -35,7 +35,7 @@ test: deps test-debug test-release test-compat fuzz-ci
 # Each test target runs in a process of its own: the exec driver's reaper collects every child
 # of its process, which would take the exit statuses of other targets' helper processes.
 TEST_TARGETS := SwiftdEngineTests SwiftdAPITests SwiftdGraphTests SwiftdExecTests \
-	SwiftdNetworkTests SwiftdDaemonTests EndToEndTests
+	SwiftdNetworkTests SwiftdDaemonTests SwiftdRegistryTests EndToEndTests
 
 test-debug:
 	swift build --build-tests $(SWIFT_FLAGS)

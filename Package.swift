@@ -54,6 +54,9 @@ let package = Package(
             name: "SwiftdNetwork",
             dependencies: ["SwiftdSystem", "SwiftdNetlink", "SwiftdIPTables"]),
         .target(
+            name: "SwiftdRegistry",
+            dependencies: ["SwiftdSystem", "SwiftdGraph", "SwiftdCrypto", "SwiftdTLS"]),
+        .target(
             name: "SwiftdAPI",
             dependencies: ["SwiftdEngine", "SwiftdSystem", "SwiftdTLS"]),
         .target(
@@ -61,7 +64,7 @@ let package = Package(
             dependencies: [
                 "SwiftdEngine", "SwiftdSystem", "SwiftdGraph", "SwiftdExec", "SwiftdNetwork",
                 "SwiftdAPI", "SwiftdSystemd", "SwiftdCrypto", "SwiftdTLS", "SwiftdCapabilities",
-                "SwiftdSeccomp",
+                "SwiftdSeccomp", "SwiftdRegistry",
             ]),
         .target(
             name: "SwiftdClient",
@@ -76,6 +79,9 @@ let package = Package(
         .testTarget(name: "SwiftdExecTests", dependencies: ["SwiftdExec", "SwiftdSystem", "SwiftdCapabilities"]),
         .testTarget(name: "SwiftdNetworkTests", dependencies: ["SwiftdNetwork", "SwiftdNetlink", "SwiftdIPTables", "SwiftdSystem"]),
         .testTarget(name: "SwiftdDaemonTests", dependencies: ["SwiftdDaemon", "SwiftdSystem"]),
+        .testTarget(
+            name: "SwiftdRegistryTests",
+            dependencies: ["SwiftdRegistry", "SwiftdGraph", "SwiftdCrypto", "SwiftdSystem"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SwiftdSystem"]),
     ],
     swiftLanguageModes: [.v6]

@@ -222,6 +222,50 @@ enum CommandHelp {
             Options:
               -o, --output FILE   Write to FILE instead of standard output
             """,
+        "pull": """
+            Usage: swiftd pull [OPTIONS] NAME[:TAG|@DIGEST]
+
+            Downloads an image from a registry. Credentials saved by swiftd login (or docker
+            login) are sent along.
+
+            Options:
+                  --platform OS/ARCH   Pull the image for this platform (default: the host's)
+              -q, --quiet              Print only the image name
+            """,
+        "push": """
+            Usage: swiftd push NAME[:TAG]
+
+            Uploads an image to the registry its name gives, skipping layers the registry
+            already has. Credentials saved by swiftd login (or docker login) are sent along.
+
+            Options:
+              -q, --quiet   Print nothing but errors
+            """,
+        "login": """
+            Usage: swiftd login [OPTIONS] [SERVER]
+
+            Checks credentials against a registry (Docker Hub by default) and saves them in
+            ~/.swiftd/config.json.
+
+            Options:
+              -u, --username USER    User name
+              -p, --password PASS    Password (prefer --password-stdin)
+                  --password-stdin   Read the password from standard input
+            """,
+        "logout": """
+            Usage: swiftd logout [SERVER]
+
+            Removes the credentials saved for a registry (Docker Hub by default).
+            """,
+        "search": """
+            Usage: swiftd search [OPTIONS] [HOST/]TERM
+
+            Searches a registry that offers search (Docker Hub does; the distribution registry
+            does not).
+
+            Options:
+                  --limit N   Show at most N results (default 25)
+            """,
         "load": """
             Usage: swiftd load [-i FILE]
 

@@ -131,9 +131,19 @@ struct Commands {
     func createContainer(_ request: ContainerCreateRequest, name: String?) throws -> String {
         var path = "/containers/create"
         if let name { path += "?name=\(percentEncode(name))" }
-        let response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
+        var response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
         if response.status == 404, let image = request.Image {
             writeStderr("Unable to find image '\(image)' locally\n")
+            // As docker does: pull the missing image, then create again.
+            if response.errorMessage.hasPrefix("No such image") {
+                do {
+                    try pullImage(image, output: 2)
+                } catch let failure as DaemonFailure {
+                    let message = "\(response.errorMessage), and pulling it failed: \(failure.message)"
+                    throw DaemonFailure(message: message, exitStatus: 125)
+                }
+                response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
+            }
         }
         if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
         return try response.decode(ContainerCreateResponse.self).Id

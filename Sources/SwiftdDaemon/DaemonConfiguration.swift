@@ -49,15 +49,6 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    /// The flags that were given but have no effect yet, for a warning at start-up.
-    public var unappliedSettings: [String] {
-        // TODO: apply these as the registry driver grows; each is parsed and checked.
-        var flags: [String] = []
-        if !registryMirrors.isEmpty { flags.append("--registry-mirror") }
-        if !insecureRegistries.isEmpty { flags.append("--insecure-registry") }
-        return flags
-    }
-
     /// The unix socket paths among `hosts`.
     public var socketPaths: [String] {
         hosts.filter { $0.hasPrefix("unix://") }.map { String($0.dropFirst("unix://".count)) }

@@ -42,9 +42,6 @@ public enum DaemonMain {
             exit(1)
         }
         signal(SIGPIPE, SIG_IGN)
-        for flag in configuration.unappliedSettings {
-            log.warning("a setting is accepted but not applied yet", [("flag", flag)])
-        }
 
         do {
             try Pidfile.create(configuration.pidfile)
@@ -316,6 +313,7 @@ extension Daemon {
         try registerExecHandlers()
         try registerArchiveHandlers()
         try registerSystemHandlers()
+        try registerRegistryHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
             var info = InfoResponse(ID: "", Driver: graph.driver.rawValue, DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)

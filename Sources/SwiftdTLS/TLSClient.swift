@@ -1,0 +1,78 @@
+import CTLS
+
+/// A TLS client configuration: which certificates a server must present.
+public final class TLSClientContext: @unchecked Sendable {
+    // Safe because: the SSL_CTX is only read after init; OpenSSL 3 makes that thread-safe.
+    private let context: OpaquePointer
+    /// Whether the server's certificate and name are checked.
+    public let verifies: Bool
+
+    /// Creates a client context that trusts the system's CA store and, when given, the extra
+    /// PEM file `extraCA` (such as `/etc/swiftd/certs.d/HOST/ca.crt`). With `verify` false the
+    /// server's certificate is not checked at all (`--insecure-registry`).
+    ///
+    /// - Throws: `TLSError` naming the file that failed to load.
+    public init(extraCA: String? = nil, verify: Bool = true) throws {
+        guard let method = TLS_client_method(), let context = SSL_CTX_new(method) else {
+            throw TLSError.last("SSL_CTX_new")
+        }
+        self.context = context
+        verifies = verify
+        _ = swd_ssl_ctx_set_min_tls12(context)
+        _ = swd_ssl_ctx_set_auto_retry(context)
+        guard verify else {
+            SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
+            return
+        }
+        guard SSL_CTX_set_default_verify_paths(context) == 1 else {
+            throw TLSError.last("loading the system CA store")
+        }
+        if let extraCA {
+            guard SSL_CTX_load_verify_locations(context, extraCA, nil) == 1 else {
+                throw TLSError.last("loading the CA certificate \(extraCA)")
+            }
+        }
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+    }
+
+    deinit { SSL_CTX_free(context) }
+
+    /// Performs the client side of the handshake on the connected socket `fd`, sending
+    /// `serverName` as SNI (unless it is an IP address) and, when verifying, checking that the
+    /// certificate names it. Blocks until the handshake ends. The session does not own `fd`.
+    ///
+    /// - Throws: `TLSError` when the handshake or the certificate check fails.
+    public func connect(fd: Int32, serverName: String) throws -> TLSSession {
+        guard let ssl = SSL_new(context) else { throw TLSError.last("SSL_new") }
+        SSL_set_fd(ssl, fd)
+        let isAddress =
+            serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
+        if !isAddress {
+            // SSL_set_tlsext_host_name is a macro over SSL_ctrl.
+            let sslControlSetHostName: Int32 = 55
+            let nameTypeHostName = 0
+            _ = serverName.withCString { name in
+                SSL_ctrl(
+                    ssl, sslControlSetHostName, nameTypeHostName,
+                    UnsafeMutableRawPointer(
+                        mutating: name))
+            }
+        }
+        if verifies {
+            guard SSL_set1_host(ssl, serverName) == 1 else {
+                SSL_free(ssl)
+                throw TLSError.last("setting the expected TLS name \(serverName)")
+            }
+        }
+        if SSL_connect(ssl) != 1 {
+            let result = SSL_get_verify_result(ssl)
+            var error = TLSError.last("TLS handshake with \(serverName)")
+            if result != Int(X509_V_OK), let text = X509_verify_cert_error_string(result) {
+                error.reason = "certificate verification failed: " + String(cString: text)
+            }
+            SSL_free(ssl)
+            throw error
+        }
+        return TLSSession(ssl: ssl)
+    }
+}
