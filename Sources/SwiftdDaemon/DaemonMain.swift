@@ -168,7 +168,7 @@ public enum DaemonMain {
                         throw ConfigurationError("invalid -H \(host): fd \(fd) is not a listening stream socket")
                     }
                     try Sockets.setCloseOnExec(fd, true)
-                    try server.serve(listener: fd, name: "fd://\(fd)")
+                    try server.serve(listener: fd, name: "fd://\(fd)", shared: true)
                 }
             }
         }
