@@ -57,7 +57,8 @@ echo /etc/swiftd/daemon.json >"$root/DEBIAN/conffiles"
 # Depends: exactly the shared libraries the binary links, as dpkg-shlibdeps finds them.
 mkdir -p "$work/src/debian"
 printf 'Source: swiftd\n\nPackage: swiftd\nArchitecture: any\n' >"$work/src/debian/control"
-shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/swiftd" | sed -n 's/^shlibs:Depends=//p')
+shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/swiftd" \
+    | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "deb: dpkg-shlibdeps found no libraries" >&2; exit 1; }
 
 installed_size=$(du -sk --apparent-size --exclude=DEBIAN "$root" | cut -f1)

@@ -3,15 +3,15 @@
 #
 # The root is made once with debootstrap from deb.debian.org and kept under
 # $SWIFTD_TEST_CACHE (default /var/cache/swiftd-test), keyed by the package list, so later runs
-# only copy it. It holds systemd (booted by systemd-nspawn as PID 1), the shared libraries that
+# only copy it. It contains systemd (booted by systemd-nspawn as PID 1), the shared libraries that
 # swiftd's package depends on (the test boots with no network, so apt cannot fetch them), and
 # busybox-static for a test image.
 set -euo pipefail
 
 cache=${SWIFTD_TEST_CACHE:-/var/cache/swiftd-test}
 mirror=${SWIFTD_TEST_MIRROR:-http://deb.debian.org/debian}
-# The runtime libraries must cover the Depends line that dpkg-shlibdeps writes; scripts/deb.sh
-# links libstdc++ and the C libraries below, and nothing of the Swift toolchain.
+# The runtime libraries must cover the Depends line that dpkg-shlibdeps writes for the binary
+# of scripts/deb.sh, which links libstdc++ and the C libraries below but no Swift library.
 packages=(
     systemd systemd-sysv dbus
     libnl-3-200 libnl-route-3-200 libip4tc2 libsystemd0 libcap2 libseccomp2 libarchive13

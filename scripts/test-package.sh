@@ -1,8 +1,8 @@
 #!/bin/bash
-# The package under a real systemd: boots a copy of a cached Debian 12 root with
-# systemd-nspawn (systemd as PID 1, private network), installs the .deb inside and checks the
-# socket, socket activation, a container, journald priorities, reload, restart and purge.
-# Everything it starts is stopped by pid and its copy is removed, also when a step fails.
+# Tests the package under a real systemd. Boots a copy of a cached Debian 12 root with
+# systemd-nspawn (systemd as PID 1, private network) and installs the .deb inside. Then checks
+# the socket, socket activation, a container, journald priorities, reload, restart and purge.
+# Everything it starts is stopped by pid, and its copy is removed, also when a step fails.
 #
 # Usage: scripts/test-package.sh DEB
 #
@@ -39,20 +39,22 @@ teardown() {
     local status=$?
     set +e
     if [ "$status" != 0 ] && [ -n "${SWIFTD_TEST_KEEP:-}" ]; then
-        # For debugging: the machine stays up; stop it with kill -TERM on nspawn's pid.
+        # For debugging, the machine stays up. Stop it with kill -TERM on nspawn's pid.
         echo "test-package: kept $machine: nspawn pid $nspawn_pid, leader $leader, $work" >&2
         return
     fi
+
     if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
-        # SIGTERM makes nspawn ask the machine's systemd to power off; SIGKILL after 30 s.
+        # SIGTERM makes nspawn ask the machine's systemd to power off. SIGKILL follows after 30 s.
         kill -TERM "$nspawn_pid"
         for _ in $(seq 300); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.1; done
         if kill -0 "$nspawn_pid" 2>/dev/null; then
-            echo "test-package: the machine did not power off in 30 s; killing it" >&2
+            echo "test-package: the machine did not power off in 30 s, so it is killed" >&2
             kill -KILL "$nspawn_pid"
         fi
         wait "$nspawn_pid" 2>/dev/null
     fi
+
     # The machine's cgroups, deepest first, once its processes are gone.
     for dir in "${cgroups[@]}"; do
         for _ in $(seq 50); do
@@ -62,10 +64,12 @@ teardown() {
         done
         [ -d "$dir" ] && echo "test-package: could not remove the cgroup $dir" >&2
     done
+
     # Whatever the machine left mounted below the copy, deepest first.
     awk -v dir="$work" 'index($2, dir "/") == 1 { print $2 }' /proc/self/mounts | sort -r \
         | while read -r point; do umount --lazy "$point"; done
     rm -rf "$work"
+
     if [ "$status" = 0 ]; then
         echo "test-package: PASS in $(($(date +%s) - started)) s"
     else

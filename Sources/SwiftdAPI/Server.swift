@@ -86,7 +86,7 @@ public final class HTTPServer: Sendable {
 
     /// Accepts connections on an already listening socket, such as one passed by systemd.
     ///
-    /// A `shared` listener (one that systemd passed) is left listening by `stop()`: a
+    /// Leaves a `shared` listener (one that systemd passed) listening at `stop()`, because a
     /// `shutdown(2)` would also stop systemd's copy and fail its socket unit. Connections that
     /// wait in its backlog then go to the daemon that systemd starts next.
     public func serve(

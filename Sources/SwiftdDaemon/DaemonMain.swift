@@ -174,16 +174,17 @@ public enum DaemonMain {
         }
     }
 
-    /// Re-reads the flags and the configuration file on SIGHUP and applies what can change
-    /// while the daemon runs: the log level. Logs an error and keeps the running settings when
-    /// the file is invalid; warns when other settings changed, which need a restart.
+    /// Re-reads the flags and the configuration file on SIGHUP and applies the log level, the
+    /// one setting that can change while the daemon runs. Logs an error and keeps the running
+    /// settings when the file is invalid. Logs a warning when other settings changed, because
+    /// they need a restart.
     static func reload(_ arguments: [String], running: DaemonConfiguration, log: Logger) {
         let reloaded: DaemonConfiguration
         do {
             reloaded = try DaemonConfiguration.parse(arguments)
         } catch {
             log.error(
-                "reloading the configuration failed; the running settings stay",
+                "reloading the configuration failed, so the running settings stay",
                 [("file", running.configFile), ("error", "\(error)")])
             return
         }
