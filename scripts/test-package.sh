@@ -253,3 +253,14 @@ if inside sh -c 'ls -l /proc/[0-9]*/exe 2>/dev/null' | grep -q swiftd; then
     fail "a swiftd process is left after purge"
 fi
 [ "$(inside systemctl is-active swiftd.socket)" != active ] || fail "the socket is still active"
+
+step "policy-rc.d that forbids starting services: installed and enabled, not started"
+printf '#!/bin/sh\nexit 101\n' | inside tee /usr/sbin/policy-rc.d >/dev/null
+inside chmod 755 /usr/sbin/policy-rc.d
+inside sh -c "cd /root && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    ./$(basename "$deb")" >/dev/null || fail "apt-get install with policy-rc.d failed"
+[ "$(inside systemctl is-enabled swiftd.socket)" = enabled ] || fail "swiftd.socket not enabled"
+[ "$(inside systemctl is-active swiftd.socket)" != active ] || fail "policy-rc.d was not obeyed"
+inside rm /usr/sbin/policy-rc.d
+inside sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q swiftd' >/dev/null \
+    || fail "apt-get purge failed"
