@@ -2,10 +2,11 @@
 SWIFT_FLAGS := -Xswiftc -warnings-as-errors
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libsystemd-dev libcap-dev \
 	libseccomp-dev libarchive-dev libssl-dev busybox-static iptables iproute2 iputils-ping \
-	util-linux curl tar skopeo docker-registry
+	util-linux curl tar skopeo docker-registry debootstrap systemd-container lintian
 export SWIFTD_GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps build release run test test-debug test-release test-compat fuzz fuzz-ci clean
+.PHONY: all deps build release run test test-debug test-release test-compat fuzz fuzz-ci deb \
+	test-package clean
 
 all: build
 
@@ -28,7 +29,7 @@ run: release
 	scripts/demo.sh .build/release/swiftd
 
 # Builds and tests both configurations; the end-to-end tests need root.
-test: deps test-debug test-release test-compat fuzz-ci
+test: deps test-debug test-release test-compat fuzz-ci test-package
 
 # Tests run one at a time: a test that writes an executable while another test clones a child
 # can fail with ETXTBSY, because the child holds the writer's descriptor until its execve.
@@ -62,6 +63,17 @@ fuzz:
 
 fuzz-ci:
 	scripts/fuzz-http.sh 100000
+
+# The Debian package, from a release build with the Swift runtime linked in, so that it depends
+# only on Debian's libraries; lintian must report no errors.
+deb: deps
+	swift build -c release --static-swift-stdlib $(SWIFT_FLAGS)
+	@deb=$$(scripts/deb.sh .build/release/swiftd build) && echo "built $$deb" && \
+		lintian --fail-on error --tag-display-limit 0 "$$deb"
+
+# Installs the package in a Debian 12 machine booted with systemd-nspawn and tests it there.
+test-package: deb
+	scripts/test-package.sh "$$(ls -t build/swiftd_*.deb | head -1)"
 
 clean:
 	rm -rf .build

@@ -85,8 +85,14 @@ public final class HTTPServer: Sendable {
     }
 
     /// Accepts connections on an already listening socket, such as one passed by systemd.
-    public func serve(listener fd: Int32, name: String, tls: TLSServerContext? = nil) throws {
-        listeners.withLock { $0.append(fd) }
+    ///
+    /// Leaves a `shared` listener (one that systemd passed) listening at `stop()`, because a
+    /// `shutdown(2)` would also stop systemd's copy and fail its socket unit. Connections that
+    /// wait in its backlog then go to the daemon that systemd starts next.
+    public func serve(
+        listener fd: Int32, name: String, tls: TLSServerContext? = nil, shared: Bool = false
+    ) throws {
+        if !shared { listeners.withLock { $0.append(fd) } }
         log.info("API listen on \(name)", tls == nil ? [] : [("tls", "true")])
         let thread = Thread { [self] in acceptLoop(fd, tls: tls) }
         thread.name = "swiftd-accept"

@@ -83,6 +83,7 @@ public enum DaemonMain {
             cleanup()
             log.info("daemon stopped")
         }
+        Trap.onHangup { reload(arguments, running: configuration, log: log) }
 
         do {
             try registerBuiltins(engine)
@@ -164,10 +165,41 @@ public enum DaemonMain {
                         throw ConfigurationError("invalid -H \(host): fd \(fd) is not a listening stream socket")
                     }
                     try Sockets.setCloseOnExec(fd, true)
-                    try server.serve(listener: fd, name: "fd://\(fd)")
+                    try server.serve(listener: fd, name: "fd://\(fd)", shared: true)
                 }
             }
         }
+    }
+
+    /// Re-reads the flags and the configuration file on SIGHUP and applies the log level, the
+    /// one setting that can change while the daemon runs. Logs an error and keeps the running
+    /// settings when the file is invalid. Logs a warning when other settings changed, because
+    /// they need a restart.
+    static func reload(_ arguments: [String], running: DaemonConfiguration, log: Logger) {
+        let reloaded: DaemonConfiguration
+        do {
+            reloaded = try DaemonConfiguration.parse(arguments)
+        } catch {
+            log.error(
+                "reloading the configuration failed, so the running settings stay",
+                [("file", running.configFile), ("error", "\(error)")])
+            return
+        }
+        // TODO: apply registry mirrors and insecure registries here once pulls use them.
+        var unchanged = reloaded
+        unchanged.logLevel = running.logLevel
+        unchanged.debug = running.debug
+        if unchanged != running {
+            log.warning(
+                "settings other than the log level take effect at the next restart",
+                [("file", reloaded.configFile)])
+        }
+        // Logged at the more verbose of the two levels, so that it shows when either one does.
+        log.level = min(log.level, reloaded.logLevel)
+        log.info(
+            "configuration reloaded",
+            [("file", reloaded.configFile), ("log-level", reloaded.logLevel.name)])
+        log.level = reloaded.logLevel
     }
 
     private static func router(_ engine: Engine, _ log: Logger) -> Router {
@@ -302,6 +334,21 @@ enum Trap {
             sources.withLock { $0.append(UncheckedSource(source: source)) }
         }
     }
+}
+
+extension Trap {
+    /// Calls `reload` on every SIGHUP, one at a time, on a Dispatch queue.
+    static func onHangup(_ reload: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(
+            signal: SIGHUP, queue: DispatchQueue(label: "swiftd.reload"))
+        source.setEventHandler(handler: reload)
+        source.resume()
+        hangupSource.withLock { $0 = UncheckedSource(source: source) }
+    }
+
+    /// Keeps the SIGHUP source alive for the daemon's lifetime.
+    private static let hangupSource = Mutex<UncheckedSource?>(nil)
 }
 
 extension Daemon {
