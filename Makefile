@@ -51,5 +51,13 @@ test-release:
 		SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd swift test -c release --skip-build --no-parallel --filter "^$$target\." || exit 1; \
 	done
 
+# Runs the same workloads against swiftd and Debian's dockerd and prints one table (needs root;
+# BENCH_QUICK=1 for fewer repetitions, BENCH_NO_DOCKER=1 for swiftd's column alone).
+.PHONY: bench
+bench: release
+	scripts/bench-deps.sh
+	python3 bench/bench.py --swiftd .build/release/swiftd --output .build/bench-results.md \
+		$(if $(filter 1,$(BENCH_NO_DOCKER)),--no-docker)
+
 clean:
 	rm -rf .build
