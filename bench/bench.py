@@ -42,7 +42,8 @@ CONTAINERS = 50
 SUBSCRIBERS = 1000
 BIG_IMAGE_MB = 200
 DOCKER_CLI = "/usr/bin/docker"
-DOCKERD = "/usr/bin/dockerd"
+DOCKERD = "/usr/sbin/dockerd"
+TRUST_KEY = "/etc/docker/key.json"
 
 
 def log(message):
@@ -95,7 +96,8 @@ class RawKeepAlive:
     """A keep-alive HTTP/1.1 client on a raw socket, for request-rate loops.
 
     http.client parses headers through the email package, which costs more per request than
-    a fast daemon takes to answer; this reads only the status, Content-Length and chunking.
+    a fast daemon takes to respond. This client reads only the status, Content-Length and
+    chunking.
     """
 
     def __init__(self, path):
@@ -193,7 +195,7 @@ def request_rate(path, target, connections, seconds):
 
 
 def process_table():
-    """Every process's parent, pid namespace and command line, keyed by pid."""
+    """Returns every process's parent, pid namespace and command line, keyed by pid."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -213,9 +215,9 @@ def process_table():
 
 
 def daemon_processes(root_pid, marker):
-    """The daemon's own processes: its descendants, plus processes whose command line names
-    `marker` (containerd shims re-parent themselves to pid 1), but none inside a container's
-    pid namespace: the containers themselves are not counted."""
+    """Returns the daemon's processes: its descendants and the processes whose command line
+    contains `marker` (containerd shims re-parent themselves to pid 1). Processes in another
+    pid namespace are containers, so they are not counted."""
     table = process_table()
     if root_pid not in table:
         return []
@@ -275,7 +277,7 @@ def used_subnets():
 
 
 def free_subnet(taken):
-    """A /24 in 10.0.0.0/8 that overlaps no route or address on the host nor `taken`."""
+    """Returns a /24 in 10.0.0.0/8 that overlaps no host route or address and none of `taken`."""
     used = used_subnets() + taken
     for _ in range(1000):
         candidate = ipaddress.ip_network(
@@ -408,7 +410,7 @@ class Daemon:
                 raise RuntimeError(f"{self.name} exited {self.process.returncode} at start; "
                                    f"see {self.log_file}:\n{self.log_tail()}")
             if time.monotonic() - began > 120:
-                raise RuntimeError(f"{self.name} did not answer /_ping in 120 s")
+                raise RuntimeError(f"{self.name} did not respond to /_ping in 120 s")
             try:
                 probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 probe.settimeout(120)
@@ -500,6 +502,7 @@ class Dockerd(Daemon):
         self.chains_before = {}
         self.own_chains = {}
         self.bridge_nf = None
+        self.created_key = False
 
     def cli_prefix(self):
         return [DOCKER_CLI, "-H", f"unix://{self.socket}"]
@@ -515,6 +518,8 @@ class Dockerd(Daemon):
 
     def prepare(self):
         os.makedirs(self.env["DOCKER_CONFIG"])
+        # dockerd 20.10 writes its trust key to /etc/docker/key.json whatever its roots are.
+        self.created_key = not os.path.exists(TRUST_KEY)
         with open(os.path.join(self.work, "daemon.json"), "w") as file:
             file.write("{}\n")
         for table in ("filter", "nat"):
@@ -527,8 +532,8 @@ class Dockerd(Daemon):
         if os.path.exists(path):
             with open(path) as file:
                 self.bridge_nf = (path, file.read().strip())
-        # dockerd sets the FORWARD policy to DROP when it has to turn forwarding on itself;
-        # with forwarding already on (swiftd turns it on too) it leaves the policy alone.
+        # dockerd sets the FORWARD policy to DROP when it turns forwarding on itself. With
+        # forwarding already on (swiftd turns it on too), it leaves the policy alone.
         with open("/proc/sys/net/ipv4/ip_forward") as file:
             if file.read().strip() != "1":
                 raise RuntimeError("net.ipv4.ip_forward is 0: dockerd would set the FORWARD "
@@ -541,6 +546,7 @@ class Dockerd(Daemon):
         notes = []
         self.remove_all_containers()
         self.stop()
+
         for pid, (_, _, command) in process_table().items():
             if self.work in command:
                 notes.append(f"killed pid {pid} left by dockerd: {command[:80]}")
@@ -551,16 +557,22 @@ class Dockerd(Daemon):
         mounts = unmount_under(self.work)
         if mounts:
             notes.append(f"unmounted {len(mounts)} mounts dockerd left under {self.work}")
+
         for table in ("filter", "nat"):
             after = iptables_chains("iptables", table)
             self.own_chains[table] = sorted(after - self.chains_before.get(table, after))
         deleted = remove_iptables("iptables", self.bridge, self.own_chains)
         notes.append(f"deleted {len(deleted)} iptables rules and chains dockerd left")
+
         if self.bridge_nf:
             with open(self.bridge_nf[0], "w") as file:
                 file.write(self.bridge_nf[1])
         if link_exists(self.bridge):
             run(["ip", "link", "del", self.bridge], check=False)
+        if self.created_key and os.path.exists(TRUST_KEY):
+            os.unlink(TRUST_KEY)
+            notes.append(f"removed {TRUST_KEY}, which dockerd created")
+
         for controller in os.listdir("/sys/fs/cgroup"):
             parent = os.path.join("/sys/fs/cgroup", controller, self.cgroup)
             if os.path.isdir(parent):
@@ -614,8 +626,10 @@ def parallel_runs(daemon, count):
 
 
 def hold_subscribers(daemon, count):
-    """Opens `count` idle /events subscribers; returns how many got their response headers,
-    how many were still open five seconds later, and the memory growth per subscriber."""
+    """Opens `count` idle /events subscribers and measures the daemon's memory growth.
+
+    Returns how many received response headers, how many were still open five seconds later,
+    and the growth per subscriber."""
     before = sample_memory(daemon)
     selector = selectors.DefaultSelector()
     sockets = []
@@ -626,6 +640,7 @@ def hold_subscribers(daemon, count):
         connection.setblocking(False)
         selector.register(connection, selectors.EVENT_READ, bytearray())
         sockets.append(connection)
+
     answered, deadline = 0, time.monotonic() + 60
     while answered < count and time.monotonic() < deadline:
         for key, _ in selector.select(timeout=1):
@@ -638,6 +653,7 @@ def hold_subscribers(daemon, count):
                 if data and key.data.startswith(b"HTTP/1.1 200"):
                     answered += 1
                 selector.unregister(key.fileobj)
+
     time.sleep(2)
     during = sample_memory(daemon)
     time.sleep(3)
@@ -649,6 +665,7 @@ def hold_subscribers(daemon, count):
             still_open += 1
         except OSError:
             pass
+
     for connection in sockets:
         connection.close()
     selector.close()
@@ -817,8 +834,9 @@ def median_of(figure):
 
 def table(results, header, disk):
     swiftd, dockerd = results.get("swiftd", {}), results.get("dockerd")
-    lines = header + ["", "| workload | unit | swiftd | dockerd | swiftd / dockerd | target | met |",
-                      "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = header + [
+        "", "| workload | unit | swiftd | dockerd | swiftd / dockerd | target | met |",
+        "| --- | --- | --- | --- | --- | --- | --- |"]
     for key, label, unit, scale, better, target in ROWS:
         ours = swiftd.get(key)
         theirs = dockerd.get(key) if dockerd else None
@@ -834,6 +852,7 @@ def table(results, header, disk):
         lines.append(f"| {label} | {unit} | {cell(ours, scale, unit)} | "
                      f"{cell(theirs, scale, unit) if dockerd else 'not run'} | {ratio} | "
                      f"{target_text} | {met} |")
+
     lines.append(f"| disk: `dd bs=1M conv=fsync` copy of the same {BIG_IMAGE_MB} MB file "
                  f"(the limit for import and save) | MB/s | {cell(disk, 1, 'MB/s')} | "
                  f"{cell(disk, 1, 'MB/s')} | – | – | – |")
@@ -848,6 +867,7 @@ def table(results, header, disk):
                          f"PSS ({events['rss_per']:.1f} KiB RSS); "
                          f"{events['pss_after_close'] / 1024:+.1f} MiB PSS left after closing")
     lines.append("")
+
     for name, figures in results.items():
         lines.append(f"- {name}: {figures['idle_processes']} processes when idle; first stop "
                      f"after import {figures['stop_first'] * 1000:.0f} ms")

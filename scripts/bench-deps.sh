@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what `make bench` needs from Debian: hyperfine, GNU time and, unless
 # BENCH_NO_DOCKER=1, docker.io (dockerd 20.10, containerd, runc) to compare against.
-# docker.io's postinst asks invoke-rc.d to start a docker service; without systemd as PID 1
+# docker.io's postinst runs invoke-rc.d to start a docker service; without systemd as PID 1
 # (and with a policy-rc.d that denies it) none starts. This checks that no dockerd or
 # containerd runs after the install and names any that does, without touching it.
 set -eu
