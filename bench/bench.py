@@ -276,9 +276,9 @@ def used_subnets():
     return networks
 
 
-def free_subnet(taken):
-    """Returns a /24 in 10.0.0.0/8 that overlaps no host route or address and none of `taken`."""
-    used = used_subnets() + taken
+def free_subnet(excluded):
+    """Returns a /24 in 10.0.0.0/8 that overlaps no host route or address and none of `excluded`."""
+    used = used_subnets() + excluded
     for _ in range(1000):
         candidate = ipaddress.ip_network(
             f"10.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24")
@@ -611,18 +611,26 @@ def timed(command, env):
 
 
 def parallel_runs(daemon, count):
-    """Starts `count` `run -d busybox sleep` at once; returns (seconds, container ids)."""
+    """Starts `count` `run -d busybox sleep` at once.
+
+    Returns the seconds until the last CLI exited, the ids of the containers started and the
+    error messages of the commands that failed."""
     command = daemon.cli("run", "-d", "busybox", "sleep", "100000")
     began = time.monotonic()
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True, env=daemon.env) for _ in range(count)]
     outputs = [process.communicate() for process in processes]
     seconds = time.monotonic() - began
-    failed = [(p.returncode, err) for p, (_, err) in zip(processes, outputs) if p.returncode]
-    if failed:
-        raise RuntimeError(f"{daemon.name}: {len(failed)} of {count} run -d failed, such as "
-                           f"{failed[0][1].strip()}")
-    return seconds, [out.strip().splitlines()[-1] for out, _ in outputs]
+    ids, failures = [], []
+    for process, (output, error) in zip(processes, outputs):
+        if process.returncode == 0:
+            ids.append(output.strip().splitlines()[-1])
+        else:
+            failures.append(error.strip())
+    if len(failures) > count // 10:
+        raise RuntimeError(f"{daemon.name}: {len(failures)} of {count} run -d failed, such as "
+                           f"{failures[0]}")
+    return seconds, ids, failures
 
 
 def hold_subscribers(daemon, count):
@@ -719,23 +727,28 @@ def benchmark(daemon, work, busybox, big_image):
     for round_index in range(REPEAT["parallel"]):
         log(f"{daemon.name}: {CONTAINERS} run -d in parallel (round {round_index + 1})")
         before = sample_memory(daemon, samples=3)
-        seconds, ids = parallel_runs(daemon, CONTAINERS)
+        seconds, ids, failures = parallel_runs(daemon, CONTAINERS)
         starts.append(seconds)
+        for failure in failures:
+            # A failed `run -d` is reported, not hidden: the figures of this round count only
+            # the containers that run.
+            notes.append(f"{daemon.name}: run -d failed in round {round_index + 1}: {failure}")
         _, running = api(daemon.socket, "GET", "/containers/json")
-        if len(running) != CONTAINERS:
+        if len(running) != len(ids):
             raise RuntimeError(f"{daemon.name}: {len(running)} containers running, "
-                               f"expected {CONTAINERS}")
+                               f"expected {len(ids)}")
         time.sleep(3)
         loaded = sample_memory(daemon, samples=3)
-        per_container.append((loaded[1] - before[1]) / CONTAINERS / 1024)
-        per_container_rss.append((loaded[0] - before[0]) / CONTAINERS / 1024)
+        per_container.append((loaded[1] - before[1]) / len(running) / 1024)
+        per_container_rss.append((loaded[0] - before[0]) / len(running) / 1024)
         if round_index == 0:
             log(f"{daemon.name}: GET /containers/json?all=1 rate with {CONTAINERS}")
             for connections in (1, 8):
                 figures[f"list_rps_{connections}"] = summary(
                     [request_rate(daemon.socket, "/containers/json?all=1", connections,
                                   REPEAT["rps_seconds"]) for _ in range(REPEAT["rps_rounds"])])
-        seconds, _ = timed(daemon.cli("rm", "-f", *ids), daemon.env)
+        _, every = api(daemon.socket, "GET", "/containers/json?all=1")
+        seconds, _ = timed(daemon.cli("rm", "-f", *[c["Id"] for c in every]), daemon.env)
         removes.append(seconds)
         _, left = api(daemon.socket, "GET", "/containers/json?all=1")
         if left:

@@ -100,7 +100,7 @@ def main():
 
         perf_during(pid, work, "GET /_ping, 1 connection", lambda: rate("/_ping"),
                     options.seconds)
-        _, ids = bench.parallel_runs(daemon, bench.CONTAINERS)
+        _, ids, _ = bench.parallel_runs(daemon, bench.CONTAINERS)
         perf_during(pid, work, f"GET /containers/json?all=1, {bench.CONTAINERS} containers",
                     lambda: rate("/containers/json?all=1"), options.seconds)
         bench.run(daemon.cli("rm", "-f", *ids))
