@@ -44,6 +44,9 @@ BIG_IMAGE_MB = 200
 DOCKER_CLI = "/usr/bin/docker"
 DOCKERD = "/usr/sbin/dockerd"
 TRUST_KEY = "/etc/docker/key.json"
+# CPU microseconds per request that the request-rate client itself used, by target, so that a
+# reader can tell whether the client limited a rate.
+CLIENT_CPU_US = {}
 
 
 def log(message):
@@ -162,12 +165,12 @@ def _rate_worker(path, raw_request, seconds, start, results):
     client = RawKeepAlive(path)
     client.request(raw_request)
     start.wait()
-    count, deadline = 0, time.monotonic() + seconds
+    count, deadline, cpu = 0, time.monotonic() + seconds, time.process_time()
     while time.monotonic() < deadline:
         client.request(raw_request)
         count += 1
     client.close()
-    results.put(count)
+    results.put((count, time.process_time() - cpu))
 
 
 def request_rate(path, target, connections, seconds):
@@ -183,12 +186,16 @@ def request_rate(path, target, connections, seconds):
         worker.start()
     time.sleep(0.3)
     start.set()
-    counts = [results.get(timeout=seconds + 60) for _ in workers]
+    reports = [results.get(timeout=seconds + 60) for _ in workers]
     for worker in workers:
         worker.join()
         if worker.exitcode != 0:
             raise RuntimeError(f"a request worker for {target} exited {worker.exitcode}")
-    return sum(counts) / seconds
+    count = sum(report[0] for report in reports)
+    if count:
+        cost = sum(report[1] for report in reports) / count * 1e6
+        CLIENT_CPU_US.setdefault(target, []).append(cost)
+    return count / seconds
 
 
 # MARK: processes and memory
@@ -886,6 +893,10 @@ def table(results, header, disk):
                      f"after import {figures['stop_first'] * 1000:.0f} ms")
         for note in figures.get("notes", []):
             lines.append(f"- {note}")
+    lines.append("")
+    for target, costs in sorted(CLIENT_CPU_US.items()):
+        lines.append(f"- request-rate client (Python) CPU per request, `{target}`: "
+                     f"median {statistics.median(costs):.0f} µs")
     lines.append("")
     lines.append("Cells: median (min–max) over the repetitions; MB = 10^6 bytes for throughput, "
                  "MiB for memory. PSS shares each shared page among the processes mapping it; "
