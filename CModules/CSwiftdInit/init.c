@@ -462,8 +462,9 @@ static void swd_set_rlimits(int fd, const struct swd_container_config *config) {
 }
 
 /* Opens a pty pair in the container's own devpts (so that the slave is /dev/pts/N inside),
- * sends the master to the daemon over the sync socket, and returns the slave. */
-static int swd_open_terminal(int fd, int sync, uint32_t uid) {
+ * gives it its first window size before the command can read it, sends the master to the
+ * daemon over the sync socket, and returns the slave. */
+static int swd_open_terminal(int fd, int sync, uint32_t uid, uint16_t rows, uint16_t columns) {
     int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) swd_fail(fd, SWD_STAGE_TERMINAL);
     int unlock = 0;
@@ -475,6 +476,10 @@ static int swd_open_terminal(int fd, int sync, uint32_t uid) {
     int slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) swd_fail(fd, SWD_STAGE_TERMINAL);
     if (fchown(slave, uid, (gid_t)-1) != 0) swd_fail(fd, SWD_STAGE_TERMINAL);
+    if (rows != 0 && columns != 0) {
+        struct winsize size = {rows, columns, 0, 0};
+        if (ioctl(master, TIOCSWINSZ, &size) != 0) swd_fail(fd, SWD_STAGE_TERMINAL);
+    }
 
     char byte = 't';
     struct iovec data = {&byte, 1};
@@ -572,7 +577,8 @@ static int swd_child(void *raw) {
         swd_fail(fd, SWD_STAGE_HOSTNAME);
     int terminal = -1;
     if (config->tty) {
-        terminal = swd_open_terminal(fd, args->sync_read, config->uid);
+        terminal = swd_open_terminal(fd, args->sync_read, config->uid, config->tty_rows,
+                                     config->tty_columns);
         swd_take_terminal(fd, terminal);
     }
     if (chdir(config->workdir) != 0) swd_fail(fd, SWD_STAGE_CHDIR_WORKDIR);
@@ -788,7 +794,7 @@ static __attribute__((noreturn)) void swd_exec_command(int fd, int sync,
                                                        const struct swd_exec_config *config) {
     int terminal = -1;
     if (config->tty) {
-        terminal = swd_open_terminal(fd, sync, config->uid);
+        terminal = swd_open_terminal(fd, sync, config->uid, config->tty_rows, config->tty_columns);
         swd_take_terminal(fd, terminal);
     }
     if (chdir(config->workdir) != 0) swd_fail(fd, SWD_STAGE_CHDIR_WORKDIR);

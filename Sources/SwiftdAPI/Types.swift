@@ -85,6 +85,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     /// `no-new-privileges`, `seccomp=unconfined` or `seccomp=FILE CONTENTS`.
     public var SecurityOpt: [String]?
     public var ShmSize: Int64?
+    /// The terminal's first size with `Tty`: `[height, width]`.
+    public var ConsoleSize: [Int]?
     /// The logging driver; swiftd writes `json-file` logs.
     public var LogConfig: LogConfiguration?
     /// Published ports: container port such as `80/tcp` to host bindings.

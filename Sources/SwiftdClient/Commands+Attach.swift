@@ -63,9 +63,15 @@ extension Commands {
 extension Commands {
     /// Sets `-i` and `-t` in a create request as the docker CLI does: `-i` opens stdin, and
     /// without `-d` attaches it once (the client's end of input closes the process's stdin).
+    /// With `-t` on a terminal, the pty starts with the terminal's size.
     func applyStdioFlags(_ flags: FlagParser, to request: inout ContainerCreateRequest) {
         let interactive = flags.bool("-i")
         request.Tty = flags.bool("-t")
+        if flags.bool("-t"), !flags.bool("-d"), let size = Terminal.size() {
+            var hostConfig = request.HostConfig ?? HostConfig()
+            hostConfig.ConsoleSize = [size.rows, size.columns]
+            request.HostConfig = hostConfig
+        }
         request.OpenStdin = interactive
         request.AttachStdin = interactive && !flags.bool("-d")
         request.StdinOnce = interactive && !flags.bool("-d")

@@ -26,6 +26,9 @@ extension Commands {
         if !flags.strings("-e").isEmpty { request["Env"] = .strings(flags.strings("-e")) }
         if let directory = flags.string("-w") { request["WorkingDir"] = .string(directory) }
         if let user = flags.string("-u") { request["User"] = .string(user) }
+        if tty, !flags.bool("-d"), let size = Terminal.size() {
+            request["ConsoleSize"] = .integers([size.rows, size.columns])
+        }
         let created = try client.request("POST", "/containers/\(percentEncode(container))/exec", json: Array(try JSONEncoder().encode(request)))
         if created.status >= 400 { throw DaemonFailure(message: created.errorMessage, exitStatus: 1) }
         let id = try created.decode([String: String].self)["Id"] ?? ""
@@ -65,6 +68,7 @@ enum JSONValue: Encodable {
     case string(String)
     case strings([String])
     case bool(Bool)
+    case integers([Int])
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
@@ -72,6 +76,7 @@ enum JSONValue: Encodable {
         case .string(let value): try container.encode(value)
         case .strings(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
+        case .integers(let value): try container.encode(value)
         }
     }
 }

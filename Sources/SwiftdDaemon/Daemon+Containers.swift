@@ -134,6 +134,7 @@ extension Daemon {
             }
         }
         try validateRestartPolicy(hostConfig)
+        _ = try terminalSize(hostConfig.ConsoleSize)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""

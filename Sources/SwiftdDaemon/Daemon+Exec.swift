@@ -21,6 +21,15 @@ struct ExecCreateRequest: Codable, Sendable {
     var Privileged: Bool?
     var User: String?
     var WorkingDir: String?
+    /// The terminal's first size with `Tty`: `[height, width]`.
+    var ConsoleSize: [Int]?
+}
+
+/// The body of `POST /exec/{id}/start`.
+struct ExecStartRequest: Codable, Sendable {
+    var Detach: Bool?
+    var Tty: Bool?
+    var ConsoleSize: [Int]?
 }
 
 /// `GET /exec/{id}/json`'s response.
@@ -127,6 +136,9 @@ extension Daemon {
     private func startExec(_ job: Job) async throws {
         let id = try job.argument("id")
         let (inspect, request) = try execs.get(id)
+        let options = try job.environment["body"].flatMap { body in
+            body.isEmpty ? nil : try JSONDecoder().decode(ExecStartRequest.self, from: Data(body.utf8))
+        }
         guard !inspect.Running && inspect.ExitCode == nil else {
             throw SwiftdError(.conflict, "exec instance \(id) has already been started")
         }
@@ -155,6 +167,7 @@ extension Daemon {
         spec.seccomp = request.Privileged == true ? .unconfined : containerSpec.seccomp
 
         spec.tty = inspect.ProcessConfig.tty
+        spec.terminalSize = try terminalSize(options?.ConsoleSize ?? request.ConsoleSize)
         let broadcast = OutputBroadcast()
         let output = broadcast.subscribe()
         let (pid, pump, input) = try startExecProcess(
@@ -176,9 +189,7 @@ extension Daemon {
             emit(container, "exec_die", ["execID": id, "exitCode": "\(status.code)"])
         }
 
-        let detach = job.environment["body"].flatMap {
-            try? JSONDecoder().decode([String: Bool].self, from: Data($0.utf8))
-        }?["Detach"] == true
+        let detach = options?.Detach == true
         if detach {
             if !spec.tty { input?.close() }
             return

@@ -16,11 +16,25 @@ extension Daemon {
         host.LogConfig = LogConfiguration(Type: "json-file", Config: host.LogConfig?.Config ?? [:])
     }
 
+    /// Reads a `ConsoleSize` of `[height, width]`; nil when absent or zero.
+    ///
+    /// - Throws: `.invalidArgument` for a size that is not two numbers from 0 to 65535.
+    func terminalSize(_ values: [Int]?) throws -> TerminalSize? {
+        guard let values else { return nil }
+        guard values.count == 2, let rows = UInt16(exactly: values[0]),
+            let columns = UInt16(exactly: values[1])
+        else {
+            throw SwiftdError(.invalidArgument, "invalid ConsoleSize \(values): expected [height, width]")
+        }
+        return rows == 0 || columns == 0 ? nil : TerminalSize(rows: rows, columns: columns)
+    }
+
     /// Turns the isolation and resource settings of a container's `HostConfig` into its spec.
     ///
     /// - Throws: `.invalidArgument` for a value out of range or a security option swiftd does
     ///   not know, naming the field.
     func applyHostConfig(_ host: HostConfig, to spec: inout ContainerSpec) throws {
+        spec.terminalSize = try terminalSize(host.ConsoleSize)
         if host.Privileged == true {
             // As with dockerd, a privileged container runs without a seccomp filter.
             spec.privileged = true

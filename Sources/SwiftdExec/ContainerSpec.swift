@@ -46,6 +46,8 @@ public struct ContainerSpec: Sendable {
     /// `-t`: the process gets a pty from the container's devpts as its controlling terminal
     /// and stdio. Start such a container with `ExecDriver.startWithTerminal`.
     public var tty: Bool
+    /// The terminal's first window size (`ConsoleSize`), set before the process starts.
+    public var terminalSize: TerminalSize?
     /// `--ulimit`: resource limits set in the container; none may exceed the daemon's hard
     /// limit, because raising a hard limit takes CAP_SYS_RESOURCE.
     public var ulimits: [Ulimit]
@@ -214,6 +216,8 @@ public struct ProcessSpec: Sendable {
     /// `exec -t`: the command gets a new pty of the container's devpts as its controlling
     /// terminal and stdio. Start such a command with `ExecDriver.execWithTerminal`.
     public var tty: Bool
+    /// The terminal's first window size (`ConsoleSize`), set before the command starts.
+    public var terminalSize: TerminalSize?
 
     public init(arguments: [String], environment: [String] = []) {
         self.arguments = arguments
@@ -269,5 +273,16 @@ public struct ExitStatus: Sendable, Equatable {
         } else {
             self.init(code: 128 + signal, signal: signal, oomKilled: oomKilled)
         }
+    }
+}
+
+/// A terminal's window size in character cells.
+public struct TerminalSize: Sendable, Equatable {
+    public var rows: UInt16
+    public var columns: UInt16
+
+    public init(rows: UInt16, columns: UInt16) {
+        self.rows = rows
+        self.columns = columns
     }
 }

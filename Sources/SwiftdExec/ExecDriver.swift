@@ -295,6 +295,8 @@ public final class ExecDriver: Sendable {
         config.stdout_fd = stdio.stdout
         config.stderr_fd = stdio.stderr
         config.tty = spec.tty ? 1 : 0
+        config.tty_rows = spec.terminalSize?.rows ?? 0
+        config.tty_columns = spec.terminalSize?.columns ?? 0
 
         var child = swd_exec_child()
         if swd_exec_clone(&config, &child) != 0 {
@@ -415,6 +417,8 @@ public final class ExecDriver: Sendable {
         config.readonly_rootfs = spec.readonlyRootfs ? 1 : 0
         config.no_new_privileges = spec.noNewPrivileges ? 1 : 0
         config.tty = spec.tty ? 1 : 0
+        config.tty_rows = spec.terminalSize?.rows ?? 0
+        config.tty_columns = spec.terminalSize?.columns ?? 0
         config.shm_size = UInt64(spec.shmSize)
         let mounts = try spec.mounts.map { try Self.cMount($0, memory: memory) }
         config.mounts = memory.array(mounts)

@@ -75,6 +75,23 @@ struct ContainerStreamTests {
         }
     }
 
+    @Test("exec -it has the terminal's size")
+    func execTerminal() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let id = try daemon.client(["run", "-d", "busybox", "sleep", "60"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            defer { _ = try? daemon.client(["rm", "-f", id]) }
+            let command =
+                "stty rows 17 cols 61; \(DaemonHarness.binary) -H unix://\(daemon.socket) "
+                + "exec -it \(id) sh -c 'tty; stty size; exit 5'"
+            let result = try DaemonHarness.capture(
+                "/usr/bin/script", ["-qec", command, "/dev/null"])
+            #expect(result.stdout.contains("/dev/pts/"), "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("17 61"), "\(result.stdout)")
+            #expect(result.status == 5)
+        }
+    }
+
     @Test("attach after start, then detach with ctrl-p ctrl-q leaves the container running")
     func attachAndDetach() throws {
         try DaemonHarness.withDaemon { daemon in

@@ -99,6 +99,8 @@ struct swd_container_config {
     int32_t readonly_rootfs;
     int32_t no_new_privileges;
     int32_t tty;                 /* nonzero: stdio is a pty opened in the container's devpts */
+    uint16_t tty_rows;           /* the pty's first window size; 0 leaves it unset */
+    uint16_t tty_columns;
     uint64_t shm_size;           /* bytes of the /dev/shm tmpfs */
     const struct swd_mount *mounts;
     uint32_t mount_count;
@@ -178,6 +180,8 @@ struct swd_exec_config {
     int32_t stdout_fd;
     int32_t stderr_fd;
     int32_t tty;                 /* nonzero: stdio is a new pty of the container's devpts */
+    uint16_t tty_rows;           /* the pty's first window size; 0 leaves it unset */
+    uint16_t tty_columns;
 };
 
 /* A started exec helper that waits for swd_exec_release(). */
