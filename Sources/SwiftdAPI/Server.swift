@@ -58,30 +58,49 @@ public final class HTTPServer: Sendable {
         try serve(listener: fd, name: "unix://\(path)")
     }
 
-    /// Binds a TCP socket at `host:port` (IPv4) and serves it, with TLS when `tls` is given.
+    /// Binds a TCP socket at `host:port` (a numeric IPv4 or IPv6 address) and serves it, with
+    /// TLS when `tls` is given. An IPv6 socket clears `IPV6_V6ONLY`, as dockerd's Go listener
+    /// does, so `[::]` also accepts IPv4 connections.
     public func listen(tcpHost host: String, port: UInt16, tls: TLSServerContext?) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket", subject: "tcp://\(host):\(port)", errno: errno) }
-        var reuse: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+        let name = TCPAddress(host: host, port: port).description
+        let family = host.contains(":") ? AF_INET6 : AF_INET
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemCallError(call: "socket", subject: name, errno: errno) }
+        var on: Int32 = 1
+        var off: Int32 = 0
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var storage = sockaddr_storage()
+        let length: Int
+        var parsed: Int32
+        if family == AF_INET6 {
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            parsed = inet_pton(AF_INET6, host, &address.sin6_addr)
+            withUnsafeBytes(of: address) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
+            length = MemoryLayout<sockaddr_in6>.size
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            parsed = inet_pton(AF_INET, host, &address.sin_addr)
+            withUnsafeBytes(of: address) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
+            length = MemoryLayout<sockaddr_in>.size
+        }
+        guard parsed == 1 else {
             Glibc.close(fd)
             throw SystemCallError(call: "inet_pton", subject: host, errno: EINVAL)
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        let bound = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(length)) }
         }
         if bound != 0 || Glibc.listen(fd, 1024) != 0 {
             let code = errno
             Glibc.close(fd)
-            throw SystemCallError(call: "bind", subject: "tcp://\(host):\(port)", errno: code)
+            throw SystemCallError(call: "bind", subject: name, errno: code)
         }
-        try serve(listener: fd, name: "tcp://\(host):\(port)", tls: tls)
+        try serve(listener: fd, name: name, tls: tls)
     }
 
     /// Accepts connections on an already listening socket, such as one passed by systemd.
