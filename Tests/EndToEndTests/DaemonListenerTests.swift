@@ -126,3 +126,112 @@ struct SocketActivationTests {
         #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
     }
 }
+
+/// Requests that arrive while the daemon still loads its containers.
+@Suite("early requests", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct EarlyRequestTests {
+    /// Starts `curl` on the daemon's socket for `path`, printing the body and then the status.
+    func startCurl(_ harness: DaemonHarness, _ path: String, output: Pipe) throws -> Process {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = [
+            "-s", "--max-time", "30", "-w", " %{http_code}", "--unix-socket", harness.socket, "http://x\(path)",
+        ]
+        curl.standardOutput = output
+        curl.standardError = FileHandle.nullDevice
+        try curl.run()
+        return curl
+    }
+
+    /// Waits up to `seconds` for `process` to exit, and reports whether it did.
+    func waitForExit(_ process: Process, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return !process.isRunning
+    }
+
+    @Test("requests wait for the daemon to load")
+    func requestsWaitForLoad() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        try harness.importBusybox()
+        let created = try harness.client(["create", "--name", "early", "busybox", "true"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(harness.stop() == 0)
+
+        // The load reads each container's config.v2.json. Made a FIFO, the record blocks the
+        // load (as a slow disk would) until the test writes it, so the requests below are sent
+        // while the daemon is certainly still loading.
+        let record = "\(harness.root)/containers/\(id)/config.v2.json"
+        let recordBytes = try Data(contentsOf: URL(fileURLWithPath: record))
+        try FileManager.default.removeItem(atPath: record)
+        #expect(mkfifo(record, 0o600) == 0)
+        var recordWritten = false
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: DaemonHarness.binary)
+        daemon.arguments = [
+            "-d", "-H", "unix://\(harness.socket)", "-g", harness.root, "-p", harness.pidfile,
+            "--exec-root", "\(harness.work)/run", "-b", harness.bridge, "--bip", "\(harness.gateway)/24",
+        ]
+        let logPath = "\(harness.work)/early.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        defer { try? log.close() }
+        daemon.standardOutput = log
+        daemon.standardError = log
+        daemon.standardInput = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            // After a failure the daemon may still wait on the FIFO, so release it, then stop.
+            if !recordWritten {
+                let fd = open(record, O_WRONLY | O_NONBLOCK)
+                if fd >= 0 { close(fd) }
+            }
+            if daemon.isRunning {
+                kill(daemon.processIdentifier, SIGTERM)
+                if !waitForExit(daemon, seconds: 20) { kill(daemon.processIdentifier, SIGKILL) }
+            }
+        }
+        func daemonLog() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+        // /_ping does not wait for the load, so its response shows the API is up.
+        var ping = CommandResult(status: -1, stdout: "", stderr: "")
+        for _ in 0..<200 where ping.stdout != "OK 200" {
+            Thread.sleep(forTimeInterval: 0.05)
+            ping = try DaemonHarness.capture("/usr/bin/curl", [
+                "-s", "--max-time", "5", "-w", " %{http_code}", "--unix-socket", harness.socket, "http://x/_ping",
+            ])
+        }
+        #expect(ping.stdout == "OK 200", "\(daemonLog())")
+
+        let listOutput = Pipe()
+        let pingOutput = Pipe()
+        let list = try startCurl(harness, "/v1.45/containers/json?all=1", output: listOutput)
+        defer { if list.isRunning { list.terminate() } }
+        let earlyPing = try startCurl(harness, "/v1.45/_ping", output: pingOutput)
+        #expect(waitForExit(earlyPing, seconds: 10))
+        let pingBody = String(decoding: pingOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(pingBody == "OK 200")
+
+        // The list waits at the gate as long as the load does.
+        Thread.sleep(forTimeInterval: 1)
+        #expect(list.isRunning)
+        #expect(!daemonLog().contains("daemon ready"), "\(daemonLog())")
+
+        let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: record))
+        writer.write(recordBytes)
+        try writer.close()
+        recordWritten = true
+        #expect(waitForExit(list, seconds: 20))
+        let listBody = String(decoding: listOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(listBody.hasSuffix(" 200"), "\(listBody)")
+        #expect(listBody.contains("\"Id\":\"\(id)\""), "\(listBody)")
+        #expect(daemonLog().contains("daemon ready"), "\(daemonLog())")
+
+        kill(daemon.processIdentifier, SIGTERM)
+        #expect(waitForExit(daemon, seconds: 30))
+        #expect(daemon.terminationStatus == 0, "\(daemonLog())")
+    }
+}
