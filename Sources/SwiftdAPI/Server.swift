@@ -59,43 +59,28 @@ public final class HTTPServer: Sendable {
     }
 
     /// Binds a TCP socket at `host:port` (a numeric IPv4 or IPv6 address) and serves it, with
-    /// TLS when `tls` is given. An IPv6 socket clears `IPV6_V6ONLY`, as dockerd's Go listener
-    /// does, so `[::]` also accepts IPv4 connections.
+    /// TLS when `tls` is given. An IPv6 socket clears `IPV6_V6ONLY`, so `[::]` also accepts
+    /// IPv4 connections whatever the host's `net.ipv6.bindv6only` is.
     public func listen(tcpHost host: String, port: UInt16, tls: TLSServerContext?) throws {
         let name = TCPAddress(host: host, port: port).description
-        let family = host.contains(":") ? AF_INET6 : AF_INET
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &results)
+        defer { freeaddrinfo(results) }
+        guard status == 0, let info = results?.pointee else {
+            throw ConnectionError.unresolved(host: host, reason: String(cString: gai_strerror(status)))
+        }
+        let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
         guard fd >= 0 else { throw SystemCallError(call: "socket", subject: name, errno: errno) }
         var on: Int32 = 1
         var off: Int32 = 0
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        var storage = sockaddr_storage()
-        let length: Int
-        var parsed: Int32
-        if family == AF_INET6 {
+        if info.ai_family == AF_INET6 {
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = port.bigEndian
-            parsed = inet_pton(AF_INET6, host, &address.sin6_addr)
-            withUnsafeBytes(of: address) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
-            length = MemoryLayout<sockaddr_in6>.size
-        } else {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            parsed = inet_pton(AF_INET, host, &address.sin_addr)
-            withUnsafeBytes(of: address) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
-            length = MemoryLayout<sockaddr_in>.size
         }
-        guard parsed == 1 else {
-            Glibc.close(fd)
-            throw SystemCallError(call: "inet_pton", subject: host, errno: EINVAL)
-        }
-        let bound = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(length)) }
-        }
-        if bound != 0 || Glibc.listen(fd, 1024) != 0 {
+        if bind(fd, info.ai_addr, info.ai_addrlen) != 0 || Glibc.listen(fd, 1024) != 0 {
             let code = errno
             Glibc.close(fd)
             throw SystemCallError(call: "bind", subject: name, errno: code)
