@@ -1,13 +1,32 @@
 import Foundation
 import SwiftdSystem
+import SwiftdTLS
 
-/// A blocking HTTP/1.1 client for the daemon's unix socket.
+/// A blocking HTTP/1.1 client for the daemon's API, on a unix socket or over TCP.
 public final class APIClient: Sendable {
-    /// The socket path, from `unix:///run/swiftd.sock` or a bare path.
-    public let socketPath: String
+    /// The daemon's listening address: a unix socket path, or a TCP address with an optional
+    /// TLS configuration.
+    public enum Endpoint: Sendable {
+        case unix(path: String)
+        case tcp(TCPAddress, tls: TLSClientContext?)
 
-    public init(host: String) {
-        socketPath = host.hasPrefix("unix://") ? String(host.dropFirst("unix://".count)) : host
+        public var description: String {
+            switch self {
+            case .unix(let path): "unix://\(path)"
+            case .tcp(let address, _): address.description
+            }
+        }
+    }
+
+    public let endpoint: Endpoint
+
+    /// Creates a client for `unix:///PATH`, or a bare path.
+    public convenience init(host: String) {
+        self.init(endpoint: .unix(path: host.hasPrefix("unix://") ? String(host.dropFirst("unix://".count)) : host))
+    }
+
+    public init(endpoint: Endpoint) {
+        self.endpoint = endpoint
     }
 
     /// A response: status, headers, and the whole body.
@@ -35,20 +54,28 @@ public final class APIClient: Sendable {
 
     /// Failures to reach the daemon, as opposed to error responses from it.
     public struct ConnectError: Error, CustomStringConvertible {
-        public var socketPath: String
+        public var endpoint: String
         public var underlying: any Error
 
+        /// Reports whether the TLS handshake failed, such as when the server's certificate
+        /// failed verification, rather than the connection itself.
+        public var isTLSFailure: Bool { underlying is TLSError }
+
         public var description: String {
-            "cannot connect to swiftd at unix://\(socketPath): \(underlying). Is the daemon running?"
+            if isTLSFailure { return "cannot connect to swiftd at \(endpoint): \(underlying)" }
+            return "cannot connect to swiftd at \(endpoint): \(underlying). Is the daemon running?"
         }
     }
 
     /// Opens a connection, mapping failure to `ConnectError`.
     func connect() throws -> Connection {
         do {
-            return try Connection.connect(unixPath: socketPath)
+            switch endpoint {
+            case .unix(let path): return try Connection.connect(unixPath: path)
+            case .tcp(let address, let tls): return try Connection.connect(tcp: address, tls: tls)
+            }
         } catch {
-            throw ConnectError(socketPath: socketPath, underlying: error)
+            throw ConnectError(endpoint: endpoint.description, underlying: error)
         }
     }
 

@@ -48,6 +48,48 @@ public final class Connection: Sendable {
         return Connection(fd: fd)
     }
 
+    /// Connects to `address`, trying each address `getaddrinfo` returns for its host in turn,
+    /// then performs the TLS handshake when `tls` is given. Blocks.
+    ///
+    /// - Throws: `ConnectionError.unresolved`, the `SystemCallError` of the last `connect`, or
+    ///   the `TLSError` of a failed handshake.
+    public static func connect(tcp address: TCPAddress, tls: TLSClientContext?) throws -> Connection {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(address.host, String(address.port), &hints, &results)
+        guard status == 0 else {
+            throw ConnectionError.unresolved(host: address.host, reason: String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(results) }
+        var lastError: any Error = ConnectionError.unresolved(host: address.host, reason: "no addresses")
+        var candidate = results
+        while let info = candidate?.pointee {
+            candidate = info.ai_next
+            let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
+            guard fd >= 0 else {
+                lastError = SystemCallError(call: "socket", subject: address.description, errno: errno)
+                continue
+            }
+            var result: Int32
+            repeat { result = Glibc.connect(fd, info.ai_addr, info.ai_addrlen) } while result != 0 && errno == EINTR
+            guard result == 0 else {
+                lastError = SystemCallError(call: "connect", subject: address.description, errno: errno)
+                Glibc.close(fd)
+                continue
+            }
+            guard let tls else { return Connection(fd: fd) }
+            do {
+                return Connection(fd: fd, tls: try tls.connect(fd: fd, serverName: address.host))
+            } catch {
+                Glibc.close(fd)
+                throw error
+            }
+        }
+        throw lastError
+    }
+
     /// Builds a `sockaddr_un` for `path`, which must fit in `sun_path`.
     static func unixAddress(_ path: String) throws -> sockaddr_un {
         var address = sockaddr_un()
@@ -167,8 +209,15 @@ public final class Connection: Sendable {
 /// Failures of a connection that are not system call errors.
 public enum ConnectionError: Error, Sendable, CustomStringConvertible {
     case truncated
+    /// `getaddrinfo` failed for the host, with the text of `gai_strerror`.
+    case unresolved(host: String, reason: String)
 
-    public var description: String { "connection closed in the middle of a message" }
+    public var description: String {
+        switch self {
+        case .truncated: "connection closed in the middle of a message"
+        case .unresolved(let host, let reason): "cannot resolve \(host): \(reason)"
+        }
+    }
 }
 
 /// Reads a request or response body according to its framing.

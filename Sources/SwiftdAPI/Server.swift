@@ -58,30 +58,34 @@ public final class HTTPServer: Sendable {
         try serve(listener: fd, name: "unix://\(path)")
     }
 
-    /// Binds a TCP socket at `host:port` (IPv4) and serves it, with TLS when `tls` is given.
+    /// Binds a TCP socket at `host:port` (a numeric IPv4 or IPv6 address) and serves it, with
+    /// TLS when `tls` is given. An IPv6 socket clears `IPV6_V6ONLY`, so `[::]` also accepts
+    /// IPv4 connections whatever the host's `net.ipv6.bindv6only` is.
     public func listen(tcpHost host: String, port: UInt16, tls: TLSServerContext?) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemCallError(call: "socket", subject: "tcp://\(host):\(port)", errno: errno) }
-        var reuse: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
-            Glibc.close(fd)
-            throw SystemCallError(call: "inet_pton", subject: host, errno: EINVAL)
+        let name = TCPAddress(host: host, port: port).description
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &results)
+        defer { freeaddrinfo(results) }
+        guard status == 0, let info = results?.pointee else {
+            throw ConnectionError.unresolved(host: host, reason: String(cString: gai_strerror(status)))
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
+        guard fd >= 0 else { throw SystemCallError(call: "socket", subject: name, errno: errno) }
+        var on: Int32 = 1
+        var off: Int32 = 0
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        if info.ai_family == AF_INET6 {
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size))
         }
-        if bound != 0 || Glibc.listen(fd, 1024) != 0 {
+        if bind(fd, info.ai_addr, info.ai_addrlen) != 0 || Glibc.listen(fd, 1024) != 0 {
             let code = errno
             Glibc.close(fd)
-            throw SystemCallError(call: "bind", subject: "tcp://\(host):\(port)", errno: code)
+            throw SystemCallError(call: "bind", subject: name, errno: code)
         }
-        try serve(listener: fd, name: "tcp://\(host):\(port)", tls: tls)
+        try serve(listener: fd, name: name, tls: tls)
     }
 
     /// Accepts connections on an already listening socket, such as one passed by systemd.

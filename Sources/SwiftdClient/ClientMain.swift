@@ -7,14 +7,11 @@ public enum ClientMain {
     /// Runs a client command and returns the process's exit status.
     public static func run(_ arguments: [String]) -> Int32 {
         var arguments = arguments[...]
-        var host = ProcessInfo.processInfo.environment["SWIFTD_HOST"]
-            ?? ProcessInfo.processInfo.environment["DOCKER_HOST"] ?? "unix:///run/swiftd.sock"
+        let environment = ProcessInfo.processInfo.environment
+        var options = GlobalOptions(environment: environment)
         while let first = arguments.first, first.hasPrefix("-") {
             arguments.removeFirst()
             switch first {
-            case "-H", "--host":
-                guard let value = arguments.popFirst() else { return usageError("flag needs an argument: \(first)") }
-                host = value
             case "-h", "--help":
                 print(usage)
                 return 0
@@ -22,19 +19,16 @@ public enum ClientMain {
                 print("swiftd version \(clientVersion)")
                 return 0
             default:
-                if first.hasPrefix("--host=") {
-                    host = String(first.dropFirst("--host=".count))
-                    continue
+                do {
+                    guard try options.apply(first, &arguments) else { return usageError("unknown flag: \(first)") }
+                } catch {
+                    return usageError(error.message)
                 }
-                return usageError("unknown flag: \(first)")
             }
         }
         guard let command = arguments.popFirst() else {
             print(usage)
             return 0
-        }
-        guard host.hasPrefix("unix://") || host.hasPrefix("/") else {
-            return fail("only unix:// daemon addresses are supported so far, not \(host)", status: 125)
         }
         if command == "help" {
             if let topic = arguments.first, let text = CommandHelp.texts[topic] {
@@ -48,7 +42,13 @@ public enum ClientMain {
             print(text)
             return 0
         }
-        let client = Commands(client: APIClient(host: host))
+        let endpoint: APIClient.Endpoint
+        do {
+            endpoint = try options.endpoint(environment: environment)
+        } catch {
+            return fail("swiftd: \(error)", status: 125)
+        }
+        let client = Commands(client: APIClient(endpoint: endpoint))
         do {
             switch command {
             case "run": return try client.run(Array(arguments))
@@ -96,7 +96,7 @@ public enum ClientMain {
         } catch let error as DaemonFailure {
             return fail("Error response from daemon: \(error.message)", status: error.exitStatus)
         } catch let error as APIClient.ConnectError {
-            return fail("\(error)", status: 1)
+            return fail("\(error)", status: error.isTLSFailure ? 125 : 1)
         } catch {
             return fail("\(error)", status: 1)
         }
@@ -112,7 +112,13 @@ public enum ClientMain {
 
         Options:
           -H, --host ADDRESS   Daemon socket (default unix:///run/swiftd.sock, or $SWIFTD_HOST,
-                               or $DOCKER_HOST)
+                               or $DOCKER_HOST): unix://PATH or tcp://HOST:PORT
+              --tls            Use TLS for a tcp:// address (implied by --tlsverify)
+              --tlsverify      Use TLS and verify the daemon's certificate (or $DOCKER_TLS_VERIFY)
+              --tlscacert FILE CA certificate to verify the daemon with
+                               (default $DOCKER_CERT_PATH/ca.pem)
+              --tlscert FILE   Client certificate (default $DOCKER_CERT_PATH/cert.pem)
+              --tlskey FILE    Client certificate's key (default $DOCKER_CERT_PATH/key.pem)
           -h, --help           Print this help
           -v, --version        Print the client version
 

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftdAPI
 import SwiftdGraph
 import SwiftdSystem
 
@@ -326,24 +327,20 @@ func isCIDR(_ text: String, allowHostBits: Bool = true) -> Bool {
     return isIPv4(String(parts[0]))
 }
 
-/// Splits `tcp://HOST:PORT` into an IPv4 host (0.0.0.0 when empty) and a port (2376 with TLS,
-/// else 2375, when missing).
+/// Splits `tcp://HOST:PORT` into a host and a port: the host is an IPv4 address or a
+/// bracketed IPv6 address (0.0.0.0 when empty), the port 2376 with TLS, else 2375, when missing.
 func tcpAddress(_ host: String, tls: Bool) throws -> (host: String, port: UInt16) {
-    var rest = String(host.dropFirst("tcp://".count))
-    if rest.hasSuffix("/") { rest.removeLast() }
-    var address = rest
-    var port: UInt16 = tls ? 2376 : 2375
-    if let colon = rest.lastIndex(of: ":") {
-        address = String(rest[..<colon])
-        guard let parsed = UInt16(rest[rest.index(after: colon)...]), parsed > 0 else {
-            throw ConfigurationError("invalid -H \(host): the port must be a number from 1 to 65535")
-        }
-        port = parsed
+    let address: TCPAddress
+    do {
+        address = try TCPAddress(parsing: host, defaultHost: "0.0.0.0", defaultPort: tls ? 2376 : 2375)
+    } catch {
+        throw ConfigurationError("invalid -H \(host): \(error.reason)")
     }
-    if address.isEmpty { address = "0.0.0.0" }
-    guard isIPv4(address) else {
-        // TODO: resolve host names and bind IPv6 addresses for tcp:// listeners.
-        throw ConfigurationError("invalid -H \(host): expected an IPv4 address such as tcp://127.0.0.1:2376")
+    guard address.isNumeric else {
+        // TODO: resolve host names for tcp:// listeners.
+        throw ConfigurationError(
+            "invalid -H \(host): expected an IPv4 address or a bracketed IPv6 address, such as "
+                + "tcp://127.0.0.1:2376 or tcp://[::1]:2376")
     }
-    return (address, port)
+    return (address.host, address.port)
 }

@@ -118,9 +118,10 @@ public enum DaemonMain {
         dispatchMain()
     }
 
-    /// Opens every `-H` listener: unix sockets, and sockets passed by systemd for `fd://`.
+    /// Opens every `-H` listener: unix sockets, TCP sockets, and sockets passed by systemd for
+    /// `fd://`. The `fd://` addresses are checked before any listener opens.
     private static func listen(_ server: HTTPServer, _ configuration: DaemonConfiguration, _ log: Logger) throws {
-        var passed: [Int32]?
+        let passed = try passedSockets(for: configuration.hosts)
         for host in configuration.hosts {
             if host.hasPrefix("unix://") {
                 let path = String(host.dropFirst("unix://".count))
@@ -142,33 +143,46 @@ public enum DaemonMain {
                         [("address", host)])
                 }
                 try server.listen(tcpHost: address, port: port, tls: context)
-            } else if host.hasPrefix("fd://") {
-                if passed == nil {
-                    let count = try Systemd.listenFileDescriptorCount()
-                    passed = (0..<Int32(count)).map { 3 + $0 }
-                }
-                let name = String(host.dropFirst("fd://".count))
-                let chosen: [Int32]
-                if name.isEmpty {
-                    chosen = passed ?? []
-                } else if let fd = Int32(name), passed?.contains(fd) == true {
-                    chosen = [fd]
-                } else {
-                    // TODO: match fd://NAME against the names systemd passes in LISTEN_FDNAMES.
-                    throw ConfigurationError("invalid -H \(host): no such socket was passed by systemd")
-                }
-                guard !chosen.isEmpty else {
-                    throw ConfigurationError("invalid -H \(host): systemd passed no sockets (LISTEN_FDS is unset)")
-                }
-                for fd in chosen {
-                    guard Systemd.isListeningStreamSocket(fd) else {
-                        throw ConfigurationError("invalid -H \(host): fd \(fd) is not a listening stream socket")
-                    }
-                    try Sockets.setCloseOnExec(fd, true)
-                    try server.serve(listener: fd, name: "fd://\(fd)", shared: true)
+            } else if let chosen = passed[host] {
+                for socket in chosen {
+                    try server.serve(listener: socket.fd, name: "fd://\(socket.fd) (\(socket.name))", shared: true)
                 }
             }
         }
+    }
+
+    /// Picks the sockets systemd passed for each `fd://` address in `hosts`. `fd://` and
+    /// `fd://*` take all of them, and `fd://NAME` the ones named NAME in `LISTEN_FDNAMES`.
+    /// When no socket has that name, `fd://N` takes descriptor N, as dockerd reads it.
+    ///
+    /// - Throws: `ConfigurationError` naming the address when it matches no passed socket, or
+    ///   a chosen descriptor is not a listening stream socket.
+    static func passedSockets(for hosts: [String]) throws -> [String: [(fd: Int32, name: String)]] {
+        let addresses = hosts.filter { $0.hasPrefix("fd://") }
+        guard !addresses.isEmpty else { return [:] }
+        let passed = try Systemd.listenFileDescriptors()
+        var chosen: [String: [(fd: Int32, name: String)]] = [:]
+        for host in addresses {
+            guard !passed.isEmpty else {
+                throw ConfigurationError("invalid -H \(host): systemd passed no sockets (LISTEN_FDS is unset)")
+            }
+            let name = String(host.dropFirst("fd://".count))
+            var matches = passed
+            if !name.isEmpty && name != "*" {
+                matches = passed.filter { $0.name == name }
+                if matches.isEmpty, let fd = Int32(name) { matches = passed.filter { $0.fd == fd } }
+            }
+            guard !matches.isEmpty else {
+                let names = passed.map(\.name).joined(separator: ", ")
+                throw ConfigurationError(
+                    "invalid -H \(host): systemd passed no socket named \(name) (passed: \(names))")
+            }
+            for socket in matches where !Systemd.isListeningStreamSocket(socket.fd) {
+                throw ConfigurationError("invalid -H \(host): fd \(socket.fd) is not a listening stream socket")
+            }
+            chosen[host] = matches
+        }
+        return chosen
     }
 
     /// Re-reads the flags and the configuration file on SIGHUP and applies the log level, the

@@ -1,5 +1,9 @@
 import CSystemd
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The parts of libsystemd that a service uses: readiness notification and socket activation.
 public enum Systemd {
     /// Sends `state` (such as `READY=1\nSTATUS=…`) to the manager named by `NOTIFY_SOCKET`.
@@ -18,12 +22,27 @@ public enum Systemd {
         sd_is_socket(fd, 0, 1, 1) > 0
     }
 
-    /// The number of sockets systemd passed to this process (from fd 3 on), and unsets the
-    /// `LISTEN_*` variables so that children do not see them.
-    public static func listenFileDescriptorCount() throws -> Int {
-        let count = sd_listen_fds(1)
-        if count < 0 { throw SystemdError(call: "sd_listen_fds", code: -count) }
-        return Int(count)
+    /// Returns the sockets systemd passed to this process (from fd 3 on) with their names from
+    /// `LISTEN_FDNAMES` (`sd_listen_fds_with_names`), and unsets the `LISTEN_*` variables so
+    /// that children do not see them. libsystemd names every socket "unknown" when
+    /// `LISTEN_FDNAMES` is unset, and sets `FD_CLOEXEC` on every passed descriptor.
+    ///
+    /// Returns an empty list when `LISTEN_PID` is not this process or `LISTEN_FDS` is unset.
+    /// - Throws: `SystemdError` when the variables are malformed.
+    public static func listenFileDescriptors() throws -> [(fd: Int32, name: String)] {
+        var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        let count = sd_listen_fds_with_names(1, &names)
+        if count < 0 { throw SystemdError(call: "sd_listen_fds_with_names", code: -count) }
+        defer {
+            if let names {
+                for index in 0..<Int(count) { free(names[index]) }
+                free(names)
+            }
+        }
+        return (0..<count).map { index in
+            let name = names?[Int(index)].map { String(cString: $0) } ?? "unknown"
+            return (fd: SD_LISTEN_FDS_START + index, name: name)
+        }
     }
 }
 

@@ -17,15 +17,7 @@ public final class TLSServerContext: @unchecked Sendable {
         self.context = context
         _ = swd_ssl_ctx_set_min_tls12(context)
         _ = swd_ssl_ctx_set_auto_retry(context)
-        guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
-            throw TLSError.last("loading the certificate \(certificate)")
-        }
-        guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
-            throw TLSError.last("loading the key \(key)")
-        }
-        guard SSL_CTX_check_private_key(context) == 1 else {
-            throw TLSError.last("matching the key \(key) to the certificate \(certificate)")
-        }
+        try useCertificate(context, certificate: certificate, key: key)
         if let clientCA {
             guard SSL_CTX_load_verify_locations(context, clientCA, nil) == 1 else {
                 throw TLSError.last("loading the CA certificate \(clientCA)")
@@ -50,6 +42,21 @@ public final class TLSServerContext: @unchecked Sendable {
             throw error
         }
         return TLSSession(ssl: ssl)
+    }
+}
+
+/// Loads the PEM `certificate` chain and `key` into `context` and checks that they match.
+///
+/// - Throws: `TLSError` naming the file that failed to load.
+func useCertificate(_ context: OpaquePointer, certificate: String, key: String) throws {
+    guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
+        throw TLSError.last("loading the certificate \(certificate)")
+    }
+    guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
+        throw TLSError.last("loading the key \(key)")
+    }
+    guard SSL_CTX_check_private_key(context) == 1 else {
+        throw TLSError.last("matching the key \(key) to the certificate \(certificate)")
     }
 }
 

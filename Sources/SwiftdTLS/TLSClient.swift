@@ -9,10 +9,13 @@ public final class TLSClientContext: @unchecked Sendable {
 
     /// Creates a client context that trusts the system's CA store and, when given, the extra
     /// PEM file `extraCA` (such as `/etc/swiftd/certs.d/HOST/ca.crt`). With `verify` false the
-    /// server's certificate is not checked at all (`--insecure-registry`).
+    /// server's certificate is not checked at all (`--insecure-registry`). With `certificate`
+    /// and `key` (PEM files), the client presents that certificate to servers that ask for one.
     ///
     /// - Throws: `TLSError` naming the file that failed to load.
-    public init(extraCA: String? = nil, verify: Bool = true) throws {
+    public init(
+        extraCA: String? = nil, verify: Bool = true, certificate: String? = nil, key: String? = nil
+    ) throws {
         guard let method = TLS_client_method(), let context = SSL_CTX_new(method) else {
             throw TLSError.last("SSL_CTX_new")
         }
@@ -20,6 +23,9 @@ public final class TLSClientContext: @unchecked Sendable {
         verifies = verify
         _ = swd_ssl_ctx_set_min_tls12(context)
         _ = swd_ssl_ctx_set_auto_retry(context)
+        if let certificate, let key {
+            try useCertificate(context, certificate: certificate, key: key)
+        }
         guard verify else {
             SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
             return

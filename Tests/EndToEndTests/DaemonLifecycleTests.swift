@@ -136,55 +136,6 @@ struct DaemonLifecycleTests {
     }
 }
 
-/// A listening socket passed as systemd passes it (`fd://`).
-@Suite("socket activation", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
-struct SocketActivationTests {
-    @Test("fd:// serves a socket passed in LISTEN_FDS")
-    func passedSocket() throws {
-        let harness = try DaemonHarness()
-        defer { harness.cleanUp() }
-        // The activator runs detached from the test process, as systemd is not its parent
-        // either; it writes the daemon's exit status to a file.
-        let statusFile = "\(harness.work)/activated.status"
-        let command = [
-            "/usr/bin/python3", "\(DaemonHarness.repository)/scripts/socket-activate.py", harness.socket, statusFile,
-            DaemonHarness.binary, "-d", "-H", "fd://", "-g", harness.root, "-p", harness.pidfile,
-            "--exec-root", "\(harness.work)/run", "-b", "none",
-        ].map { "'\($0)'" }.joined(separator: " ")
-        // NOTE: system(3), not Foundation.Process: Process.waitUntilExit never returned for a
-        // shell that left a background child (swift-corelibs-foundation in Swift 6.3.1).
-        let pidFile = "\(harness.work)/activator.pid"
-        #expect(system("\(command) >/dev/null 2>&1 </dev/null & echo $! > '\(pidFile)'") == 0)
-        let activator = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        defer {
-            // On failure the daemon may still run as the activator's child: stop both.
-            if let text = try? String(contentsOfFile: harness.pidfile, encoding: .utf8),
-                let daemon = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            {
-                kill(daemon, SIGTERM)
-                for _ in 0..<100 where kill(daemon, 0) == 0 { Thread.sleep(forTimeInterval: 0.05) }
-                kill(daemon, SIGKILL)
-            }
-            kill(activator, SIGKILL)
-        }
-        var version = CommandResult(status: -1, stdout: "", stderr: "")
-        for _ in 0..<100 where version.status != 0 {
-            Thread.sleep(forTimeInterval: 0.05)
-            version = try harness.client(["version"])
-        }
-        #expect(version.status == 0, "\(version.stderr)")
-        #expect(version.stdout.contains("API version:      1.45"))
-        kill(activator, SIGTERM)
-        var status: String?
-        for _ in 0..<200 where status == nil {
-            Thread.sleep(forTimeInterval: 0.05)
-            status = try? String(contentsOfFile: statusFile, encoding: .utf8)
-        }
-        #expect(status == "0\n")
-        #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
-    }
-}
-
 /// Signals and headers that need a running daemon but no containers.
 @Suite("daemon signals and headers", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
 struct DaemonSignalTests {

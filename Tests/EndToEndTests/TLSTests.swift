@@ -4,7 +4,7 @@ import Testing
 /// tcp:// listeners with TLS, checked with curl as the client.
 @Suite("TLS listener", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
 struct TLSTests {
-    /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
+    /// A CA, a server certificate for 127.0.0.1 and ::1, and a client certificate, made with openssl.
     struct Certificates {
         let directory: String
         var ca: String { "\(directory)/ca.pem" }
@@ -20,7 +20,7 @@ struct TLSTests {
                 cd \(directory)
                 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 1 -subj /CN=swiftd-test-ca 2>/dev/null
                 openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=127.0.0.1 2>/dev/null
-                printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
+                printf 'subjectAltName=IP:127.0.0.1,IP:::1\\nextendedKeyUsage=serverAuth\\n' > server.ext
                 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server-cert.pem -days 1 -extfile server.ext 2>/dev/null
                 openssl req -newkey rsa:2048 -nodes -keyout client-key.pem -out client.csr -subj /CN=client 2>/dev/null
                 printf 'extendedKeyUsage=clientAuth\\n' > client.ext
@@ -64,6 +64,34 @@ struct TLSTests {
 
         let plain = try curl(["http://127.0.0.1:\(port)/_ping"])
         #expect(plain.stdout != "OK")
+        #expect(harness.stop() == 0)
+    }
+
+    @Test("tlsverify on an IPv6 address")
+    func tlsVerifyIPv6() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        let certificates = try Certificates(in: harness.work)
+        let port = freePort()
+        try harness.start(extraArguments: [
+            "-H", "tcp://[::1]:\(port)", "--tlsverify", "--tlscacert", certificates.ca,
+            "--tlscert", certificates.serverCert, "--tlskey", certificates.serverKey,
+        ])
+        #expect(harness.daemonLog.contains("API listen on tcp://[::1]:\(port)"), "\(harness.daemonLog)")
+        let url = "https://[::1]:\(port)/v1.45/containers/json"
+        let withCertificate = try curl([
+            "-g", "--cacert", certificates.ca, "--cert", certificates.clientCert, "--key", certificates.clientKey, url,
+        ])
+        #expect(withCertificate.status == 0, "\(withCertificate.stderr)")
+        #expect(withCertificate.stdout == "[]")
+
+        let without = try curl(["-g", "--cacert", certificates.ca, url])
+        #expect(without.status != 0)
+        #expect(without.stdout.isEmpty)
+
+        // A listener on ::1 leaves the IPv4 loopback's port free.
+        let ipv4 = try curl(["--cacert", certificates.ca, "https://127.0.0.1:\(port)/_ping"])
+        #expect(ipv4.status != 0)
         #expect(harness.stop() == 0)
     }
 

@@ -118,6 +118,29 @@ struct DaemonConfigurationTests {
         #expect(try tcpAddress("tcp://", tls: false) == ("0.0.0.0", 2375))
         #expect(try tcpAddress("tcp://:2376", tls: true) == ("0.0.0.0", 2376))
         #expect(try tcpAddress("tcp://127.0.0.1", tls: true) == ("127.0.0.1", 2376))
+        #expect(try tcpAddress("tcp://[::1]:4243", tls: false) == ("::1", 4243))
+        #expect(try tcpAddress("tcp://[::]/", tls: true) == ("::", 2376))
+        #expect(try tcpAddress("tcp://[fe80::1]", tls: false) == ("fe80::1", 2375))
+    }
+
+    @Test("tcp addresses that are not numeric or well formed", arguments: [
+        ("tcp://localhost:2376", "bracketed IPv6"),
+        ("tcp://::1:2376", "needs brackets"),
+        ("tcp://[::1:2376", "no closing bracket"),
+        ("tcp://[::1]2376", "expected :PORT"),
+        ("tcp://[::1]:0", "from 1 to 65535"),
+        ("tcp://127.0.0.1:http", "from 1 to 65535"),
+    ])
+    func invalidTCPAddresses(_ host: String, _ reason: String) {
+        do {
+            _ = try tcpAddress(host, tls: false)
+            Issue.record("expected an error for \(host)")
+        } catch let error as ConfigurationError {
+            #expect(error.message.contains("invalid -H \(host)"), "\(error.message)")
+            #expect(error.message.contains(reason), "\(error.message)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
     }
 
     @Test("usage errors", arguments: [["stray"], ["--nosuchflag"], ["-p"], ["-d", "extra"]])
