@@ -359,6 +359,7 @@ extension Daemon {
         try registerEventHandlers()
         try registerExecHandlers()
         try registerArchiveHandlers()
+        try registerCopyHandlers()
         try registerSystemHandlers()
         try registerRegistryHandlers()
         try engine.register("info") { [self] job in
