@@ -44,7 +44,7 @@ public struct Route: Sendable {
     /// The request body is an archive or stream for the job's stdin, not a JSON document.
     public var streamsBody: Bool
     /// Response headers that the job sets as environment keys of the same name before it
-    /// writes any output; values that a request's query sets for these keys are dropped.
+    /// writes any output. The router drops values that a request's query sets for them.
     public var responseHeaders: [String]
 
     public init(

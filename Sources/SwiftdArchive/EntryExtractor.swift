@@ -76,7 +76,8 @@ struct EntryExtractor {
         throw ArchiveError(.invalidArgument, "an entry has no readable name")
     }
 
-    /// The components of an entry or hard-link name, after `stripsLeadingSlash` and `rename`.
+    /// Splits an entry or hard-link name into components, applying `stripsLeadingSlash` and
+    /// `rename`.
     private func components(of name: String, entry: String) throws -> [String] {
         var text = name
         if options.stripsLeadingSlash {

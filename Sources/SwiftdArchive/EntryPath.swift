@@ -29,10 +29,9 @@ enum EntryPath {
     /// symbolic link).
     ///
     /// `root` must have no symbolic links in it (pass it through `realpath`). A link with an
-    /// absolute target, or one whose `..` climbs above `root`, leads outside and is refused,
-    /// unless `confined` is set: then `root` acts as a chroot (as `openat2` with
-    /// `RESOLVE_IN_ROOT` does), so an absolute target starts again from `root` and `..`
-    /// stops there.
+    /// absolute target, or one whose `..` climbs above `root`, leads outside and is rejected.
+    /// With `confined`, `root` acts as a chroot, as `openat2` with `RESOLVE_IN_ROOT` does: an
+    /// absolute target starts again from `root`, and `..` stops there.
     ///
     /// - Throws: `ArchiveError` naming `entry`; `SystemCallError` if `lstat` or `readlink`
     ///   fails for another reason than a missing path.

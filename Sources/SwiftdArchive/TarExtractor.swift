@@ -17,10 +17,10 @@ public struct ExtractOptions: Sendable {
     /// A file descriptor that receives a copy of the whole uncompressed tar stream (the bytes
     /// the digest covers), so that the exact layer tar can be written out again. Not closed.
     public var copy: Int32?
-    /// A directory containing the target that acts as a chroot for the extraction: symbolic
-    /// links already on disk resolve from it (an absolute target starts at it, `..` stops at
-    /// it) instead of being refused when they lead above the target. For copies into a
-    /// container, whose absolute links mean paths in its rootfs.
+    /// A directory containing the target that acts as a chroot for the extraction. Symbolic
+    /// links already on disk resolve from it (an absolute target starts at it, and `..` stops
+    /// at it) instead of being rejected when they lead above the target. Copies into a
+    /// container use it, because absolute links there mean paths in its rootfs.
     public var confinedTo: String?
     /// Reject an entry that would replace a directory with a non-directory or the reverse.
     public var noOverwriteDirNonDir = false
@@ -53,8 +53,8 @@ public struct ExtractResult: Sendable, Equatable {
     public var entries: Int
 }
 
-/// Where entries go: the root that paths resolve in, and the components of the target
-/// directory below it (none unless `ExtractOptions.confinedTo` names an ancestor).
+/// The destination of entries: the root that paths resolve in, and the components of the
+/// target directory below it (none unless `ExtractOptions.confinedTo` names an ancestor).
 struct ExtractTarget {
     let root: String
     let base: [String]

@@ -62,7 +62,7 @@ extension TarArchive {
             resource: (base, name))
     }
 
-    /// The directory holding `path` and its last component, ignoring trailing slashes.
+    /// Splits `path` into its directory and last component, ignoring trailing slashes.
     private static func splitResource(_ path: String) -> (parent: String, base: String) {
         var trimmed = Substring(path)
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
@@ -148,7 +148,7 @@ private struct TreeWriter {
     /// The one resource being written, and the name its entry gets in the archive.
     let resource: (base: String, name: String)?
 
-    /// The archive name of `relative`: `relative` itself, or renamed below the resource.
+    /// Names `relative` in the archive: as it is, or renamed below the resource.
     private func archiveName(_ relative: String) -> String {
         guard let resource else { return relative }
         return resource.name + relative.dropFirst(resource.base.count)

@@ -44,11 +44,15 @@ extension Commands {
         signal(SIGPIPE, SIG_IGN)
         switch (source.container, destination.container) {
         case (let container?, nil):
-            guard !source.path.isEmpty else { throw UsageFailure(message: "filepath can not be empty") }
+            guard !source.path.isEmpty else {
+                throw UsageFailure(message: "filepath can not be empty")
+            }
             return try copyFromContainer(
                 container, source.path, to: destination.path, followLink: flags.bool("-L"))
         case (nil, let container?):
-            guard !destination.path.isEmpty else { throw UsageFailure(message: "filepath can not be empty") }
+            guard !destination.path.isEmpty else {
+                throw UsageFailure(message: "filepath can not be empty")
+            }
             return try copyToContainer(
                 source.path, container, destination.path, followLink: flags.bool("-L"),
                 copyOwner: flags.bool("-a"))
@@ -90,7 +94,9 @@ extension Commands {
         return try JSONDecoder().decode(ContainerPathStat.self, from: json)
     }
 
-    private func copyFromContainer(_ container: String, _ path: String, to destination: String, followLink: Bool)
+    private func copyFromContainer(
+        _ container: String, _ path: String, to destination: String, followLink: Bool
+    )
         throws -> Int32
     {
         var sourcePath = path
@@ -99,6 +105,7 @@ extension Commands {
             rebaseName = CopyPath.split(path).base
             sourcePath = stat.linkTarget
         }
+
         let (connection, head, body) = try client.open("GET", archiveURL(container, sourcePath))
         defer { connection.close() }
         if head.status.code >= 400 {
@@ -109,7 +116,9 @@ extension Commands {
             throw DaemonFailure(message: message, exitStatus: 1)
         }
         if destination == "-" {
-            while let chunk = try body.read() { try FileSystem.writeAll(1, chunk, subject: "standard output") }
+            while let chunk = try body.read() {
+                try FileSystem.writeAll(1, chunk, subject: "standard output")
+            }
             return 0
         }
         let stat = try decodeStat(head)
@@ -124,13 +133,16 @@ extension Commands {
         options.stripsLeadingSlash = true
         if let name = plan.name { options.rename = (plan.sourceBase, name) }
         try extract(into: plan.directory, options: options) { fd in
-            while let chunk = try body.read() { try FileSystem.writeAll(fd, chunk, subject: "extraction pipe") }
+            while let chunk = try body.read() {
+                try FileSystem.writeAll(fd, chunk, subject: "extraction pipe")
+            }
         }
         return 0
     }
 
     private func copyToContainer(
-        _ source: String, _ container: String, _ destination: String, followLink: Bool, copyOwner: Bool
+        _ source: String, _ container: String, _ destination: String, followLink: Bool,
+        copyOwner: Bool
     ) throws -> Int32 {
         var target = CopyPath.Destination(path: destination, exists: false, isDirectory: false)
         var stat = try statPath(container, destination)
@@ -141,7 +153,8 @@ extension Commands {
         if let stat {
             guard stat.isDirectory || stat.isRegularFile else {
                 throw CopyFailure(
-                    "destination \"\(container):\(destination)\" must be a directory or a regular file")
+                    "destination \"\(container):\(destination)\" must be a directory or a regular file"
+                )
             }
             target.exists = true
             target.isDirectory = stat.isDirectory
@@ -155,7 +168,9 @@ extension Commands {
                 var buffer = [UInt8](repeating: 0, count: 1 << 16)
                 while true {
                     let count = try buffer.withUnsafeMutableBytes { raw in
-                        try retryingInterrupts("read", "standard input") { read(0, raw.baseAddress, raw.count) }
+                        try retryingInterrupts("read", "standard input") {
+                            read(0, raw.baseAddress, raw.count)
+                        }
                     }
                     if count == 0 { return }
                     try FileSystem.writeAll(fd, Array(buffer[0..<count]), subject: "upload pipe")
@@ -164,7 +179,8 @@ extension Commands {
         }
         let local = try CopyPath.localSource(source, followLink: followLink)
         let plan = try CopyPath.plan(
-            sourcePath: local.path, sourceIsDirectory: local.isDirectory, rebaseName: local.rebaseName,
+            sourcePath: local.path, sourceIsDirectory: local.isDirectory,
+            rebaseName: local.rebaseName,
             destination: target)
         let name = plan.name ?? plan.sourceBase
         return try upload(archiveURL(container, plan.directory, query: query)) { fd in
@@ -197,7 +213,9 @@ extension Commands {
     }
 
     /// Sends `PUT path` with a body that `produce` writes to a pipe in the background.
-    private func upload(_ path: String, produce: @escaping @Sendable (Int32) throws -> Void) throws -> Int32 {
+    private func upload(_ path: String, produce: @escaping @Sendable (Int32) throws -> Void) throws
+        -> Int32
+    {
         let (readEnd, writeEnd) = try makePipe()
         let failure = Mutex<String?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -206,6 +224,7 @@ extension Commands {
             close(writeEnd)
             done.signal()
         }
+
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         let response: APIClient.Response
         do {
@@ -213,7 +232,9 @@ extension Commands {
                 "PUT", path, headers: [("Content-Type", "application/x-tar")],
                 upload: {
                     let count = try buffer.withUnsafeMutableBytes { raw in
-                        try retryingInterrupts("read", "upload pipe") { read(readEnd, raw.baseAddress, raw.count) }
+                        try retryingInterrupts("read", "upload pipe") {
+                            read(readEnd, raw.baseAddress, raw.count)
+                        }
                     }
                     return count == 0 ? nil : Array(buffer[0..<count])
                 }, onChunk: { _ in })
@@ -226,7 +247,9 @@ extension Commands {
         close(readEnd)
         done.wait()
         if let message = failure.withLock({ $0 }) { throw CopyFailure(message) }
-        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage, exitStatus: 1) }
+        if response.status >= 400 {
+            throw DaemonFailure(message: response.errorMessage, exitStatus: 1)
+        }
         return 0
     }
 

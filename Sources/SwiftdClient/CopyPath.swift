@@ -6,7 +6,7 @@ import SwiftdSystem
 
 /// The path rules of `docker cp`: where a copy is extracted and what its top entry is called.
 enum CopyPath {
-    /// What is known of the destination before the copy.
+    /// The destination's state before the copy.
     struct Destination {
         var path: String
         var exists: Bool
@@ -21,7 +21,7 @@ enum CopyPath {
         var rebaseName: String?
     }
 
-    /// Where to extract and how to rename the archive's top entry.
+    /// The extraction directory and the new name of the archive's top entry.
     struct Plan {
         /// The directory that the archive is extracted into.
         var directory: String
@@ -49,8 +49,8 @@ enum CopyPath {
         return joined.isEmpty ? "." : joined
     }
 
-    /// The parent directory and last component, `.` as the component of a path ending in
-    /// `/.`, as Go's `archive.SplitPathDirEntry`.
+    /// Splits `path` into its parent directory and last component, as Go's
+    /// `archive.SplitPathDirEntry` does. A path ending in `/.` has `.` as its component.
     static func split(_ path: String) -> (directory: String, base: String) {
         let cleaned = clean(path)
         if path == "." || path.hasSuffix("/.") { return (cleaned, ".") }
@@ -63,13 +63,15 @@ enum CopyPath {
         path.hasSuffix("/") || path.hasSuffix("/.") || path == "."
     }
 
-    /// Decides where the archive of `sourcePath` goes, as Go's `archive.PrepareArchiveCopy`:
-    /// into an existing directory as it is; otherwise into the destination's parent, renamed
-    /// to the destination's name.
+    /// Decides where the archive of `sourcePath` goes, as Go's `archive.PrepareArchiveCopy`
+    /// does. An existing directory takes it as it is. Otherwise it goes into the
+    /// destination's parent, renamed to the destination's name.
     ///
     /// - Throws: `CopyFailure` for a directory onto a file, or a file onto a missing
     ///   directory.
-    static func plan(sourcePath: String, sourceIsDirectory: Bool, rebaseName: String?, destination: Destination)
+    static func plan(
+        sourcePath: String, sourceIsDirectory: Bool, rebaseName: String?, destination: Destination
+    )
         throws -> Plan
     {
         let sourceBase = split(sourcePath).base
@@ -93,10 +95,12 @@ enum CopyPath {
     static func localDestination(_ path: String) throws -> Destination {
         var info = stat()
         if lstat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFLNK {
-            return Destination(path: path, exists: true, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
+            return Destination(
+                path: path, exists: true, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
         }
         if let resolved = realPath(path), stat(resolved, &info) == 0 {
-            return Destination(path: resolved, exists: true, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
+            return Destination(
+                path: resolved, exists: true, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
         }
         let parent = split(path).directory
         guard stat(parent, &info) == 0 else {
@@ -132,7 +136,8 @@ enum CopyPath {
         if base == "." && !resolved.hasSuffix("/.") { resolved += "/." }
         var info = stat()
         guard lstat(resolved, &info) == 0 else { throw missing(path) }
-        return Source(path: resolved, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR, rebaseName: rebaseName)
+        return Source(
+            path: resolved, isDirectory: (info.st_mode & S_IFMT) == S_IFDIR, rebaseName: rebaseName)
     }
 
     private static func missing(_ path: String) -> CopyFailure {

@@ -15,8 +15,8 @@ import SwiftdSystem
 /// rootfs or the sources of the container's mounts.
 ///
 /// NOTE: a running container can swap a checked directory for a symbolic link between the
-/// walk and the use of its result; dockerd closes that race by copying from a chroot in the
-/// container's mount namespace, which swiftd does not do yet.
+/// walk and the use of its result. dockerd closes that race by copying from a chroot in the
+/// container's mount namespace, and swiftd does not do that yet.
 struct ContainerFileSystem {
     /// The host path of the mounted rootfs.
     let rootfs: String
@@ -32,7 +32,7 @@ struct ContainerFileSystem {
         }
     }
 
-    /// Where a resolved container path lives on the host.
+    /// The host location of a resolved container path.
     struct Location {
         /// The resolved path inside the container, absolute.
         var containerPath: String
@@ -44,12 +44,12 @@ struct ContainerFileSystem {
         var mountRoot: String
     }
 
-    /// The components of `path`, without empty and `.` parts.
+    /// Splits `path` into components, dropping empty and `.` parts.
     static func components(_ path: String) -> [String] {
         path.split(separator: "/").map(String.init).filter { $0 != "." }
     }
 
-    /// The host location of the already resolved container path `components`.
+    /// Maps the already resolved container path `components` to its host location.
     ///
     /// - Throws: `SwiftdError(.unsupported)` for a path on a tmpfs mount, which lives only in
     ///   the container's mount namespace.
@@ -65,7 +65,8 @@ struct ContainerFileSystem {
                     "copying files on the tmpfs mount \(mount.Destination) is not supported")
             }
             let rest = components.dropFirst(destination.count)
-            let host = rest.isEmpty ? mount.Source : mount.Source + "/" + rest.joined(separator: "/")
+            let host =
+                rest.isEmpty ? mount.Source : mount.Source + "/" + rest.joined(separator: "/")
             return Location(
                 containerPath: containerPath, hostPath: host, readOnly: !mount.RW,
                 mountRoot: mount.Source)

@@ -29,9 +29,7 @@ extension Daemon {
     /// in a container, running or stopped.
     func registerCopyHandlers() throws {
         try engine.register("container_stat_path") { [self] job in
-            let path = try ArchivePath(job.environment["path"])
-            let name = try job.argument("name")
-            let container = try container(name)
+            let (path, name, container) = try copyRequest(job)
             try await withFileSystem(container) { fileSystem in
                 let (_, stat) = try self.statPath(path, in: fileSystem, containerName: name)
                 job.environment[pathStatHeader] = try encode(stat)
@@ -39,9 +37,7 @@ extension Daemon {
             job.environment["statusCode"] = "200"
         }
         try engine.register("container_archive") { [self] job in
-            let path = try ArchivePath(job.environment["path"])
-            let name = try job.argument("name")
-            let container = try container(name)
+            let (path, name, container) = try copyRequest(job)
             try await withFileSystem(container) { fileSystem in
                 let (location, stat) = try self.statPath(path, in: fileSystem, containerName: name)
                 job.environment[pathStatHeader] = try encode(stat)
@@ -62,9 +58,7 @@ extension Daemon {
     /// `PUT /containers/{id}/archive?path=`: extracts the request's tar into a directory of the
     /// container, which must exist and be writable.
     private func extract(_ job: Job) async throws {
-        let path = try ArchivePath(job.environment["path"])
-        let name = try job.argument("name")
-        let container = try container(name)
+        let (path, name, container) = try copyRequest(job)
         try await withFileSystem(container) { fileSystem in
             // The last component is followed too, so a link to a directory is a target.
             let location = try fileSystem.location(
@@ -77,8 +71,9 @@ extension Daemon {
                 throw SwiftdError(.invalidArgument, "extraction point is not a directory")
             }
             if location.readOnly {
-                let what = location.mountRoot == fileSystem.rootfs ? "container rootfs" : "mounted volume"
-                throw SwiftdError(.forbidden, "\(what) is marked read-only")
+                let holder =
+                    location.mountRoot == fileSystem.rootfs ? "container rootfs" : "mounted volume"
+                throw SwiftdError(.forbidden, "\(holder) is marked read-only")
             }
 
             var options = ExtractOptions(layer: false)
@@ -89,13 +84,20 @@ extension Daemon {
                 options.owner = try copyOwner(container.record.config.User)
             }
             // NOTE: the body goes to a file under the root first, so the copy needs that much
-            // free disk there; extracting from the socket as it arrives would not.
+            // free disk there. Extracting from the socket as the body arrives would not.
             let spool = try await spoolBody(job, prefix: "cp")
             defer { try? FileSystem.remove(spool) }
             _ = try TarArchive.extract(file: spool, into: location.hostPath, options: options)
         }
         job.environment["statusCode"] = "200"
         emit(container, "extract-to-dir")
+    }
+
+    /// Reads the `path` query and the container of a copy request.
+    private func copyRequest(_ job: Job) throws -> (ArchivePath, String, Container) {
+        let path = try ArchivePath(job.environment["path"])
+        let name = try job.argument("name")
+        return (path, name, try container(name))
     }
 
     /// Runs `body` with the container's file system, mounting the rootfs of a stopped
@@ -124,12 +126,14 @@ extension Daemon {
     ///
     /// - Throws: `SwiftdError(.notFound)` for a missing path; as
     ///   `ContainerFileSystem.resolve(_:followLast:)`.
-    private func statPath(_ path: ArchivePath, in fileSystem: ContainerFileSystem, containerName: String)
+    private func statPath(
+        _ path: ArchivePath, in fileSystem: ContainerFileSystem, containerName: String
+    )
         throws -> (ContainerFileSystem.Location, ContainerPathStat)
     {
         let components = try fileSystem.resolve(path.requested, followLast: path.namesDirectory)
         let location = try fileSystem.location(of: components)
-        // A trailing slash asks for a directory, so that `lstat` of `file/` fails.
+        // A trailing slash requires a directory, so that `lstat` of `file/` fails.
         let probe = path.namesDirectory ? location.hostPath + "/" : location.hostPath
         var info = Glibc.stat()
         if lstat(probe, &info) != 0 {
@@ -148,18 +152,21 @@ extension Daemon {
         return (location, stat)
     }
 
-    /// The error for a failed `lstat`: 404 for a missing path, as dockerd words it.
-    private func missingPath(_ path: ArchivePath, containerName: String, errno code: Int32, host: String)
+    /// Maps a failed `lstat` to its error: 404 for a missing path, in dockerd's words.
+    private func missingPath(
+        _ path: ArchivePath, containerName: String, errno code: Int32, host: String
+    )
         -> any Error
     {
         guard code == ENOENT || code == ENOTDIR else {
             return SystemCallError(call: "lstat", subject: host, errno: code)
         }
-        return SwiftdError(.notFound, "Could not find the file \(path.requested) in container \(containerName)")
+        return SwiftdError(
+            .notFound, "Could not find the file \(path.requested) in container \(containerName)")
     }
 
-    /// The owner for `copyUIDGID`: the container's user, or nil (keep the archive's owners)
-    /// when it runs as root by default.
+    /// Returns the owner for `copyUIDGID`: the container's user, or nil (keep the archive's
+    /// owners) when it runs as root by default.
     ///
     /// TODO: resolve user and group names through the container's /etc/passwd and /etc/group;
     /// only numeric uid[:gid] is understood so far, as for starting the container.
@@ -167,13 +174,14 @@ extension Daemon {
         guard !user.isEmpty else { return nil }
         let parts = user.split(separator: ":")
         guard let uid = UInt32(parts[0]), parts.count < 2 || UInt32(parts[1]) != nil else {
-            throw SwiftdError(.unsupported, "user \(user): only numeric uid[:gid] is supported so far")
+            throw SwiftdError(
+                .unsupported, "user \(user): only numeric uid[:gid] is supported so far")
         }
         return (uid, parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0)
     }
 }
 
-/// The base64 of the JSON stat, as the header carries it.
+/// Encodes the stat as base64 JSON, as the header carries it.
 private func encode(_ stat: ContainerPathStat) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.withoutEscapingSlashes]

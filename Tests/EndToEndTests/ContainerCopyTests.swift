@@ -9,11 +9,11 @@ struct ContainerCopyTests {
     @Test("copy file and directory out")
     func copyOut() throws {
         try DaemonHarness.withDaemon { daemon in
-            let made = try daemon.client([
+            let setup = try daemon.client([
                 "run", "--name", "source", "busybox", "sh", "-c",
                 "mkdir -p /data/sub && echo one > /data/one && echo two > /data/sub/two",
             ])
-            #expect(made.status == 0, "\(made.stderr)")
+            #expect(setup.status == 0, "\(setup.stderr)")
             let out = "\(daemon.work)/out"
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
@@ -89,11 +89,11 @@ struct ContainerCopyTests {
     func symlinkEscape() throws {
         try DaemonHarness.withDaemon { daemon in
             let marker = "swiftd-cp-escape-\(UInt32.random(in: 0...UInt32.max))"
-            let made = try daemon.client([
+            let setup = try daemon.client([
                 "run", "--name", "escape", "busybox", "sh", "-c",
                 "ln -s / /escape && ln -s ../../.. /data-up && echo inside > /etc/\(marker)",
             ])
-            #expect(made.status == 0, "\(made.stderr)")
+            #expect(setup.status == 0, "\(setup.stderr)")
             let out = "\(daemon.work)/escaped"
             for path in ["/escape/etc/\(marker)", "/data-up/etc/\(marker)"] {
                 let read = try daemon.client(["cp", "escape:\(path)", out])
