@@ -106,6 +106,9 @@ extension Daemon {
     /// TODO: mounts below the rootfs of a running container that are not in its mount points
     /// (`/etc/hosts`, `/etc/resolv.conf`, `/dev`, `/proc`) are read from the rootfs
     /// underneath, and a directory archive does not descend into volumes mounted below it.
+    ///
+    /// TODO: count the rootfs mount's users. A container's exit cleanup, or a second copy,
+    /// can unmount the rootfs while this copy still reads it.
     private func withFileSystem<T>(
         _ container: Container, _ body: (ContainerFileSystem) async throws -> T
     ) async throws -> T {
