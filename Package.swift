@@ -64,11 +64,11 @@ let package = Package(
             dependencies: [
                 "SwiftdEngine", "SwiftdSystem", "SwiftdGraph", "SwiftdExec", "SwiftdNetwork",
                 "SwiftdAPI", "SwiftdSystemd", "SwiftdCrypto", "SwiftdTLS", "SwiftdCapabilities",
-                "SwiftdSeccomp", "SwiftdRegistry",
+                "SwiftdSeccomp", "SwiftdRegistry", "SwiftdArchive",
             ]),
         .target(
             name: "SwiftdClient",
-            dependencies: ["SwiftdAPI", "SwiftdSystem"]),
+            dependencies: ["SwiftdAPI", "SwiftdSystem", "SwiftdArchive"]),
         .executableTarget(
             name: "swiftd",
             dependencies: ["SwiftdDaemon", "SwiftdClient"]),

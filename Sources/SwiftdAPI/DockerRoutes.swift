@@ -48,6 +48,11 @@ public enum DockerRoutes {
 
         Route("GET", "/containers/{name}/changes", job: "container_changes", .json(.ok)),
         Route("GET", "/containers/{name}/export", job: "export", .stream(contentType: "application/x-tar")),
+        Route("HEAD", "/containers/{name}/archive", job: "container_stat_path", .noContent,
+            responseHeaders: ["X-Docker-Container-Path-Stat"]),
+        Route("GET", "/containers/{name}/archive", job: "container_archive", .stream(contentType: "application/x-tar"),
+            responseHeaders: ["X-Docker-Container-Path-Stat"]),
+        Route("PUT", "/containers/{name}/archive", job: "container_extract", .noContent, streamsBody: true),
         Route("POST", "/commit", job: "commit", .json(.created)),
 
         Route("GET", "/networks", job: "networks", .json(.ok)),

@@ -48,11 +48,13 @@ public final class ResponseWriter: Sendable {
     }
 
     /// Starts a chunked response; the head goes out at once so that clients see the stream begin.
-    public func startStream(_ status: HTTPStatus = .ok, contentType: String) throws {
+    public func startStream(
+        _ status: HTTPStatus = .ok, contentType: String, headers: [(name: String, value: String)] = []
+    ) throws {
         progress.withLock { $0 = .streaming }
         let head = HTTPResponseHead(
             status: status,
-            headers: commonHeaders + [("Content-Type", contentType), ("Transfer-Encoding", "chunked")])
+            headers: commonHeaders + headers + [("Content-Type", contentType), ("Transfer-Encoding", "chunked")])
         try connection.write(head.serialized())
     }
 

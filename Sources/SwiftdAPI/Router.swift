@@ -43,13 +43,20 @@ public struct Route: Sendable {
     public var kind: ResponseKind
     /// The request body is an archive or stream for the job's stdin, not a JSON document.
     public var streamsBody: Bool
+    /// Response headers that the job sets as environment keys of the same name before it
+    /// writes any output. The router drops values that a request's query sets for them.
+    public var responseHeaders: [String]
 
-    public init(_ method: String, _ path: String, job: String, _ kind: ResponseKind, streamsBody: Bool = false) {
+    public init(
+        _ method: String, _ path: String, job: String, _ kind: ResponseKind, streamsBody: Bool = false,
+        responseHeaders: [String] = []
+    ) {
         self.method = method
         self.pattern = path.split(separator: "/").map(String.init)
         self.job = job
         self.kind = kind
         self.streamsBody = streamsBody
+        self.responseHeaders = responseHeaders
     }
 
     /// Matches `segments`, returning the captured parameters.
@@ -140,17 +147,22 @@ public final class Router: Sendable {
             try? response.send(.ok)
             return
         }
-        let method = request.method == "HEAD" ? "GET" : request.method
+        // HEAD is served by the GET route unless the path has a HEAD route of its own.
         var matched: (Route, [String: String])?
+        var fallback: (Route, [String: String])?
         var pathMatched = false
         for route in routes {
             guard let parameters = route.match(segments) else { continue }
             pathMatched = true
-            if route.method == method {
+            if route.method == request.method {
                 matched = (route, parameters)
                 break
             }
+            if request.method == "HEAD" && route.method == "GET" && fallback == nil {
+                fallback = (route, parameters)
+            }
         }
+        if matched == nil { matched = fallback }
         guard let (route, parameters) = matched else {
             if pathMatched {
                 return sendError(response, HTTPStatus(405), "method not allowed")
@@ -164,6 +176,7 @@ public final class Router: Sendable {
             environment[key] = environment[key].map { $0 + "\n" + value } ?? value
         }
         for (key, value) in parameters { environment[key] = value }
+        for name in route.responseHeaders { environment[name] = nil }
         environment["apiVersion"] = version
         if let auth = request.header("X-Registry-Auth") { environment["registryAuth"] = auth }
         let job = engine.job(route.job, parameters.keys.sorted().compactMap { parameters[$0] }, environment: environment)
@@ -181,10 +194,16 @@ public final class Router: Sendable {
             }
         }
 
+        // Read when the response starts, after the job has set them.
+        let jobHeaders: @Sendable () -> [(name: String, value: String)] = {
+            route.responseHeaders.compactMap { name in job.environment[name].map { (name, $0) } }
+        }
         switch route.kind {
         case .stream(let contentType):
             job.stdout.attach { bytes in
-                if response.state == .nothing { try response.startStream(contentType: contentType) }
+                if response.state == .nothing {
+                    try response.startStream(contentType: contentType, headers: jobHeaders())
+                }
                 try response.write(bytes)
             }
         case .hijack:
@@ -217,17 +236,20 @@ public final class Router: Sendable {
             switch route.kind {
             case .json(let status):
                 let code = job.environment.int("statusCode").map { HTTPStatus($0) } ?? status
-                try response.send(code, headers: [("Content-Type", "application/json")], body: job.stdout.bytes)
+                try response.send(
+                    code, headers: [("Content-Type", "application/json")] + jobHeaders(), body: job.stdout.bytes)
             case .noContent:
                 let code = job.environment.int("statusCode").map { HTTPStatus($0) } ?? .noContent
-                try response.send(code)
+                try response.send(code, headers: jobHeaders())
             case .text:
                 try response.send(.ok, headers: [
                     ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate"),
                     ("Pragma", "no-cache"), ("Builder-Version", "1"),
                 ], body: job.stdout.bytes)
             case .stream(let contentType):
-                if response.state == .nothing { try response.startStream(contentType: contentType) }
+                if response.state == .nothing {
+                    try response.startStream(contentType: contentType, headers: jobHeaders())
+                }
             case .hijack:
                 if response.state == .nothing {
                     try response.hijack(upgrade: request.header("Upgrade")?.lowercased() == "tcp",
@@ -251,6 +273,7 @@ public final class Router: Sendable {
             switch classified.kind {
             case .notFound: code = 404
             case .invalidArgument: code = 400
+            case .forbidden: code = 403
             case .conflict: code = 409
             case .unsupported: code = 501
             case .unavailable: code = 503

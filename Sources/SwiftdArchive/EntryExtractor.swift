@@ -7,23 +7,27 @@ import SwiftdSystem
 
 /// Checks one tar entry, moves it to its resolved place under the root, and writes it.
 struct EntryExtractor {
-    let root: String
+    let target: ExtractTarget
     let entry: OpaquePointer
     let reader: OpaquePointer
     let writer: OpaquePointer
     let stream: DecompressedStream
-    let layer: Bool
-    let devices: Bool
+    let options: ExtractOptions
+
+    var root: String { target.root }
+    var layer: Bool { options.layer }
+    var devices: Bool { options.devices }
 
     /// `AE_IFMT` and the device types from <archive_entry.h>: casting macros do not import.
     static let typeMask: UInt32 = 0o170000
     static let characterDevice: UInt32 = 0o020000
     static let blockDevice: UInt32 = 0o060000
     static let regularFile: UInt32 = 0o100000
+    static let directory: UInt32 = 0o040000
 
     func run() throws {
         let name = try entryName()
-        let parts = try EntryPath.components(of: name, entry: name)
+        let parts = try components(of: name, entry: name)
         guard let base = parts.last else {
             // The archive's own root (`./`): the target directory already exists.
             try skipData(name)
@@ -38,10 +42,18 @@ struct EntryExtractor {
             let what = layer ? "image layers" : "this archive"
             throw ArchiveError.hostile(name, "device nodes are not allowed in \(what)")
         }
-        let parent = try EntryPath.resolve(Array(parts.dropLast()), in: root, entry: name)
-        archive_entry_copy_pathname(entry, path(parent + [base]))
+        let parent = try resolve(Array(parts.dropLast()), entry: name)
+        let destination = path(parent + [base])
+        if options.noOverwriteDirNonDir {
+            try checkOverwrite(destination, isDirectory: type == Self.directory, entry: name)
+        }
+        archive_entry_copy_pathname(entry, destination)
         if let link = archive_entry_hardlink(entry) {
             archive_entry_copy_hardlink(entry, try hardLinkTarget(String(cString: link), name))
+        }
+        if let owner = options.owner {
+            archive_entry_set_uid(entry, la_int64_t(owner.uid))
+            archive_entry_set_gid(entry, la_int64_t(owner.gid))
         }
         dropOverlayAttributes()
 
@@ -64,17 +76,53 @@ struct EntryExtractor {
         throw ArchiveError(.invalidArgument, "an entry has no readable name")
     }
 
+    /// Splits an entry or hard-link name into components, applying `stripsLeadingSlash` and
+    /// `rename`.
+    private func components(of name: String, entry: String) throws -> [String] {
+        var text = name
+        if options.stripsLeadingSlash {
+            text = String(text.drop { $0 == "/" })
+        }
+        let parts = try EntryPath.components(of: text, entry: entry)
+        guard let rename = options.rename else { return parts }
+        let from = try EntryPath.components(of: String(rename.from.drop { $0 == "/" }), entry: entry)
+        let to = try EntryPath.components(of: rename.to, entry: entry)
+        guard parts.starts(with: from) else { return parts }
+        return to + parts.dropFirst(from.count)
+    }
+
+    /// Resolves an entry's parent components below the target directory.
+    private func resolve(_ components: [String], entry: String) throws -> [String] {
+        try EntryPath.resolve(
+            target.base + components, in: root, entry: entry, confined: target.confined)
+    }
+
+    /// Rejects replacing a directory with a non-directory or the reverse.
+    private func checkOverwrite(_ destination: String, isDirectory: Bool, entry: String) throws {
+        var info = stat()
+        guard lstat(destination, &info) == 0 else { return }
+        let existingIsDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+        if existingIsDirectory && !isDirectory {
+            throw ArchiveError(
+                .invalidArgument, entry: entry, "cannot overwrite a directory with a non-directory")
+        }
+        if !existingIsDirectory && isDirectory {
+            throw ArchiveError(
+                .invalidArgument, entry: entry, "cannot overwrite a non-directory with a directory")
+        }
+    }
+
     private func path(_ components: [String]) -> String {
         components.isEmpty ? root : root + "/" + components.joined(separator: "/")
     }
 
     /// The resolved path of a hard link's target, which must be an entry already extracted.
     private func hardLinkTarget(_ link: String, _ name: String) throws -> String {
-        let parts = try EntryPath.components(of: link, entry: name)
+        let parts = try components(of: link, entry: name)
         guard let base = parts.last else {
             throw ArchiveError.hostile(name, "hard link to the archive root")
         }
-        let parent = try EntryPath.resolve(Array(parts.dropLast()), in: root, entry: name)
+        let parent = try resolve(Array(parts.dropLast()), entry: name)
         let target = path(parent + [base])
         var info = stat()
         guard lstat(target, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else {
@@ -92,7 +140,7 @@ struct EntryExtractor {
         guard type == Self.regularFile, archive_entry_hardlink(entry) == nil else {
             throw ArchiveError.hostile(name, "malformed whiteout: not a regular file")
         }
-        let parent = try EntryPath.resolve(Array(parts.dropLast()), in: root, entry: name)
+        let parent = try resolve(Array(parts.dropLast()), entry: name)
         let directory = path(parent)
         try FileSystem.createDirectory(directory, mode: 0o755)
         if base == ".wh..wh..opq" {

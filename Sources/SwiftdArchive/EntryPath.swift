@@ -29,13 +29,15 @@ enum EntryPath {
     /// symbolic link).
     ///
     /// `root` must have no symbolic links in it (pass it through `realpath`). A link with an
-    /// absolute target, or one whose `..` climbs above `root`, leads outside and is refused.
+    /// absolute target, or one whose `..` climbs above `root`, leads outside and is rejected.
+    /// With `confined`, `root` acts as a chroot, as `openat2` with `RESOLVE_IN_ROOT` does: an
+    /// absolute target starts again from `root`, and `..` stops there.
     ///
     /// - Throws: `ArchiveError` naming `entry`; `SystemCallError` if `lstat` or `readlink`
     ///   fails for another reason than a missing path.
-    static func resolve(_ components: [String], in root: String, entry: String) throws
-        -> [String]
-    {
+    static func resolve(
+        _ components: [String], in root: String, entry: String, confined: Bool = false
+    ) throws -> [String] {
         var resolved: [String] = []
         var pending = Array(components.reversed())
         var exists = true
@@ -44,6 +46,7 @@ enum EntryPath {
             if part.isEmpty || part == "." { continue }
             if part == ".." {
                 if resolved.isEmpty {
+                    if confined { continue }
                     throw ArchiveError.hostile(entry, "symbolic link in its path leads outside")
                 }
                 resolved.removeLast()
@@ -77,7 +80,11 @@ enum EntryPath {
             }
             let target = try readLink(path)
             if target.hasPrefix("/") {
-                throw ArchiveError.hostile(entry, "symbolic link in its path leads outside")
+                guard confined else {
+                    throw ArchiveError.hostile(entry, "symbolic link in its path leads outside")
+                }
+                resolved = []
+                exists = true
             }
             for piece in target.split(separator: "/").reversed() {
                 pending.append(String(piece))
@@ -88,12 +95,7 @@ enum EntryPath {
 
     /// The target of the symbolic link at `path`.
     static func readLink(_ path: String) throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        if count < 0 {
-            throw SystemCallError(call: "readlink", subject: path, errno: Glibc.errno)
-        }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try FileSystem.readLink(path)
     }
 
     /// `path` with every symbolic link resolved, as `realpath(3)` returns it.

@@ -17,6 +17,24 @@ public struct ExtractOptions: Sendable {
     /// A file descriptor that receives a copy of the whole uncompressed tar stream (the bytes
     /// the digest covers), so that the exact layer tar can be written out again. Not closed.
     public var copy: Int32?
+    /// A directory containing the target that acts as a chroot for the extraction. Symbolic
+    /// links already on disk resolve from it (an absolute target starts at it, and `..` stops
+    /// at it) instead of being rejected when they lead above the target. Copies into a
+    /// container use it, because absolute links there mean paths in its rootfs.
+    public var confinedTo: String?
+    /// Reject an entry that would replace a directory with a non-directory or the reverse.
+    public var noOverwriteDirNonDir = false
+    /// Restore the archive's numeric owners. When false, files belong to the extracting user.
+    public var keepOwners = true
+    /// An owner for every extracted file in place of the archive's (needs `keepOwners`).
+    public var owner: (uid: UInt32, gid: UInt32)?
+    /// A leading entry-name component to rename: `from` (a name, or `.` or `/` for every
+    /// entry) becomes the components of `to`, as `docker cp` renames a copied resource.
+    public var rename: (from: String, to: String)?
+    /// Extract absolute entry names below the target, as GNU tar does, instead of rejecting
+    /// them. Image layers never need this; `docker cp` of a container's `/` sends `/bin` and
+    /// so on.
+    public var stripsLeadingSlash = false
 
     public init(layer: Bool = true, devices: Bool = false, copy: Int32? = nil) {
         self.layer = layer
@@ -33,6 +51,32 @@ public struct ExtractResult: Sendable, Equatable {
     public var size: Int64
     /// The number of entries in the archive.
     public var entries: Int
+}
+
+/// The destination of entries: the root that paths resolve in, and the components of the
+/// target directory below it (none unless `ExtractOptions.confinedTo` names an ancestor).
+struct ExtractTarget {
+    let root: String
+    let base: [String]
+    let confined: Bool
+
+    init(directory: String, options: ExtractOptions) throws {
+        let canonical = try EntryPath.canonical(directory)
+        guard let confinement = options.confinedTo else {
+            (root, base, confined) = (canonical, [], false)
+            return
+        }
+        let chroot = try EntryPath.canonical(confinement)
+        let prefix = chroot == "/" ? "/" : chroot + "/"
+        guard canonical == chroot || canonical.hasPrefix(prefix) else {
+            throw ArchiveError(
+                .invalidArgument, "\(directory) is not inside \(confinement)")
+        }
+        let below = canonical == chroot ? "" : String(canonical.dropFirst(prefix.count))
+        root = chroot
+        base = below.split(separator: "/").map(String.init)
+        confined = true
+    }
 }
 
 /// Reading and writing tar archives with libarchive.
@@ -53,9 +97,9 @@ public enum TarArchive {
     public static func extract(
         file: String, into directory: String, options: ExtractOptions = ExtractOptions()
     ) throws -> ExtractResult {
-        let root = try EntryPath.canonical(directory)
+        let target = try ExtractTarget(directory: directory, options: options)
         let stream = try DecompressedStream(path: file, copy: options.copy)
-        return try extract(stream, into: root, options: options)
+        return try extract(stream, into: target, options: options)
     }
 
     /// Extracts the archive read from `descriptor` (a file, pipe or socket, read to the end
@@ -65,13 +109,13 @@ public enum TarArchive {
     public static func extract(
         descriptor: Int32, into directory: String, options: ExtractOptions = ExtractOptions()
     ) throws -> ExtractResult {
-        let root = try EntryPath.canonical(directory)
+        let target = try ExtractTarget(directory: directory, options: options)
         let stream = try DecompressedStream(descriptor: descriptor, copy: options.copy)
-        return try extract(stream, into: root, options: options)
+        return try extract(stream, into: target, options: options)
     }
 
     private static func extract(
-        _ stream: DecompressedStream, into root: String, options: ExtractOptions
+        _ stream: DecompressedStream, into target: ExtractTarget, options: ExtractOptions
     ) throws -> ExtractResult {
         guard let reader = archive_read_new() else {
             throw ArchiveError(.internalError, "archive_read_new: out of memory")
@@ -93,7 +137,9 @@ public enum TarArchive {
             throw ArchiveError(.internalError, "archive_write_disk_new: out of memory")
         }
         defer { archive_write_free(writer) }
-        archive_write_disk_set_options(writer, extractFlags)
+        var flags = extractFlags
+        if !options.keepOwners { flags &= ~ARCHIVE_EXTRACT_OWNER }
+        archive_write_disk_set_options(writer, flags)
 
         var count = 0
         try withExtendedLifetime(stream) {
@@ -106,8 +152,8 @@ public enum TarArchive {
                 }
                 count += 1
                 let extractor = EntryExtractor(
-                    root: root, entry: entry, reader: reader, writer: writer, stream: stream,
-                    layer: options.layer, devices: options.devices)
+                    target: target, entry: entry, reader: reader, writer: writer,
+                    stream: stream, options: options)
                 try extractor.run()
             }
             try stream.drain()

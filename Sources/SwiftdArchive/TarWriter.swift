@@ -35,6 +35,41 @@ extension TarArchive {
             overlayWhiteouts: overlayWhiteouts)
     }
 
+    /// Writes one file, directory (with everything below it) or symbolic link (not followed)
+    /// to `descriptor` as an uncompressed tar stream, as `docker cp` archives a resource: the
+    /// entry for `path` is named `name` and those below it `name/…`. An empty `name` leaves
+    /// out the entry for `path` itself and names the others `/…`, as dockerd does for a
+    /// container's `/`. A `path` ending in `/.` is the directory itself. Blocks until written;
+    /// `descriptor` stays open.
+    ///
+    /// - Throws: as `write(directory:to:overlayWhiteouts:)`.
+    public static func write(path: String, as name: String, toDescriptor descriptor: Int32)
+        throws
+    {
+        let (parent, base) = splitResource(path)
+        try write(
+            directory: parent, target: .descriptor(descriptor), overlayWhiteouts: false,
+            resource: (base, name))
+    }
+
+    /// Writes the `write(path:as:toDescriptor:)` archive to a new file at `file`.
+    ///
+    /// - Throws: as `write(directory:to:overlayWhiteouts:)`.
+    public static func write(path: String, as name: String, to file: String) throws {
+        let (parent, base) = splitResource(path)
+        try write(
+            directory: parent, target: .path(file), overlayWhiteouts: false,
+            resource: (base, name))
+    }
+
+    /// Splits `path` into its directory and last component, ignoring trailing slashes.
+    private static func splitResource(_ path: String) -> (parent: String, base: String) {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let text = String(trimmed)
+        return (FileSystem.parent(of: text), FileSystem.basename(of: text))
+    }
+
     enum Target {
         case path(String)
         case descriptor(Int32)
@@ -60,9 +95,10 @@ extension TarArchive {
         }
     }
 
-    private static func write(directory: String, target: Target, overlayWhiteouts: Bool)
-        throws
-    {
+    private static func write(
+        directory: String, target: Target, overlayWhiteouts: Bool,
+        resource: (base: String, name: String)? = nil
+    ) throws {
         guard let archive = archive_write_new(), let disk = archive_read_disk_new(),
             let resolver = archive_entry_linkresolver_new()
         else {
@@ -78,8 +114,12 @@ extension TarArchive {
         try target.open(archive)
         let writer = TreeWriter(
             archive: archive, disk: disk, resolver: resolver, root: directory,
-            overlayWhiteouts: overlayWhiteouts)
-        try writer.writeChildren(of: "")
+            overlayWhiteouts: overlayWhiteouts, resource: resource)
+        if let resource {
+            try writer.writeEntry(resource.base, name: resource.base)
+        } else {
+            try writer.writeChildren(of: "")
+        }
         guard archive_write_close(archive) == ARCHIVE_OK else {
             throw writeError(archive, "archive_write_close \(target.name)")
         }
@@ -105,6 +145,14 @@ private struct TreeWriter {
     let resolver: OpaquePointer
     let root: String
     let overlayWhiteouts: Bool
+    /// The one resource being written, and the name its entry gets in the archive.
+    let resource: (base: String, name: String)?
+
+    /// Names `relative` in the archive: as it is, or renamed below the resource.
+    private func archiveName(_ relative: String) -> String {
+        guard let resource else { return relative }
+        return resource.name + relative.dropFirst(resource.base.count)
+    }
 
     func writeChildren(of relative: String) throws {
         let directory = relative.isEmpty ? root : root + "/" + relative
@@ -114,7 +162,7 @@ private struct TreeWriter {
         }
     }
 
-    private func writeEntry(_ relative: String, name: String) throws {
+    func writeEntry(_ relative: String, name: String) throws {
         let full = root + "/" + relative
         var info = stat()
         if lstat(full, &info) != 0 {
@@ -136,7 +184,12 @@ private struct TreeWriter {
         if archive_read_disk_entry_from_file(disk, entry, -1, &info) < ARCHIVE_WARN {
             throw TarArchive.writeError(disk, "archive_read_disk_entry_from_file \(full)")
         }
-        archive_entry_copy_pathname(entry, relative)
+        let archived = archiveName(relative)
+        if archived.isEmpty {
+            try writeChildren(of: relative)
+            return
+        }
+        archive_entry_copy_pathname(entry, archived)
         let opaque = overlayWhiteouts && type == S_IFDIR && TarArchive.isOpaqueDirectory(full)
         if overlayWhiteouts { dropOverlayAttributes(entry) }
 

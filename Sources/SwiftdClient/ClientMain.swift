@@ -86,6 +86,7 @@ public enum ClientMain {
             case "logout": return try client.logout(Array(arguments))
             case "search": return try client.search(Array(arguments))
             case "export": return try client.export(Array(arguments))
+            case "cp": return try client.copy(Array(arguments))
             case "diff": return try client.diff(Array(arguments))
             case "commit": return try client.commit(Array(arguments))
             case "history": return try client.history(Array(arguments))
@@ -149,6 +150,7 @@ public enum ClientMain {
           commit    Create an image from a container's changes
           diff      List a container's changed files
           export    Write a container's file system to a tar archive
+          cp        Copy files between a container and the local file system
           rmi       Remove images
           version   Show the client and daemon versions
           info      Show daemon-wide information

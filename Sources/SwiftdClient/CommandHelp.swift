@@ -283,6 +283,21 @@ enum CommandHelp {
             Options:
               -o, --output FILE   Write to FILE instead of standard output
             """,
+        "cp": """
+            Usage: swiftd cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-
+                   swiftd cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH
+
+            Copies files and directories between a container, running or stopped, and the
+            local file system. A source ending in /. copies the directory's contents; a
+            destination that exists as a directory receives the source inside it, otherwise
+            the copy takes the destination's name. - writes a tar archive to standard output,
+            or extracts one from standard input into a directory of the container.
+
+            Options:
+              -a, --archive       Give the copied files the container user's uid and gid
+              -L, --follow-link   Copy the target of a symbolic link source, not the link
+              -q, --quiet         Print nothing (swiftd prints no progress anyway)
+            """,
         "diff": """
             Usage: swiftd diff CONTAINER
 

@@ -71,7 +71,7 @@ extension Daemon {
     ///
     /// NOTE: the archive goes through a temporary file under the root, so it needs that much
     /// free disk; streaming through a pipe would not.
-    private func streamFile(_ job: Job, produce: (String) throws -> Void) async throws {
+    func streamFile(_ job: Job, produce: (String) throws -> Void) async throws {
         let directory = "\(configuration.root)/tmp"
         try FileSystem.createDirectory(directory, mode: 0o700)
         let path = "\(directory)/out-\(randomID().prefix(16)).tar"

@@ -373,6 +373,7 @@ extension Daemon {
         try registerEventHandlers()
         try registerExecHandlers()
         try registerArchiveHandlers()
+        try registerCopyHandlers()
         try registerSystemHandlers()
         try registerRegistryHandlers()
         try engine.register("info") { [self] job in

@@ -4,6 +4,8 @@ public enum ErrorKind: String, Sendable {
     case notFound
     /// A malformed or out-of-range request value (400).
     case invalidArgument
+    /// A write that the target forbids, such as a read-only rootfs or volume (403).
+    case forbidden
     /// A request that the object's state forbids, such as a name in use (409).
     case conflict
     /// A request that swiftd cannot serve on this host or has not implemented (501).

@@ -159,6 +159,19 @@ public enum FileSystem {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// The target of the symbolic link at `path` (`readlink(2)`).
+    ///
+    /// - Throws: `SystemCallError` from `readlink`, such as `EINVAL` for a path that is not a
+    ///   symbolic link.
+    public static func readLink(_ path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        if count < 0 {
+            throw SystemCallError(call: "readlink", subject: path, errno: Glibc.errno)
+        }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The last component of `path`.
     public static func basename(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }

@@ -94,6 +94,24 @@ class DockerCLITests(unittest.TestCase):
         self.docker("rm", "cli-diff")
         self.docker("rmi", "127.0.0.1:5000/cli/committed")
 
+    def test_cp_both_ways(self):
+        self.docker("run", "--name", "cli-cp", "busybox", "sh", "-c", "mkdir /data && echo out > /data/file")
+        local = os.path.join(self.daemon.work, "cli-cp")
+        os.makedirs(os.path.join(local, "tree"))
+        with open(os.path.join(local, "tree", "in"), "w") as handle:
+            handle.write("in\n")
+        self.docker("cp", "cli-cp:/data", local)
+        with open(os.path.join(local, "data", "file")) as handle:
+            self.assertEqual(handle.read(), "out\n")
+        self.docker("cp", os.path.join(local, "tree"), "cli-cp:/data/copied")
+        self.docker("cp", "cli-cp:/data/copied/in", os.path.join(local, "back"))
+        with open(os.path.join(local, "back")) as handle:
+            self.assertEqual(handle.read(), "in\n")
+        missing = self.docker("cp", "cli-cp:/nowhere", local, check=False)
+        self.assertNotEqual(missing.returncode, 0)
+        self.assertIn("Could not find the file /nowhere", missing.stderr)
+        self.docker("rm", "cli-cp")
+
     def test_images_tag_save_load_rmi(self):
         self.docker("tag", "busybox", "127.0.0.1:5000/cli/tagged:v1")
         listed = self.docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
