@@ -98,7 +98,8 @@ final class RegistryHarness {
         return "\(user):\(hashed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n"
     }
 
-    private static func freePort() throws -> Int {
+    /// A loopback TCP port that nothing listens on when this returns.
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
