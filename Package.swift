@@ -55,7 +55,7 @@ let package = Package(
             dependencies: ["SwiftdSystem", "SwiftdNetlink", "SwiftdIPTables"]),
         .target(
             name: "SwiftdRegistry",
-            dependencies: ["SwiftdSystem", "SwiftdGraph", "SwiftdCrypto", "SwiftdTLS"]),
+            dependencies: ["SwiftdSystem", "SwiftdGraph", "SwiftdCrypto", "SwiftdTLS", "SwiftdArchive"]),
         .target(
             name: "SwiftdAPI",
             dependencies: ["SwiftdEngine", "SwiftdSystem", "SwiftdTLS"]),

@@ -22,10 +22,28 @@ extension Daemon {
         try engine.register("search") { [self] job in try await search(job) }
     }
 
-    /// How this daemon reaches registries (`--insecure-registry`, the certs.d directory).
-    var registryOptions: RegistryOptions {
-        RegistryOptions(insecureRegistries: configuration.insecureRegistries)
+    /// The registry settings of the daemon in this process (one daemon per process), set at
+    /// start-up and replaced on SIGHUP; each pull and push reads them when it starts.
+    static let registrySettings = RegistrySettings()
+
+    /// Makes `configuration`'s mirrors and insecure registries the ones that pulls and pushes
+    /// starting from now use. Logs the new settings to `log` when they changed.
+    static func applyRegistrySettings(of configuration: DaemonConfiguration, log: Logger?) {
+        let values = RegistrySettings.Values(configuration)
+        guard registrySettings.replace(with: values), let log else { return }
+        // Mirror hosts only: a mirror URL may carry a user name and password.
+        let mirrors = values.mirrors.compactMap(RegistrySettings.mirrorHost)
+        log.info(
+            "registry settings reloaded",
+            [
+                ("mirrors", mirrors.joined(separator: ",")),
+                ("insecure-registries", values.insecureRegistries.joined(separator: ",")),
+            ])
     }
+
+    /// The connection options of this daemon's registries (`--insecure-registry`, the
+    /// certs.d directory).
+    var registryOptions: RegistryOptions { Self.registrySettings.options() }
 
     /// Runs the job `name` with `job`'s environment, body and output.
     private func forward(_ job: Job, to name: String) async throws {
@@ -51,19 +69,31 @@ extension Daemon {
         let credentials = try job.environment["registryAuth"].flatMap {
             try RegistryCredentials(registryAuthHeader: $0)
         }
+        log.debug(
+            "pull requested",
+            [
+                ("image", reference.familiarString), ("platform", "\(platform)"),
+                ("user", credentials?.username ?? ""),
+            ])
 
         let (messages, sink) = AsyncStream<PullProgress>.makeStream()
         let puller = ImagePuller(graph: graph)
-        let hosts = registryHosts(for: reference)
-        let options = registryOptions
+        // One snapshot, so that a reload in between cannot mix old mirrors with new options.
+        let settings = Self.registrySettings.values
+        let hosts = RegistrySettings.pullHosts(for: reference, mirrors: settings.mirrors)
+        let options = RegistryOptions(insecureRegistries: settings.insecureRegistries)
         let log = log
         async let outcome: Result<PullResult, any Error> = onThread("swiftd-pull") {
             defer { sink.finish() }
             var lastError: (any Error)?
             for (index, host) in hosts.enumerated() {
+                // The credentials are for the named registry, not for its mirrors.
                 let client = RegistryClient(
-                    host: host, credentials: host == hosts.last ? credentials : nil,
+                    host: host, credentials: index == hosts.count - 1 ? credentials : nil,
                     options: options)
+                log.debug(
+                    "pulling from registry",
+                    [("image", reference.familiarString), ("registry", host)])
                 do {
                     return try puller.pull(
                         reference, from: client, platform: platform
@@ -101,6 +131,9 @@ extension Daemon {
         let credentials = try job.environment["registryAuth"].flatMap {
             try RegistryCredentials(registryAuthHeader: $0)
         }
+        log.debug(
+            "push requested",
+            [("image", reference.familiarString), ("user", credentials?.username ?? "")])
         let client = RegistryClient(
             host: ImagePuller.registryHost(of: reference), credentials: credentials,
             options: registryOptions)
@@ -169,6 +202,7 @@ extension Daemon {
         }
         if server.hasSuffix("/v1/") || server.hasSuffix("/v2/") { server.removeLast(4) }
         if server.isEmpty || server == "index.docker.io" { server = "docker.io" }
+        log.debug("login requested", [("registry", server), ("user", username)])
         let client = RegistryClient(
             host: server,
             credentials: RegistryCredentials(username: username, password: body.password ?? ""),
@@ -212,18 +246,6 @@ extension Daemon {
         try await job.stdout.write(Array(try JSONEncoder().encode(shaped)))
     }
 
-    /// The hosts to try for `reference`: the mirrors first for Docker Hub, then the registry.
-    private func registryHosts(for reference: Reference) -> [String] {
-        let host = ImagePuller.registryHost(of: reference)
-        guard host == "docker.io" else { return [host] }
-        let mirrors = configuration.registryMirrors.compactMap { mirror -> String? in
-            let url = URL(string: mirror.contains("://") ? mirror : "https://" + mirror)
-            guard let name = url?.host else { return nil }
-            return url?.port.map { "\(name):\($0)" } ?? name
-        }
-        return mirrors + [host]
-    }
-
     /// One line of Docker's JSON progress stream.
     static func progressLine(_ message: PullProgress) throws -> [UInt8] {
         var line = PullProgressLine(status: message.status, id: message.id)
@@ -253,6 +275,15 @@ extension Daemon {
             unit += 1
         }
         return unit == 0 ? "\(bytes)B" : String(format: "%.3g%@", value, units[unit])
+    }
+}
+
+extension RegistrySettings.Values {
+    /// The registry settings of `configuration`.
+    init(_ configuration: DaemonConfiguration) {
+        self.init(
+            mirrors: configuration.registryMirrors,
+            insecureRegistries: configuration.insecureRegistries)
     }
 }
 

@@ -83,6 +83,7 @@ public enum DaemonMain {
             cleanup()
             log.info("daemon stopped")
         }
+        Daemon.applyRegistrySettings(of: configuration, log: nil)
         Trap.onHangup { reload(arguments, running: configuration, log: log) }
 
         do {
@@ -185,10 +186,11 @@ public enum DaemonMain {
         return chosen
     }
 
-    /// Re-reads the flags and the configuration file on SIGHUP and applies the log level, the
-    /// one setting that can change while the daemon runs. Logs an error and keeps the running
-    /// settings when the file is invalid. Logs a warning when other settings changed, because
-    /// they need a restart.
+    /// Re-reads the flags and the configuration file on SIGHUP and applies the settings that
+    /// can change while the daemon runs: the log level, the registry mirrors and the insecure
+    /// registries (pulls and pushes that already started keep the old ones). Logs an error
+    /// and keeps the running settings when the file is invalid. Logs a warning when other
+    /// settings changed, because they need a restart.
     static func reload(_ arguments: [String], running: DaemonConfiguration, log: Logger) {
         let reloaded: DaemonConfiguration
         do {
@@ -199,13 +201,15 @@ public enum DaemonMain {
                 [("file", running.configFile), ("error", "\(error)")])
             return
         }
-        // TODO: apply registry mirrors and insecure registries here once pulls use them.
+        Daemon.applyRegistrySettings(of: reloaded, log: log)
         var unchanged = reloaded
         unchanged.logLevel = running.logLevel
         unchanged.debug = running.debug
+        unchanged.registryMirrors = running.registryMirrors
+        unchanged.insecureRegistries = running.insecureRegistries
         if unchanged != running {
             log.warning(
-                "settings other than the log level take effect at the next restart",
+                "settings other than the log level and registries take effect at the next restart",
                 [("file", reloaded.configFile)])
         }
         // Logged at the more verbose of the two levels, so that it shows when either one does.

@@ -22,13 +22,13 @@ public final class ImagePusher: Sendable {
         self.chunkSize = chunkSize
     }
 
-    /// Media type of an uncompressed layer in a Docker schema 2 manifest.
-    static let uncompressedLayer = "application/vnd.docker.image.rootfs.diff.tar"
+    /// Media type of a gzip-compressed layer in a Docker schema 2 manifest.
+    static let gzipLayer = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
     /// Pushes the image `source` (a name or ID in the store) to `reference`'s repository and
-    /// tag through `client`: each layer is skipped when the repository has a blob known to
-    /// hold it, mounted from another repository of the same registry that has one, or
-    /// uploaded (its stored tar, uncompressed); then the config, and the manifest last.
+    /// tag through `client`. Each layer is skipped when the repository has a blob known to
+    /// contain it, mounted from another repository of the same registry that has one, or
+    /// else uploaded gzip-compressed. Then the config goes up, and the manifest last.
     /// Tags the image with `name@digest`. Blocks; `progress` is called on this thread.
     ///
     /// - Throws: `SwiftdError(.notFound)` for an unknown image; `RegistryError` for registry
@@ -96,25 +96,41 @@ public final class ImagePusher: Sendable {
             }
         }
 
-        // The stored tar's sha256 is the diff ID: uploaded as is, it needs no hashing.
-        // TODO: gzip layers before upload (and cache the result) once SwiftdArchive can write
-        // compressed streams; uncompressed layers are larger on the wire and in the registry.
-        let size = try fileSize(tarPath)
-        let record = DistributionRecord(
-            digest: diffID, size: size, mediaType: Self.uncompressedLayer,
-            registry: client.host, repository: repository)
-        if try client.hasBlob(repository, digest: diffID) {
+        // Registries get the gzip form, as from docker. Its digest is cached per layer, so a
+        // registry that has the blob already is asked for it without compressing again.
+        let cache = CompressedLayerCache(root: graph.root)
+        if let cached = cache.entry(for: diffID),
+            try client.hasBlob(repository, digest: cached.digest)
+        {
+            progress(PullProgress(id: id, "Layer already exists"))
+            return try recorded(cached, repository: repository, client: client, diffID)
+        }
+        let (file, entry) = try cache.compress(diffID, tarPath: tarPath, root: graph.root)
+        defer { try? FileSystem.remove(file) }
+        if try client.hasBlob(repository, digest: entry.digest) {
             progress(PullProgress(id: id, "Layer already exists"))
         } else {
             try client.uploadBlob(
-                repository, digest: diffID, from: .file(tarPath), chunkSize: chunkSize
+                repository, digest: entry.digest, from: .file(file), chunkSize: chunkSize
             ) { sent in
-                progress(PullProgress(id: id, "Pushing", current: sent, total: size))
+                progress(PullProgress(id: id, "Pushing", current: sent, total: entry.size))
             }
             progress(PullProgress(id: id, "Pushed"))
         }
+        return try recorded(entry, repository: repository, client: client, diffID)
+    }
+
+    /// Records that `repository` of `client`'s registry has the gzip form `entry` of the
+    /// layer `diffID`, and returns its manifest descriptor.
+    private func recorded(
+        _ entry: CompressedLayerCache.Entry, repository: String, client: RegistryClient,
+        _ diffID: String
+    ) throws -> Descriptor {
+        let record = DistributionRecord(
+            digest: entry.digest, size: entry.size, mediaType: Self.gzipLayer,
+            registry: client.host, repository: repository)
         try remember(record, repository: repository, diffID)
-        return Descriptor(mediaType: record.mediaType, digest: diffID, size: size)
+        return Descriptor(mediaType: record.mediaType, digest: record.digest, size: record.size)
     }
 
     private func remember(_ record: DistributionRecord, repository: String, _ diffID: String)

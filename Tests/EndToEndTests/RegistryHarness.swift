@@ -17,8 +17,9 @@ final class RegistryHarness {
 
     var host: String { "127.0.0.1:\(port)" }
 
-    /// Starts the registry; with `htpasswd` (bcrypt entries) it requires basic auth.
-    init(directory: String, htpasswd: String? = nil) throws {
+    /// Starts the registry; with `htpasswd` (bcrypt entries) it requires basic auth. With
+    /// `accessLog` its access log (one line per request) goes to that file.
+    init(directory: String, htpasswd: String? = nil, accessLog: String? = nil) throws {
         port = try Self.freePort()
         var config = """
             version: 0.1
@@ -44,6 +45,10 @@ final class RegistryHarness {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         process.arguments = ["serve", directory + "/registry.yml"]
         process.standardOutput = FileHandle.nullDevice
+        if let accessLog {
+            _ = FileManager.default.createFile(atPath: accessLog, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: accessLog))
+        }
         process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<100 {
@@ -98,7 +103,8 @@ final class RegistryHarness {
         return "\(user):\(hashed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n"
     }
 
-    private static func freePort() throws -> Int {
+    /// A loopback TCP port that nothing listens on when this returns.
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
