@@ -58,7 +58,9 @@ struct RegistryMirrorTests {
         try daemon.writeConfig(
             "{\"log-level\": \"info\", \"registry-mirrors\": [\"http://\(registry.host)\"]}")
         try daemon.hangUp(waitingFor: "configuration reloaded", count: 1)
-        #expect(daemon.log.contains("msg=\"registry settings reloaded\" mirrors=\(registry.host)"))
+        // Without the mirror in place the pull would go on to Docker Hub: stop here instead.
+        try #require(
+            daemon.log.contains("msg=\"registry settings reloaded\" mirrors=\(registry.host)"))
         #expect(!daemon.log.contains("take effect at the next restart"), "\(daemon.log)")
 
         let pulled = try daemon.harness.client(["pull", "\(name):v1"])
