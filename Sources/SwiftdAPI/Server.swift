@@ -58,19 +58,26 @@ public final class HTTPServer: Sendable {
         try serve(listener: fd, name: "unix://\(path)")
     }
 
-    /// Binds a TCP socket at `host:port` (a numeric IPv4 or IPv6 address) and serves it, with
-    /// TLS when `tls` is given. An IPv6 socket clears `IPV6_V6ONLY`, so `[::]` also accepts
-    /// IPv4 connections whatever the host's `net.ipv6.bindv6only` is.
+    /// Binds a TCP socket at `host:port` and serves it, with TLS when `tls` is given. A name
+    /// binds its first IPv4 address, else its first address, as dockerd's listeners do. An
+    /// IPv6 socket clears `IPV6_V6ONLY`, so `[::]` also accepts IPv4 connections whatever the
+    /// host's `net.ipv6.bindv6only` is.
     public func listen(tcpHost host: String, port: UInt16, tls: TLSServerContext?) throws {
         let name = TCPAddress(host: host, port: port).description
         var hints = addrinfo()
-        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE
+        hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var results: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &results)
         defer { freeaddrinfo(results) }
-        guard status == 0, let info = results?.pointee else {
+        guard status == 0, let first = results?.pointee else {
             throw ConnectionError.unresolved(host: host, reason: String(cString: gai_strerror(status)))
+        }
+        var info = first
+        var next = first.ai_next
+        while info.ai_family != AF_INET, let candidate = next {
+            if candidate.pointee.ai_family == AF_INET { info = candidate.pointee }
+            next = candidate.pointee.ai_next
         }
         let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
         guard fd >= 0 else { throw SystemCallError(call: "socket", subject: name, errno: errno) }

@@ -57,12 +57,6 @@ public struct TCPAddress: Sendable, Equatable, CustomStringConvertible {
     /// Reports whether the host is an IPv6 address.
     public var isIPv6: Bool { host.contains(":") }
 
-    /// Reports whether the host is a numeric IPv4 or IPv6 address rather than a name.
-    public var isNumeric: Bool {
-        var buffer = in6_addr()
-        return inet_pton(isIPv6 ? AF_INET6 : AF_INET, host, &buffer) == 1
-    }
-
     /// The address as `tcp://` text, with brackets around an IPv6 host.
     public var description: String { isIPv6 ? "tcp://[\(host)]:\(port)" : "tcp://\(host):\(port)" }
 }

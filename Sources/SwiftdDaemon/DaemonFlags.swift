@@ -327,20 +327,15 @@ func isCIDR(_ text: String, allowHostBits: Bool = true) -> Bool {
     return isIPv4(String(parts[0]))
 }
 
-/// Splits `tcp://HOST:PORT` into a host and a port: the host is an IPv4 address or a
-/// bracketed IPv6 address (0.0.0.0 when empty), the port 2376 with TLS, else 2375, when missing.
+/// Splits `tcp://HOST:PORT` into a host and a port: the host is an IPv4 address, a bracketed
+/// IPv6 address or a name (0.0.0.0 when empty), the port 2376 with TLS, else 2375, when
+/// missing. Names are resolved when the listener opens.
 func tcpAddress(_ host: String, tls: Bool) throws -> (host: String, port: UInt16) {
     let address: TCPAddress
     do {
         address = try TCPAddress(parsing: host, defaultHost: "0.0.0.0", defaultPort: tls ? 2376 : 2375)
     } catch {
         throw ConfigurationError("invalid -H \(host): \(error.reason)")
-    }
-    guard address.isNumeric else {
-        // TODO: resolve host names for tcp:// listeners.
-        throw ConfigurationError(
-            "invalid -H \(host): expected an IPv4 address or a bracketed IPv6 address, such as "
-                + "tcp://127.0.0.1:2376 or tcp://[::1]:2376")
     }
     return (address.host, address.port)
 }

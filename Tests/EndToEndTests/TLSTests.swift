@@ -121,4 +121,17 @@ struct TLSTests {
         #expect(harness.daemonLog.contains("without TLS"))
         #expect(harness.stop() == 0)
     }
+
+    @Test("a host name listener binds its IPv4 address")
+    func hostNameListener() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        let port = freePort()
+        // localhost comes from /etc/hosts: no name server is asked.
+        try harness.start(extraArguments: ["-H", "tcp://localhost:\(port)"])
+        let ping = try curl(["http://127.0.0.1:\(port)/_ping"])
+        #expect(ping.stdout == "OK")
+        #expect(harness.daemonLog.contains("API listen on tcp://localhost:\(port)"))
+        #expect(harness.stop() == 0)
+    }
 }
