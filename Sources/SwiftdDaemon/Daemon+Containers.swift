@@ -232,6 +232,14 @@ extension Daemon {
         if let memory = record.hostConfig.Memory, memory > 0 { spec.memoryLimit = memory }
         do {
             try applyHostConfig(record.hostConfig, to: &spec)
+            let user = try ExecUser(record.config.User, rootfs: rootfs)
+            spec.uid = user.uid
+            spec.gid = user.gid
+            spec.additionalGroups = user.additionalGroups
+            // As runc does: HOME from the passwd entry unless the environment has one.
+            if !spec.environment.contains(where: { $0.hasPrefix("HOME=") }) {
+                spec.environment.append("HOME=\(user.home)")
+            }
         } catch {
             try? graph.unmountContainer(id: container.id)
             throw error
@@ -244,18 +252,6 @@ extension Daemon {
             try? graph.unmountContainer(id: container.id)
             throw error
         }
-        if !record.config.User.isEmpty {
-            // TODO: resolve user and group names through the image's /etc/passwd and /etc/group;
-            // only numeric uid[:gid] is understood so far.
-            let parts = record.config.User.split(separator: ":")
-            guard let uid = UInt32(parts[0]), parts.count < 2 || UInt32(parts[1]) != nil else {
-                try? graph.unmountContainer(id: container.id)
-                throw SwiftdError(.unsupported, "user \(record.config.User): only numeric uid[:gid] is supported so far")
-            }
-            spec.uid = uid
-            spec.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
-        }
-
         var endpoint: Endpoint?
         let pid: Int32
         let pump: OutputPump
