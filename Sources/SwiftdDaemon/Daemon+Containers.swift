@@ -134,6 +134,8 @@ extension Daemon {
             }
         }
         try validateRestartPolicy(hostConfig)
+        try validateResources(&hostConfig)
+        try rejectUnsupportedOptions(hostConfig)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""

@@ -184,7 +184,7 @@ public struct Ulimit: Sendable, Equatable {
     }
 
     /// The `RLIMIT_*` number of each name.
-    static let resources: [String: Int32] = [
+    public static let resources: [String: Int32] = [
         "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
         "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
         "nice": 13, "rtprio": 14, "rttime": 15,
