@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -523,6 +524,46 @@ static void swd_finish(int fd, int no_new_privileges, const void *filter, uint32
     }
 }
 
+/* --init: forks the command and stays as PID 1 until it exits. The reaper forwards every
+ * signal it receives to the command, reaps every process that is reparented to it, and exits
+ * with the command's exit code (128 + the signal number if a signal killed it), as tini does.
+ * In the command's child process it returns, so that the caller execs the command.
+ * NOTE: with a tty, a signal from the terminal (Ctrl-C) reaches the command twice: directly,
+ * because it shares the reaper's foreground process group, and forwarded. */
+static void swd_run_reaper(int fd) {
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    /* Blocked before the fork, so that no signal meant for the command is lost. */
+    if (sigprocmask(SIG_SETMASK, &all, NULL) != 0) swd_fail(fd, SWD_STAGE_SIGNALS);
+    /* A raw clone, because glibc's fork takes locks that a thread of the daemon may hold. */
+    pid_t command = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+    if (command < 0) swd_fail(fd, SWD_STAGE_FORK);
+    if (command == 0) {
+        if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) swd_fail(fd, SWD_STAGE_SIGNALS);
+        return;
+    }
+    /* The command reports its own failure; the daemon reads EOF once it has exec'd. */
+    close(fd);
+    prctl(PR_SET_NAME, "init", 0, 0, 0);
+
+    while (1) {
+        siginfo_t info;
+        int signal = sigwaitinfo(&all, &info);
+        if (signal < 0) continue;
+        if (signal != SIGCHLD) {
+            kill(command, signal);
+            continue;
+        }
+        int status;
+        pid_t reaped;
+        while ((reaped = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (reaped != command) continue;
+            _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+        }
+    }
+}
+
 static int swd_child(void *raw) {
     const struct swd_child_args *args = raw;
     const struct swd_container_config *config = args->config;
@@ -587,6 +628,7 @@ static int swd_child(void *raw) {
     swd_set_identity(fd, &identity);
     swd_connect_stdio(fd, config->stdin_fd, config->stdout_fd, config->stderr_fd, terminal);
     swd_finish(fd, config->no_new_privileges, config->seccomp_filter, config->seccomp_length);
+    if (config->init) swd_run_reaper(fd);
     swd_exec(fd, config->argv, config->envp, config->path);
 }
 

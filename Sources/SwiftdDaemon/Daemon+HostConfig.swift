@@ -189,6 +189,7 @@ extension Daemon {
 
     /// Copies the resource settings that `validateResources` accepted into the spec.
     func applyResources(_ host: HostConfig, to spec: inout ContainerSpec) {
+        spec.runsInit = host.Init == true
         spec.ulimits = (host.Ulimits ?? []).map {
             Ulimit(name: $0.Name, soft: Self.rlimitValue($0.Soft), hard: Self.rlimitValue($0.Hard))
         }
@@ -207,8 +208,7 @@ extension Daemon {
 extension Daemon {
     /// Rejects the host settings the exec driver cannot apply yet, rather than ignoring them.
     func rejectUnsupportedOptions(_ host: HostConfig) throws {
-        // TODO: --init, --device, --ipc, --pid, --uts and --volumes-from.
-        if host.Init == true { throw SwiftdError(.unsupported, "Init is not supported yet") }
+        // TODO: --device, --ipc, --pid, --uts and --volumes-from.
         if !(host.Devices ?? []).isEmpty { throw SwiftdError(.unsupported, "Devices are not supported yet") }
         for (field, value) in [("IpcMode", host.IpcMode), ("PidMode", host.PidMode), ("UTSMode", host.UTSMode)] {
             if let value, !value.isEmpty, value != "private" {

@@ -49,6 +49,10 @@ public struct ContainerSpec: Sendable {
     /// `--ulimit`: resource limits set in the container; none may exceed the daemon's hard
     /// limit, because raising a hard limit takes CAP_SYS_RESOURCE.
     public var ulimits: [Ulimit]
+    /// `--init`: a reaper stays as PID 1, runs the command as its child, forwards signals to
+    /// it, reaps orphaned processes, and exits with the command's status (128 + the signal
+    /// number when a signal killed it).
+    public var runsInit: Bool
 
     public init(
         id: String, rootfs: String, arguments: [String], environment: [String] = [],
@@ -76,6 +80,7 @@ public struct ContainerSpec: Sendable {
         self.resources = ContainerResources()
         self.tty = false
         self.ulimits = []
+        self.runsInit = false
     }
 
     /// Docker's PATH for containers whose image sets none.

@@ -415,6 +415,7 @@ public final class ExecDriver: Sendable {
         config.readonly_rootfs = spec.readonlyRootfs ? 1 : 0
         config.no_new_privileges = spec.noNewPrivileges ? 1 : 0
         config.tty = spec.tty ? 1 : 0
+        config.`init` = spec.runsInit ? 1 : 0
         config.shm_size = UInt64(spec.shmSize)
         let mounts = try spec.mounts.map { try Self.cMount($0, memory: memory) }
         config.mounts = memory.array(mounts)

@@ -186,4 +186,43 @@ struct ContainerOptionsTests {
             #expect(raw.hasPrefix("HTTP/1.1 400"), "\(raw)")
         }
     }
+
+    @Test("init reaps zombies and forwards signals")
+    func initProcess() throws {
+        try DaemonHarness.withDaemon { daemon in
+            // The subshell's sleep is orphaned to PID 1; only a reaper there collects it.
+            let orphaning = "(sleep 0.1 &); exec sleep 30"
+            _ = try output(daemon, ["run", "-d", "--name", "reaped", "--init", "busybox", "sh", "-c", orphaning])
+            _ = try output(daemon, ["run", "-d", "--name", "unreaped", "busybox", "sh", "-c", orphaning])
+            Thread.sleep(forTimeInterval: 1)
+            let reaped = try output(daemon, ["exec", "reaped", "ps", "-o", "pid,stat,comm"])
+            #expect(!reaped.split(separator: "\n").contains { $0.contains(" Z") }, "\(reaped)")
+            #expect(try output(daemon, ["exec", "reaped", "cat", "/proc/1/comm"]) == "init")
+            let unreaped = try output(daemon, ["exec", "unreaped", "ps", "-o", "pid,stat,comm"])
+            #expect(unreaped.split(separator: "\n").contains { $0.contains(" Z") }, "\(unreaped)")
+            _ = try daemon.client(["rm", "-f", "reaped", "unreaped"])
+
+            let exited = try daemon.client(["run", "--rm", "--init", "busybox", "sh", "-c", "echo out; exit 3"])
+            #expect(exited.status == 3)
+            #expect(exited.stdout == "out\n")
+            let killed = try daemon.client(["run", "--rm", "--init", "busybox", "sh", "-c", "kill -9 $$"])
+            #expect(killed.status == 137)
+            let missing = try daemon.client(["run", "--rm", "--init", "busybox", "nosuchcommand"])
+            #expect(missing.status == 127, "\(missing.stderr)")
+
+            // SIGTERM reaches the command through the reaper: sleep dies of it at once (143),
+            // where as PID 1 it would ignore it until the SIGKILL after the timeout (137).
+            _ = try output(daemon, ["run", "-d", "--name", "sleeper", "--init", "busybox", "sleep", "30"])
+            let started = Date()
+            _ = try output(daemon, ["stop", "-t", "20", "sleeper"])
+            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(try output(daemon, ["inspect", "--format", "{{.State.ExitCode}}", "sleeper"]) == "143")
+            _ = try output(daemon, ["run", "-d", "--name", "trapper", "--init", "busybox", "sh", "-c",
+                "trap 'exit 42' TERM; while true; do sleep 0.1; done"])
+            Thread.sleep(forTimeInterval: 0.3)
+            _ = try output(daemon, ["stop", "-t", "20", "trapper"])
+            #expect(try output(daemon, ["inspect", "--format", "{{.State.ExitCode}} {{.HostConfig.Init}}", "trapper"]) == "42 true")
+            _ = try daemon.client(["rm", "-f", "sleeper", "trapper"])
+        }
+    }
 }

@@ -56,7 +56,8 @@ enum swd_stage {
     SWD_STAGE_RLIMIT = 35,
     SWD_STAGE_TERMINAL = 36,     /* opening the pty or making it the controlling terminal */
     SWD_STAGE_SETNS = 37,        /* exec: joining a namespace of the running container */
-    SWD_STAGE_FORK = 38,         /* exec: the fork that enters the pid namespace */
+    SWD_STAGE_FORK = 38,         /* exec: the fork that enters the pid namespace; --init: the
+                                  * fork of the command */
 };
 
 /* A bind or tmpfs mount, made below the rootfs before pivot_root. */
@@ -108,6 +109,8 @@ struct swd_container_config {
     uint32_t seccomp_length;     /* number of BPF instructions */
     const char *join_network;    /* NULL, or a network namespace to join (with new_network 0),
                                   * such as /proc/PID/ns/net */
+    int32_t init;                /* nonzero: stay as PID 1, run the command as a child, forward
+                                  * signals to it, reap every zombie, and exit with its status */
 };
 
 /* A started child that is waiting for swd_container_release(). */
