@@ -297,6 +297,26 @@ static void swd_user_mounts(int fd, const struct swd_container_config *config) {
     close(root);
 }
 
+/* Makes the spec's device nodes (--device) below the rootfs, the current directory. */
+static void swd_create_user_devices(int fd, const struct swd_container_config *config) {
+    if (config->device_count == 0) return;
+    int root = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+    for (uint32_t i = 0; i < config->device_count; i++) {
+        const struct swd_device_node *device = &config->devices[i];
+        /* *at calls take the O_PATH descriptor of the resolved directory. */
+        int parent = swd_resolve_mount_point(fd, root, device->parent, 0);
+        if (unlinkat(parent, device->name, 0) != 0 && errno != ENOENT)
+            swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+        if (mknodat(parent, device->name, device->mode, makedev(device->major, device->minor)) != 0)
+            swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+        if (fchownat(parent, device->name, device->uid, device->gid, AT_SYMLINK_NOFOLLOW) != 0)
+            swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+        close(parent);
+    }
+    close(root);
+}
+
 /* Mounts /proc, /dev and /sys below the rootfs, which is the current directory. */
 static void swd_mount_filesystems(int fd, const struct swd_container_config *config) {
     swd_mount_point(fd, "proc");
@@ -597,6 +617,7 @@ static int swd_child(void *raw) {
         swd_fail(fd, SWD_STAGE_BIND_ROOTFS);
     if (chdir(config->rootfs) != 0) swd_fail(fd, SWD_STAGE_CHDIR_ROOTFS);
     swd_mount_filesystems(fd, config);
+    swd_create_user_devices(fd, config);
     swd_user_mounts(fd, config);
     if (!config->privileged) swd_mask_paths(fd);
 

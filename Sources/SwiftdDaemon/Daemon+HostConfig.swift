@@ -49,7 +49,7 @@ extension Daemon {
             spec.resources.cpuShares = shares
         }
         if let pids = host.PidsLimit, pids > 0 { spec.resources.pidsLimit = pids }
-        applyResources(host, to: &spec)
+        try applyResources(host, to: &spec)
         for (path, options) in (host.Tmpfs ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard path.hasPrefix("/") else {
                 throw SwiftdError(.invalidArgument, "invalid Tmpfs mount \(path): the path must be absolute")
@@ -133,6 +133,7 @@ extension Daemon {
             host.OomKillDisable = false
         }
         for ulimit in host.Ulimits ?? [] { try checkUlimit(ulimit) }
+        _ = try devices(host)
     }
 
     /// Checks a cpuset list such as `0-2,4` for syntax and against the host's online set.
@@ -187,9 +188,26 @@ extension Daemon {
         value < 0 ? UInt64.max : UInt64(value)
     }
 
+    /// Describes the `--device` entries for the exec driver from the host's device nodes.
+    ///
+    /// - Throws: `.invalidArgument` for a missing host device, a path that is not a device,
+    ///   or permissions other than r, w and m.
+    func devices(_ host: HostConfig) throws -> [Device] {
+        try (host.Devices ?? []).map { mapping in
+            let target = mapping.PathInContainer.flatMap { $0.isEmpty ? nil : $0 } ?? mapping.PathOnHost
+            let permissions = mapping.CgroupPermissions.flatMap { $0.isEmpty ? nil : $0 } ?? "rwm"
+            do {
+                return try Device(hostPath: mapping.PathOnHost, path: target, permissions: permissions)
+            } catch let ExecError.invalidSpec(message) {
+                throw SwiftdError(.invalidArgument, "invalid Devices: \(message)")
+            }
+        }
+    }
+
     /// Copies the resource settings that `validateResources` accepted into the spec.
-    func applyResources(_ host: HostConfig, to spec: inout ContainerSpec) {
+    func applyResources(_ host: HostConfig, to spec: inout ContainerSpec) throws {
         spec.runsInit = host.Init == true
+        spec.devices = try devices(host)
         spec.ulimits = (host.Ulimits ?? []).map {
             Ulimit(name: $0.Name, soft: Self.rlimitValue($0.Soft), hard: Self.rlimitValue($0.Hard))
         }
@@ -208,8 +226,7 @@ extension Daemon {
 extension Daemon {
     /// Rejects the host settings the exec driver cannot apply yet, rather than ignoring them.
     func rejectUnsupportedOptions(_ host: HostConfig) throws {
-        // TODO: --device, --ipc, --pid, --uts and --volumes-from.
-        if !(host.Devices ?? []).isEmpty { throw SwiftdError(.unsupported, "Devices are not supported yet") }
+        // TODO: --ipc, --pid, --uts and --volumes-from.
         for (field, value) in [("IpcMode", host.IpcMode), ("PidMode", host.PidMode), ("UTSMode", host.UTSMode)] {
             if let value, !value.isEmpty, value != "private" {
                 throw SwiftdError(.unsupported, "\(field) \(value) is not supported yet")

@@ -53,6 +53,8 @@ public struct ContainerSpec: Sendable {
     /// it, reaps orphaned processes, and exits with the command's status (128 + the signal
     /// number when a signal killed it).
     public var runsInit: Bool
+    /// `--device`: nodes made in the container and allowed in its devices cgroup (v1).
+    public var devices: [Device]
 
     public init(
         id: String, rootfs: String, arguments: [String], environment: [String] = [],
@@ -81,6 +83,7 @@ public struct ContainerSpec: Sendable {
         self.tty = false
         self.ulimits = []
         self.runsInit = false
+        self.devices = []
     }
 
     /// Docker's PATH for containers whose image sets none.

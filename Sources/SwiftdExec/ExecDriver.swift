@@ -85,6 +85,9 @@ public final class ExecDriver: Sendable {
         var child: swd_container_child
         do {
             try cgroups.apply(spec.resources, memoryLimit: spec.memoryLimit, id: spec.id)
+            if !spec.privileged {
+                try cgroups.restrictDevices(to: spec.devices.map(\.cgroupRule), id: spec.id)
+            }
             child = try clone(spec, stdio: stdio, filter: filter)
         } catch {
             try? cgroups.remove(id: spec.id)
@@ -369,6 +372,9 @@ public final class ExecDriver: Sendable {
         if spec.shmSize <= 0 {
             throw ExecError.invalidSpec("shm size \(spec.shmSize) must be greater than 0")
         }
+        for device in spec.devices where device.path.utf8.contains(0) {
+            throw ExecError.invalidSpec("a NUL byte in device path \"\(device.path)\"")
+        }
         for mount in spec.mounts where !mount.destination.hasPrefix("/") {
             throw ExecError.invalidSpec("mount destination \"\(mount.destination)\" is relative")
         }
@@ -420,6 +426,17 @@ public final class ExecDriver: Sendable {
         let mounts = try spec.mounts.map { try Self.cMount($0, memory: memory) }
         config.mounts = memory.array(mounts)
         config.mount_count = UInt32(mounts.count)
+        let devices = spec.devices.map { device in
+            let slash = device.path.lastIndex(of: "/") ?? device.path.startIndex
+            let parent = String(device.path[..<slash])
+            return swd_device_node(
+                parent: memory.string(parent.isEmpty ? "/" : parent),
+                name: memory.string(String(device.path[device.path.index(after: slash)...])),
+                mode: (device.isBlock ? UInt32(S_IFBLK) : UInt32(S_IFCHR)) | device.fileMode,
+                major: device.major, minor: device.minor, uid: device.uid, gid: device.gid)
+        }
+        config.devices = memory.array(devices)
+        config.device_count = UInt32(devices.count)
         let limits = try spec.ulimits.map(Self.cRlimit)
         config.rlimits = memory.array(limits)
         config.rlimit_count = UInt32(limits.count)

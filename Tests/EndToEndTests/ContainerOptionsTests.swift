@@ -225,4 +225,46 @@ struct ContainerOptionsTests {
             _ = try daemon.client(["rm", "-f", "sleeper", "trapper"])
         }
     }
+
+    @Test("devices made and cgroup-limited")
+    func devices() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let zero = try output(daemon, ["run", "--rm", "--device", "/dev/zero:/dev/myzero", "busybox", "sh", "-c",
+                "stat -c '%F %t:%T' /dev/myzero; head -c 4 /dev/myzero | od -An -tx1"])
+            #expect(zero == "character special file 1:5\n 00 00 00 00", "\(zero)")
+            let nested = try output(daemon, ["run", "--rm", "--device", "/dev/null:/dev/extra/null2:rw", "busybox", "stat", "-c", "%t:%T", "/dev/extra/null2"])
+            #expect(nested == "1:3")
+
+            let devicesV1 = !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+                && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/devices")
+            if devicesV1 {
+                // A node of a character major that no driver has: opening it fails with ENXIO
+                // once the devices cgroup lets it through, and with EPERM where it does not.
+                let registered = try String(contentsOfFile: "/proc/devices", encoding: .utf8)
+                    .split(separator: "\n").compactMap { Int($0.split(separator: " ").first ?? "") }
+                let major = try #require((230...254).reversed().first { !registered.contains($0) })
+                let node = "\(daemon.work)/unclaimed"
+                #expect(mknod(node, S_IFCHR | 0o666, dev_t(major) << 8 | 77) == 0)
+                let readOnly = try daemon.client(["run", "--rm", "--device", "\(node):/dev/unclaimed:r", "busybox", "sh", "-c",
+                    "head -c 1 /dev/unclaimed; echo x > /dev/unclaimed"])
+                #expect(readOnly.stderr.contains("No such device or address"), "\(readOnly.stderr)")
+                #expect(readOnly.stderr.contains("Operation not permitted"), "\(readOnly.stderr)")
+                let denied = try daemon.client(["run", "--rm", "busybox", "sh", "-c",
+                    "mknod /tmp/unclaimed c \(major) 77 && echo made; head -c 1 /tmp/unclaimed"])
+                #expect(denied.stdout == "made\n", "\(denied.stderr)")
+                #expect(denied.stderr.contains("Operation not permitted"), "\(denied.stderr)")
+            }
+
+            let missing = try daemon.client(["create", "--device", "/dev/nosuchdevice", "busybox", "true"])
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains("error gathering device information"), "\(missing.stderr)")
+            let notDevice = try daemon.client(["create", "--device", "/etc/hostname", "busybox", "true"])
+            #expect(notDevice.status != 0)
+            #expect(notDevice.stderr.contains("not a character or block device"), "\(notDevice.stderr)")
+            let body = #"{"Image":"busybox","HostConfig":{"Devices":[{"PathOnHost":"/dev/zero","PathInContainer":"/dev/z","CgroupPermissions":"rx"}]}}"#
+            let raw = try RawAPI.request(daemon.socket, "POST", "/v1.45/containers/create", body: body)
+            #expect(raw.hasPrefix("HTTP/1.1 400"), "\(raw)")
+            #expect(raw.contains("Devices"))
+        }
+    }
 }

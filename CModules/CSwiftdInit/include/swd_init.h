@@ -70,6 +70,17 @@ struct swd_mount {
     int32_t file;             /* nonzero: the mount point is a file, not a directory */
 };
 
+/* A device node made in the container with mknod, after the default devices. */
+struct swd_device_node {
+    const char *parent;  /* absolute directory inside the container, created if missing */
+    const char *name;    /* the node's name in it; an existing file of that name is replaced */
+    uint32_t mode;       /* S_IFCHR or S_IFBLK and the permission bits */
+    uint32_t major;
+    uint32_t minor;
+    uint32_t uid;
+    uint32_t gid;
+};
+
 /* A resource limit set with prlimit in the child. */
 struct swd_rlimit {
     int32_t resource;  /* RLIMIT_* */
@@ -111,6 +122,8 @@ struct swd_container_config {
                                   * such as /proc/PID/ns/net */
     int32_t init;                /* nonzero: stay as PID 1, run the command as a child, forward
                                   * signals to it, reap every zombie, and exit with its status */
+    const struct swd_device_node *devices;
+    uint32_t device_count;
 };
 
 /* A started child that is waiting for swd_container_release(). */
