@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ioctl.h>
@@ -584,6 +585,14 @@ static void swd_run_reaper(int fd) {
     }
 }
 
+/* Joins the namespace at path (of type nstype), if path is not NULL. */
+static void swd_join_namespace(int fd, const char *path, int nstype) {
+    if (path == NULL) return;
+    int namespace = open(path, O_RDONLY | O_CLOEXEC);
+    if (namespace < 0 || setns(namespace, nstype) != 0) swd_fail(fd, SWD_STAGE_SETNS);
+    close(namespace);
+}
+
 static int swd_child(void *raw) {
     const struct swd_child_args *args = raw;
     const struct swd_container_config *config = args->config;
@@ -604,11 +613,9 @@ static int swd_child(void *raw) {
     if (!config->tty) close(args->sync_read);
     umask(0);
     /* The child has one thread, so setns into a network namespace works here. */
-    if (config->join_network != NULL) {
-        int network = open(config->join_network, O_RDONLY | O_CLOEXEC);
-        if (network < 0 || setns(network, CLONE_NEWNET) != 0) swd_fail(fd, SWD_STAGE_SETNS);
-        close(network);
-    }
+    swd_join_namespace(fd, config->join_network, CLONE_NEWNET);
+    swd_join_namespace(fd, config->join_ipc, CLONE_NEWIPC);
+    swd_join_namespace(fd, config->join_uts, CLONE_NEWUTS);
 
     /* Private first: otherwise the detach of the old root propagates into host mounts. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
@@ -629,7 +636,8 @@ static int swd_child(void *raw) {
         mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
         swd_fail(fd, SWD_STAGE_READONLY_ROOTFS);
 
-    if (config->hostname[0] != '\0' &&
+    /* Never in a kept UTS namespace: that would rename the host or the other container. */
+    if (!config->keep_uts && config->hostname[0] != '\0' &&
         sethostname(config->hostname, strlen(config->hostname)) != 0)
         swd_fail(fd, SWD_STAGE_HOSTNAME);
     int terminal = -1;
@@ -676,6 +684,32 @@ int swd_init_pipe(int32_t fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int swd_init_errno(void) { return errno; }
 
+/* Points the calling thread's pid_for_children at the PID namespace at path, so that its
+ * next clone starts there (setns cannot move a process itself into a PID namespace). Returns a
+ * descriptor of the previous namespace for swd_leave_pid_namespace, or -1 with errno. */
+static int swd_enter_pid_namespace(const char *path) {
+    int own = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    if (own < 0) return -1;
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0 || setns(target, CLONE_NEWPID) != 0) {
+        int saved = errno;
+        if (target >= 0) close(target);
+        close(own);
+        errno = saved;
+        return -1;
+    }
+    close(target);
+    return own;
+}
+
+/* Points pid_for_children back at the namespace that swd_enter_pid_namespace returned. */
+static void swd_leave_pid_namespace(int own) {
+    /* A thread left in another container's PID namespace would start every later child of
+     * the daemon there, so failing to go back is fatal. */
+    if (setns(own, CLONE_NEWPID) != 0) abort();
+    close(own);
+}
+
 int swd_container_clone(const struct swd_container_config *config,
                         struct swd_container_child *child) {
     int sync[2], error[2];
@@ -704,8 +738,26 @@ int swd_container_clone(const struct swd_container_config *config,
         goto unlock;
     }
 
+    int own_pid_namespace = -1;
+    if (config->keep_pid && config->join_pid != NULL) {
+        own_pid_namespace = swd_enter_pid_namespace(config->join_pid);
+        if (own_pid_namespace < 0) {
+            saved = errno;
+            munmap(stack, SWD_STACK_SIZE);
+            close(sync[0]);
+            close(sync[1]);
+            close(error[0]);
+            close(error[1]);
+            errno = saved;
+            goto unlock;
+        }
+    }
+
     struct swd_child_args args = {config, sync[0], sync[1], error[0], error[1]};
-    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | SIGCHLD;
+    int flags = CLONE_NEWNS | SIGCHLD;
+    if (!config->keep_uts) flags |= CLONE_NEWUTS;
+    if (!config->keep_ipc) flags |= CLONE_NEWIPC;
+    if (!config->keep_pid) flags |= CLONE_NEWPID;
     if (config->new_network) flags |= CLONE_NEWNET;
 
     /* Block every signal so that no handler of the parent runs in the child's copy; the
@@ -716,6 +768,7 @@ int swd_container_clone(const struct swd_container_config *config,
     pid_t pid = clone(swd_child, (char *)stack + SWD_STACK_SIZE, flags, &args);
     saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (own_pid_namespace >= 0) swd_leave_pid_namespace(own_pid_namespace);
 
     /* Without CLONE_VM the child runs on its own copy of the stack. */
     munmap(stack, SWD_STACK_SIZE);

@@ -135,7 +135,6 @@ extension Daemon {
         }
         try validateRestartPolicy(hostConfig)
         try validateResources(&hostConfig)
-        try rejectUnsupportedOptions(hostConfig)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""
@@ -172,10 +171,18 @@ extension Daemon {
             request, imagePorts: Array((imageConfig?.exposedPorts ?? [:]).keys), name: name,
             hostConfig: &hostConfig, config: &config)
         let networkMode = hostConfig.NetworkMode ?? "default"
+        try checkNamespaceModes(&hostConfig, config: &config, requestedHostname: request.Hostname)
 
         let directory = "\(configuration.root)/containers/\(id)"
-        let mountPoints = try resolveMounts(
-            hostConfig, imageVolumes: Array((imageConfig?.volumes ?? [:]).keys))
+        // Own mounts replace inherited ones at the same destination, and both cover the
+        // image's volumes.
+        let inherited = try inheritedMounts(hostConfig)
+        let own = try resolveMounts(
+            hostConfig,
+            imageVolumes: (imageConfig?.volumes ?? [:]).keys.filter { path in
+                !inherited.contains { $0.Destination == "/" + path.split(separator: "/").joined(separator: "/") }
+            })
+        let mountPoints = inherited.filter { point in !own.contains { $0.Destination == point.Destination } } + own
         var record = ContainerRecord(
             id: id, name: name, created: timestamp(), imageID: image.id, imageName: imageName,
             path: path, args: Array(argv.dropFirst()), config: config, hostConfig: hostConfig,
@@ -234,6 +241,7 @@ extension Daemon {
         if let memory = record.hostConfig.Memory, memory > 0 { spec.memoryLimit = memory }
         do {
             try applyHostConfig(record.hostConfig, to: &spec)
+            try applyNamespaceModes(record.hostConfig, to: &spec)
             let user = try ExecUser(record.config.User, rootfs: rootfs)
             spec.uid = user.uid
             spec.gid = user.gid

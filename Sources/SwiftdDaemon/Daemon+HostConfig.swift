@@ -222,16 +222,3 @@ extension Daemon {
         spec.resources.oomKillDisable = host.OomKillDisable == true && exec.cgroupVersion == 1
     }
 }
-
-extension Daemon {
-    /// Rejects the host settings the exec driver cannot apply yet, rather than ignoring them.
-    func rejectUnsupportedOptions(_ host: HostConfig) throws {
-        // TODO: --ipc, --pid, --uts and --volumes-from.
-        for (field, value) in [("IpcMode", host.IpcMode), ("PidMode", host.PidMode), ("UTSMode", host.UTSMode)] {
-            if let value, !value.isEmpty, value != "private" {
-                throw SwiftdError(.unsupported, "\(field) \(value) is not supported yet")
-            }
-        }
-        if !(host.VolumesFrom ?? []).isEmpty { throw SwiftdError(.unsupported, "VolumesFrom is not supported yet") }
-    }
-}

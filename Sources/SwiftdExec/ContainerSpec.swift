@@ -55,6 +55,10 @@ public struct ContainerSpec: Sendable {
     public var runsInit: Bool
     /// `--device`: nodes made in the container and allowed in its devices cgroup (v1).
     public var devices: [Device]
+    /// `--ipc`, `--uts` and `--pid`: a new namespace (the default), the host's, or another's.
+    public var ipcNamespace: NamespaceMode
+    public var utsNamespace: NamespaceMode
+    public var pidNamespace: NamespaceMode
 
     public init(
         id: String, rootfs: String, arguments: [String], environment: [String] = [],
@@ -84,6 +88,9 @@ public struct ContainerSpec: Sendable {
         self.ulimits = []
         self.runsInit = false
         self.devices = []
+        self.ipcNamespace = .new
+        self.utsNamespace = .new
+        self.pidNamespace = .new
     }
 
     /// Docker's PATH for containers whose image sets none.
@@ -101,6 +108,17 @@ public struct ContainerSpec: Sendable {
         let entry = effectiveEnvironment.last { $0.hasPrefix("PATH=") } ?? ""
         return String(entry.dropFirst("PATH=".count))
     }
+}
+
+/// Where a container's IPC, UTS or PID namespace comes from.
+public enum NamespaceMode: Sendable, Equatable {
+    /// A namespace of its own.
+    case new
+    /// The daemon's, which is the host's.
+    case host
+    /// The namespace at a path such as `/proc/PID/ns/ipc` (`container:NAME`). The host name
+    /// is not set in a joined or host UTS namespace.
+    case join(String)
 }
 
 /// A bind or tmpfs mount inside a container.

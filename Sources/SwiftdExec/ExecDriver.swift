@@ -372,6 +372,10 @@ public final class ExecDriver: Sendable {
         if spec.shmSize <= 0 {
             throw ExecError.invalidSpec("shm size \(spec.shmSize) must be greater than 0")
         }
+        for case .join(let path) in [spec.ipcNamespace, spec.utsNamespace, spec.pidNamespace]
+        where !path.hasPrefix("/") || path.utf8.contains(0) {
+            throw ExecError.invalidSpec("namespace path \"\(path)\" is not absolute")
+        }
         for device in spec.devices where device.path.utf8.contains(0) {
             throw ExecError.invalidSpec("a NUL byte in device path \"\(device.path)\"")
         }
@@ -437,6 +441,9 @@ public final class ExecDriver: Sendable {
         }
         config.devices = memory.array(devices)
         config.device_count = UInt32(devices.count)
+        (config.keep_ipc, config.join_ipc) = Self.cNamespace(spec.ipcNamespace, memory: memory)
+        (config.keep_uts, config.join_uts) = Self.cNamespace(spec.utsNamespace, memory: memory)
+        (config.keep_pid, config.join_pid) = Self.cNamespace(spec.pidNamespace, memory: memory)
         let limits = try spec.ulimits.map(Self.cRlimit)
         config.rlimits = memory.array(limits)
         config.rlimit_count = UInt32(limits.count)
@@ -453,6 +460,17 @@ public final class ExecDriver: Sendable {
         reaper.discardStale(pid: child.pid)
         reaper.childStarted()
         return child
+    }
+
+    /// The init's keep flag and join path for a namespace mode.
+    private static func cNamespace(_ mode: NamespaceMode, memory: CMemory)
+        -> (Int32, UnsafePointer<CChar>?)
+    {
+        switch mode {
+        case .new: return (0, nil)
+        case .host: return (1, nil)
+        case .join(let path): return (1, memory.string(path))
+        }
     }
 
     /// The daemon's capability bounding set (`CapBnd` of /proc/self/status); all bits if it

@@ -14,8 +14,8 @@ struct ContainerOptionsTests {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The container's cgroup directory in a v1 controller (or the v2 hierarchy), from the
-    /// /proc/PID/cgroup of its init.
+    /// Finds the container's cgroup directory in a v1 controller (or the v2 hierarchy) from
+    /// the /proc/PID/cgroup of its init.
     func cgroupDirectory(_ daemon: DaemonHarness, _ container: String, controller: String) throws
         -> String
     {
@@ -74,7 +74,7 @@ struct ContainerOptionsTests {
             #expect(unknownGroup.status != 0)
             #expect(unknownGroup.stderr.contains("unable to find group nosuch"), "\(unknownGroup.stderr)")
 
-            // The API answers the start of a container with an unknown user with 400.
+            // Through the API, starting a container with an unknown user returns 400.
             _ = try output(daemon, ["create", "--name", "ghost", "-u", "ghost", "users", "true"])
             let start = try RawAPI.request(daemon.socket, "POST", "/v1.45/containers/ghost/start")
             #expect(start.hasPrefix("HTTP/1.1 400"), "\(start)")
@@ -182,8 +182,9 @@ struct ContainerOptionsTests {
                 #expect(result.stderr.contains(message), "\(flags): \(result.stderr)")
             }
             let raw = try RawAPI.request(daemon.socket, "POST", "/v1.45/containers/create",
-                body: #"{"Image":"busybox","HostConfig":{"CpuPeriod":5}}"#)
+                body: #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CpuPeriod":5}}"#)
             #expect(raw.hasPrefix("HTTP/1.1 400"), "\(raw)")
+            #expect(raw.contains("CPU cfs period"))
         }
     }
 
@@ -261,10 +262,89 @@ struct ContainerOptionsTests {
             let notDevice = try daemon.client(["create", "--device", "/etc/hostname", "busybox", "true"])
             #expect(notDevice.status != 0)
             #expect(notDevice.stderr.contains("not a character or block device"), "\(notDevice.stderr)")
-            let body = #"{"Image":"busybox","HostConfig":{"Devices":[{"PathOnHost":"/dev/zero","PathInContainer":"/dev/z","CgroupPermissions":"rx"}]}}"#
+            let body = #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"Devices":[{"PathOnHost":"/dev/zero","PathInContainer":"/dev/z","CgroupPermissions":"rx"}]}}"#
             let raw = try RawAPI.request(daemon.socket, "POST", "/v1.45/containers/create", body: body)
             #expect(raw.hasPrefix("HTTP/1.1 400"), "\(raw)")
             #expect(raw.contains("Devices"))
+        }
+    }
+
+    @Test("namespace modes host and container")
+    func namespaceModes() throws {
+        let kernelHostName = try read("/proc/sys/kernel/hostname")
+        defer {
+            // The UTS modes must never rename the host.
+            #expect((try? read("/proc/sys/kernel/hostname")) == kernelHostName)
+        }
+        let hostIPC = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc")
+        let hostPID = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        let hostInit = try read("/proc/1/comm")
+        try DaemonHarness.withDaemon { daemon in
+            let shared = try output(daemon, ["run", "--rm", "--ipc", "host", "--pid", "host", "--uts", "host", "busybox", "sh", "-c",
+                "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid; cat /proc/1/comm; hostname"])
+            #expect(shared == "\(hostIPC)\n\(hostPID)\n\(hostInit)\n\(kernelHostName)")
+            var shm = stat()
+            #expect(stat("/dev/shm", &shm) == 0)
+            #expect(try output(daemon, ["run", "--rm", "--ipc", "host", "busybox", "stat", "-c", "%d", "/dev/shm"]) == "\(shm.st_dev)")
+            let ownNamespaces = try output(daemon, ["run", "--rm", "busybox", "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid"])
+            #expect(ownNamespaces != "\(hostIPC)\n\(hostPID)")
+            let conflict = try daemon.client(["create", "--uts", "host", "-h", "other", "busybox", "true"])
+            #expect(conflict.status != 0)
+            #expect(conflict.stderr.contains("conflicting options: hostname and the UTS mode"), "\(conflict.stderr)")
+
+            _ = try output(daemon, ["run", "-d", "--name", "donor", "-h", "donorhost", "busybox", "sleep", "60"])
+            let donor = try output(daemon, ["exec", "donor", "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid"])
+            let joined = try output(daemon, ["run", "--rm", "--ipc", "container:donor", "--pid", "container:donor", "--uts", "container:donor",
+                "busybox", "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid; hostname; cat /proc/1/comm"])
+            #expect(joined == "\(donor)\ndonorhost\nsleep")
+            #expect(try output(daemon, ["exec", "donor", "hostname"]) == "donorhost")
+            let inspect = try output(daemon, ["inspect", "--format", "{{.HostConfig.PidMode}}", try output(daemon, [
+                "create", "--pid", "container:donor", "busybox", "true"])])
+            #expect(inspect.hasPrefix("container:"))
+
+            _ = try output(daemon, ["create", "--name", "idle", "busybox", "true"])
+            let stopped = try daemon.client(["run", "--rm", "--pid", "container:idle", "busybox", "true"])
+            #expect(stopped.status != 0)
+            #expect(stopped.stderr.contains("cannot join PID of a non running container"), "\(stopped.stderr)")
+            let unknown = try daemon.client(["create", "--ipc", "container:nosuch", "busybox", "true"])
+            #expect(unknown.status != 0)
+            #expect(unknown.stderr.contains("nosuch"), "\(unknown.stderr)")
+            let invalid = try RawAPI.request(daemon.socket, "POST", "/v1.45/containers/create",
+                body: #"{"Image":"busybox","Cmd":["true"],"HostConfig":{"PidMode":"bogus"}}"#)
+            #expect(invalid.hasPrefix("HTTP/1.1 400"), "\(invalid)")
+            #expect(invalid.contains("invalid PID mode: bogus"))
+            _ = try daemon.client(["rm", "-f", "donor", "idle"])
+        }
+    }
+
+    @Test("volumes-from shares volumes and binds")
+    func volumesFrom() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let directory = "\(daemon.work)/shared-bind"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try "bound\n".write(toFile: "\(directory)/file", atomically: true, encoding: .utf8)
+            _ = try output(daemon, ["run", "--name", "source", "-v", "/data", "-v", "\(directory):/bind:ro", "busybox", "sh", "-c", "echo volume > /data/file"])
+
+            let both = try output(daemon, ["run", "--rm", "--volumes-from", "source", "busybox", "cat", "/data/file", "/bind/file"])
+            #expect(both == "volume\nbound")
+            let writable = try daemon.client(["run", "--rm", "--volumes-from", "source", "busybox", "sh", "-c",
+                "echo more >> /data/file && echo data writable; touch /bind/new || echo bind read-only"])
+            #expect(writable.stdout == "data writable\nbind read-only\n", "\(writable.stderr)")
+            let readOnly = try daemon.client(["run", "--rm", "--volumes-from", "source:ro", "busybox", "sh", "-c",
+                "touch /data/new || echo data read-only"])
+            #expect(readOnly.stdout == "data read-only\n", "\(readOnly.stderr)")
+            // An own mount at the same destination replaces the inherited one.
+            let replaced = try output(daemon, ["run", "--rm", "--volumes-from", "source", "--tmpfs", "/data", "-v", "\(directory):/data2",
+                "busybox", "sh", "-c", "ls /data | wc -l; cat /data2/file"])
+            #expect(replaced == "1\nbound" || replaced == "0\nbound", "\(replaced)")
+
+            let unknown = try daemon.client(["create", "--volumes-from", "nosuch", "busybox", "true"])
+            #expect(unknown.status != 0)
+            #expect(unknown.stderr.contains("nosuch"), "\(unknown.stderr)")
+            let badMode = try daemon.client(["create", "--volumes-from", "source:rx", "busybox", "true"])
+            #expect(badMode.status != 0)
+            #expect(badMode.stderr.contains("invalid mode: rx"), "\(badMode.stderr)")
+            _ = try daemon.client(["rm", "-f", "-v", "source"])
         }
     }
 }

@@ -124,6 +124,14 @@ struct swd_container_config {
                                   * signals to it, reap every zombie, and exit with its status */
     const struct swd_device_node *devices;
     uint32_t device_count;
+    /* Nonzero: no new IPC, UTS or PID namespace. The child keeps the daemon's (the host's),
+     * or joins the one at join_ipc, join_uts or join_pid (such as /proc/PID/ns/ipc). */
+    int32_t keep_ipc;
+    int32_t keep_uts;
+    int32_t keep_pid;
+    const char *join_ipc;
+    const char *join_uts;
+    const char *join_pid;
 };
 
 /* A started child that is waiting for swd_container_release(). */
