@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ioctl.h>
@@ -29,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -296,6 +298,26 @@ static void swd_user_mounts(int fd, const struct swd_container_config *config) {
     close(root);
 }
 
+/* Makes the spec's device nodes (--device) below the rootfs, the current directory. */
+static void swd_create_user_devices(int fd, const struct swd_container_config *config) {
+    if (config->device_count == 0) return;
+    int root = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+    for (uint32_t i = 0; i < config->device_count; i++) {
+        const struct swd_device_node *device = &config->devices[i];
+        /* *at calls take the O_PATH descriptor of the resolved directory. */
+        int parent = swd_resolve_mount_point(fd, root, device->parent, 0);
+        if (unlinkat(parent, device->name, 0) != 0 && errno != ENOENT)
+            swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+        if (mknodat(parent, device->name, device->mode, makedev(device->major, device->minor)) != 0)
+            swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+        if (fchownat(parent, device->name, device->uid, device->gid, AT_SYMLINK_NOFOLLOW) != 0)
+            swd_fail(fd, SWD_STAGE_CREATE_DEVICE);
+        close(parent);
+    }
+    close(root);
+}
+
 /* Mounts /proc, /dev and /sys below the rootfs, which is the current directory. */
 static void swd_mount_filesystems(int fd, const struct swd_container_config *config) {
     swd_mount_point(fd, "proc");
@@ -528,6 +550,54 @@ static void swd_finish(int fd, int no_new_privileges, const void *filter, uint32
     }
 }
 
+/* --init: forks the command and stays as PID 1 until it exits. The reaper forwards every
+ * signal it receives to the command, reaps every process that is reparented to it, and exits
+ * with the command's exit code (128 + the signal number if a signal killed it), as tini does.
+ * In the command's child process it returns, so that the caller execs the command.
+ * NOTE: with a tty, a signal from the terminal (Ctrl-C) reaches the command twice: directly,
+ * because it shares the reaper's foreground process group, and forwarded. */
+static void swd_run_reaper(int fd) {
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    /* Blocked before the fork, so that no signal meant for the command is lost. */
+    if (sigprocmask(SIG_SETMASK, &all, NULL) != 0) swd_fail(fd, SWD_STAGE_SIGNALS);
+    /* A raw clone, because glibc's fork takes locks that a thread of the daemon may hold. */
+    pid_t command = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+    if (command < 0) swd_fail(fd, SWD_STAGE_FORK);
+    if (command == 0) {
+        if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) swd_fail(fd, SWD_STAGE_SIGNALS);
+        return;
+    }
+    /* The command reports its own failure; the daemon reads EOF once it has exec'd. */
+    close(fd);
+    prctl(PR_SET_NAME, "init", 0, 0, 0);
+
+    while (1) {
+        siginfo_t info;
+        int signal = sigwaitinfo(&all, &info);
+        if (signal < 0) continue;
+        if (signal != SIGCHLD) {
+            kill(command, signal);
+            continue;
+        }
+        int status;
+        pid_t reaped;
+        while ((reaped = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (reaped != command) continue;
+            _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+        }
+    }
+}
+
+/* Joins the namespace at path (of type nstype), if path is not NULL. */
+static void swd_join_namespace(int fd, const char *path, int nstype) {
+    if (path == NULL) return;
+    int namespace = open(path, O_RDONLY | O_CLOEXEC);
+    if (namespace < 0 || setns(namespace, nstype) != 0) swd_fail(fd, SWD_STAGE_SETNS);
+    close(namespace);
+}
+
 static int swd_child(void *raw) {
     const struct swd_child_args *args = raw;
     const struct swd_container_config *config = args->config;
@@ -548,11 +618,9 @@ static int swd_child(void *raw) {
     if (!config->tty) close(args->sync_read);
     umask(0);
     /* The child has one thread, so setns into a network namespace works here. */
-    if (config->join_network != NULL) {
-        int network = open(config->join_network, O_RDONLY | O_CLOEXEC);
-        if (network < 0 || setns(network, CLONE_NEWNET) != 0) swd_fail(fd, SWD_STAGE_SETNS);
-        close(network);
-    }
+    swd_join_namespace(fd, config->join_network, CLONE_NEWNET);
+    swd_join_namespace(fd, config->join_ipc, CLONE_NEWIPC);
+    swd_join_namespace(fd, config->join_uts, CLONE_NEWUTS);
 
     /* Private first: otherwise the detach of the old root propagates into host mounts. */
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
@@ -561,6 +629,7 @@ static int swd_child(void *raw) {
         swd_fail(fd, SWD_STAGE_BIND_ROOTFS);
     if (chdir(config->rootfs) != 0) swd_fail(fd, SWD_STAGE_CHDIR_ROOTFS);
     swd_mount_filesystems(fd, config);
+    swd_create_user_devices(fd, config);
     swd_user_mounts(fd, config);
     if (!config->privileged) swd_mask_paths(fd);
 
@@ -572,7 +641,8 @@ static int swd_child(void *raw) {
         mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
         swd_fail(fd, SWD_STAGE_READONLY_ROOTFS);
 
-    if (config->hostname[0] != '\0' &&
+    /* Never in a kept UTS namespace: that would rename the host or the other container. */
+    if (!config->keep_uts && config->hostname[0] != '\0' &&
         sethostname(config->hostname, strlen(config->hostname)) != 0)
         swd_fail(fd, SWD_STAGE_HOSTNAME);
     int terminal = -1;
@@ -593,6 +663,7 @@ static int swd_child(void *raw) {
     swd_set_identity(fd, &identity);
     swd_connect_stdio(fd, config->stdin_fd, config->stdout_fd, config->stderr_fd, terminal);
     swd_finish(fd, config->no_new_privileges, config->seccomp_filter, config->seccomp_length);
+    if (config->init) swd_run_reaper(fd);
     swd_exec(fd, config->argv, config->envp, config->path);
 }
 
@@ -618,6 +689,32 @@ static int swd_raise_fds(int fds[2]) {
 int swd_init_pipe(int32_t fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int swd_init_errno(void) { return errno; }
+
+/* Points the calling thread's pid_for_children at the PID namespace at path, so that its
+ * next clone starts there (setns cannot move a process itself into a PID namespace). Returns a
+ * descriptor of the previous namespace for swd_leave_pid_namespace, or -1 with errno. */
+static int swd_enter_pid_namespace(const char *path) {
+    int own = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
+    if (own < 0) return -1;
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0 || setns(target, CLONE_NEWPID) != 0) {
+        int saved = errno;
+        if (target >= 0) close(target);
+        close(own);
+        errno = saved;
+        return -1;
+    }
+    close(target);
+    return own;
+}
+
+/* Points pid_for_children back at the namespace that swd_enter_pid_namespace returned. */
+static void swd_leave_pid_namespace(int own) {
+    /* A thread left in another container's PID namespace would start every later child of
+     * the daemon there, so failing to go back is fatal. */
+    if (setns(own, CLONE_NEWPID) != 0) abort();
+    close(own);
+}
 
 int swd_container_clone(const struct swd_container_config *config,
                         struct swd_container_child *child) {
@@ -647,8 +744,26 @@ int swd_container_clone(const struct swd_container_config *config,
         goto unlock;
     }
 
+    int own_pid_namespace = -1;
+    if (config->keep_pid && config->join_pid != NULL) {
+        own_pid_namespace = swd_enter_pid_namespace(config->join_pid);
+        if (own_pid_namespace < 0) {
+            saved = errno;
+            munmap(stack, SWD_STACK_SIZE);
+            close(sync[0]);
+            close(sync[1]);
+            close(error[0]);
+            close(error[1]);
+            errno = saved;
+            goto unlock;
+        }
+    }
+
     struct swd_child_args args = {config, sync[0], sync[1], error[0], error[1]};
-    int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | SIGCHLD;
+    int flags = CLONE_NEWNS | SIGCHLD;
+    if (!config->keep_uts) flags |= CLONE_NEWUTS;
+    if (!config->keep_ipc) flags |= CLONE_NEWIPC;
+    if (!config->keep_pid) flags |= CLONE_NEWPID;
     if (config->new_network) flags |= CLONE_NEWNET;
 
     /* Block every signal so that no handler of the parent runs in the child's copy; the
@@ -659,6 +774,7 @@ int swd_container_clone(const struct swd_container_config *config,
     pid_t pid = clone(swd_child, (char *)stack + SWD_STACK_SIZE, flags, &args);
     saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (own_pid_namespace >= 0) swd_leave_pid_namespace(own_pid_namespace);
 
     /* Without CLONE_VM the child runs on its own copy of the stack. */
     munmap(stack, SWD_STACK_SIZE);

@@ -107,8 +107,64 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var Binds: [String]?
     /// `--mount`: bind, volume and tmpfs mounts.
     public var Mounts: [MountRequest]?
+    /// `--ulimit`: resource limits set in the container.
+    public var Ulimits: [UlimitRequest]?
+    /// `--memory-swap`: memory plus swap in bytes; -1 is unlimited.
+    public var MemorySwap: Int64?
+    /// `--memory-reservation`: the soft memory limit in bytes.
+    public var MemoryReservation: Int64?
+    /// `--cpu-quota`: microseconds of CPU time per `CpuPeriod`.
+    public var CpuQuota: Int64?
+    /// `--cpu-period`: the CFS period in microseconds.
+    public var CpuPeriod: Int64?
+    /// `--cpuset-cpus`: the CPUs the container may use, such as `0-1` or `0,2`.
+    public var CpusetCpus: String?
+    /// `--cpuset-mems`: the memory nodes the container may use.
+    public var CpusetMems: String?
+    /// `--oom-kill-disable`: the OOM killer spares the container (cgroup v1).
+    public var OomKillDisable: Bool?
+    /// `--init`: a reaper runs as PID 1 with the command as its child.
+    public var Init: Bool?
+    /// `--device`: host devices made in the container's /dev.
+    public var Devices: [DeviceMapping]?
+    /// `--ipc`: `private` (the default), `shareable`, `host` or `container:NAME`.
+    public var IpcMode: String?
+    /// `--pid`: empty for a new namespace, `host` or `container:NAME`.
+    public var PidMode: String?
+    /// `--uts`: empty for a new namespace or `host`.
+    public var UTSMode: String?
+    /// `--volumes-from`: `CONTAINER[:ro|rw]` whose volumes and binds are mounted too.
+    public var VolumesFrom: [String]?
 
     public init() {}
+}
+
+/// One `HostConfig.Ulimits` entry.
+public struct UlimitRequest: Codable, Sendable, Equatable {
+    public var Name: String
+    public var Soft: Int64
+    public var Hard: Int64
+
+    public init(Name: String, Soft: Int64, Hard: Int64) {
+        self.Name = Name
+        self.Soft = Soft
+        self.Hard = Hard
+    }
+}
+
+/// One `HostConfig.Devices` entry (`--device HOST[:CONTAINER[:PERMISSIONS]]`).
+public struct DeviceMapping: Codable, Sendable, Equatable {
+    public var PathOnHost: String
+    /// The path inside the container; empty means `PathOnHost`.
+    public var PathInContainer: String?
+    /// Some of `r`, `w` and `m`; empty means `rwm`.
+    public var CgroupPermissions: String?
+
+    public init(PathOnHost: String, PathInContainer: String? = nil, CgroupPermissions: String? = nil) {
+        self.PathOnHost = PathOnHost
+        self.PathInContainer = PathInContainer
+        self.CgroupPermissions = CgroupPermissions
+    }
 }
 
 /// `HostConfig.LogConfig`: the logging driver and its options.

@@ -23,7 +23,8 @@ enum CommandHelp {
                   --add-host NAME:IP   Add a line to /etc/hosts (repeatable)
               -h, --hostname NAME      Host name inside the container
               -w, --workdir DIR        Working directory inside the container
-              -u, --user UID[:GID]     User to run as (numeric)
+              -u, --user USER[:GROUP]  User to run as: a name or uid from the image's /etc/passwd,
+                                       and a group name or gid from its /etc/group
                   --entrypoint CMD     Replace the image's entrypoint
               -l, --label KEY=VALUE    Set a label (repeatable)
                   --privileged         All capabilities, no masked paths, no seccomp filter
@@ -32,6 +33,24 @@ enum CommandHelp {
                   --cpus N             CPU limit, such as 0.5
               -c, --cpu-shares N       Relative CPU weight (default 1024)
                   --pids-limit N       Maximum number of processes
+                  --cpu-quota USECS    CPU time per period in microseconds (at least 1000)
+                  --cpu-period USECS   CFS period in microseconds (1000 to 1000000, default 100000)
+                  --cpuset-cpus LIST   CPUs the container may use, such as 0-2 or 0,3
+                  --cpuset-mems LIST   Memory nodes the container may use
+                  --memory-swap BYTES  Memory plus swap, such as 256m (needs -m; -1 is unlimited)
+                  --memory-reservation BYTES
+                                       Soft memory limit, such as 32m
+                  --oom-kill-disable   Keep the OOM killer from killing the container (cgroup v1)
+                  --ulimit NAME=SOFT[:HARD]
+                                       Set a resource limit, such as nofile=1024:2048 (repeatable)
+                  --init               Run a reaper as PID 1 that forwards signals and reaps zombies
+                  --device HOST[:CTR[:rwm]]
+                                       Add a host device to the container (repeatable)
+                  --ipc MODE           IPC namespace: private (default), host or container:NAME
+                  --pid MODE           PID namespace: host or container:NAME (default: a new one)
+                  --uts MODE           UTS namespace: host (default: a new one)
+                  --volumes-from CONTAINER[:ro|rw]
+                                       Mount the volumes and binds of a container (repeatable)
                   --shm-size BYTES     Size of /dev/shm (default 64m)
                   --cap-add CAP        Add a capability (repeatable; ALL for every one)
                   --cap-drop CAP       Drop a capability (repeatable; ALL for every one)

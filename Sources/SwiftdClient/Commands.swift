@@ -34,7 +34,7 @@ struct Commands {
         .init(names: ["-i", "--interactive"], takesValue: false),
         .init(names: ["-t", "--tty"], takesValue: false),
         .init(names: ["--detach-keys"], takesValue: true),
-    ] + networkFlags + storageFlags
+    ] + networkFlags + storageFlags + resourceFlags
 
     /// Builds the create request from `create`/`run` flags; returns it with the container name.
     func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
@@ -120,6 +120,7 @@ struct Commands {
         hostConfig.AutoRemove = flags.bool("--rm")
         try applyNetworkFlags(flags, request: &request, hostConfig: &hostConfig)
         try applyStorageFlags(flags, to: &hostConfig)
+        try applyResourceFlags(flags, to: &hostConfig)
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")
         request.AttachStderr = !flags.bool("-d")

@@ -135,6 +135,7 @@ extension Daemon {
         }
         try validateRestartPolicy(hostConfig)
         _ = try terminalSize(hostConfig.ConsoleSize)
+        try validateResources(&hostConfig)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""
@@ -171,10 +172,18 @@ extension Daemon {
             request, imagePorts: Array((imageConfig?.exposedPorts ?? [:]).keys), name: name,
             hostConfig: &hostConfig, config: &config)
         let networkMode = hostConfig.NetworkMode ?? "default"
+        try checkNamespaceModes(&hostConfig, config: &config, requestedHostname: request.Hostname)
 
         let directory = "\(configuration.root)/containers/\(id)"
-        let mountPoints = try resolveMounts(
-            hostConfig, imageVolumes: Array((imageConfig?.volumes ?? [:]).keys))
+        // Own mounts replace inherited ones at the same destination, and both cover the
+        // image's volumes.
+        let inherited = try inheritedMounts(hostConfig)
+        let own = try resolveMounts(
+            hostConfig,
+            imageVolumes: (imageConfig?.volumes ?? [:]).keys.filter { path in
+                !inherited.contains { $0.Destination == "/" + path.split(separator: "/").joined(separator: "/") }
+            })
+        let mountPoints = inherited.filter { point in !own.contains { $0.Destination == point.Destination } } + own
         var record = ContainerRecord(
             id: id, name: name, created: timestamp(), imageID: image.id, imageName: imageName,
             path: path, args: Array(argv.dropFirst()), config: config, hostConfig: hostConfig,
@@ -233,6 +242,15 @@ extension Daemon {
         if let memory = record.hostConfig.Memory, memory > 0 { spec.memoryLimit = memory }
         do {
             try applyHostConfig(record.hostConfig, to: &spec)
+            try applyNamespaceModes(record.hostConfig, to: &spec)
+            let user = try ExecUser(record.config.User, rootfs: rootfs)
+            spec.uid = user.uid
+            spec.gid = user.gid
+            spec.additionalGroups = user.additionalGroups
+            // As runc does: HOME from the passwd entry unless the environment has one.
+            if !spec.environment.contains(where: { $0.hasPrefix("HOME=") }) {
+                spec.environment.append("HOME=\(user.home)")
+            }
         } catch {
             try? graph.unmountContainer(id: container.id)
             throw error
@@ -245,18 +263,6 @@ extension Daemon {
             try? graph.unmountContainer(id: container.id)
             throw error
         }
-        if !record.config.User.isEmpty {
-            // TODO: resolve user and group names through the image's /etc/passwd and /etc/group;
-            // only numeric uid[:gid] is understood so far.
-            let parts = record.config.User.split(separator: ":")
-            guard let uid = UInt32(parts[0]), parts.count < 2 || UInt32(parts[1]) != nil else {
-                try? graph.unmountContainer(id: container.id)
-                throw SwiftdError(.unsupported, "user \(record.config.User): only numeric uid[:gid] is supported so far")
-            }
-            spec.uid = uid
-            spec.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
-        }
-
         var endpoint: Endpoint?
         let pid: Int32
         let pump: OutputPump

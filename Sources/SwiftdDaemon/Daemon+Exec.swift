@@ -152,13 +152,13 @@ extension Daemon {
         spec.workingDirectory = request.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
             ?? (record.config.WorkingDir.isEmpty ? "/" : record.config.WorkingDir)
         let user = request.User.flatMap { $0.isEmpty ? nil : $0 } ?? record.config.User
-        if !user.isEmpty {
-            let parts = user.split(separator: ":")
-            guard let uid = UInt32(parts[0]), parts.count < 2 || UInt32(parts[1]) != nil else {
-                throw SwiftdError(.unsupported, "user \(user): only numeric uid[:gid] is supported so far")
-            }
-            spec.uid = uid
-            spec.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
+        // The container's own view, bind mounts over /etc/passwd included.
+        let resolved = try ExecUser(user, rootfs: "/proc/\(record.state.Pid)/root")
+        spec.uid = resolved.uid
+        spec.gid = resolved.gid
+        spec.additionalGroups = resolved.additionalGroups
+        if !spec.environment.contains(where: { $0.hasPrefix("HOME=") }) {
+            spec.environment.append("HOME=\(resolved.home)")
         }
         var containerSpec = ContainerSpec(id: container.id, rootfs: "", arguments: [])
         try applyHostConfig(record.hostConfig, to: &containerSpec)

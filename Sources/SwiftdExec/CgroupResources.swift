@@ -73,6 +73,17 @@ extension Cgroups {
         }
     }
 
+    /// Limits the container to Docker's default devices and `rules` (`c 1:5 rwm` and the
+    /// like) through the v1 devices controller: everything is denied first, then allowed.
+    ///
+    /// TODO: cgroup v2 controls devices only through a BPF program attached to the cgroup,
+    /// which swiftd does not load yet, so on v2 the device list is not enforced.
+    func restrictDevices(to rules: [String], id: String) throws {
+        guard version == 1, controllerBases["devices"] != nil else { return }
+        try write("devices", id, "devices.deny", "a")
+        for rule in Device.defaultRules + rules { try write("devices", id, "devices.allow", rule) }
+    }
+
     /// Freezes (`frozen`) or thaws every process of the container, and waits until the
     /// kernel reports the new state (polling every millisecond for up to two seconds).
     func setFrozen(_ frozen: Bool, id: String) throws {

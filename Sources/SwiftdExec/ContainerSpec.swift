@@ -51,6 +51,16 @@ public struct ContainerSpec: Sendable {
     /// `--ulimit`: resource limits set in the container; none may exceed the daemon's hard
     /// limit, because raising a hard limit takes CAP_SYS_RESOURCE.
     public var ulimits: [Ulimit]
+    /// `--init`: a reaper stays as PID 1, runs the command as its child, forwards signals to
+    /// it, reaps orphaned processes, and exits with the command's status (128 + the signal
+    /// number when a signal killed it).
+    public var runsInit: Bool
+    /// `--device`: nodes made in the container and allowed in its devices cgroup (v1).
+    public var devices: [Device]
+    /// `--ipc`, `--uts` and `--pid`: a new namespace (the default), the host's, or another's.
+    public var ipcNamespace: NamespaceMode
+    public var utsNamespace: NamespaceMode
+    public var pidNamespace: NamespaceMode
 
     public init(
         id: String, rootfs: String, arguments: [String], environment: [String] = [],
@@ -78,6 +88,11 @@ public struct ContainerSpec: Sendable {
         self.resources = ContainerResources()
         self.tty = false
         self.ulimits = []
+        self.runsInit = false
+        self.devices = []
+        self.ipcNamespace = .new
+        self.utsNamespace = .new
+        self.pidNamespace = .new
     }
 
     /// Docker's PATH for containers whose image sets none.
@@ -95,6 +110,17 @@ public struct ContainerSpec: Sendable {
         let entry = effectiveEnvironment.last { $0.hasPrefix("PATH=") } ?? ""
         return String(entry.dropFirst("PATH=".count))
     }
+}
+
+/// Where a container's IPC, UTS or PID namespace comes from.
+public enum NamespaceMode: Sendable, Equatable {
+    /// A namespace of its own.
+    case new
+    /// The daemon's, which is the host's.
+    case host
+    /// The namespace at a path such as `/proc/PID/ns/ipc` (`container:NAME`). The host name
+    /// is not set in a joined or host UTS namespace.
+    case join(String)
 }
 
 /// A bind or tmpfs mount inside a container.
@@ -186,7 +212,7 @@ public struct Ulimit: Sendable, Equatable {
     }
 
     /// The `RLIMIT_*` number of each name.
-    static let resources: [String: Int32] = [
+    public static let resources: [String: Int32] = [
         "cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
         "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
         "nice": 13, "rtprio": 14, "rttime": 15,

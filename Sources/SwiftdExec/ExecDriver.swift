@@ -85,6 +85,9 @@ public final class ExecDriver: Sendable {
         var child: swd_container_child
         do {
             try cgroups.apply(spec.resources, memoryLimit: spec.memoryLimit, id: spec.id)
+            if !spec.privileged {
+                try cgroups.restrictDevices(to: spec.devices.map(\.cgroupRule), id: spec.id)
+            }
             child = try clone(spec, stdio: stdio, filter: filter)
         } catch {
             try? cgroups.remove(id: spec.id)
@@ -371,6 +374,13 @@ public final class ExecDriver: Sendable {
         if spec.shmSize <= 0 {
             throw ExecError.invalidSpec("shm size \(spec.shmSize) must be greater than 0")
         }
+        for case .join(let path) in [spec.ipcNamespace, spec.utsNamespace, spec.pidNamespace]
+        where !path.hasPrefix("/") || path.utf8.contains(0) {
+            throw ExecError.invalidSpec("namespace path \"\(path)\" is not absolute")
+        }
+        for device in spec.devices where device.path.utf8.contains(0) {
+            throw ExecError.invalidSpec("a NUL byte in device path \"\(device.path)\"")
+        }
         for mount in spec.mounts where !mount.destination.hasPrefix("/") {
             throw ExecError.invalidSpec("mount destination \"\(mount.destination)\" is relative")
         }
@@ -419,10 +429,25 @@ public final class ExecDriver: Sendable {
         config.tty = spec.tty ? 1 : 0
         config.tty_rows = spec.terminalSize?.rows ?? 0
         config.tty_columns = spec.terminalSize?.columns ?? 0
+        config.`init` = spec.runsInit ? 1 : 0
         config.shm_size = UInt64(spec.shmSize)
         let mounts = try spec.mounts.map { try Self.cMount($0, memory: memory) }
         config.mounts = memory.array(mounts)
         config.mount_count = UInt32(mounts.count)
+        let devices = spec.devices.map { device in
+            let slash = device.path.lastIndex(of: "/") ?? device.path.startIndex
+            let parent = String(device.path[..<slash])
+            return swd_device_node(
+                parent: memory.string(parent.isEmpty ? "/" : parent),
+                name: memory.string(String(device.path[device.path.index(after: slash)...])),
+                mode: (device.isBlock ? UInt32(S_IFBLK) : UInt32(S_IFCHR)) | device.fileMode,
+                major: device.major, minor: device.minor, uid: device.uid, gid: device.gid)
+        }
+        config.devices = memory.array(devices)
+        config.device_count = UInt32(devices.count)
+        (config.keep_ipc, config.join_ipc) = Self.cNamespace(spec.ipcNamespace, memory: memory)
+        (config.keep_uts, config.join_uts) = Self.cNamespace(spec.utsNamespace, memory: memory)
+        (config.keep_pid, config.join_pid) = Self.cNamespace(spec.pidNamespace, memory: memory)
         let limits = try spec.ulimits.map(Self.cRlimit)
         config.rlimits = memory.array(limits)
         config.rlimit_count = UInt32(limits.count)
@@ -439,6 +464,17 @@ public final class ExecDriver: Sendable {
         reaper.discardStale(pid: child.pid)
         reaper.childStarted()
         return child
+    }
+
+    /// The init's keep flag and join path for a namespace mode.
+    private static func cNamespace(_ mode: NamespaceMode, memory: CMemory)
+        -> (Int32, UnsafePointer<CChar>?)
+    {
+        switch mode {
+        case .new: return (0, nil)
+        case .host: return (1, nil)
+        case .join(let path): return (1, memory.string(path))
+        }
     }
 
     /// The daemon's capability bounding set (`CapBnd` of /proc/self/status); all bits if it

@@ -56,7 +56,8 @@ enum swd_stage {
     SWD_STAGE_RLIMIT = 35,
     SWD_STAGE_TERMINAL = 36,     /* opening the pty or making it the controlling terminal */
     SWD_STAGE_SETNS = 37,        /* exec: joining a namespace of the running container */
-    SWD_STAGE_FORK = 38,         /* exec: the fork that enters the pid namespace */
+    SWD_STAGE_FORK = 38,         /* exec: the fork that enters the pid namespace; --init: the
+                                  * fork of the command */
 };
 
 /* A bind or tmpfs mount, made below the rootfs before pivot_root. */
@@ -67,6 +68,17 @@ struct swd_mount {
     const char *data;         /* filesystem options such as "size=65536k", or NULL */
     uint64_t flags;           /* MS_* flags; MS_RDONLY on a bind means a read-only remount */
     int32_t file;             /* nonzero: the mount point is a file, not a directory */
+};
+
+/* A device node made in the container with mknod, after the default devices. */
+struct swd_device_node {
+    const char *parent;  /* absolute directory inside the container, created if missing */
+    const char *name;    /* the node's name in it; an existing file of that name is replaced */
+    uint32_t mode;       /* S_IFCHR or S_IFBLK and the permission bits */
+    uint32_t major;
+    uint32_t minor;
+    uint32_t uid;
+    uint32_t gid;
 };
 
 /* A resource limit set with prlimit in the child. */
@@ -110,6 +122,18 @@ struct swd_container_config {
     uint32_t seccomp_length;     /* number of BPF instructions */
     const char *join_network;    /* NULL, or a network namespace to join (with new_network 0),
                                   * such as /proc/PID/ns/net */
+    int32_t init;                /* nonzero: stay as PID 1, run the command as a child, forward
+                                  * signals to it, reap every zombie, and exit with its status */
+    const struct swd_device_node *devices;
+    uint32_t device_count;
+    /* Nonzero: no new IPC, UTS or PID namespace. The child keeps the daemon's (the host's),
+     * or joins the one at join_ipc, join_uts or join_pid (such as /proc/PID/ns/ipc). */
+    int32_t keep_ipc;
+    int32_t keep_uts;
+    int32_t keep_pid;
+    const char *join_ipc;
+    const char *join_uts;
+    const char *join_pid;
 };
 
 /* A started child that is waiting for swd_container_release(). */
