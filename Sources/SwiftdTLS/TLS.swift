@@ -1,5 +1,9 @@
 import CTLS
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A TLS server configuration: the daemon's certificate and key, and optionally the CA that
 /// client certificates must be signed by.
 public final class TLSServerContext: @unchecked Sendable {
@@ -81,11 +85,27 @@ public final class TLSSession: @unchecked Sendable {
     }
 
     /// Writes all of `bytes`.
+    ///
+    /// With TLS 1.3 a server checks the client's certificate after the client's handshake has
+    /// finished, so its alert can arrive only as a write fails; the error then carries the alert
+    /// (such as "certificate required") when the peer's data can still be read.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             let count = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
-            guard count > 0 else { throw TLSError.last("TLS write") }
+            guard count > 0 else {
+                let code = errno
+                var error = TLSError.last("TLS write")
+                if error.reason == "unknown error" {
+                    var byte: UInt8 = 0
+                    if SSL_read(ssl, &byte, 1) <= 0 {
+                        let alert = TLSError.last("TLS write")
+                        error.reason = alert.reason != "unknown error"
+                            ? alert.reason : "the connection was closed (\(String(cString: strerror(code))))"
+                    }
+                }
+                throw error
+            }
             offset += Int(count)
         }
     }
