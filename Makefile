@@ -36,7 +36,7 @@ test: deps test-debug test-release test-compat fuzz-ci test-package
 # Each test target runs in a process of its own: the exec driver's reaper collects every child
 # of its process, which would take the exit statuses of other targets' helper processes.
 TEST_TARGETS := SwiftdEngineTests SwiftdAPITests SwiftdGraphTests SwiftdExecTests \
-	SwiftdNetworkTests SwiftdDaemonTests SwiftdRegistryTests EndToEndTests
+	SwiftdNetworkTests SwiftdDaemonTests SwiftdClientTests SwiftdRegistryTests EndToEndTests
 
 test-debug:
 	swift build --build-tests $(SWIFT_FLAGS)
