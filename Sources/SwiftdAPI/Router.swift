@@ -252,6 +252,7 @@ public final class Router: Sendable {
             case .notFound: code = 404
             case .invalidArgument: code = 400
             case .conflict: code = 409
+            case .forbidden: code = 403
             case .unsupported: code = 501
             case .unavailable: code = 503
             case .internalError: code = 500
