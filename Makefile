@@ -36,7 +36,7 @@ test: deps test-debug test-release test-compat fuzz-ci test-package
 # Each test target runs in a process of its own: the exec driver's reaper collects every child
 # of its process, which would take the exit statuses of other targets' helper processes.
 TEST_TARGETS := SwiftdEngineTests SwiftdAPITests SwiftdGraphTests SwiftdExecTests \
-	SwiftdNetworkTests SwiftdDaemonTests SwiftdRegistryTests EndToEndTests
+	SwiftdNetworkTests SwiftdDaemonTests SwiftdClientTests SwiftdRegistryTests EndToEndTests
 
 test-debug:
 	swift build --build-tests $(SWIFT_FLAGS)
@@ -55,7 +55,7 @@ test-release:
 # The docker CLI and docker-py (from PyPI) against a release swiftd.
 test-compat:
 	@python3 -c 'import docker' 2>/dev/null || pip install --quiet 'docker==7.1.0'
-	cd Tests/Compat && SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd python3 -m unittest -v test_docker_cli test_docker_py
+	cd Tests/Compat && SWIFTD_BINARY=$(CURDIR)/.build/release/swiftd python3 -m unittest discover -v -p 'test_*.py'
 
 # Fuzzes the HTTP request parser with libFuzzer: a million runs here, fewer in `make test`.
 fuzz:

@@ -79,6 +79,7 @@ let package = Package(
         .testTarget(name: "SwiftdExecTests", dependencies: ["SwiftdExec", "SwiftdSystem", "SwiftdCapabilities"]),
         .testTarget(name: "SwiftdNetworkTests", dependencies: ["SwiftdNetwork", "SwiftdNetlink", "SwiftdIPTables", "SwiftdSystem"]),
         .testTarget(name: "SwiftdDaemonTests", dependencies: ["SwiftdDaemon", "SwiftdSystem"]),
+        .testTarget(name: "SwiftdClientTests", dependencies: ["SwiftdClient", "SwiftdAPI"]),
         .testTarget(
             name: "SwiftdRegistryTests",
             dependencies: ["SwiftdRegistry", "SwiftdGraph", "SwiftdCrypto", "SwiftdSystem"]),

@@ -22,6 +22,14 @@ OUTPUT = os.path.join(REPOSITORY, "docs", "api-status.md")
 SPECIAL = {
     ("HEAD", "/_ping"): "served (the ping route answers HEAD too)",
 }
+# Jobs that exist only to return 501 or 503 with a clear message.
+NOT_IMPLEMENTED = {
+    "swarm_unsupported": "501: swarm mode is not supported",
+    "swarm_leave": "503: this node is not part of a swarm",
+    "plugins_unsupported": "501: plugins are not supported",
+    "network_connect": "501: a container's network is chosen when it is created",
+    "network_disconnect": "501: a container's network is chosen when it is created",
+}
 # Groups that a daemon outside a swarm answers with 503, as dockerd does.
 SWARM_TAGS = {"Swarm", "Node", "Service", "Task", "Secret", "Config"}
 
@@ -44,6 +52,8 @@ def status(method, path, tags, routes):
         return SPECIAL[(method, path)]
     if job == "swarm" or (job is None and SWARM_TAGS & set(tags)):
         return "503: this node is not a swarm manager" if job else "404: swarm objects are not served"
+    if job in NOT_IMPLEMENTED:
+        return NOT_IMPLEMENTED[job]
     if job:
         return "served (job `%s`)" % job
     return "404: not served yet"

@@ -663,12 +663,24 @@ public struct ProgressMessage: Codable, Sendable {
     public var status: String?
     public var id: String?
     public var progress: String?
+    /// Bytes done and expected; docker sends `{}` for a layer's steps that count no bytes.
+    public var progressDetail: ProgressDetail?
     public var stream: String?
     public var error: String?
     public var errorDetail: ErrorDetail?
 
     public struct ErrorDetail: Codable, Sendable {
         public var message: String
+    }
+
+    public struct ProgressDetail: Codable, Sendable, Equatable {
+        public var current: Int64?
+        public var total: Int64?
+
+        public init(current: Int64? = nil, total: Int64? = nil) {
+            self.current = current
+            self.total = total
+        }
     }
 
     public init(status: String? = nil, id: String? = nil, stream: String? = nil, error: String? = nil) {

@@ -52,19 +52,12 @@ extension Commands {
             throw UsageFailure(message: "requested load from stdin, but stdin is empty")
         }
         defer { if fd != 0 { close(fd) } }
-        var progress = ProgressLines()
-        var streamError: String?
-        let response = try client.stream(
-            "POST", "/images/load", headers: [("Content-Type", "application/x-tar")],
-            upload: chunks(of: fd, subject: "archive")
-        ) { bytes in
-            progress.feed(bytes) { message in
-                if let error = message.error { streamError = error }
-                if let text = message.stream, !flags.bool("-q") { writeStdout(Array(text.utf8)) }
-            }
-        }
-        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage, exitStatus: 1) }
-        if let streamError { throw DaemonFailure(message: streamError, exitStatus: 1) }
+        // As docker does, ask for no progress bars when they would not be drawn, but the
+        // "Loaded image" lines come either way.
+        let quiet = flags.bool("-q") || isatty(1) != 1
+        try streamProgress(
+            "/images/load" + (quiet ? "?quiet=1" : ""), headers: [("Content-Type", "application/x-tar")],
+            upload: chunks(of: fd, subject: "archive"), output: 1)
         return 0
     }
 

@@ -62,32 +62,6 @@ extension Commands {
         return 0
     }
 
-    /// Sends a POST whose response is a JSON progress stream, drawing it on `output`; throws
-    /// `DaemonFailure` (status 1) for an error response or an error inside the stream.
-    func streamProgress(_ path: String, headers: [(String, String)], output: Int32?) throws {
-        var display = PullDisplay(fd: output)
-        var pending: [UInt8] = []
-        var streamError: String?
-        let response = try client.stream("POST", path, headers: headers) { bytes in
-            pending += bytes
-            while let newline = pending.firstIndex(of: 10) {
-                let line = Array(pending[..<newline])
-                pending.removeFirst(newline + 1)
-                guard let message = try? JSONDecoder().decode(PullLine.self, from: Data(line))
-                else { continue }
-                if let error = message.error {
-                    streamError = error
-                } else {
-                    display.show(message)
-                }
-            }
-        }
-        if response.status >= 400 {
-            throw DaemonFailure(message: response.errorMessage, exitStatus: 1)
-        }
-        if let streamError { throw DaemonFailure(message: streamError, exitStatus: 1) }
-    }
-
     /// `swiftd login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]`: checks the
     /// credentials through the daemon and saves them in `~/.swiftd/config.json`.
     func login(_ arguments: [String]) throws -> Int32 {
@@ -167,53 +141,6 @@ extension Commands {
         }
         printTable(rows)
         return 0
-    }
-}
-
-/// One message of a pull's progress stream.
-struct PullLine: Decodable {
-    var status: String?
-    var id: String?
-    var progress: String?
-    var error: String?
-}
-
-/// Draws pull progress: on a terminal one line per layer, redrawn in place as docker does;
-/// otherwise plain lines, without the repeated download progress.
-struct PullDisplay {
-    let fd: Int32?
-    let isTerminal: Bool
-    /// Layer IDs in the order they first appeared, each with its line on screen.
-    private var rows: [String] = []
-
-    init(fd: Int32?) {
-        self.fd = fd
-        isTerminal = fd.map { isatty($0) == 1 } ?? false
-    }
-
-    mutating func show(_ message: PullLine) {
-        guard let fd, let status = message.status else { return }
-        let isLayer = message.id != nil && !status.hasPrefix("Pulling from")
-        var text = status
-        if let id = message.id { text = "\(id): \(status)" }
-        guard isTerminal, isLayer, let id = message.id else {
-            if !isTerminal, status == "Downloading" || status == "Extracting" { return }
-            write(fd, text + "\n")
-            return
-        }
-        if let progress = message.progress { text += " " + progress }
-        if let row = rows.firstIndex(of: id) {
-            let up = rows.count - row
-            // Up to the layer's line, clear it, write, and back down.
-            write(fd, "\u{1b}[\(up)A\u{1b}[2K\r\(text)\n" + (up > 1 ? "\u{1b}[\(up - 1)B" : ""))
-        } else {
-            rows.append(id)
-            write(fd, text + "\n")
-        }
-    }
-
-    private func write(_ fd: Int32, _ text: String) {
-        try? FileSystem.writeAll(fd, Array(text.utf8))
     }
 }
 

@@ -495,21 +495,9 @@ struct Commands {
         }
         if let message = flags.string("-m") { query += "&message=\(percentEncode(message))" }
         for change in flags.strings("-c") { query += "&changes=\(percentEncode(change))" }
-        var lastStatus: String?
-        var streamError: String?
-        var progress = ProgressLines()
-        let response = try client.stream(
-            "POST", "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
-            upload: chunks(of: fd, subject: source)
-        ) { bytes in
-            progress.feed(bytes) { message in
-                if let error = message.error { streamError = error }
-                if let status = message.status { lastStatus = status }
-            }
-        }
-        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage, exitStatus: 1) }
-        if let streamError { throw DaemonFailure(message: streamError, exitStatus: 1) }
-        if let lastStatus { print(lastStatus) }
+        try streamProgress(
+            "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
+            upload: chunks(of: fd, subject: source), output: 1)
         return 0
     }
 

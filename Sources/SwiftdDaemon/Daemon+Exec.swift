@@ -124,7 +124,14 @@ extension Daemon {
         try engine.register("exec_start") { [self] job in try await startExec(job) }
         try engine.register("exec_resize") { [self] job in
             let id = try job.argument("id")
-            let (inspect, _) = try execs.get(id)
+            var (inspect, _) = try execs.get(id)
+            // Clients resize as soon as the start's response head arrives, before the command
+            // runs. Like dockerd, wait up to 10 s for it to start.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !inspect.Running && inspect.ExitCode == nil && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+                (inspect, _) = try execs.get(id)
+            }
             guard inspect.Running else {
                 throw SwiftdError(.conflict, "exec \(id) is not running")
             }
@@ -168,11 +175,34 @@ extension Daemon {
 
         spec.tty = inspect.ProcessConfig.tty
         spec.terminalSize = try terminalSize(options?.ConsoleSize ?? request.ConsoleSize)
+        let detach = options?.Detach == true
+        if !detach {
+            // Send the response head before the command can write: docker-py reads the head
+            // through a buffer and then reads the bare socket, so output that arrives together
+            // with the head is lost.
+            let apiVersion = job.environment["apiVersion"] ?? APIVersion.current
+            job.environment["contentType"] =
+                !spec.tty && APIVersion.compare(apiVersion, "1.42") >= 0
+                ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"
+            try await job.stdout.write([])
+        }
         let broadcast = OutputBroadcast()
         let output = broadcast.subscribe()
-        let (pid, pump, input) = try startExecProcess(
-            id, containerPid: record.state.Pid, spec: spec, openStdin: inspect.OpenStdin,
-            broadcast: broadcast)
+        let pid: Int32
+        let pump: OutputPump
+        let input: ProcessInput?
+        do {
+            (pid, pump, input) = try startExecProcess(
+                id, containerPid: record.state.Pid, spec: spec, openStdin: inspect.OpenStdin,
+                broadcast: broadcast)
+        } catch where !detach {
+            // As dockerd does once the stream has begun: the error goes to the client's stdout
+            // and the exit code (126 or 127) to the exec's inspect.
+            let message = Array(((error as? any ClassifiedError)?.message ?? "\(error)").utf8)
+                + Array("\r\n".utf8)
+            try await job.stdout.write(spec.tty ? message : StreamFrame.encode(.stdout, message))
+            return
+        }
         execs.update(id) {
             $0.Running = true
             $0.Pid = pid
@@ -189,16 +219,10 @@ extension Daemon {
             emit(container, "exec_die", ["execID": id, "exitCode": "\(status.code)"])
         }
 
-        let detach = options?.Detach == true
         if detach {
             if !spec.tty { input?.close() }
             return
         }
-        let apiVersion = job.environment["apiVersion"] ?? APIVersion.current
-        job.environment["contentType"] =
-            !spec.tty && APIVersion.compare(apiVersion, "1.42") >= 0
-            ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream"
-        try await job.stdout.write([])
         if let input, inspect.OpenStdin {
             // The client's half-close ends the command's stdin (a pipe's; a terminal stays).
             Task {

@@ -502,6 +502,27 @@ extension Daemon {
         try engine.register("network_delete") { [self] job in
             try removeNetwork(try job.argument("name"))
         }
+        for verb in ["connect", "disconnect"] {
+            try engine.register("network_\(verb)") { [self] job in
+                let name = try job.argument("name")
+                guard builtinNetworks().contains(where: { $0.Name == name || $0.Id == name })
+                    || networks.lookUp(name) != nil
+                else { throw SwiftdError(.notFound, "network \(name) not found") }
+                struct Body: Decodable { var Container: String? }
+                let body = try JSONDecoder().decode(
+                    Body.self, from: Data((job.environment["body"] ?? "{}").utf8))
+                guard let reference = body.Container, !reference.isEmpty else {
+                    throw SwiftdError(.invalidArgument, "missing field Container")
+                }
+                _ = try container(reference)
+                // TODO: a container has one endpoint, chosen when it is created; joining or
+                // leaving networks later needs a list of endpoints per container.
+                throw SwiftdError(
+                    .unsupported,
+                    "network \(verb) is not supported: choose a container's network with "
+                        + "--network when creating it")
+            }
+        }
         try engine.register("networks_prune") { [self] job in
             var deleted: [String] = []
             for record in networks.records where users(of: record).isEmpty {
@@ -522,7 +543,7 @@ extension Daemon {
     /// Removes a user-defined network that no container uses.
     ///
     /// - Throws: `SwiftdError`: `invalidArgument` for a built-in network, `notFound` for an
-    ///   unknown one, `conflict` while a container uses it.
+    ///   unknown one, `forbidden` while a container uses it.
     private func removeNetwork(_ reference: String) throws {
         if NetworkRegistry.reservedNames.contains(reference) {
             throw SwiftdError(
@@ -534,8 +555,9 @@ extension Daemon {
         }
         let users = users(of: found.record)
         guard users.isEmpty else {
+            // dockerd returns 403 here, because libnetwork's ActiveEndpointsError is Forbidden.
             throw SwiftdError(
-                .conflict,
+                .forbidden,
                 "error while removing network: network \(found.record.name) id "
                     + "\(found.record.id) has active endpoints (\(users.joined(separator: ", ")))")
         }
@@ -573,7 +595,7 @@ extension Daemon {
         if let network {
             result.append(
                 NetworkResource(
-                    Name: "bridge", Id: "bridge", Created: "", Driver: "bridge",
+                    Name: "bridge", Id: "bridge", Created: startedAt, Driver: "bridge",
                     IPAM: IPAMSettings(
                         Config: [IPAMConfig(Subnet: network.subnet, Gateway: network.gateway)]),
                     Containers: endpoints(on: "bridge"),
@@ -582,7 +604,7 @@ extension Daemon {
         for (name, driver) in [("host", "host"), ("none", "null")] {
             result.append(
                 NetworkResource(
-                    Name: name, Id: name, Created: "", Driver: driver,
+                    Name: name, Id: name, Created: startedAt, Driver: driver,
                     IPAM: IPAMSettings(Config: []), Containers: [:], Options: [:], Labels: [:]))
         }
         return result

@@ -252,6 +252,10 @@ extension Daemon {
         if let current = message.current {
             line.progressDetail = .init(current: current, total: message.total)
             line.progress = progressBar(current: current, total: message.total)
+        } else if message.id != nil, !message.status.hasPrefix("Pulling from") {
+            // dockerd sends `"progressDetail":{}` with every step of a layer, and the docker CLI
+            // keeps one line per layer only for messages that have it.
+            line.progressDetail = .init()
         }
         return Array(try JSONEncoder().encode(line)) + [10]
     }
@@ -295,7 +299,7 @@ struct PullProgressLine: Encodable {
     var progress: String?
 
     struct Detail: Encodable {
-        var current: Int64
+        var current: Int64?
         var total: Int64?
     }
 }

@@ -25,6 +25,10 @@ final class Daemon: Sendable {
     /// The user-defined networks.
     let networks: NetworkRegistry
     let events = EventLog()
+    /// The RFC 3339 time this daemon started, given as the `Created` time of the built-in
+    /// networks: the docker CLI rejects a network whose `Created` is empty.
+    // NOTE: dockerd stores the built-in networks, so their time survives restarts; this does not.
+    let startedAt = timestamp()
     let execs = ExecStore()
     let volumes: VolumeStore
     private let containers = Mutex<[String: Container]>([:])

@@ -8,6 +8,9 @@ public enum ErrorKind: String, Sendable {
     case forbidden
     /// A request that the object's state forbids, such as a name in use (409).
     case conflict
+    /// A request that the object's state never allows, such as removing a network that
+    /// containers still use (403).
+    case forbidden
     /// A request that swiftd cannot serve on this host or has not implemented (501).
     case unsupported
     /// A service that is not available in this daemon's mode, such as swarm (503).

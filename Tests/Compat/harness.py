@@ -6,9 +6,12 @@ leftovers removed by close(), also when a test failed.
 """
 
 import os
+import pty
 import random
+import select
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -17,12 +20,56 @@ REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 BINARY = os.environ.get("SWIFTD_BINARY", os.path.join(REPOSITORY, ".build/release/swiftd"))
 
 
-def free_subnet():
+def free_subnet(base="10.232"):
+    """Return a `BASE.X` prefix whose /24 no host route uses."""
     routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True).stdout
     while True:
-        prefix = "10.232.%d" % random.randint(1, 254)
+        prefix = "%s.%d" % (base, random.randint(1, 254))
         if prefix + "." not in routes:
             return prefix
+
+
+def unique_name(prefix):
+    """Return `prefix` with a random suffix, for containers, networks and volumes of one test."""
+    return "%s-%08x" % (prefix, random.getrandbits(32))
+
+
+def run_in_pty(command, environment, keystrokes, timeout=30):
+    """Run `command` with a new pseudo-terminal as its stdin, stdout and stderr.
+
+    Writes `keystrokes` after the command's first output, and returns its exit status and
+    everything it wrote to the terminal, read until it exits or `timeout` seconds pass.
+    """
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(command, stdin=secondary, stdout=secondary, stderr=secondary,
+                               env=environment, start_new_session=True)
+    os.close(secondary)
+    output = b""
+    deadline = time.time() + timeout
+    written = False
+    try:
+        while time.time() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(primary, 4096)
+                except OSError:
+                    # EIO: every process holding the terminal has closed it.
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if not written and output:
+                # Keystrokes typed before the client puts the terminal in raw mode would be
+                # echoed by the host's line discipline as well as by the container's.
+                os.write(primary, keystrokes)
+                written = True
+        return process.wait(timeout=max(deadline - time.time(), 1)), output.decode(errors="replace")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(primary)
 
 
 class Daemon:
@@ -83,3 +130,20 @@ class Daemon:
         for point in sorted(points, key=len, reverse=True):
             subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def read_greeting(port, timeout=20):
+    """Connect to 127.0.0.1:`port` until the server sends a line; return that line."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+                data = connection.makefile("rb").readline()
+                if data:
+                    return data
+        except OSError:
+            if time.time() > deadline:
+                raise
+        if time.time() > deadline:
+            return b""
+        time.sleep(0.2)
