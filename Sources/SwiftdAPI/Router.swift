@@ -275,7 +275,6 @@ public final class Router: Sendable {
             case .invalidArgument: code = 400
             case .forbidden: code = 403
             case .conflict: code = 409
-            case .forbidden: code = 403
             case .unsupported: code = 501
             case .unavailable: code = 503
             case .internalError: code = 500

@@ -4,12 +4,10 @@ public enum ErrorKind: String, Sendable {
     case notFound
     /// A malformed or out-of-range request value (400).
     case invalidArgument
-    /// A write that the target forbids, such as a read-only rootfs or volume (403).
-    case forbidden
     /// A request that the object's state forbids, such as a name in use (409).
     case conflict
-    /// A request that the object's state never allows, such as removing a network that
-    /// containers still use (403).
+    /// A request that the target never allows, such as a write to a read-only rootfs or
+    /// volume, or removing a network that containers still use (403).
     case forbidden
     /// A request that swiftd cannot serve on this host or has not implemented (501).
     case unsupported
