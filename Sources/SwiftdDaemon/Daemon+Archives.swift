@@ -2,6 +2,7 @@ import Foundation
 import SwiftdAPI
 import SwiftdEngine
 import SwiftdGraph
+import SwiftdRegistry
 import SwiftdSystem
 
 #if canImport(Glibc)
@@ -19,22 +20,7 @@ extension Daemon {
             for name in names { _ = try lookUpImage(name) }
             try await streamFile(job) { path in try graph.save(names, to: path) }
         }
-        try engine.register("load") { [self] job in
-            let spool = try await spoolBody(job, prefix: "load")
-            defer { try? FileSystem.remove(spool) }
-            var lines: [String] = []
-            do {
-                let images = try graph.load(fromFile: spool) { lines.append($0) }
-                for image in images { events.emit(type: "image", action: "load", id: image.id, attributes: ["name": image.repoTags.first ?? image.id]) }
-            } catch let error as ClassifiedError {
-                throw SwiftdError(error.kind, error.message.replacingOccurrences(of: spool, with: "the archive"))
-            }
-            var output: [UInt8] = []
-            for line in lines {
-                output += Array(try JSONEncoder().encode(ProgressMessage(stream: line + "\n"))) + [10]
-            }
-            try await job.stdout.write(output)
-        }
+        try engine.register("load") { [self] job in try await loadImages(job) }
         try engine.register("export") { [self] job in
             let container = try container(try job.argument("name"))
             // The rootfs must be mounted to read it; a stopped container is mounted for the export.
@@ -162,6 +148,64 @@ enum JSONScalar: Encodable {
         case .int(let value): try container.encode(value)
         case .int64(let value): try container.encode(value)
         case .objects(let value): try container.encode(value)
+        }
+    }
+}
+
+extension Daemon {
+    /// `POST /images/load`: loads a `docker save` or OCI archive. Without `quiet`, streams a
+    /// `Loading layer` line per layer as dockerd does; an error after the first line goes into
+    /// the stream, an earlier one is the response's status.
+    func loadImages(_ job: Job) async throws {
+        let spool = try await spoolBody(job, prefix: "load")
+        defer { try? FileSystem.remove(spool) }
+        let quiet = job.environment.bool("quiet")
+        let (lines, sink) = AsyncStream<[UInt8]>.makeStream()
+        let graph = graph
+        async let outcome: Result<[Image], any Error> = onThread("swiftd-load") {
+            defer { sink.finish() }
+            return try graph.load(
+                fromFile: spool,
+                progress: { line in
+                    if let bytes = try? JSONEncoder().encode(ProgressMessage(stream: line + "\n")) {
+                        sink.yield(Array(bytes) + [10])
+                    }
+                },
+                layerProgress: { diffID, done, total in
+                    guard !quiet else { return }
+                    let id = String(diffID.dropFirst("sha256:".count).prefix(12))
+                    let message = PullProgress(id: id, "Loading layer", current: done, total: total)
+                    if let line = try? Self.progressLine(message) { sink.yield(line) }
+                })
+        }
+        var started = false
+        var writable = true
+        for await line in lines where writable {
+            do {
+                try await job.stdout.write(line)
+                started = true
+            } catch {
+                writable = false
+            }
+        }
+        switch await outcome {
+        case .success(let images):
+            for image in images {
+                events.emit(
+                    type: "image", action: "load", id: image.id,
+                    attributes: ["name": image.repoTags.first ?? image.id])
+            }
+            if !started { try await job.stdout.write([]) }
+        case .failure(let error):
+            let message =
+                ((error as? any ClassifiedError)?.message ?? "\(error)")
+                .replacingOccurrences(of: spool, with: "the archive")
+            guard started else {
+                throw SwiftdError((error as? any ClassifiedError)?.kind ?? .internalError, message)
+            }
+            log.warning("load failed", [("error", message)])
+            guard writable else { return }
+            try await job.stdout.write(Array(try JSONEncoder().encode(ProgressMessage(error: message))) + [10])
         }
     }
 }

@@ -18,16 +18,19 @@ extension Graph {
     /// in OCI layouts every blob against its descriptor. Layers, images and tags are
     /// registered only when all images verified; a failure leaves the store as it was.
     /// `progress` gets `Loaded image: busybox:latest` per tag, or
-    /// `Loaded image ID: sha256:…` for an untagged image, after registration. Blocks.
+    /// `Loaded image ID: sha256:…` for an untagged image, after registration; `layerProgress`
+    /// gets each layer's diff ID with 0 and its size before it is unpacked, and its size twice
+    /// after. Blocks.
     ///
     /// - Throws: `SwiftdError(.invalidArgument)` or `ArchiveError(.invalidArgument)` for a
     ///   malformed archive, a missing or mismatching blob or layer, or a bad config;
     ///   `.unsupported` for a multi-platform index; `SystemCallError` on host failures.
     @discardableResult
-    public func load(fromFile path: String, progress: (String) -> Void = { _ in }) throws
-        -> [Image]
-    {
-        try load(progress) { directory in
+    public func load(
+        fromFile path: String, progress: (String) -> Void = { _ in },
+        layerProgress: (_ diffID: String, _ done: Int64, _ total: Int64) -> Void = { _, _, _ in }
+    ) throws -> [Image] {
+        try load(progress, layerProgress) { directory in
             _ = try TarArchive.extract(
                 file: path, into: directory, options: ExtractOptions(layer: false))
         }
@@ -41,15 +44,16 @@ extension Graph {
     public func load(fromDescriptor descriptor: Int32, progress: (String) -> Void = { _ in })
         throws -> [Image]
     {
-        try load(progress) { directory in
+        try load(progress, { _, _, _ in }) { directory in
             _ = try TarArchive.extract(
                 descriptor: descriptor, into: directory, options: ExtractOptions(layer: false))
         }
     }
 
-    private func load(_ progress: (String) -> Void, extract: (String) throws -> Void) throws
-        -> [Image]
-    {
+    private func load(
+        _ progress: (String) -> Void, _ layerProgress: (String, Int64, Int64) -> Void,
+        extract: (String) throws -> Void
+    ) throws -> [Image] {
         let work = overlayRoot + "/tmp-load-" + randomHex(16)
         try FileSystem.createDirectory(work, mode: 0o700)
         defer { try? FileSystem.removeTree(work) }
@@ -72,7 +76,13 @@ extension Graph {
                         + "layers, the manifest \(plan.layers.count)")
             }
             for (layer, diffID) in zip(plan.layers, config.rootfs.diffIDs) {
-                if staged[layer] == nil { staged[layer] = try stageLayer(fromFile: layer) }
+                if staged[layer] == nil {
+                    var info = stat()
+                    let size = stat(layer, &info) == 0 ? Int64(info.st_size) : 0
+                    layerProgress(diffID, 0, size)
+                    staged[layer] = try stageLayer(fromFile: layer)
+                    layerProgress(diffID, size, size)
+                }
                 guard let found = staged[layer]?.diffID, found == diffID else {
                     throw SwiftdError(
                         .invalidArgument,

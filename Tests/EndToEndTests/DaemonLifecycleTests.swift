@@ -231,4 +231,43 @@ struct SystemEndpointTests {
             #expect(try get("/plugins") == "[] 200")
         }
     }
+
+    @Test("swarm and plugin changes answer as dockerd")
+    func swarmAndPluginChanges() throws {
+        try DaemonHarness.withDaemon { daemon in
+            func call(_ method: String, _ path: String) throws -> String {
+                try DaemonHarness.capture(
+                    "/usr/bin/curl",
+                    [
+                        "-s", "-X", method, "-w", " %{http_code}", "--unix-socket", daemon.socket,
+                        "http://x/v1.45\(path)",
+                    ]
+                ).stdout
+            }
+            for path in ["/services", "/nodes", "/tasks", "/secrets", "/configs"] {
+                let answer = try call("GET", path)
+                #expect(answer.hasSuffix(" 503"), "\(path): \(answer)")
+                #expect(answer.contains("This node is not a swarm manager"), "\(path)")
+            }
+            let initialize = try call("POST", "/swarm/init")
+            #expect(initialize.hasSuffix(" 501"), "\(initialize)")
+            #expect(initialize.contains("swarm mode is not supported"))
+            let leave = try call("POST", "/swarm/leave")
+            #expect(leave.hasSuffix(" 503"), "\(leave)")
+            #expect(leave.contains("This node is not part of a swarm"))
+            let plugin = try call("POST", "/plugins/pull?remote=x")
+            #expect(plugin.hasSuffix(" 501"), "\(plugin)")
+            #expect(plugin.contains("plugins are not supported"))
+            #expect(try call("GET", "/no/such/path") == #"{"message":"page not found"} 404"#)
+        }
+    }
+
+    @Test("the endpoint table matches the routes")
+    func endpointTable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+        let check = try DaemonHarness.capture(
+            "/usr/bin/python3", ["\(root)/scripts/api-status.py", "--check"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
 }

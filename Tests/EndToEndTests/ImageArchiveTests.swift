@@ -25,6 +25,31 @@ struct ImageArchiveEndToEndTests {
         }
     }
 
+    @Test("load streams layer progress unless quiet")
+    func loadProgress() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let archive = "\(daemon.work)/progress.tar"
+            #expect(try daemon.client(["save", "-o", archive, "busybox"]).status == 0)
+            func load(_ query: String) throws -> String {
+                try DaemonHarness.capture(
+                    "/usr/bin/curl",
+                    [
+                        "-s", "-X", "POST", "-H", "Content-Type: application/x-tar",
+                        "--data-binary", "@\(archive)", "--unix-socket", daemon.socket,
+                        "http://x/v1.45/images/load\(query)",
+                    ]
+                ).stdout
+            }
+            let loud = try load("")
+            #expect(loud.contains(#""status":"Loading layer""#), "\(loud)")
+            #expect(loud.contains(#""progressDetail":{"current":0,"total":"#), "\(loud)")
+            #expect(loud.contains("Loaded image: busybox:latest"), "\(loud)")
+            let quiet = try load("?quiet=1")
+            #expect(!quiet.contains("Loading layer"), "\(quiet)")
+            #expect(quiet.contains("Loaded image: busybox:latest"), "\(quiet)")
+        }
+    }
+
     @Test("diff, commit, history and export of a container")
     func commitAndExport() throws {
         try DaemonHarness.withDaemon { daemon in
