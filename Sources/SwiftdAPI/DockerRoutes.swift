@@ -60,6 +60,8 @@ public enum DockerRoutes {
         Route("POST", "/networks/prune", job: "networks_prune", .json(.ok)),
         Route("GET", "/networks/{name}", job: "network_inspect", .json(.ok)),
         Route("DELETE", "/networks/{name}", job: "network_delete", .noContent),
+        Route("POST", "/networks/{name}/connect", job: "network_connect", .json(.ok)),
+        Route("POST", "/networks/{name}/disconnect", job: "network_disconnect", .json(.ok)),
 
         Route("GET", "/images/json", job: "images", .json(.ok)),
         Route("GET", "/images/get", job: "image_export", .stream(contentType: "application/x-tar")),

@@ -89,12 +89,15 @@ public struct Endpoint: Sendable, Codable, Equatable {
     public var prefixLength: Int
     /// The container's default gateway (the bridge address), such as `172.17.0.1`.
     public var gateway: String
-    /// The MAC address of the container's `eth0`, derived from `ipAddress`.
+    /// The MAC address of the container's interface, derived from `ipAddress`.
     public var macAddress: String
+    /// The interface in the container, such as `eth1`; nil in records saved before a container
+    /// could have several, which means `eth0`.
+    public var interfaceName: String?
 
     public init(
         containerID: String, hostInterface: String, ipAddress: String, prefixLength: Int,
-        gateway: String, macAddress: String
+        gateway: String, macAddress: String, interfaceName: String = "eth0"
     ) {
         self.containerID = containerID
         self.hostInterface = hostInterface
@@ -102,6 +105,7 @@ public struct Endpoint: Sendable, Codable, Equatable {
         self.prefixLength = prefixLength
         self.gateway = gateway
         self.macAddress = macAddress
+        self.interfaceName = interfaceName
     }
 }
 
