@@ -18,6 +18,9 @@ struct NetworkPlan: Sendable {
     var domainname: String
     /// `--add-host` and link entries of `/etc/hosts`.
     var extraHosts: [ContainerFiles.HostEntry]
+    /// The servers the container's embedded DNS server forwards to; nil if the container
+    /// has no embedded DNS server, because it is on no user-defined network.
+    var upstreams: [String]? = nil
 }
 
 extension Daemon {
@@ -308,6 +311,7 @@ extension Daemon {
         }
 
         let files = networkFiles(container)
+        var upstreams: [String]?
         let hostResolvConf = (try? FileSystem.readString("/etc/resolv.conf")) ?? ""
         if mode == "host" {
             try FileSystem.write(files.resolvConf, hostResolvConf)
@@ -321,9 +325,15 @@ extension Daemon {
             let dns = (host.Dns ?? []).isEmpty ? configuration.dns : host.Dns ?? []
             let search =
                 (host.DnsSearch ?? []).isEmpty ? configuration.dnsSearch : host.DnsSearch ?? []
-            let resolv = ContainerFiles.resolvConf(
+            var resolv = ContainerFiles.resolvConf(
                 host: hostResolvConf, dns: dns, search: search, options: host.DnsOptions ?? [])
-            if resolv.nameservers.isEmpty && mode != "none" {
+            if record.attachments.contains(where: { networks.lookUp($0.network) != nil }) {
+                let embedded = ContainerFiles.embeddedResolvConf(
+                    host: hostResolvConf, dns: dns, search: search,
+                    options: host.DnsOptions ?? [])
+                resolv = embedded.file
+                upstreams = embedded.upstreams
+            } else if resolv.nameservers.isEmpty && mode != "none" {
                 log.warning(
                     "the container has no name server because the host's are loopback "
                         + "addresses; pass --dns",
@@ -346,7 +356,7 @@ extension Daemon {
         return NetworkPlan(
             bridged: bridged, bindings: primaryBridged ? portBindings(record) : [], links: links,
             hostsPath: files.hosts, hostname: record.config.Hostname,
-            domainname: record.config.Domainname, extraHosts: extraHosts)
+            domainname: record.config.Domainname, extraHosts: extraHosts, upstreams: upstreams)
     }
 
     /// Prepares `--network container:TARGET`: the container joins the network namespace of
@@ -419,6 +429,12 @@ extension Daemon {
                 ContainerFiles.hosts(
                     hostname: plan.hostname, domainname: plan.domainname,
                     address: connected.first?.endpoint?.ipAddress, extra: plan.extraHosts))
+            if let upstreams = plan.upstreams {
+                let id = container.id
+                try networks.startResolver(containerID: id, pid: pid, upstreams: upstreams) {
+                    [self] question in resolve(question, for: id)
+                }
+            }
         } catch {
             detachNetworks(container, connected)
             throw error
@@ -429,8 +445,10 @@ extension Daemon {
         return attachments
     }
 
-    /// Disconnects the endpoints of `attachments` from their networks, logging failures.
+    /// Stops the container's embedded DNS server and disconnects the endpoints of
+    /// `attachments` from their networks, logging failures.
     func detachNetworks(_ container: Container, _ attachments: [NetworkAttachment]) {
+        networks.stopResolver(containerID: container.id)
         for attachment in attachments {
             guard let endpoint = attachment.endpoint else { continue }
             do {
@@ -919,5 +937,75 @@ extension Daemon {
         let connecting = before.attachments.count < container.record.attachments.count
         emitNetworkEvents(container, [attachment], action: connecting ? "connect" : "disconnect")
         refreshPeerHosts(of: connecting ? container.record : before)
+    }
+}
+
+// MARK: embedded DNS server
+
+/// A running container's endpoint on a user-defined network, as the embedded DNS server sees it.
+private struct NetworkMember {
+    var record: ContainerRecord
+    var network: String
+    var endpoint: Endpoint
+    var aliases: [String]
+}
+
+extension Daemon {
+    /// Answers a question that the embedded DNS server of container `id` received: the names,
+    /// aliases and short IDs of the running containers on the user-defined networks it is on,
+    /// and reverse lookups in those networks' subnets. Any other name without a dot does not
+    /// exist; other names go to the upstream servers.
+    func resolve(_ question: DNSQuestion, for id: String) -> ResolverAnswer {
+        let asker = allContainers().first { $0.id == id }?.record
+        let shared = Set(
+            (asker?.connectedEndpoints ?? []).map(\.network).filter {
+                networks.lookUp($0) != nil
+            })
+        var members: [NetworkMember] = []
+        for container in allContainers() {
+            let record = container.record
+            guard record.state.Running else { continue }
+            for entry in record.connectedEndpoints where shared.contains(entry.network) {
+                members.append(NetworkMember(
+                    record: record, network: entry.network, endpoint: entry.endpoint,
+                    aliases: entry.aliases))
+            }
+        }
+        let name = question.name
+        if let address = DNSMessage.reverseLookupAddress(name) {
+            return reverseLookup(address, question, members: members, shared: shared)
+        }
+        var addresses: [String] = []
+        for member in members {
+            let names =
+                [member.record.name, String(member.record.id.prefix(12))] + member.aliases
+            let address = member.endpoint.ipAddress
+            guard names.contains(where: { $0.lowercased() == name }), !addresses.contains(address)
+            else { continue }
+            addresses.append(address)
+        }
+        if !addresses.isEmpty {
+            let wantsAddresses =
+                question.type == DNSMessage.typeA || question.type == DNSMessage.typeANY
+            return .records(wantsAddresses ? addresses.compactMap(DNSAnswer.address) : [])
+        }
+        return name.contains(".") ? .forward : .nameError
+    }
+
+    /// Answers a PTR question for an address in the subnet of a shared network with
+    /// `NAME.NETWORK`, or NXDOMAIN; leaves other addresses to the upstream servers.
+    private func reverseLookup(
+        _ address: String, _ question: DNSQuestion, members: [NetworkMember], shared: Set<String>
+    ) -> ResolverAnswer {
+        let local = shared.contains { network in
+            networks.lookUp(network).flatMap { IPv4Subnet($0.record.subnet) }?
+                .contains(address: address) ?? false
+        }
+        guard local else { return .forward }
+        guard let member = members.first(where: { $0.endpoint.ipAddress == address }) else {
+            return .nameError
+        }
+        guard question.type == DNSMessage.typePTR else { return .records([]) }
+        return .records([.pointer("\(member.record.name).\(member.network)")])
     }
 }

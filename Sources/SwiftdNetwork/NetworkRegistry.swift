@@ -47,6 +47,8 @@ public final class NetworkRegistry: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// The embedded DNS server of each container that has one, by container ID.
+    private let resolvers = Mutex<[String: EmbeddedResolver]>([:])
     private let directory: String
     private let enableIPTables: Bool
     private let log: Logger
@@ -173,9 +175,38 @@ public final class NetworkRegistry: Sendable {
         if let statePath = found.driver.statePath { try? FileSystem.remove(statePath) }
     }
 
-    /// Removes every network's rules and bridge, keeping the file so that the next start
-    /// recreates them. Failures are logged.
+    /// Starts the embedded DNS server of a container in the network namespace of `pid`, unless
+    /// the container has one.
+    ///
+    /// - Throws: what `EmbeddedResolver.init` throws.
+    public func startResolver(
+        containerID: String, pid: Int32, upstreams: [String],
+        lookup: @escaping @Sendable (DNSQuestion) -> ResolverAnswer
+    ) throws {
+        guard resolvers.withLock({ $0[containerID] }) == nil else { return }
+        let resolver = try EmbeddedResolver(
+            containerID: containerID, pid: pid, upstreams: upstreams, log: log, lookup: lookup)
+        let previous = resolvers.withLock { all in
+            defer { all[containerID] = resolver }
+            return all[containerID]
+        }
+        previous?.stop()
+    }
+
+    /// Stops the embedded DNS server of a container, if it has one.
+    public func stopResolver(containerID: String) {
+        let resolver = resolvers.withLock { $0.removeValue(forKey: containerID) }
+        resolver?.stop()
+    }
+
+    /// Stops every embedded DNS server, and removes every network's rules and bridge, keeping
+    /// the file so that the next start recreates them. Failures are logged.
     public func shutdown() {
+        let running = resolvers.withLock { all in
+            defer { all.removeAll() }
+            return Array(all.values)
+        }
+        for resolver in running { resolver.stop() }
         for entry in entries.withLock({ Array($0.values) }) {
             do {
                 try entry.driver.shutdown()
