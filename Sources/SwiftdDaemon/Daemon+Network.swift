@@ -413,8 +413,8 @@ extension Daemon {
                 let endpoint = try driver.connect(
                     containerID: container.id, pid: pid, interface: "eth\(index)",
                     address: attachments[index].requestedAddress,
-                    defaultRoute: !routed)
-                routed = true
+                    defaultRoute: !routed && !driver.isInternal)
+                routed = routed || !driver.isInternal
                 attachments[index].endpoint = endpoint
                 connected.append(attachments[index])
                 guard name == record.networkName else { continue }
@@ -709,16 +709,13 @@ extension Daemon {
                     .unsupported,
                     "network driver \(request.Driver ?? "") is not supported: use bridge")
             }
-            if request.Internal == true {
-                // TODO: internal networks need a rule that drops traffic leaving the bridge.
-                throw SwiftdError(.unsupported, "internal networks are not supported yet")
-            }
             let range = request.IPAM?.Config?.first
             let record = try networks.create(
                 name: request.Name, subnet: range?.Subnet, gateway: range?.Gateway,
                 ipRange: range?.IPRange,
                 bridgeName: request.Options?["com.docker.network.bridge.name"],
-                labels: request.Labels ?? [:], id: randomID(), created: timestamp())
+                labels: request.Labels ?? [:], id: randomID(), created: timestamp(),
+                isInternal: request.Internal ?? false)
             events.emit(
                 type: "network", action: "create", id: record.id,
                 attributes: ["name": record.name, "type": "bridge"])
@@ -833,7 +830,7 @@ extension Daemon {
 
     /// Returns the API form of a user-defined network.
     private func resource(_ record: NetworkRecord) -> NetworkResource {
-        NetworkResource(
+        var resource = NetworkResource(
             Name: record.name, Id: record.id, Created: record.created, Driver: "bridge",
             IPAM: IPAMSettings(
                 Config: [
@@ -842,6 +839,8 @@ extension Daemon {
                 ]),
             Containers: endpoints(on: record.name),
             Options: ["com.docker.network.bridge.name": record.bridgeName], Labels: record.labels)
+        resource.Internal = record.isInternal ?? false
+        return resource
     }
 }
 
@@ -872,10 +871,15 @@ extension Daemon {
             if record.state.Running {
                 let used = Set(record.connectedEndpoints.map { $0.endpoint.interfaceName ?? "eth0" })
                 let interface = (0...).lazy.map { "eth\($0)" }.first { !used.contains($0) } ?? "eth0"
-                attachment.endpoint = try bridgeDriver(named: name).connect(
+                let driver = try bridgeDriver(named: name)
+                // The first network that is not internal gives the default route.
+                let routed = record.connectedEndpoints.contains {
+                    (try? bridgeDriver(named: $0.network).isInternal) == false
+                }
+                attachment.endpoint = try driver.connect(
                     containerID: container.id, pid: record.state.Pid, interface: interface,
                     address: attachment.requestedAddress,
-                    defaultRoute: record.connectedEndpoints.isEmpty)
+                    defaultRoute: !driver.isInternal && !routed)
             }
             return attachment
         } apply: { record, attachment in

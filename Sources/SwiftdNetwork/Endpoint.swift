@@ -26,6 +26,10 @@ public struct BridgeConfiguration: Sendable {
     /// A directory where the driver keeps its address allocations across restarts; nil to
     /// keep them in memory only.
     public var stateDirectory: String?
+    /// Whether the bridge is cut off from everything but itself (`network create --internal`):
+    /// no MASQUERADE, no forwarding to or from other interfaces, and no traffic to the host's
+    /// addresses outside the subnet.
+    public var isInternal = false
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,

@@ -19,6 +19,8 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     /// The part of the subnet that container addresses come from, if set.
     public var ipRange: String?
     public var labels: [String: String]
+    /// True for `--internal`; nil in records saved before internal networks existed.
+    public var isInternal: Bool?
 
     public init(
         id: String, name: String, created: String, bridgeName: String, subnet: String,
@@ -104,7 +106,7 @@ public final class NetworkRegistry: Sendable {
     ///   reserved name or a malformed subnet, gateway or range. What `BridgeDriver.init` throws.
     public func create(
         name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
-        labels: [String: String], id: String, created: String
+        labels: [String: String], id: String, created: String, isInternal: Bool = false
     ) throws -> NetworkRecord {
         guard !Self.reservedNames.contains(name), !name.isEmpty else {
             throw SwiftdError(.invalidArgument, "network name \"\(name)\" is reserved or empty")
@@ -134,6 +136,7 @@ public final class NetworkRegistry: Sendable {
         var record = NetworkRecord(
             id: id, name: name, created: created, bridgeName: bridge, subnet: "", gateway: "",
             ipRange: ipRange, labels: labels)
+        record.isInternal = isInternal
         let driver = try makeDriver(record, bridgeIP: bridgeIP)
         record.subnet = driver.subnet
         record.gateway = driver.gateway
@@ -224,11 +227,11 @@ public final class NetworkRegistry: Sendable {
     }
 
     private func makeDriver(_ record: NetworkRecord, bridgeIP: String?) throws -> BridgeDriver {
-        try BridgeDriver(
-            BridgeConfiguration(
-                bridgeName: record.bridgeName, bridgeIP: bridgeIP, enableIPTables: enableIPTables,
-                enableIPForward: false, fixedCIDR: record.ipRange, stateDirectory: directory),
-            log: log)
+        var configuration = BridgeConfiguration(
+            bridgeName: record.bridgeName, bridgeIP: bridgeIP, enableIPTables: enableIPTables,
+            enableIPForward: false, fixedCIDR: record.ipRange, stateDirectory: directory)
+        configuration.isInternal = record.isInternal ?? false
+        return try BridgeDriver(configuration, log: log)
     }
 
     /// Writes the records to the file; a failure is logged, and the next change retries.

@@ -248,4 +248,55 @@ struct NetworkConnectTests {
             #expect(try daemon.client(["rm", "plain"]).status == 0)
         }
     }
+
+    @Test("internal network reaches only itself")
+    func internalNetwork() throws {
+        let closed = try TestNetwork("closed")
+        let other = try TestNetwork("other")
+        defer {
+            closed.cleanUp()
+            other.cleanUp()
+        }
+        try DaemonHarness.withDaemon { daemon in
+            try closed.create(daemon, ["--internal"])
+            try other.create(daemon)
+            let inspected = try daemon.client(["network", "inspect", "closed"])
+            #expect(inspected.stdout.contains("\"Internal\": true"), "\(inspected.stdout)")
+            let rules = try closed.rules()
+            #expect(!rules.contains { $0.contains("MASQUERADE") }, "\(rules)")
+
+            let server = try daemon.client(
+                ["run", "-d", "--name", "inside", "--network", "closed", "busybox", "sleep", "300"])
+            #expect(server.status == 0, "\(server.stderr)")
+            let address = try #require(
+                Self.networks(daemon, "inside")["closed"]?["IPAddress"] as? String)
+            let route = try daemon.client(["exec", "inside", "ip", "route"])
+            #expect(!route.stdout.contains("default"), "\(route.stdout)")
+
+            let peer = try daemon.client([
+                "run", "--rm", "--network", "closed", "busybox", "ping", "-c", "1", "-W", "2",
+                address,
+            ])
+            #expect(peer.status == 0, "\(peer.stdout)\(peer.stderr)")
+            // The host side of another test bridge: reachable from the default bridge, not from
+            // the internal network, even with a route to it.
+            let control = try daemon.client(
+                ["run", "--rm", "busybox", "ping", "-c", "1", "-W", "2", "\(other.prefix).1"])
+            #expect(control.status == 0, "\(control.stdout)\(control.stderr)")
+            let blocked = try daemon.client([
+                "run", "--rm", "--network", "closed", "--cap-add", "NET_ADMIN", "busybox", "sh",
+                "-c",
+                "ip route add \(other.prefix).0/24 via \(closed.prefix).1 && "
+                    + "ping -c 1 -W 2 \(other.prefix).1",
+            ])
+            #expect(blocked.status != 0, "\(blocked.stdout)\(blocked.stderr)")
+            #expect(blocked.stdout.contains("0 packets received"), "\(blocked.stdout)\(blocked.stderr)")
+
+            #expect(try daemon.client(["rm", "-f", "inside"]).status == 0)
+            #expect(try daemon.client(["network", "rm", "closed", "other"]).status == 0)
+            #expect(try closed.rules().isEmpty)
+        }
+        let saved = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
+        #expect(!saved.contains("SWIFTD-INPUT"), "\(saved)")
+    }
 }
