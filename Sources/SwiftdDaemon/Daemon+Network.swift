@@ -732,6 +732,8 @@ extension Daemon {
         try engine.register("network_disconnect") { [self] job in
             let request = try JSONDecoder().decode(
                 NetworkDisconnectRequest.self, from: Data((job.environment["body"] ?? "{}").utf8))
+            // NOTE: `Force` changes nothing: it matters to Docker for endpoints of containers
+            // that are gone, and swiftd removes a container's endpoints with the container.
             try disconnect(try container(request.Container), from: try job.argument("name"))
         }
         try engine.register("network_delete") { [self] job in
@@ -993,6 +995,8 @@ extension Daemon {
                 question.type == DNSMessage.typeA || question.type == DNSMessage.typeANY
             return .records(wantsAddresses ? addresses.compactMap(DNSAnswer.address) : [])
         }
+        // TODO: a container only on internal networks should not have names forwarded, as
+        // Docker's server does not; swiftd forwards them from the host's namespace.
         return name.contains(".") ? .forward : .nameError
     }
 
