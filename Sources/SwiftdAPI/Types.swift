@@ -23,6 +23,8 @@ public struct ContainerCreateRequest: Codable, Sendable {
     /// Container ports such as `80/tcp`, each with an empty object.
     public var ExposedPorts: [String: [String: String]]?
     public var HostConfig: HostConfig?
+    /// The endpoint settings (`--network-alias`, `--ip`) of the networks the container joins.
+    public var NetworkingConfig: NetworkingConfig?
 
     public init() {}
 
@@ -30,6 +32,7 @@ public struct ContainerCreateRequest: Codable, Sendable {
         case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, Tty, OpenStdin
         case StdinOnce, Env, Cmd, Entrypoint, Image, Labels, WorkingDir, StopSignal, StopTimeout
         case ExposedPorts, HostConfig
+        case NetworkingConfig
     }
 
     /// Decodes the request; `Cmd` and `Entrypoint` may be a string as well as a list, as
@@ -56,6 +59,8 @@ public struct ContainerCreateRequest: Codable, Sendable {
         ExposedPorts = try container.decodeIfPresent(
             [String: [String: String]].self, forKey: .ExposedPorts)
         HostConfig = try container.decodeIfPresent(SwiftdAPI.HostConfig.self, forKey: .HostConfig)
+        NetworkingConfig = try container.decodeIfPresent(
+            SwiftdAPI.NetworkingConfig.self, forKey: .NetworkingConfig)
     }
 
     private static func decodeStringList(
@@ -271,6 +276,12 @@ public struct EndpointSettings: Codable, Sendable, Equatable {
     public var IPAddress: String
     public var IPPrefixLen: Int
     public var MacAddress: String
+    /// The container's names on a user-defined network other than its name and short ID.
+    public var Aliases: [String]?
+    /// The address the container asked for on this network.
+    public var IPAMConfig: EndpointIPAMConfig?
+    /// The names the network's DNS server resolves to this endpoint.
+    public var DNSNames: [String]?
 
     public init(NetworkID: String, EndpointID: String, Gateway: String, IPAddress: String, IPPrefixLen: Int, MacAddress: String) {
         self.NetworkID = NetworkID
@@ -800,4 +811,54 @@ public struct NetworkPruneResponse: Codable, Sendable {
     public var NetworksDeleted: [String]
 
     public init(NetworksDeleted: [String]) { self.NetworksDeleted = NetworksDeleted }
+}
+
+/// `NetworkingConfig` of `POST /containers/create`.
+public struct NetworkingConfig: Codable, Sendable {
+    /// Network name or ID to the container's settings on it.
+    public var EndpointsConfig: [String: EndpointConfig]?
+
+    public init(EndpointsConfig: [String: EndpointConfig]?) { self.EndpointsConfig = EndpointsConfig }
+}
+
+/// The settings a container asks for on one network, at create or connect.
+public struct EndpointConfig: Codable, Sendable, Equatable {
+    public var Aliases: [String]?
+    public var IPAMConfig: EndpointIPAMConfig?
+
+    public init(Aliases: [String]? = nil, IPAMConfig: EndpointIPAMConfig? = nil) {
+        self.Aliases = Aliases
+        self.IPAMConfig = IPAMConfig
+    }
+}
+
+/// The fixed addresses of an endpoint (`--ip`).
+public struct EndpointIPAMConfig: Codable, Sendable, Equatable {
+    public var IPv4Address: String?
+
+    public init(IPv4Address: String?) { self.IPv4Address = IPv4Address }
+}
+
+/// `POST /networks/{id}/connect`.
+public struct NetworkConnectRequest: Codable, Sendable {
+    /// The container's name or ID.
+    public var Container: String
+    public var EndpointConfig: EndpointConfig?
+
+    public init(Container: String, EndpointConfig: EndpointConfig? = nil) {
+        self.Container = Container
+        self.EndpointConfig = EndpointConfig
+    }
+}
+
+/// `POST /networks/{id}/disconnect`.
+public struct NetworkDisconnectRequest: Codable, Sendable {
+    /// The container's name or ID.
+    public var Container: String
+    public var Force: Bool?
+
+    public init(Container: String, Force: Bool? = nil) {
+        self.Container = Container
+        self.Force = Force
+    }
 }

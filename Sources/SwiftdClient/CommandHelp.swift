@@ -21,6 +21,8 @@ enum CommandHelp {
                   --dns-search DOMAIN  DNS search domain (repeatable)
                   --dns-option OPT     resolv.conf option, such as ndots:2 (repeatable)
                   --add-host NAME:IP   Add a line to /etc/hosts (repeatable)
+                  --network-alias NAME Further name on a user-defined network (repeatable)
+                  --ip ADDRESS         IPv4 address on a user-defined network
               -h, --hostname NAME      Host name inside the container
               -w, --workdir DIR        Working directory inside the container
               -u, --user USER[:GROUP]  User to run as: a name or uid from the image's /etc/passwd,
@@ -195,6 +197,10 @@ enum CommandHelp {
                   --ip-range CIDR         Part of the subnet that containers get addresses from
                   -o com.docker.network.bridge.name=NAME   Name of the bridge interface
                   --label KEY=VALUE       Set a label (repeatable)
+              connect [OPTIONS] NETWORK CONTAINER   Connect a container to a network
+                  --alias NAME            Further name of the container there (repeatable)
+                  --ip ADDRESS            IPv4 address of the container there
+              disconnect [-f] NETWORK CONTAINER     Disconnect a container from a network
               ls [-q] [--no-trunc]    List networks
               inspect NETWORK...      Show networks as JSON
               rm NETWORK...           Remove networks no container uses

@@ -12,10 +12,13 @@ extension Commands {
         .init(names: ["--dns-search"], takesValue: true),
         .init(names: ["--dns-option"], takesValue: true),
         .init(names: ["--add-host"], takesValue: true),
+        .init(names: ["--network-alias"], takesValue: true),
+        .init(names: ["--ip"], takesValue: true),
     ]
 
     /// Puts the network flags into the create request: `-p` into `PortBindings` and
-    /// `ExposedPorts`, `--expose` into `ExposedPorts`, and the rest into `HostConfig`.
+    /// `ExposedPorts`, `--expose` into `ExposedPorts`, `--network-alias` and `--ip` into the
+    /// `NetworkingConfig` entry of the `--network` network, and the rest into `HostConfig`.
     ///
     /// - Throws: `UsageFailure` for a malformed `-p` or `--expose`.
     func applyNetworkFlags(
@@ -43,6 +46,13 @@ extension Commands {
         hostConfig.DnsSearch = list("--dns-search")
         hostConfig.DnsOptions = list("--dns-option")
         hostConfig.ExtraHosts = list("--add-host")
+        let settings = EndpointConfig(
+            Aliases: list("--network-alias"),
+            IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) })
+        if settings != EndpointConfig() {
+            let network = hostConfig.NetworkMode ?? "default"
+            request.NetworkingConfig = NetworkingConfig(EndpointsConfig: [network: settings])
+        }
     }
 
     /// Parses `-p [IP:][HOSTPORT[-END]:]PORT[-END][/tcp|udp]` into container port keys
@@ -171,11 +181,15 @@ extension Commands {
     func network(_ arguments: [String]) throws -> Int32 {
         guard let verb = arguments.first else {
             throw UsageFailure(
-                message: "network requires a command: create, ls, inspect, rm or prune")
+                message:
+                    "network requires a command: create, connect, disconnect, ls, inspect, rm "
+                    + "or prune")
         }
         let rest = Array(arguments.dropFirst())
         switch verb {
         case "create": return try networkCreate(rest)
+        case "connect": return try networkConnect(rest)
+        case "disconnect": return try networkDisconnect(rest)
         case "ls", "list": return try networkList(rest)
         case "inspect": return try networkInspect(rest)
         case "rm", "remove": return try networkRemove(rest)
@@ -214,6 +228,45 @@ extension Commands {
         let response = try call(
             "POST", "/networks/create", json: Array(try JSONEncoder().encode(request)))
         print(try response.decode(NetworkCreateResponse.self).Id)
+        return 0
+    }
+
+    /// `network connect [--alias NAME]… [--ip ADDRESS] NETWORK CONTAINER`.
+    private func networkConnect(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([
+            .init(names: ["--alias"], takesValue: true),
+            .init(names: ["--ip"], takesValue: true),
+        ])
+        try flags.parse(arguments)
+        guard flags.positional.count == 2 else {
+            throw UsageFailure(
+                message: "network connect requires exactly 2 arguments: NETWORK CONTAINER")
+        }
+        let aliases = flags.strings("--alias")
+        let request = NetworkConnectRequest(
+            Container: flags.positional[1],
+            EndpointConfig: EndpointConfig(
+                Aliases: aliases.isEmpty ? nil : aliases,
+                IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) }))
+        _ = try call(
+            "POST", "/networks/\(percentEncode(flags.positional[0]))/connect",
+            json: Array(try JSONEncoder().encode(request)))
+        return 0
+    }
+
+    /// `network disconnect [-f] NETWORK CONTAINER`.
+    private func networkDisconnect(_ arguments: [String]) throws -> Int32 {
+        var flags = FlagParser([.init(names: ["-f", "--force"], takesValue: false)])
+        try flags.parse(arguments)
+        guard flags.positional.count == 2 else {
+            throw UsageFailure(
+                message: "network disconnect requires exactly 2 arguments: NETWORK CONTAINER")
+        }
+        let request = NetworkDisconnectRequest(
+            Container: flags.positional[1], Force: flags.bool("-f"))
+        _ = try call(
+            "POST", "/networks/\(percentEncode(flags.positional[0]))/disconnect",
+            json: Array(try JSONEncoder().encode(request)))
         return 0
     }
 

@@ -22,8 +22,11 @@ struct ContainerRecord: Codable, Sendable {
     var config: ContainerConfig
     var hostConfig: HostConfig
     var state: ContainerState
-    var endpoint: Endpoint?
+    /// The network of the network mode: `bridge`, a user-defined network's name, `none`,
+    /// `host` or `container:ID`.
     var networkName: String
+    /// The bridge networks, see `attachments`.
+    var networks: [NetworkAttachment]?
     /// Automatic restarts since the last manual start (`RestartCount` in inspect).
     var restartCount: Int?
     /// Set by `docker stop`: the restart policy waits for the next manual start.

@@ -168,7 +168,7 @@ extension Daemon {
         config.WorkingDir = request.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? imageConfig?.workingDir ?? ""
         config.StopSignal = request.StopSignal ?? imageConfig?.stopSignal
         config.StopTimeout = request.StopTimeout
-        try checkNetworkRequest(
+        let attachments = try checkNetworkRequest(
             request, imagePorts: Array((imageConfig?.exposedPorts ?? [:]).keys), name: name,
             hostConfig: &hostConfig, config: &config)
         let networkMode = hostConfig.NetworkMode ?? "default"
@@ -187,8 +187,9 @@ extension Daemon {
         var record = ContainerRecord(
             id: id, name: name, created: timestamp(), imageID: image.id, imageName: imageName,
             path: path, args: Array(argv.dropFirst()), config: config, hostConfig: hostConfig,
-            state: ContainerState(), endpoint: nil, networkName: networkMode == "default" ? "bridge" : networkMode)
+            state: ContainerState(), networkName: networkMode == "default" ? "bridge" : networkMode)
         record.mountPoints = mountPoints
+        record.networks = attachments
         let container = Container(record: record, directory: directory)
         try add(container)
         do {
@@ -263,16 +264,16 @@ extension Daemon {
             try? graph.unmountContainer(id: container.id)
             throw error
         }
-        var endpoint: Endpoint?
+        var attached: [NetworkAttachment] = []
         let pid: Int32
         let pump: OutputPump
         do {
             (pid, pump) = try startProcess(container, spec) {
                 [self] pid in
-                endpoint = try attachNetwork(container, networkPlan, pid: pid)
+                attached = try attachNetwork(container, networkPlan, pid: pid)
             }
         } catch {
-            if let endpoint { try? network?.disconnect(endpoint) }
+            detachNetworks(container, attached)
             try? graph.unmountContainer(id: container.id)
             let exitCode: Int32
             switch error {
@@ -301,13 +302,10 @@ extension Daemon {
             record.state.OOMKilled = false
             record.state.StartedAt = timestamp()
             record.state.FinishedAt = "0001-01-01T00:00:00Z"
-            record.endpoint = endpoint
+            record.attachments = attached
         }
         log.debug("container started", [("id", container.id), ("pid", "\(pid)")])
-        if let network, endpoint != nil {
-            events.emit(type: "network", action: "connect", id: network.bridgeName,
-                attributes: ["container": container.id, "name": record.networkName, "type": "bridge"])
-        }
+        emitNetworkEvents(container, attached, action: "connect")
         emit(container, "start")
 
         Task { [self] in
@@ -330,15 +328,8 @@ extension Daemon {
         timeout.cancel()
 
         let record = container.record
-        if let endpoint = record.endpoint, let network = driver(for: record) {
-            events.emit(type: "network", action: "disconnect", id: network.bridgeName,
-                attributes: ["container": container.id, "name": record.networkName, "type": "bridge"])
-            do {
-                try network.disconnect(endpoint)
-            } catch {
-                log.error("disconnecting a container failed", [("id", container.id), ("error", "\(error)")])
-            }
-        }
+        emitNetworkEvents(container, record.attachments, action: "disconnect")
+        detachNetworks(container, record.attachments)
         do {
             try exec.removeCgroups(containerID: container.id)
         } catch {
@@ -364,7 +355,7 @@ extension Daemon {
             log.error("saving a container's state failed", [("id", container.id), ("error", "\(error)")])
         }
         log.debug("container exited", [("id", container.id), ("code", "\(status.code)")])
-        refreshPeerHosts(network: record.networkName)
+        refreshPeerHosts(of: record)
         if status.oomKilled { emit(container, "oom") }
         emit(container, "die", ["exitCode": "\(status.code)"])
         container.notifyExit(status.code)
@@ -468,7 +459,7 @@ extension Daemon {
     func summary(_ container: Container) -> ContainerSummary {
         let record = container.record
         let command = ([record.path] + record.args).joined(separator: " ")
-        let networks = record.endpoint.map { [record.networkName: endpointSettings($0)] } ?? [:]
+        let networks = endpointSettings(record)
         var result = ContainerSummary(
             Id: record.id, Names: ["/\(record.name)"], Image: record.imageName, ImageID: record.imageID,
             Command: command, Created: Int64(parseTimestamp(record.created)?.timeIntervalSince1970 ?? 0),

@@ -6,7 +6,7 @@ import SwiftdSystem
 
 /// The network steps of a container's start that run once its process exists.
 struct NetworkPlan: Sendable {
-    /// True if the container gets a veth on the default bridge.
+    /// True if the network mode gives the container its own interfaces on bridge networks.
     var bridged: Bool
     /// The ports to publish, from `PortBindings` and `-P`.
     var bindings: [PortBinding]
@@ -18,6 +18,9 @@ struct NetworkPlan: Sendable {
     var domainname: String
     /// `--add-host` and link entries of `/etc/hosts`.
     var extraHosts: [ContainerFiles.HostEntry]
+    /// The servers the container's embedded DNS server forwards to; nil if the container
+    /// has no embedded DNS server, because it is on no user-defined network.
+    var upstreams: [String]? = nil
 }
 
 extension Daemon {
@@ -61,13 +64,15 @@ extension Daemon {
     /// Checks and normalises the network part of a create request: the network mode, the
     /// exposed ports (the image's, `ExposedPorts` and the published ones, as `80/tcp`), the
     /// port bindings, links (stored as `/CHILD:/PARENT/ALIAS`), DNS servers and extra hosts.
+    /// Returns the bridge networks the container joins: that of the network mode first, then
+    /// the others of `NetworkingConfig`, by name.
     ///
     /// - Throws: `SwiftdError` with `invalidArgument` for a malformed value or an option that
     ///   conflicts with the network mode. `notFound` for an unknown network or container.
     func checkNetworkRequest(
         _ request: ContainerCreateRequest, imagePorts: [String], name: String,
         hostConfig: inout HostConfig, config: inout ContainerConfig
-    ) throws {
+    ) throws -> [NetworkAttachment] {
         var mode = hostConfig.NetworkMode ?? "default"
         if mode.isEmpty { mode = "default" }
         if mode.hasPrefix("container:") {
@@ -133,6 +138,104 @@ extension Daemon {
             throw SwiftdError(
                 .invalidArgument, "invalid extra host \(entry): expected NAME:ADDRESS")
         }
+        return try requestedAttachments(
+            request.NetworkingConfig?.EndpointsConfig ?? [:], mode: mode, bridged: bridged)
+    }
+
+    /// Returns the networks of a create request: the network mode's, with the settings of its
+    /// `EndpointsConfig` entry, then the other entries sorted by network name.
+    ///
+    /// - Throws: `SwiftdError`: `notFound` for an unknown network; `invalidArgument` for
+    ///   settings the network does not take, or further networks of a mode without a bridge.
+    private func requestedAttachments(
+        _ settings: [String: EndpointConfig], mode: String, bridged: Bool
+    ) throws -> [NetworkAttachment] {
+        let primary = mode == "default" ? "bridge" : mode
+        var primarySettings = EndpointConfig()
+        var others: [String: EndpointConfig] = [:]
+        for (key, value) in settings {
+            if key == mode || key == primary || (primary == "bridge" && key == "default") {
+                primarySettings = value
+                continue
+            }
+            guard bridged else {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "conflicting options: network \(key) and the \(mode) network mode")
+            }
+            let name = try bridgeNetworkName(key)
+            if name == primary {
+                primarySettings = value
+            } else {
+                others[name] = value
+            }
+        }
+        guard bridged else { return [] }
+        var result = [try attachment(to: primary, primarySettings)]
+        for (name, value) in others.sorted(by: { $0.key < $1.key }) {
+            result.append(try attachment(to: name, value))
+        }
+        return result
+    }
+
+    /// Returns the name of a bridge network given by name or ID: `bridge` for the default
+    /// bridge (also as `default`), or a user-defined network's name.
+    ///
+    /// - Throws: `SwiftdError`: `notFound` for an unknown network or `bridge` under `-b none`;
+    ///   `invalidArgument` for `host` and `none`, which take no endpoints.
+    func bridgeNetworkName(_ reference: String) throws -> String {
+        if reference == "bridge" || reference == "default" {
+            guard network != nil else {
+                throw SwiftdError(.notFound, "network \(reference) not found")
+            }
+            return "bridge"
+        }
+        if reference == "host" || reference == "none" {
+            throw SwiftdError(
+                .invalidArgument,
+                "container cannot be disconnected from host network or connected to host network")
+        }
+        guard let found = networks.lookUp(reference) else {
+            throw SwiftdError(.notFound, "network \(reference) not found")
+        }
+        return found.record.name
+    }
+
+    /// Checks a container's settings on one network (`--network-alias`, `--ip`) and returns
+    /// its attachment.
+    ///
+    /// - Throws: `SwiftdError` (`invalidArgument`) for aliases or an address on the default
+    ///   bridge, or an address that is malformed or outside the network's subnet.
+    func attachment(to network: String, _ settings: EndpointConfig) throws -> NetworkAttachment {
+        let aliases = (settings.Aliases ?? []).filter { !$0.isEmpty }
+        let address = settings.IPAMConfig?.IPv4Address.flatMap { $0.isEmpty ? nil : $0 }
+        if network == "bridge" {
+            if !aliases.isEmpty {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "network-scoped alias is supported only for containers in user defined "
+                        + "networks")
+            }
+            if address != nil {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "user specified IP address is supported on user defined networks only")
+            }
+        }
+        if let address {
+            guard isIPv4(address) else {
+                throw SwiftdError(.invalidArgument, "invalid IPv4 address: \(address)")
+            }
+            if let subnet = networks.lookUp(network).flatMap({ IPv4Subnet($0.record.subnet) }),
+                !subnet.contains(address: address)
+            {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "no configured subnet or ip-range contain the IP address \(address)")
+            }
+        }
+        return NetworkAttachment(
+            network: network, aliases: aliases, requestedAddress: address, endpoint: nil)
     }
 
     /// Parses `80/tcp`, `53/udp` or `8080`, or throws `invalidArgument` naming the key.
@@ -177,7 +280,11 @@ extension Daemon {
         let record = container.record
         let host = record.hostConfig
         let mode = host.NetworkMode ?? "default"
-        let bridged = driver(for: record) != nil
+        let bridged = record.hasBridgeNetworkMode
+        // Ports and links belong to the network of the network mode, unless it was disconnected.
+        let primaryBridged =
+            driver(for: record) != nil
+            && record.attachments.contains { $0.network == record.networkName }
         spec.newNetworkNamespace = mode != "host"
         if mode.hasPrefix("container:") {
             return try joinNetwork(of: String(mode.dropFirst("container:".count)), container, &spec)
@@ -188,7 +295,7 @@ extension Daemon {
         for link in host.Links ?? [] {
             let (childName, alias) = Self.parseLink(link)
             let child = try self.container(childName)
-            guard child.isRunning, let endpoint = child.record.endpoint, bridged else {
+            guard child.isRunning, let endpoint = child.record.endpoint, primaryBridged else {
                 throw SwiftdError(
                     .conflict,
                     "Cannot link to a non running container: /\(childName) AS "
@@ -204,6 +311,7 @@ extension Daemon {
         }
 
         let files = networkFiles(container)
+        var upstreams: [String]?
         let hostResolvConf = (try? FileSystem.readString("/etc/resolv.conf")) ?? ""
         if mode == "host" {
             try FileSystem.write(files.resolvConf, hostResolvConf)
@@ -217,9 +325,15 @@ extension Daemon {
             let dns = (host.Dns ?? []).isEmpty ? configuration.dns : host.Dns ?? []
             let search =
                 (host.DnsSearch ?? []).isEmpty ? configuration.dnsSearch : host.DnsSearch ?? []
-            let resolv = ContainerFiles.resolvConf(
+            var resolv = ContainerFiles.resolvConf(
                 host: hostResolvConf, dns: dns, search: search, options: host.DnsOptions ?? [])
-            if resolv.nameservers.isEmpty && mode != "none" {
+            if record.attachments.contains(where: { networks.lookUp($0.network) != nil }) {
+                let embedded = ContainerFiles.embeddedResolvConf(
+                    host: hostResolvConf, dns: dns, search: search,
+                    options: host.DnsOptions ?? [])
+                resolv = embedded.file
+                upstreams = embedded.upstreams
+            } else if resolv.nameservers.isEmpty && mode != "none" {
                 log.warning(
                     "the container has no name server because the host's are loopback "
                         + "addresses; pass --dns",
@@ -240,9 +354,9 @@ extension Daemon {
         ]
 
         return NetworkPlan(
-            bridged: bridged, bindings: bridged ? portBindings(record) : [], links: links,
+            bridged: bridged, bindings: primaryBridged ? portBindings(record) : [], links: links,
             hostsPath: files.hosts, hostname: record.config.Hostname,
-            domainname: record.config.Domainname, extraHosts: extraHosts)
+            domainname: record.config.Domainname, extraHosts: extraHosts, upstreams: upstreams)
     }
 
     /// Prepares `--network container:TARGET`: the container joins the network namespace of
@@ -274,66 +388,154 @@ extension Daemon {
             hostname: container.record.config.Hostname, domainname: "", extraHosts: [])
     }
 
-    /// Connects a new container's process to the bridge, publishes its ports, opens its
-    /// links and writes its address into its /etc/hosts. On failure everything it did is
-    /// undone, so that a port already taken leaves no veth, lease or rule behind.
+    /// Connects a new container's process to each of its networks (eth0, eth1, … in order),
+    /// publishes its ports and opens its links on the network of its network mode, and writes
+    /// its address into its /etc/hosts. Returns its attachments with their endpoints. On
+    /// failure everything it did is undone, so that a port already taken leaves no veth, lease
+    /// or rule behind.
     ///
     /// Blocks on netlink and iptables (milliseconds).
     ///
-    /// - Returns: the endpoint, or nil if the container is not on the bridge.
-    /// - Throws: what `BridgeDriver.connect`, `publish` and `link` throw (`conflict` for a
-    ///   host port in use).
+    /// - Throws: `SwiftdError` (`notFound`) for a network that is gone; what
+    ///   `BridgeDriver.connect`, `publish` and `link` throw (`conflict` for a host port in use).
     func attachNetwork(_ container: Container, _ plan: NetworkPlan, pid: Int32) throws
-        -> Endpoint?
+        -> [NetworkAttachment]
     {
-        guard let network = driver(for: container.record), plan.bridged else { return nil }
-        let endpoint = try network.connect(containerID: container.id, pid: pid)
+        let record = container.record
+        var attachments = record.attachments
+        guard plan.bridged else { return attachments }
+        var connected: [NetworkAttachment] = []
         do {
-            if !plan.bindings.isEmpty { _ = try network.publish(endpoint, plan.bindings) }
-            for link in plan.links {
-                try network.link(from: endpoint, to: link.child, ports: link.ports, enable: true)
+            var routed = false
+            for index in attachments.indices {
+                let name = attachments[index].network
+                let driver = try bridgeDriver(named: name)
+                let endpoint = try driver.connect(
+                    containerID: container.id, pid: pid, interface: "eth\(index)",
+                    address: attachments[index].requestedAddress,
+                    defaultRoute: !routed && !driver.isInternal)
+                routed = routed || !driver.isInternal
+                attachments[index].endpoint = endpoint
+                connected.append(attachments[index])
+                guard name == record.networkName else { continue }
+                if !plan.bindings.isEmpty { _ = try driver.publish(endpoint, plan.bindings) }
+                for link in plan.links {
+                    try driver.link(from: endpoint, to: link.child, ports: link.ports, enable: true)
+                }
             }
             // In place: the bind mount made from this file must see the new contents.
             try FileSystem.write(
                 plan.hostsPath,
                 ContainerFiles.hosts(
                     hostname: plan.hostname, domainname: plan.domainname,
-                    address: endpoint.ipAddress, extra: plan.extraHosts))
+                    address: connected.first?.endpoint?.ipAddress, extra: plan.extraHosts))
+            if let upstreams = plan.upstreams {
+                let id = container.id
+                try networks.startResolver(containerID: id, pid: pid, upstreams: upstreams) {
+                    [self] question in resolve(question, for: id)
+                }
+            }
         } catch {
-            try? network.disconnect(endpoint)
+            detachNetworks(container, connected)
             throw error
         }
-        refreshPeerHosts(network: container.record.networkName, joining: (container, endpoint))
-        return endpoint
+        var joined = record
+        joined.attachments = attachments
+        refreshPeerHosts(of: joined, joining: container)
+        return attachments
     }
 
-    /// Rewrites the /etc/hosts of each running container on the user-defined network `name`
-    /// so that it lists the other containers there by name. `joining` is a container whose
-    /// endpoint is not recorded yet. Does nothing for the default bridge.
-    ///
-    /// Docker resolves these names with a DNS server inside each container; swiftd writes
-    /// them into the hosts files instead, so names added later appear without a restart.
-    /// NOTE: two containers that join at the same moment may each miss the other.
-    func refreshPeerHosts(network name: String, joining: (Container, Endpoint)? = nil) {
-        guard networks.lookUp(name) != nil else { return }
-        var members: [(container: Container, endpoint: Endpoint)] = []
-        for container in allContainers() where container.id != joining?.0.id {
-            let record = container.record
-            guard record.networkName == name, record.state.Running, let endpoint = record.endpoint
-            else { continue }
-            members.append((container, endpoint))
+    /// Stops the container's embedded DNS server and disconnects the endpoints of
+    /// `attachments` from their networks, logging failures.
+    func detachNetworks(_ container: Container, _ attachments: [NetworkAttachment]) {
+        networks.stopResolver(containerID: container.id)
+        for attachment in attachments {
+            guard let endpoint = attachment.endpoint else { continue }
+            do {
+                try bridgeDriver(named: attachment.network).disconnect(endpoint)
+            } catch {
+                log.error(
+                    "disconnecting a container failed",
+                    [
+                        ("id", container.id), ("network", attachment.network),
+                        ("error", "\(error)"),
+                    ])
+            }
         }
-        if let joining { members.append(joining) }
+    }
+
+    /// Records a network `connect` or `disconnect` event for each attachment with an endpoint.
+    func emitNetworkEvents(
+        _ container: Container, _ attachments: [NetworkAttachment], action: String
+    ) {
+        for attachment in attachments where attachment.endpoint != nil {
+            events.emit(
+                type: "network", action: action, id: networkID(attachment.network),
+                attributes: [
+                    "container": container.id, "name": attachment.network, "type": "bridge",
+                ])
+        }
+    }
+
+    /// Returns the ID of a bridge network by name: `bridge` for the default bridge.
+    func networkID(_ name: String) -> String {
+        networks.lookUp(name)?.record.id ?? name
+    }
+
+    /// Returns the driver of a bridge network by name: `bridge` for the default bridge.
+    ///
+    /// - Throws: `SwiftdError` (`notFound`) if there is no such network.
+    func bridgeDriver(named name: String) throws -> BridgeDriver {
+        if name == "bridge" || name == "default", let network { return network }
+        guard let found = networks.lookUp(name) else {
+            throw SwiftdError(.notFound, "network \(name) not found")
+        }
+        return found.driver
+    }
+
+    /// Rewrites the /etc/hosts of each running container that shares a user-defined network
+    /// with `record`, and of `joining` itself if given (a container whose endpoints are not
+    /// recorded yet), so that each lists the others on its user-defined networks by name and
+    /// alias.
+    ///
+    /// The embedded DNS server answers these names too; the hosts entries serve programs that
+    /// read only /etc/hosts. NOTE: two containers that join at the same moment may each miss
+    /// the other.
+    func refreshPeerHosts(of record: ContainerRecord, joining: Container? = nil) {
+        let userNetworks = Set(record.attachments.map(\.network)).filter {
+            networks.lookUp($0) != nil
+        }
+        guard !userNetworks.isEmpty else { return }
+        var members: [(container: Container, record: ContainerRecord)] = []
+        for container in allContainers() where container.id != joining?.id {
+            let other = container.record
+            guard other.state.Running else { continue }
+            members.append((container, other))
+        }
+        if let joining { members.append((joining, record)) }
         for member in members {
-            let record = member.container.record
-            var extra = (record.hostConfig.ExtraHosts ?? [])
+            let own = member.record.connectedEndpoints
+            guard
+                member.record.id == record.id
+                    || own.contains(where: { userNetworks.contains($0.network) })
+            else { continue }
+            var extra = (member.record.hostConfig.ExtraHosts ?? [])
                 .compactMap(ContainerFiles.parseExtraHost)
             for peer in members where peer.container.id != member.container.id {
-                extra.append(.init(address: peer.endpoint.ipAddress, names: [peer.container.name]))
+                for entry in peer.record.connectedEndpoints
+                where networks.lookUp(entry.network) != nil
+                    && own.contains(where: { $0.network == entry.network })
+                {
+                    extra.append(
+                        .init(
+                            address: entry.endpoint.ipAddress,
+                            names: [peer.record.name] + entry.aliases))
+                }
             }
             let text = ContainerFiles.hosts(
-                hostname: record.config.Hostname, domainname: record.config.Domainname,
-                address: member.endpoint.ipAddress, extra: extra)
+                hostname: member.record.config.Hostname,
+                domainname: member.record.config.Domainname,
+                address: own.first?.endpoint.ipAddress, extra: extra)
             do {
                 try FileSystem.write(networkFiles(member.container).hosts, text)
             } catch {
@@ -424,6 +626,30 @@ extension Daemon {
             ports[key] = .some(existing + [entry])
         }
         inspect.NetworkSettings.Ports = ports
+        inspect.NetworkSettings.Networks = endpointSettings(record)
+    }
+
+    /// Returns `NetworkSettings.Networks` of inspect and `ps`: each network the container is
+    /// attached to by name, with its address while it runs, its aliases and requested address.
+    func endpointSettings(_ record: ContainerRecord) -> [String: EndpointSettings] {
+        var result: [String: EndpointSettings] = [:]
+        for attachment in record.attachments {
+            let endpoint = attachment.endpoint
+            var settings = EndpointSettings(
+                NetworkID: networkID(attachment.network),
+                EndpointID: endpoint?.hostInterface ?? "", Gateway: endpoint?.gateway ?? "",
+                IPAddress: endpoint?.ipAddress ?? "", IPPrefixLen: endpoint?.prefixLength ?? 0,
+                MacAddress: endpoint?.macAddress ?? "")
+            settings.Aliases = attachment.aliases
+            settings.IPAMConfig = attachment.requestedAddress.map {
+                EndpointIPAMConfig(IPv4Address: $0)
+            }
+            if attachment.network != "bridge" {
+                settings.DNSNames = [record.name, String(record.id.prefix(12))] + attachment.aliases
+            }
+            result[attachment.network] = settings
+        }
+        return result
     }
 }
 
@@ -483,21 +709,32 @@ extension Daemon {
                     .unsupported,
                     "network driver \(request.Driver ?? "") is not supported: use bridge")
             }
-            if request.Internal == true {
-                // TODO: internal networks need a rule that drops traffic leaving the bridge.
-                throw SwiftdError(.unsupported, "internal networks are not supported yet")
-            }
             let range = request.IPAM?.Config?.first
             let record = try networks.create(
                 name: request.Name, subnet: range?.Subnet, gateway: range?.Gateway,
                 ipRange: range?.IPRange,
                 bridgeName: request.Options?["com.docker.network.bridge.name"],
-                labels: request.Labels ?? [:], id: randomID(), created: timestamp())
+                labels: request.Labels ?? [:], id: randomID(), created: timestamp(),
+                isInternal: request.Internal ?? false)
             events.emit(
                 type: "network", action: "create", id: record.id,
                 attributes: ["name": record.name, "type": "bridge"])
             try await job.stdout.write(
                 Array(try JSONEncoder().encode(NetworkCreateResponse(Id: record.id))))
+        }
+        try engine.register("network_connect") { [self] job in
+            let request = try JSONDecoder().decode(
+                NetworkConnectRequest.self, from: Data((job.environment["body"] ?? "{}").utf8))
+            try connect(
+                try container(request.Container), to: try job.argument("name"),
+                settings: request.EndpointConfig ?? EndpointConfig())
+        }
+        try engine.register("network_disconnect") { [self] job in
+            let request = try JSONDecoder().decode(
+                NetworkDisconnectRequest.self, from: Data((job.environment["body"] ?? "{}").utf8))
+            // NOTE: `Force` changes nothing: it matters to Docker for endpoints of containers
+            // that are gone, and swiftd removes a container's endpoints with the container.
+            try disconnect(try container(request.Container), from: try job.argument("name"))
         }
         try engine.register("network_delete") { [self] job in
             try removeNetwork(try job.argument("name"))
@@ -569,18 +806,23 @@ extension Daemon {
 
     /// Returns the names of the containers, running or not, that are on the network.
     private func users(of record: NetworkRecord) -> [String] {
-        allContainers().filter { $0.record.networkName == record.name }.map(\.name)
+        allContainers().filter { container in
+            let containerRecord = container.record
+            return containerRecord.networkName == record.name
+                || containerRecord.attachments.contains { $0.network == record.name }
+        }.map(\.name)
     }
 
-    /// Returns the endpoints of the running containers whose network is `name`.
+    /// Returns the endpoints of the running containers on the network `name`.
     private func endpoints(on name: String) -> [String: NetworkContainer] {
         var result: [String: NetworkContainer] = [:]
         for container in allContainers() {
             let record = container.record
-            let onNetwork =
-                record.networkName == name
-                || (name == "bridge" && record.networkName == "default")
-            guard onNetwork, let endpoint = record.endpoint else { continue }
+            guard
+                let endpoint = record.attachments.first(where: {
+                    $0.network == name || (name == "bridge" && $0.network == "default")
+                })?.endpoint
+            else { continue }
             result[container.id] = NetworkContainer(
                 Name: record.name, EndpointID: endpoint.hostInterface,
                 MacAddress: endpoint.macAddress,
@@ -612,7 +854,7 @@ extension Daemon {
 
     /// Returns the API form of a user-defined network.
     private func resource(_ record: NetworkRecord) -> NetworkResource {
-        NetworkResource(
+        var resource = NetworkResource(
             Name: record.name, Id: record.id, Created: record.created, Driver: "bridge",
             IPAM: IPAMSettings(
                 Config: [
@@ -621,5 +863,179 @@ extension Daemon {
                 ]),
             Containers: endpoints(on: record.name),
             Options: ["com.docker.network.bridge.name": record.bridgeName], Labels: record.labels)
+        resource.Internal = record.isInternal ?? false
+        return resource
+    }
+}
+
+// MARK: connect and disconnect
+
+extension Daemon {
+    /// Adds a network to a container: at once with a new interface (eth1, eth2, …) if it runs,
+    /// else from its next start.
+    ///
+    /// - Throws: `SwiftdError`: `notFound` for an unknown network; `forbidden` if the
+    ///   container is on the network already; `invalidArgument` for a container whose network
+    ///   mode has no bridge, or for settings the network does not take; `conflict` while the
+    ///   container starts or stops. What `BridgeDriver.connect` throws.
+    func connect(_ container: Container, to reference: String, settings: EndpointConfig) throws {
+        let name = try bridgeNetworkName(reference)
+        try withNetworkChange(container) { record in
+            guard record.hasBridgeNetworkMode else {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "container sharing network namespace with another container or host cannot "
+                        + "be connected to any other network")
+            }
+            if record.attachments.contains(where: { $0.network == name }) {
+                throw SwiftdError(
+                    .forbidden, "endpoint with name \(record.name) already exists in network \(name)")
+            }
+            var attachment = try attachment(to: name, settings)
+            if record.state.Running {
+                let used = Set(record.connectedEndpoints.map { $0.endpoint.interfaceName ?? "eth0" })
+                let interface = (0...).lazy.map { "eth\($0)" }.first { !used.contains($0) } ?? "eth0"
+                let driver = try bridgeDriver(named: name)
+                // The first network that is not internal gives the default route.
+                let routed = record.connectedEndpoints.contains {
+                    (try? bridgeDriver(named: $0.network).isInternal) == false
+                }
+                attachment.endpoint = try driver.connect(
+                    containerID: container.id, pid: record.state.Pid, interface: interface,
+                    address: attachment.requestedAddress,
+                    defaultRoute: !driver.isInternal && !routed)
+            }
+            return attachment
+        } apply: { record, attachment in
+            record.attachments.append(attachment)
+        }
+    }
+
+    /// Removes a network from a container: its interface, address lease and rules at once if
+    /// it runs.
+    ///
+    /// - Throws: `SwiftdError`: `notFound` for an unknown network; `forbidden` if the
+    ///   container is not on the network; `conflict` while the container starts or stops.
+    func disconnect(_ container: Container, from reference: String) throws {
+        let name = try bridgeNetworkName(reference)
+        try withNetworkChange(container) { record in
+            guard let attachment = record.attachments.first(where: { $0.network == name }) else {
+                throw SwiftdError(
+                    .forbidden, "container \(container.id) is not connected to network \(name)")
+            }
+            if let endpoint = attachment.endpoint {
+                try bridgeDriver(named: name).disconnect(endpoint)
+            }
+            return attachment
+        } apply: { record, attachment in
+            record.attachments.removeAll { $0.network == attachment.network }
+        }
+    }
+
+    /// Runs a connect or disconnect of `container`: `change` does the work on the host from
+    /// the current record and `apply` records its result. Then the event goes out and the hosts
+    /// files of the container and its peers are rewritten.
+    ///
+    /// NOTE: a container whose process exits during `change` may keep a recorded endpoint
+    /// until its next start, which replaces it.
+    private func withNetworkChange(
+        _ container: Container,
+        change: (ContainerRecord) throws -> NetworkAttachment,
+        apply: (inout ContainerRecord, NetworkAttachment) -> Void
+    ) throws {
+        let claimed = container.busy.withLock { busy -> Bool in
+            if busy { return false }
+            busy = true
+            return true
+        }
+        guard claimed else {
+            throw SwiftdError(
+                .conflict, "container \(container.id) is being started or stopped; try again")
+        }
+        defer { container.busy.withLock { $0 = false } }
+        let before = container.record
+        let attachment = try change(before)
+        do {
+            try container.update { apply(&$0, attachment) }
+        } catch {
+            // The change stands on the host; the record on disk catches up at the next save.
+            log.error(
+                "saving a container's networks failed", [("id", container.id), ("error", "\(error)")])
+        }
+        let connecting = before.attachments.count < container.record.attachments.count
+        emitNetworkEvents(container, [attachment], action: connecting ? "connect" : "disconnect")
+        refreshPeerHosts(of: connecting ? container.record : before)
+    }
+}
+
+// MARK: embedded DNS server
+
+/// A running container's endpoint on a user-defined network, as the embedded DNS server sees it.
+private struct NetworkMember {
+    var record: ContainerRecord
+    var network: String
+    var endpoint: Endpoint
+    var aliases: [String]
+}
+
+extension Daemon {
+    /// Answers a question that the embedded DNS server of container `id` received: the names,
+    /// aliases and short IDs of the running containers on the user-defined networks it is on,
+    /// and reverse lookups in those networks' subnets. Any other name without a dot does not
+    /// exist; other names go to the upstream servers.
+    func resolve(_ question: DNSQuestion, for id: String) -> ResolverAnswer {
+        let asker = allContainers().first { $0.id == id }?.record
+        let shared = Set(
+            (asker?.connectedEndpoints ?? []).map(\.network).filter {
+                networks.lookUp($0) != nil
+            })
+        var members: [NetworkMember] = []
+        for container in allContainers() {
+            let record = container.record
+            guard record.state.Running else { continue }
+            for entry in record.connectedEndpoints where shared.contains(entry.network) {
+                members.append(NetworkMember(
+                    record: record, network: entry.network, endpoint: entry.endpoint,
+                    aliases: entry.aliases))
+            }
+        }
+        let name = question.name
+        if let address = DNSMessage.reverseLookupAddress(name) {
+            return reverseLookup(address, question, members: members, shared: shared)
+        }
+        var addresses: [String] = []
+        for member in members {
+            let names =
+                [member.record.name, String(member.record.id.prefix(12))] + member.aliases
+            let address = member.endpoint.ipAddress
+            guard names.contains(where: { $0.lowercased() == name }), !addresses.contains(address)
+            else { continue }
+            addresses.append(address)
+        }
+        if !addresses.isEmpty {
+            let wantsAddresses =
+                question.type == DNSMessage.typeA || question.type == DNSMessage.typeANY
+            return .records(wantsAddresses ? addresses.compactMap(DNSAnswer.address) : [])
+        }
+        // TODO: a container only on internal networks should not have names forwarded, as
+        // Docker's server does not; swiftd forwards them from the host's namespace.
+        return name.contains(".") ? .forward : .nameError
+    }
+
+    /// Answers a PTR question for an address in the subnet of a shared network with
+    /// `NAME.NETWORK`, or NXDOMAIN; leaves other addresses to the upstream servers.
+    private func reverseLookup(
+        _ address: String, _ question: DNSQuestion, members: [NetworkMember], shared: Set<String>
+    ) -> ResolverAnswer {
+        let local = shared.contains { network in
+            networks.lookUp(network).flatMap { IPv4Subnet($0.record.subnet) }?
+                .contains(address: address) ?? false
+        }
+        guard local else { return .forward }
+        guard let member = members.first(where: { $0.endpoint.ipAddress == address }) else {
+            return .nameError
+        }
+        guard question.type == DNSMessage.typePTR else { return .records([]) }
+        return .records([.pointer("\(member.record.name).\(member.network)")])
     }
 }

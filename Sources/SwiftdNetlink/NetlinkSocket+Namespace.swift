@@ -22,10 +22,31 @@ extension NetlinkSocket {
     }
 
     private static func connectedHandle(inNetworkNamespaceOf pid: Int32) throws -> OpaquePointer {
-        let outcome = Mutex<Result<HandedOverSocket, any Error>?>(nil)
+        try NetworkNamespace.run(inNetworkNamespaceOf: pid) {
+            HandedOverSocket(handle: try connectedHandle())
+        }.handle
+    }
+}
+
+/// Runs code in the network namespace of another process.
+public enum NetworkNamespace {
+    /// Runs `body` on a new, dedicated thread (never a Dispatch or Swift-concurrency pool
+    /// thread) that joins `/proc/PID/ns/net`, runs `body`, joins its original namespace again
+    /// and exits. The caller blocks until then. Sockets that `body` creates belong to the
+    /// namespace of `pid` and stay there once the thread has left.
+    ///
+    /// If the thread cannot return to its namespace, the process stops with a precondition
+    /// failure, because the thread would otherwise keep running in the wrong namespace.
+    ///
+    /// - Throws: `SystemCallError` for `open` or `setns` (`ENOENT` if the process is gone,
+    ///   `EPERM` without CAP_SYS_ADMIN), or what `body` throws.
+    public static func run<T: Sendable>(
+        inNetworkNamespaceOf pid: Int32, _ body: @escaping @Sendable () throws -> T
+    ) throws -> T {
+        let outcome = Mutex<Result<T, any Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            let result = Result { try connectInNamespace(of: pid) }
+            let result = Result { try runInNamespace(of: pid, body) }
             outcome.withLock { $0 = result }
             done.signal()
         }
@@ -35,11 +56,11 @@ extension NetlinkSocket {
         guard let result = outcome.withLock({ $0 }) else {
             preconditionFailure("netns thread finished without a result")
         }
-        return try result.get().handle
+        return try result.get()
     }
 
-    /// Runs on the dedicated thread: enter, connect, leave.
-    private static func connectInNamespace(of pid: Int32) throws -> HandedOverSocket {
+    /// Runs on the dedicated thread: enter, run, leave.
+    private static func runInNamespace<T>(of pid: Int32, _ body: () throws -> T) throws -> T {
         let ownPath = "/proc/thread-self/ns/net"
         let own = open(ownPath, O_RDONLY | O_CLOEXEC)
         guard own >= 0 else {
@@ -56,12 +77,12 @@ extension NetlinkSocket {
         guard swd_nl_setns_net(target) == 0 else {
             throw SystemCallError(call: "setns", subject: targetPath, errno: currentErrno())
         }
-        let connected = Result { () throws(NetlinkError) in try connectedHandle() }
+        let result = Result { try body() }
         let back = swd_nl_setns_net(own)
         precondition(
             back == 0,
             "setns back to the original network namespace failed: errno \(currentErrno())")
-        return HandedOverSocket(handle: try connected.get())
+        return try result.get()
     }
 }
 

@@ -3,22 +3,27 @@ import SwiftdSystem
 
 extension BridgeDriver {
     /// Creates a veth pair, attaches the host end to the bridge, moves the other end into the
-    /// network namespace of `pid`, names it eth0 there, gives it the next free address and a
-    /// default route via the gateway, and brings eth0 and lo up. Throws and undoes everything
-    /// on failure.
+    /// network namespace of `pid`, names it `interface` there, gives it `address` (or else the
+    /// next free address), with `defaultRoute` a default route via the gateway, and brings the
+    /// interface and lo up. Throws and undoes everything on failure.
     ///
     /// Blocks for a few milliseconds; the in-namespace steps run on a socket opened by a
     /// dedicated thread (see `NetlinkSocket.init(networkNamespaceOf:)`).
     ///
-    /// - Throws: `SwiftdError` (`internalError`) when the subnet is full or the driver is shut
-    ///   down (`conflict`); `SystemCallError` when the namespace of `pid` cannot be entered
-    ///   (`ENOENT` if the process is gone); `NetlinkError` when the kernel refuses a step (for
-    ///   example `eth0` already exists in the namespace).
-    public func connect(containerID: String, pid: Int32) throws -> Endpoint {
+    /// - Throws: `SwiftdError`: `internalError` when the subnet is full, `conflict` when the
+    ///   driver is shut down or `address` is taken, `invalidArgument` when `address` is not a
+    ///   host address of the subnet. `SystemCallError` when the namespace of `pid` cannot be
+    ///   entered (`ENOENT` if the process is gone); `NetlinkError` when the kernel refuses a
+    ///   step (for example the interface name already exists in the namespace).
+    public func connect(
+        containerID: String, pid: Int32, interface: String = "eth0", address requested: String? = nil,
+        defaultRoute: Bool = true
+    ) throws -> Endpoint {
         try ensureRunning()
         let clock = ContinuousClock()
         let start = clock.now
-        let address = try allocator.allocate(owner: containerID)
+        let address = try requested.map { try reserveRequested($0, owner: containerID) }
+            ?? allocator.allocate(owner: containerID)
         let hostName = "veth" + randomHex(digits: 7)
         // The peer starts in the host namespace, where eth0 is usually taken: it gets a unique
         // temporary name and is renamed once inside the container's namespace.
@@ -33,11 +38,13 @@ extension BridgeDriver {
                 try host.setLinkUp(hostName)
                 try host.moveLink(peerName, toNetworkNamespaceOf: pid)
                 let container = try NetlinkSocket(networkNamespaceOf: pid)
-                try container.renameLink(peerName, to: "eth0")
-                try container.addAddress(address, prefixLength: prefixLength, toLink: "eth0")
-                try container.setLinkUp("eth0")
+                try container.renameLink(peerName, to: interface)
+                try container.addAddress(address, prefixLength: prefixLength, toLink: interface)
+                try container.setLinkUp(interface)
                 try container.setLinkUp("lo")
-                try container.addDefaultRoute(via: gatewayAddress, link: "eth0")
+                if defaultRoute {
+                    try container.addDefaultRoute(via: gatewayAddress, link: interface)
+                }
             } catch {
                 // Deleting one end of a veth deletes the other, wherever it is now.
                 try? host.deleteLink(named: hostName)
@@ -55,13 +62,34 @@ extension BridgeDriver {
         log.debug(
             "container connected",
             [
-                ("container", containerID), ("veth", hostName), ("address", "\(address)"),
-                ("took", "\(clock.now - start)"),
+                ("container", containerID), ("veth", hostName), ("interface", interface),
+                ("address", "\(address)"), ("took", "\(clock.now - start)"),
             ])
         return Endpoint(
             containerID: containerID, hostInterface: hostName, ipAddress: address.description,
             prefixLength: prefixLength, gateway: gateway,
-            macAddress: macAddress(for: address))
+            macAddress: macAddress(for: address), interfaceName: interface)
+    }
+
+    /// Reserves the address a container asked for (`--ip`).
+    ///
+    /// - Throws: `SwiftdError`: `invalidArgument` for a malformed address or one outside the
+    ///   subnet; `conflict` if another container holds it.
+    private func reserveRequested(_ text: String, owner: String) throws -> IPv4Address {
+        guard let address = IPv4Address(text) else {
+            throw SwiftdError(.invalidArgument, "invalid IPv4 address \(text)")
+        }
+        guard network.contains(address) else {
+            throw SwiftdError(
+                .invalidArgument,
+                "no configured subnet or ip-range contain the IP address \(text)")
+        }
+        do {
+            try allocator.reserve(address, owner: owner)
+        } catch let error as SwiftdError where error.kind == .conflict {
+            throw SwiftdError(.conflict, "Address already in use: \(text)")
+        }
+        return address
     }
 
     /// Re-registers an address that a restored container already holds; with a state

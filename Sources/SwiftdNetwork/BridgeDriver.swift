@@ -19,6 +19,8 @@ public final class BridgeDriver: Sendable {
     public var prefixLength: Int { network.prefixLength }
     /// The MTU of container links: `--mtu`, or else the bridge's.
     public let mtu: Int
+    /// Whether the bridge is internal, see `BridgeConfiguration.isInternal`.
+    public var isInternal: Bool { configuration.isInternal }
 
     let network: IPv4Subnet
     let gatewayAddress: IPv4Address
@@ -120,7 +122,8 @@ public final class BridgeDriver: Sendable {
             if configuration.enableIPTables {
                 try BridgeRules.install(
                     bridge: name, subnet: network,
-                    interContainer: configuration.interContainerCommunication)
+                    interContainer: configuration.interContainerCommunication,
+                    isInternal: configuration.isInternal)
             }
         } catch {
             if configuration.enableIPTables { try? BridgeRules.remove(bridge: name) }

@@ -16,6 +16,11 @@ enum BridgeRules {
     static let natChain = "SWIFTD-POSTROUTING"
     static let filterChain = "SWIFTD-FORWARD"
     static let portChain = "SWIFTD"
+    static let inputChain = "SWIFTD-INPUT"
+    /// The chain of internal bridges' rules against traffic to the host's other addresses,
+    /// made only while an internal bridge exists.
+    static let internalChain = Chain(
+        table: .filter, name: inputChain, jumps: [("INPUT", IPTablesRule(target: inputChain))])
 
     /// A shared chain and the rules in built-in chains that jump to it.
     struct Chain {
@@ -44,11 +49,39 @@ enum BridgeRules {
             jumps: [("FORWARD", IPTablesRule(target: filterChain))]),
     ]
 
-    /// The bridge's own rules, by chain.
-    static func rules(bridge: String, subnet: IPv4Subnet, interContainer: Bool)
-        -> [String: [IPTablesRule]]
+    /// The bridge's own rules, by chain. An internal bridge gets no MASQUERADE rule, and rules
+    /// that drop what enters or leaves it through any other interface and what it sends to
+    /// the host's addresses outside its subnet; these go at the top of their chains, before
+    /// other bridges' ACCEPT rules.
+    static func rules(bridge: String, subnet: IPv4Subnet, interContainer: Bool, isInternal: Bool)
+        -> (append: [String: [IPTablesRule]], top: [String: [IPTablesRule]])
     {
-        [
+        guard !isInternal else {
+            let append = [
+                filterChain: [
+                    IPTablesRule(
+                        inInterface: bridge, outInterface: bridge,
+                        target: interContainer ? "ACCEPT" : "DROP")
+                ]
+            ]
+            let top = [
+                filterChain: [
+                    IPTablesRule(
+                        inInterface: bridge, outInterface: bridge, outInterfaceNegated: true,
+                        target: "DROP"),
+                    IPTablesRule(
+                        inInterface: bridge, inInterfaceNegated: true, outInterface: bridge,
+                        target: "DROP"),
+                ],
+                inputChain: [
+                    IPTablesRule(
+                        destination: subnet.description, destinationNegated: true,
+                        inInterface: bridge, target: "DROP")
+                ],
+            ]
+            return (append, top)
+        }
+        let append = [
             natChain: [
                 IPTablesRule(
                     source: subnet.description, outInterface: bridge,
@@ -64,19 +97,32 @@ enum BridgeRules {
                     target: "ACCEPT"),
             ],
         ]
+        return (append, [:])
     }
 
     /// Replaces the bridge's rules (stale ones from an earlier run included, published ports
     /// and links too) with the rules for `subnet`, creating the chains and jumps as needed.
     /// Each table changes in one commit.
-    static func install(bridge: String, subnet: IPv4Subnet, interContainer: Bool = true) throws {
-        let own = rules(bridge: bridge, subnet: subnet, interContainer: interContainer)
+    static func install(
+        bridge: String, subnet: IPv4Subnet, interContainer: Bool = true, isInternal: Bool = false
+    ) throws {
+        let own = rules(
+            bridge: bridge, subnet: subnet, interContainer: interContainer, isInternal: isInternal)
+        let used = isInternal ? chains + [internalChain] : chains
         for tableName in [IPTablesTableName.nat, .filter] {
             try IPTablesTable.modify(tableName) { table in
-                for chain in chains where chain.table == tableName {
+                if !isInternal, table.chainExists(inputChain) {
+                    try table.deleteRules(from: inputChain) { $0.mentions(interface: bridge) }
+                }
+                for chain in used where chain.table == tableName {
                     try table.createChainIfMissing(chain.name)
                     try table.deleteRules(from: chain.name) { $0.mentions(interface: bridge) }
-                    for rule in own[chain.name] ?? [] { try table.appendRule(rule, to: chain.name) }
+                    for rule in own.append[chain.name] ?? [] {
+                        try table.appendRule(rule, to: chain.name)
+                    }
+                    for rule in own.top[chain.name] ?? [] {
+                        try table.insertRule(rule, into: chain.name)
+                    }
                     for jump in chain.jumps {
                         try table.insertRule(jump.rule, into: jump.builtin)
                     }
@@ -90,7 +136,7 @@ enum BridgeRules {
     static func remove(bridge: String) throws {
         for tableName in [IPTablesTableName.nat, .filter] {
             try IPTablesTable.modify(tableName) { table in
-                for chain in chains where chain.table == tableName {
+                for chain in chains + [internalChain] where chain.table == tableName {
                     guard table.chainExists(chain.name) else { continue }
                     try table.deleteRules(from: chain.name) { $0.mentions(interface: bridge) }
                     guard try table.rules(in: chain.name).isEmpty else { continue }

@@ -44,6 +44,21 @@ public enum ContainerFiles {
             text: lines.map { $0 + "\n" }.joined(), nameservers: servers)
     }
 
+    /// Builds the resolv.conf of a container that uses the embedded DNS server: its only name
+    /// server is 127.0.0.11, with `options ndots:0` unless `options` sets ndots. Returns the
+    /// file and the servers the embedded server forwards other names to, which `resolvConf`
+    /// would have listed.
+    public static func embeddedResolvConf(
+        host: String, dns: [String], search: [String], options: [String]
+    ) -> (file: ResolvConf, upstreams: [String]) {
+        let plain = resolvConf(host: host, dns: dns, search: search, options: options)
+        let ndots = options.contains { $0.hasPrefix("ndots:") } ? [] : ["ndots:0"]
+        let file = resolvConf(
+            host: host, dns: [EmbeddedResolver.address], search: search,
+            options: ndots + options)
+        return (file, plain.nameservers)
+    }
+
     /// Returns true for `127.0.0.0/8` and `::1`, which reach only the host's own loopback.
     public static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1"

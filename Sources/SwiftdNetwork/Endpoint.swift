@@ -26,6 +26,10 @@ public struct BridgeConfiguration: Sendable {
     /// A directory where the driver keeps its address allocations across restarts; nil to
     /// keep them in memory only.
     public var stateDirectory: String?
+    /// Whether the bridge is cut off from everything but itself (`network create --internal`):
+    /// no MASQUERADE, no forwarding to or from other interfaces, and no traffic to the host's
+    /// addresses outside the subnet.
+    public var isInternal = false
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,
@@ -89,12 +93,15 @@ public struct Endpoint: Sendable, Codable, Equatable {
     public var prefixLength: Int
     /// The container's default gateway (the bridge address), such as `172.17.0.1`.
     public var gateway: String
-    /// The MAC address of the container's `eth0`, derived from `ipAddress`.
+    /// The MAC address of the container's interface, derived from `ipAddress`.
     public var macAddress: String
+    /// The interface in the container, such as `eth1`; nil in records saved before a container
+    /// could have several, which means `eth0`.
+    public var interfaceName: String?
 
     public init(
         containerID: String, hostInterface: String, ipAddress: String, prefixLength: Int,
-        gateway: String, macAddress: String
+        gateway: String, macAddress: String, interfaceName: String = "eth0"
     ) {
         self.containerID = containerID
         self.hostInterface = hostInterface
@@ -102,6 +109,7 @@ public struct Endpoint: Sendable, Codable, Equatable {
         self.prefixLength = prefixLength
         self.gateway = gateway
         self.macAddress = macAddress
+        self.interfaceName = interfaceName
     }
 }
 

@@ -32,6 +32,11 @@ public struct IPv4Subnet: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reports whether the two subnets share any address (one contains the other).
+    /// True if `text` is an IPv4 address inside the subnet; false for malformed text.
+    public func contains(address text: String) -> Bool {
+        IPv4Address(text).map(contains) ?? false
+    }
+
     public func overlaps(_ other: IPv4Subnet) -> Bool {
         contains(other.network) || other.contains(network)
     }

@@ -19,6 +19,8 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     /// The part of the subnet that container addresses come from, if set.
     public var ipRange: String?
     public var labels: [String: String]
+    /// True for `--internal`; nil in records saved before internal networks existed.
+    public var isInternal: Bool?
 
     public init(
         id: String, name: String, created: String, bridgeName: String, subnet: String,
@@ -47,6 +49,8 @@ public final class NetworkRegistry: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// The embedded DNS server of each container that has one, by container ID.
+    private let resolvers = Mutex<[String: EmbeddedResolver]>([:])
     private let directory: String
     private let enableIPTables: Bool
     private let log: Logger
@@ -102,7 +106,7 @@ public final class NetworkRegistry: Sendable {
     ///   reserved name or a malformed subnet, gateway or range. What `BridgeDriver.init` throws.
     public func create(
         name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
-        labels: [String: String], id: String, created: String
+        labels: [String: String], id: String, created: String, isInternal: Bool = false
     ) throws -> NetworkRecord {
         guard !Self.reservedNames.contains(name), !name.isEmpty else {
             throw SwiftdError(.invalidArgument, "network name \"\(name)\" is reserved or empty")
@@ -132,6 +136,7 @@ public final class NetworkRegistry: Sendable {
         var record = NetworkRecord(
             id: id, name: name, created: created, bridgeName: bridge, subnet: "", gateway: "",
             ipRange: ipRange, labels: labels)
+        record.isInternal = isInternal
         let driver = try makeDriver(record, bridgeIP: bridgeIP)
         record.subnet = driver.subnet
         record.gateway = driver.gateway
@@ -173,9 +178,38 @@ public final class NetworkRegistry: Sendable {
         if let statePath = found.driver.statePath { try? FileSystem.remove(statePath) }
     }
 
-    /// Removes every network's rules and bridge, keeping the file so that the next start
-    /// recreates them. Failures are logged.
+    /// Starts the embedded DNS server of a container in the network namespace of `pid`, unless
+    /// the container has one.
+    ///
+    /// - Throws: what `EmbeddedResolver.init` throws.
+    public func startResolver(
+        containerID: String, pid: Int32, upstreams: [String],
+        lookup: @escaping @Sendable (DNSQuestion) -> ResolverAnswer
+    ) throws {
+        guard resolvers.withLock({ $0[containerID] }) == nil else { return }
+        let resolver = try EmbeddedResolver(
+            containerID: containerID, pid: pid, upstreams: upstreams, log: log, lookup: lookup)
+        let previous = resolvers.withLock { all in
+            defer { all[containerID] = resolver }
+            return all[containerID]
+        }
+        previous?.stop()
+    }
+
+    /// Stops the embedded DNS server of a container, if it has one.
+    public func stopResolver(containerID: String) {
+        let resolver = resolvers.withLock { $0.removeValue(forKey: containerID) }
+        resolver?.stop()
+    }
+
+    /// Stops every embedded DNS server, and removes every network's rules and bridge, keeping
+    /// the file so that the next start recreates them. Failures are logged.
     public func shutdown() {
+        let running = resolvers.withLock { all in
+            defer { all.removeAll() }
+            return Array(all.values)
+        }
+        for resolver in running { resolver.stop() }
         for entry in entries.withLock({ Array($0.values) }) {
             do {
                 try entry.driver.shutdown()
@@ -193,11 +227,11 @@ public final class NetworkRegistry: Sendable {
     }
 
     private func makeDriver(_ record: NetworkRecord, bridgeIP: String?) throws -> BridgeDriver {
-        try BridgeDriver(
-            BridgeConfiguration(
-                bridgeName: record.bridgeName, bridgeIP: bridgeIP, enableIPTables: enableIPTables,
-                enableIPForward: false, fixedCIDR: record.ipRange, stateDirectory: directory),
-            log: log)
+        var configuration = BridgeConfiguration(
+            bridgeName: record.bridgeName, bridgeIP: bridgeIP, enableIPTables: enableIPTables,
+            enableIPForward: false, fixedCIDR: record.ipRange, stateDirectory: directory)
+        configuration.isInternal = record.isInternal ?? false
+        return try BridgeDriver(configuration, log: log)
     }
 
     /// Writes the records to the file; a failure is logged, and the next change retries.

@@ -288,8 +288,8 @@ final class PortProxy: Sendable {
     }
 }
 
-private let streamType = Int32(SOCK_STREAM.rawValue)
-private let datagramType = Int32(SOCK_DGRAM.rawValue)
+let streamType = Int32(SOCK_STREAM.rawValue)
+let datagramType = Int32(SOCK_DGRAM.rawValue)
 
 /// Opens a close-on-exec IPv4 socket of `type`.
 private func makeSocket(_ type: Int32, _ subject: String) throws -> Int32 {
@@ -301,7 +301,7 @@ private func makeSocket(_ type: Int32, _ subject: String) throws -> Int32 {
 }
 
 /// Builds a `sockaddr_in` for `address:port`.
-private func socketAddress(_ address: IPv4Address, _ port: UInt16) -> sockaddr_in {
+func socketAddress(_ address: IPv4Address, _ port: UInt16) -> sockaddr_in {
     var result = sockaddr_in()
     result.sin_family = sa_family_t(AF_INET)
     result.sin_port = port.bigEndian
