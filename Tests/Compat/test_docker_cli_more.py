@@ -103,8 +103,22 @@ class DockerCLIMoreTests(unittest.TestCase):
         self.assertNotEqual(in_use.returncode, 0)
         self.assertIn("has active endpoints", in_use.stderr)
 
-        # TODO: cover `network connect` and `network disconnect` once a container can join
-        # networks after it was created; swiftd rejects them with 501.
+        second = unique_name("cli-net2")
+        second_prefix = free_subnet("10.249")
+        self.addCleanup(self.docker, "network", "rm", second, check=False)
+        self.docker("network", "create", "--subnet", second_prefix + ".0/24", second)
+        self.docker("network", "connect", "--alias", "second-alias", second, name)
+        joined = self.docker("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+                             name).stdout.split()
+        self.assertEqual(sorted(joined), sorted([network, second]))
+        self.assertIn("inet %s." % second_prefix, self.docker("exec", name, "ip", "-4", "addr", "show", "eth1").stdout)
+        twice = self.docker("network", "connect", second, name, check=False)
+        self.assertNotEqual(twice.returncode, 0)
+        self.assertIn("already exists in network", twice.stderr)
+        self.docker("network", "disconnect", second, name)
+        self.assertNotIn("inet %s." % second_prefix, self.docker("exec", name, "ip", "-4", "addr").stdout)
+        self.assertEqual(self.docker("network", "rm", second).stdout.strip(), second)
+
         self.docker("rm", "-f", name)
         self.assertEqual(self.docker("network", "rm", network).stdout.strip(), network)
         self.assertNotIn(network, self.docker("network", "ls", "--format", "{{.Name}}").stdout.split())

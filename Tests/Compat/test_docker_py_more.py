@@ -131,8 +131,24 @@ class DockerPyMoreTests(unittest.TestCase):
             network.remove()
         self.assertEqual(raised.exception.status_code, 403)
 
-        # TODO: cover `Network.connect` and `Network.disconnect` once a container can join
-        # networks after it was created; swiftd rejects them with 501.
+        second_prefix = free_subnet("10.249")
+        second = self.client.networks.create(
+            unique_name("py-net2"), driver="bridge",
+            ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=second_prefix + ".0/24")]))
+        self.addCleanup(self.remove_network, second.id)
+        second.connect(container, aliases=["second-alias"])
+        container.reload()
+        self.assertEqual(sorted(container.attrs["NetworkSettings"]["Networks"]), sorted([name, second.name]))
+        self.assertIn(b"inet " + second_prefix.encode() + b".",
+                      container.exec_run(["ip", "-4", "addr", "show", "eth1"]).output)
+        with self.assertRaises(docker.errors.APIError) as twice:
+            second.connect(container)
+        self.assertEqual(twice.exception.status_code, 403)
+        second.disconnect(container)
+        container.reload()
+        self.assertEqual(list(container.attrs["NetworkSettings"]["Networks"]), [name])
+        second.remove()
+
         container.remove(force=True)
         network.reload()
         self.assertEqual(network.attrs["Containers"], {})
