@@ -27,8 +27,9 @@ NOT_IMPLEMENTED = {
     "swarm_unsupported": "501: swarm mode is not supported",
     "swarm_leave": "503: this node is not part of a swarm",
     "plugins_unsupported": "501: plugins are not supported",
-    "network_connect": "501: a container's network is chosen when it is created",
-    "network_disconnect": "501: a container's network is chosen when it is created",
+    "attach_websocket": "501: attach over a WebSocket is not supported; POST attach is",
+    "build_unsupported": "501: image builds are not supported yet",
+    "volume_update": "503: cluster volumes need a swarm, as in dockerd",
 }
 # Groups that a daemon outside a swarm answers with 503, as dockerd does.
 SWARM_TAGS = {"Swarm", "Node", "Service", "Task", "Secret", "Config"}
@@ -41,8 +42,15 @@ def normalize(path):
 def served_routes():
     text = open(ROUTES, encoding="utf-8").read()
     routes = {}
+    # Routes made in a loop (`for kind in [...]` with "/\(kind)/..." paths) stand for one route
+    # per value of the list.
+    kinds = []
+    listed = re.search(r'\[((?:"\w+", )*"\w+")\]\.flatMap \{ kind in', text)
+    if listed:
+        kinds = re.findall(r'"(\w+)"', listed.group(1))
     for method, path, job in re.findall(r'Route\("([A-Z]+)", "([^"]+)", job: "([^"]+)"', text):
-        routes[(method, normalize(path))] = job
+        for expanded in ([path.replace("\\(kind)", kind) for kind in kinds] if "\\(kind)" in path else [path]):
+            routes[(method, normalize(expanded))] = job
     return routes
 
 

@@ -76,7 +76,7 @@ public enum DockerRoutes {
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
         Route("POST", "/images/{name*}/tag", job: "tag", .json(.created)),
         Route("DELETE", "/images/{name*}", job: "image_delete", .json(.ok)),
-    ] + swarmRoutes + pluginRoutes
+    ] + swarmRoutes + pluginRoutes + unsupportedRoutes
 
     /// Every swarm endpoint: 503 as from a dockerd outside a swarm, and 501 for joining or
     /// making one, which swiftd cannot do.
@@ -96,6 +96,16 @@ public enum DockerRoutes {
             Route("POST", "/\(kind)/create", job: "swarm", .json(.ok)),
         ]
     }
+
+    /// Endpoints swiftd does not serve, answered with a clear 501 (or dockerd's 503 for a
+    /// cluster volume) rather than a 404.
+    static let unsupportedRoutes: [Route] = [
+        Route("GET", "/containers/{name}/attach/ws", job: "attach_websocket", .json(.ok)),
+        Route("POST", "/build", job: "build_unsupported", .json(.ok)),
+        Route("POST", "/build/prune", job: "build_unsupported", .json(.ok)),
+        Route("POST", "/session", job: "build_unsupported", .json(.ok)),
+        Route("PUT", "/volumes/{name}", job: "volume_update", .json(.ok)),
+    ]
 
     /// The plugin endpoints besides the (empty) list: swiftd has no plugins.
     static let pluginRoutes: [Route] = [

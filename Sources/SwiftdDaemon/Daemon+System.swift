@@ -77,5 +77,19 @@ extension Daemon {
         try engine.register("plugins_unsupported") { _ in
             throw SwiftdError(.unsupported, "plugins are not supported by swiftd")
         }
+        try engine.register("attach_websocket") { _ in
+            // TODO: attach over a WebSocket (RFC 6455 framing on the hijacked connection).
+            throw SwiftdError(
+                .unsupported,
+                "attaching over a WebSocket is not supported by swiftd; use POST /containers/{id}/attach")
+        }
+        try engine.register("build_unsupported") { _ in
+            // TODO: image builds (the classic builder and BuildKit sessions).
+            throw SwiftdError(.unsupported, "image builds are not supported by swiftd yet")
+        }
+        try engine.register("volume_update") { _ in
+            throw SwiftdError(
+                .unavailable, "volume update only valid for cluster volumes, but swarm is unavailable")
+        }
     }
 }
