@@ -258,7 +258,12 @@ struct SystemEndpointTests {
             let plugin = try call("POST", "/plugins/pull?remote=x")
             #expect(plugin.hasSuffix(" 501"), "\(plugin)")
             #expect(plugin.contains("plugins are not supported"))
-            #expect(try call("GET", "/no/such/path") == #"{"message":"page not found"} 404"#)
+            #expect(try call("GET", "/no/such/path") == "{\"message\":\"page not found\"}\n 404")
+            let websocket = try call("GET", "/containers/none/attach/ws")
+            #expect(websocket.hasSuffix(" 501"), "\(websocket)")
+            let build = try call("POST", "/build")
+            #expect(build.hasSuffix(" 501"), "\(build)")
+            #expect(build.contains("image builds are not supported"))
         }
     }
 
