@@ -95,6 +95,9 @@ enum CommandHelp {
               -f, --follow       Keep streaming new output until the container stops
               -t, --timestamps   Prefix each line with its time
               -n, --tail N       Show only the last N lines (default all)
+                  --since TIME   Show lines since TIME: Unix seconds, RFC 3339 (2013-01-02T13:23:37Z,
+                                 or local time without a zone), or a duration ago (10m, 1h30m)
+                  --until TIME   Show lines before TIME, in the same forms
             """,
         "stop": """
             Usage: swiftd stop [OPTIONS] CONTAINER [CONTAINER...]

@@ -360,27 +360,6 @@ struct Commands {
         return 0
     }
 
-    func logs(_ arguments: [String]) throws -> Int32 {
-        var flags = FlagParser([.init(names: ["-f", "--follow"], takesValue: false), .init(names: ["-t", "--timestamps"], takesValue: false),
-            .init(names: ["-n", "--tail"], takesValue: true)])
-        try flags.parse(arguments)
-        guard flags.positional.count == 1, let name = flags.positional.first else {
-            throw UsageFailure(message: "requires exactly 1 argument: CONTAINER")
-        }
-        var query = "stdout=1&stderr=1"
-        if flags.bool("-f") { query += "&follow=1" }
-        if flags.bool("-t") { query += "&timestamps=1" }
-        if let tail = flags.string("-n") { query += "&tail=\(percentEncode(tail))" }
-        var demultiplexer = StreamDemultiplexer()
-        let response = try client.stream("GET", "/containers/\(percentEncode(name))/logs?\(query)") { bytes in
-            demultiplexer.feed(bytes) { kind, payload in
-                if kind == .stderr { writeStderrBytes(payload) } else { writeStdout(payload) }
-            }
-        }
-        if response.status >= 400 { throw DaemonFailure(message: response.errorMessage, exitStatus: 1) }
-        return 0
-    }
-
     func inspect(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([.init(names: ["-f", "--format"], takesValue: true), .init(names: ["--type"], takesValue: true)])
         try flags.parse(arguments)

@@ -41,6 +41,8 @@ final class Container: Sendable {
     let directory: String
     private let state: Mutex<ContainerRecord>
     let output: OutputBroadcast
+    /// The json-file log of the container's output, with its rotation and followers.
+    let log: ContainerLog
     /// Told when the container's process exits (after cleanup), with its exit code.
     private let exitWaiters = Mutex<[AsyncStream<Int32>.Continuation]>([])
     /// Resumed when the container is removed.
@@ -57,6 +59,7 @@ final class Container: Sendable {
         self.directory = directory
         state = Mutex(record)
         output = OutputBroadcast()
+        log = ContainerLog(path: "\(directory)/\(record.id)-json.log")
     }
 
     var record: ContainerRecord { state.withLock { $0 } }
@@ -65,7 +68,7 @@ final class Container: Sendable {
 
     var isRunning: Bool { state.withLock { $0.state.Running } }
 
-    var logPath: String { "\(directory)/\(id)-json.log" }
+    var logPath: String { log.path }
 
     /// Changes the record and writes it to disk atomically.
     @discardableResult

@@ -275,7 +275,7 @@ extension Daemon {
             }
             let input = ProcessInput(fd: writer, isTerminal: true)
             let pump = try OutputPump(
-                terminal: started.master, logPath: nil, broadcast: broadcast, id: id)
+                terminal: started.master, log: nil, broadcast: broadcast, id: id)
             execs.setTerminal(input, for: id)
             return (started.pid, pump, input)
         }
@@ -300,7 +300,7 @@ extension Daemon {
         for fd in [childStdin, stdout.write, stderr.write] { close(fd) }
         let input = stdin.map { ProcessInput(fd: $0.write, isTerminal: false) }
         let pump = try OutputPump(
-            stdout: stdout.read, stderr: stderr.read, logPath: nil, broadcast: broadcast, id: id)
+            stdout: stdout.read, stderr: stderr.read, log: nil, broadcast: broadcast, id: id)
         return (pid, pump, input)
     }
 }

@@ -10,14 +10,16 @@ import SwiftdSystem
 
 extension Daemon {
     /// Fills in the `json-file` logging driver that clients such as docker-py read back from
-    /// inspect, and rejects the drivers swiftd does not have.
+    /// inspect, and rejects the drivers swiftd does not have and options json-file rejects
+    /// (see `LogOptions`).
     func normalizeLogConfig(_ host: inout HostConfig) throws {
         let type = host.LogConfig?.Type ?? ""
         guard type.isEmpty || type == "json-file" else {
             throw SwiftdError(.invalidArgument, "invalid logging driver \(type): swiftd writes json-file logs only")
         }
-        // TODO: the max-size and max-file options of json-file (log rotation) are not applied.
-        host.LogConfig = LogConfiguration(Type: "json-file", Config: host.LogConfig?.Config ?? [:])
+        let config = host.LogConfig?.Config ?? [:]
+        _ = try LogOptions(config)
+        host.LogConfig = LogConfiguration(Type: "json-file", Config: config)
     }
 
     /// Reads a `ConsoleSize` of `[height, width]`; nil when absent or zero.

@@ -11,59 +11,6 @@ import SwiftdSystem
 #endif
 
 extension Daemon {
-    /// `GET /containers/{id}/logs`: the json-file log as a multiplexed stream, then with
-    /// `follow` the new lines until the container stops.
-    func logs(_ job: Job) async throws {
-        let container = try container(try job.argument("name"))
-        let wantStdout = job.environment.bool("stdout")
-        let wantStderr = job.environment.bool("stderr")
-        guard wantStdout || wantStderr else {
-            throw SwiftdError(.invalidArgument, "you must choose at least one stream")
-        }
-        let timestamps = job.environment.bool("timestamps")
-        let follow = job.environment.bool("follow")
-        // A negative or unparsable tail means all lines, as dockerd reads it.
-        let tail = job.environment["tail"].flatMap { Int($0) }.flatMap { $0 < 0 ? nil : $0 }
-
-        // Commit the response head now, so a following client sees the stream begin.
-        try await job.stdout.write([])
-        let file = FileHandle(forReadingAtPath: container.logPath)
-        defer { try? file?.close() }
-        var pending: [UInt8] = []
-        var first = true
-        while true {
-            let running = container.isRunning
-            // Read only what was appended since the last round.
-            if let data = try file?.readToEnd() { pending += data }
-            var lines = pending.split(separator: 10, omittingEmptySubsequences: true).map(Array.init)
-            // A line still being written has no newline yet; keep it for the next round.
-            if pending.last != 10, let partial = lines.popLast() {
-                pending = partial
-            } else {
-                pending = []
-            }
-            if first, let tail { lines = Array(lines.suffix(tail)) }
-            first = false
-            // Frames go out in batches of about 64 KiB: one chunk per line is slow for big logs.
-            let decoder = JSONDecoder()
-            var batch: [UInt8] = []
-            for line in lines {
-                guard let entry = try? decoder.decode(LogEntry.self, from: Data(line)) else { continue }
-                let kind: StreamFrame.Kind = entry.stream == "stderr" ? .stderr : .stdout
-                if kind == .stdout && !wantStdout || kind == .stderr && !wantStderr { continue }
-                let text = timestamps ? "\(entry.time) \(entry.log)" : entry.log
-                batch += StreamFrame.encode(kind, Array(text.utf8))
-                if batch.count >= 65536 {
-                    try await job.stdout.write(batch)
-                    batch.removeAll(keepingCapacity: true)
-                }
-            }
-            try await job.stdout.write(batch)
-            if !follow || !running { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-    }
-
     /// `POST /containers/{id}/attach`: the container's output from now until its process
     /// exits, and with `stdin=1` the client's input to the process's stdin.
     ///
@@ -197,6 +144,8 @@ extension Daemon {
         _ container: Container, _ spec: ContainerSpec, prepare: (Int32) throws -> Void
     ) throws -> (pid: Int32, pump: OutputPump) {
         let config = container.record.config
+        // Checked at create; a record from an older swiftd with bad options logs unrotated.
+        let logOptions = (try? LogOptions(container.record.hostConfig.LogConfig?.Config ?? [:])) ?? LogOptions()
         var spec = spec
         spec.tty = config.Tty
         if config.Tty {
@@ -211,7 +160,7 @@ extension Daemon {
             }
             do {
                 let pump = try OutputPump(
-                    terminal: started.master, logPath: container.logPath,
+                    terminal: started.master, log: container.log, options: logOptions,
                     broadcast: container.output, id: container.id)
                 container.input.withLock { $0 = ProcessInput(fd: writer, isTerminal: true) }
                 return (started.pid, pump)
@@ -248,7 +197,7 @@ extension Daemon {
         for fd in [childStdin, stdout.write, stderr.write] { close(fd) }
         do {
             let pump = try OutputPump(
-                stdout: stdout.read, stderr: stderr.read, logPath: container.logPath,
+                stdout: stdout.read, stderr: stderr.read, log: container.log, options: logOptions,
                 broadcast: container.output, id: container.id)
             if let stdin {
                 container.input.withLock { $0 = ProcessInput(fd: stdin.write, isTerminal: false) }
@@ -345,11 +294,6 @@ struct DetachScanner {
 }
 
 /// One line of a json-file log.
-struct LogEntry: Codable {
-    var log: String
-    var stream: String
-    var time: String
-}
 
 /// Signal names and numbers as `docker kill -s` and `StopSignal` accept them.
 enum Signals {

@@ -16,43 +16,41 @@ final class OutputPump: Sendable {
     private let queue: DispatchQueue
     private let sources = Mutex<[UncheckedSource]>([])
     private let openStreams = Mutex<Int>(0)
-    private let logFD: Int32
+    private let log: ContainerLog?
     private let broadcast: OutputBroadcast
     /// Unfinished lines by stream, waiting for their newline.
     private let partial = Mutex<[UInt8: [UInt8]]>([:])
     private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
-    /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `logPath`, or
-    /// only to the broadcast when `logPath` is nil (an exec's output is not logged).
+    /// Starts pumping `stdout` and `stderr` (read ends the pump now owns) into `log`, opened
+    /// with `options`, or only to the broadcast when `log` is nil (an exec's output is not
+    /// logged).
     convenience init(
-        stdout: Int32, stderr: Int32, logPath: String?, broadcast: OutputBroadcast, id: String
+        stdout: Int32, stderr: Int32, log: ContainerLog?, options: LogOptions = LogOptions(),
+        broadcast: OutputBroadcast, id: String
     ) throws {
         try self.init(
-            streams: [(stdout, .stdout), (stderr, .stderr)], logPath: logPath,
+            streams: [(stdout, .stdout), (stderr, .stderr)], log: log, options: options,
             broadcast: broadcast, id: id)
     }
 
     /// Starts pumping a pty master (which the pump now owns) as the stdout stream: a terminal
     /// merges stdout and stderr. The pump ends when the read fails with `EIO`, once the last
     /// process holding the terminal's slave side has gone.
-    convenience init(terminal: Int32, logPath: String?, broadcast: OutputBroadcast, id: String)
-        throws
-    {
+    convenience init(
+        terminal: Int32, log: ContainerLog?, options: LogOptions = LogOptions(),
+        broadcast: OutputBroadcast, id: String
+    ) throws {
         try self.init(
-            streams: [(terminal, .stdout)], logPath: logPath, broadcast: broadcast, id: id)
+            streams: [(terminal, .stdout)], log: log, options: options, broadcast: broadcast, id: id)
     }
 
     private init(
-        streams: [(Int32, StreamFrame.Kind)], logPath: String?, broadcast: OutputBroadcast,
-        id: String
+        streams: [(Int32, StreamFrame.Kind)], log: ContainerLog?, options: LogOptions,
+        broadcast: OutputBroadcast, id: String
     ) throws {
-        if let logPath {
-            logFD = try retryingInterrupts("open", logPath) {
-                Glibc.open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            }
-        } else {
-            logFD = -1
-        }
+        try log?.open(options)
+        self.log = log
         self.broadcast = broadcast
         queue = DispatchQueue(label: "swiftd.output.\(id.prefix(12))")
         openStreams.withLock { $0 = streams.count }
@@ -62,7 +60,7 @@ final class OutputPump: Sendable {
             source.setEventHandler { [weak self] in self?.drain(fd, kind, source) }
             source.setCancelHandler { [weak self] in
                 close(fd)
-                if let self, self.logFD >= 0 { self.flushPartial(kind) }
+                if let self, self.log != nil { self.flushPartial(kind) }
                 self?.closedOne()
             }
             sources.withLock { $0.append(UncheckedSource(source: source)) }
@@ -76,7 +74,7 @@ final class OutputPump: Sendable {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 let chunk = Array(buffer[0..<count])
-                if logFD >= 0 { writeLog(kind, chunk) }
+                if let log { writeLog(log, kind, chunk) }
                 broadcast.publish(kind, chunk)
                 continue
             }
@@ -90,30 +88,27 @@ final class OutputPump: Sendable {
     ///
     /// A line without its newline yet waits in `partial` for the rest, up to 16 KiB (dockerd's
     /// limit too), so that a line read in two pieces is still one entry.
-    private func writeLog(_ kind: StreamFrame.Kind, _ chunk: [UInt8]) {
-        let stream = kind == .stderr ? "stderr" : "stdout"
-        let time = timestamp()
+    private func writeLog(_ log: ContainerLog, _ kind: StreamFrame.Kind, _ chunk: [UInt8]) {
+        let time = LogTime.format(LogTime.now())
         var bytes = partial.withLock { partial in
             defer { partial[kind.rawValue] = [] }
             return partial[kind.rawValue, default: []]
         }
         bytes += chunk
-        var text = ""
+        var entries: [[UInt8]] = []
         var start = 0
         for index in bytes.indices where bytes[index] == 10 {
-            let line = String(decoding: bytes[start...index], as: UTF8.self)
-            text += "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+            entries.append(Self.entry(kind, bytes[start...index], time))
             start = index + 1
         }
         if start < bytes.count {
             if bytes.count - start < Self.maxPartialLine {
                 partial.withLock { $0[kind.rawValue] = Array(bytes[start...]) }
             } else {
-                let line = String(decoding: bytes[start...], as: UTF8.self)
-                text += "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+                entries.append(Self.entry(kind, bytes[start...], time))
             }
         }
-        if !text.isEmpty { try? FileSystem.writeAll(logFD, Array(text.utf8), subject: "container log") }
+        if !entries.isEmpty { log.append(entries) }
     }
 
     /// Writes what is left of an unfinished line when its stream ends.
@@ -122,11 +117,15 @@ final class OutputPump: Sendable {
             defer { partial[kind.rawValue] = [] }
             return partial[kind.rawValue, default: []]
         }
-        guard !rest.isEmpty else { return }
+        guard !rest.isEmpty, let log else { return }
+        log.append([Self.entry(kind, rest[...], LogTime.format(LogTime.now()))])
+    }
+
+    /// One json-file line: `{"log":…,"stream":…,"time":…}` and a newline.
+    private static func entry(_ kind: StreamFrame.Kind, _ bytes: ArraySlice<UInt8>, _ time: String) -> [UInt8] {
         let stream = kind == .stderr ? "stderr" : "stdout"
-        let line = String(decoding: rest, as: UTF8.self)
-        let text = "{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(timestamp())\"}\n"
-        try? FileSystem.writeAll(logFD, Array(text.utf8), subject: "container log")
+        let line = String(decoding: bytes, as: UTF8.self)
+        return Array("{\"log\":\(jsonString(line)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n".utf8)
     }
 
     static let maxPartialLine = 16 * 1024
@@ -137,7 +136,7 @@ final class OutputPump: Sendable {
             return count
         }
         guard remaining == 0 else { return }
-        if logFD >= 0 { close(logFD) }
+        log?.close()
         broadcast.finish()
         let waiters = finished.withLock { state in
             state.done = true
