@@ -739,27 +739,6 @@ extension Daemon {
         try engine.register("network_delete") { [self] job in
             try removeNetwork(try job.argument("name"))
         }
-        for verb in ["connect", "disconnect"] {
-            try engine.register("network_\(verb)") { [self] job in
-                let name = try job.argument("name")
-                guard builtinNetworks().contains(where: { $0.Name == name || $0.Id == name })
-                    || networks.lookUp(name) != nil
-                else { throw SwiftdError(.notFound, "network \(name) not found") }
-                struct Body: Decodable { var Container: String? }
-                let body = try JSONDecoder().decode(
-                    Body.self, from: Data((job.environment["body"] ?? "{}").utf8))
-                guard let reference = body.Container, !reference.isEmpty else {
-                    throw SwiftdError(.invalidArgument, "missing field Container")
-                }
-                _ = try container(reference)
-                // TODO: a container has one endpoint, chosen when it is created; joining or
-                // leaving networks later needs a list of endpoints per container.
-                throw SwiftdError(
-                    .unsupported,
-                    "network \(verb) is not supported: choose a container's network with "
-                        + "--network when creating it")
-            }
-        }
         try engine.register("networks_prune") { [self] job in
             var deleted: [String] = []
             for record in networks.records where users(of: record).isEmpty {
