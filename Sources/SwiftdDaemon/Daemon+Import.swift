@@ -37,6 +37,8 @@ extension Daemon {
         // Spool the body to a file, so that a broken upload stores nothing. The progress
         // buffer keeps only the newest message, because the swiftd client reads the response
         // only after its upload ends, and a write that waits for it must not hold up the body.
+        // TODO: the swiftd client draws the import's progress only once the upload ends; it
+        // needs to read the response while it sends the body.
         let (messages, sink) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(1))
         async let streamed = Self.forward(messages, to: job.stdout)
         var progress = ByteProgress()
@@ -101,9 +103,10 @@ extension Daemon {
         }
     }
 
-    /// `{"status":"Importing","progressDetail":{"current":N},"progress":"1.2MB"}`, as dockerd
-    /// words the messages of an import; the total is left out because the body's length is
-    /// not known here.
+    /// `{"status":"Importing","progressDetail":{"current":N},"progress":"1.2MB"}`, the message
+    /// dockerd sends while it imports from a URL.
+    /// TODO: add `total` from the request's Content-Length, which the router does not pass to
+    /// jobs yet (clients that send chunked bodies, as both docker and swiftd do, have none).
     private static func importingMessage(_ current: Int64) -> [UInt8] {
         (try? progressLine(PullProgress("Importing", current: current))) ?? []
     }
