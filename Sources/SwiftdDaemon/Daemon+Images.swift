@@ -97,53 +97,6 @@ extension Daemon {
         }
         try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
     }
-
-    /// `POST /images/create?fromSrc=-`: stores the request body, a tar, as a one-layer image.
-    private func importImage(_ job: Job) async throws {
-        guard let source = job.environment["fromSrc"] else {
-            throw SwiftdError(.unsupported, "pulling images (fromImage) is not supported yet; use fromSrc=- to import")
-        }
-        guard source == "-" else {
-            throw SwiftdError(.unsupported, "importing from a URL is not supported; send the archive as the body with fromSrc=-")
-        }
-        var reference: Reference?
-        if let repo = job.environment["repo"], !repo.isEmpty {
-            let tag = job.environment["tag"].flatMap { $0.isEmpty ? nil : $0 }
-            reference = try Reference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
-        }
-
-        var imageConfig: ImageConfig.ContainerConfig?
-        let changes = splitChanges(job.environment["changes"])
-        if !changes.isEmpty {
-            var config = ImageConfig.ContainerConfig()
-            try config.apply(changes: changes)
-            imageConfig = config
-        }
-
-        // Spool the body to a file, so a broken upload stores nothing.
-        let spool = try await spoolBody(job, prefix: "import")
-        defer { try? FileSystem.remove(spool) }
-
-        let diffID: String
-        do {
-            diffID = try graph.importLayer(fromFile: spool).diffID
-        } catch let error as ClassifiedError {
-            // The spool file's path means nothing to the client.
-            throw SwiftdError(error.kind, error.message.replacingOccurrences(of: spool, with: "the archive"))
-        } catch let error as SystemCallError {
-            throw SwiftdError(.invalidArgument, "invalid archive: \(error.reason)")
-        }
-        let now = timestamp()
-        let message = job.environment["message"] ?? ""
-        let config = ImageConfig(
-            architecture: "amd64", os: "linux", created: now, config: imageConfig,
-            rootfs: .init(diffIDs: [diffID]),
-            history: [.init(created: now, createdBy: "", comment: message.isEmpty ? "Imported from -" : message)])
-        let image = try graph.createImage(config)
-        if let reference { try graph.tag(image.id, as: reference) }
-        events.emit(type: "image", action: "import", id: image.id, attributes: ["name": reference?.familiarString ?? image.id])
-        try await job.stdout.write(Array((try String(decoding: JSONEncoder().encode(ProgressMessage(status: image.id)), as: UTF8.self) + "\n").utf8))
-    }
 }
 
 /// The repository of a familiar `name:tag`: `localhost:5000/a` of `localhost:5000/a:1`.
