@@ -76,10 +76,7 @@ extension Daemon {
     }
 
     /// Writes the request body to a new file under the root's `tmp` and returns its path.
-    /// Calls `received` with the size of each chunk once the chunk is written.
-    func spoolBody(
-        _ job: Job, prefix: String, received: (Int) -> Void = { _ in }
-    ) async throws -> String {
+    func spoolBody(_ job: Job, prefix: String) async throws -> String {
         let directory = "\(configuration.root)/tmp"
         try FileSystem.createDirectory(directory, mode: 0o700)
         let spool = "\(directory)/\(prefix)-\(randomID().prefix(16)).tar"
@@ -87,7 +84,6 @@ extension Daemon {
         do {
             while let chunk = try await job.stdin.read() {
                 try FileSystem.writeAll(fd, chunk, subject: spool)
-                received(chunk.count)
             }
             close(fd)
         } catch {
