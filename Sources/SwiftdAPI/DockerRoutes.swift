@@ -40,6 +40,7 @@ public enum DockerRoutes {
         // The new name arrives as the query parameter `name`, so the path names it `container`.
         Route("POST", "/containers/{container}/rename", job: "rename", .noContent),
         Route("POST", "/containers/prune", job: "containers_prune", .json(.ok)),
+        Route("POST", "/containers/{name}/update", job: "container_update", .json(.ok)),
 
         Route("POST", "/containers/{name}/exec", job: "exec_create", .json(.created)),
         Route("POST", "/exec/{id}/start", job: "exec_start", .hijack),
