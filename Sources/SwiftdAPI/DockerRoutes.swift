@@ -74,6 +74,7 @@ public enum DockerRoutes {
         Route("GET", "/images/search", job: "search", .json(.ok)),
         Route("POST", "/images/{name*}/push", job: "push", .stream(contentType: "application/json")),
         Route("POST", "/auth", job: "auth", .json(.ok)),
+        Route("GET", "/distribution/{name*}/json", job: "distribution_inspect", .json(.ok)),
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
         Route("POST", "/images/{name*}/tag", job: "tag", .json(.created)),
         Route("DELETE", "/images/{name*}", job: "image_delete", .json(.ok)),
