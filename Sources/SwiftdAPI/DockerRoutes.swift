@@ -40,6 +40,7 @@ public enum DockerRoutes {
         // The new name arrives as the query parameter `name`, so the path names it `container`.
         Route("POST", "/containers/{container}/rename", job: "rename", .noContent),
         Route("POST", "/containers/prune", job: "containers_prune", .json(.ok)),
+        Route("POST", "/containers/{name}/update", job: "container_update", .json(.ok)),
 
         Route("POST", "/containers/{name}/exec", job: "exec_create", .json(.created)),
         Route("POST", "/exec/{id}/start", job: "exec_start", .hijack),
@@ -73,6 +74,7 @@ public enum DockerRoutes {
         Route("GET", "/images/search", job: "search", .json(.ok)),
         Route("POST", "/images/{name*}/push", job: "push", .stream(contentType: "application/json")),
         Route("POST", "/auth", job: "auth", .json(.ok)),
+        Route("GET", "/distribution/{name*}/json", job: "distribution_inspect", .json(.ok)),
         Route("GET", "/images/{name*}/json", job: "image_inspect", .json(.ok)),
         Route("POST", "/images/{name*}/tag", job: "tag", .json(.created)),
         Route("DELETE", "/images/{name*}", job: "image_delete", .json(.ok)),

@@ -70,6 +70,7 @@ public enum ClientMain {
             case "tag": return try client.tag(Array(arguments))
             case "restart": return try client.restart(Array(arguments))
             case "rename": return try client.rename(Array(arguments))
+            case "update": return try client.update(Array(arguments))
             case "port": return try client.port(Array(arguments))
             case "network": return try client.network(Array(arguments))
             case "pause", "unpause": return try client.pause(Array(arguments), action: command)
@@ -137,6 +138,7 @@ public enum ClientMain {
           wait      Wait for containers to stop and print their exit codes
           restart   Restart containers
           rename    Rename a container
+          update    Change the limits and restart policy of containers
           pause     Freeze the processes of containers
           unpause   Thaw paused containers
           rm        Remove containers

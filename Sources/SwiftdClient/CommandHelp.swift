@@ -219,6 +219,27 @@ enum CommandHelp {
 
             Renames a container.
             """,
+        "update": """
+            Usage: swiftd update [OPTIONS] CONTAINER [CONTAINER...]
+
+            Changes the limits and restart policy of containers: at once for running ones, and at
+            the next start for stopped ones. Options left out keep their values.
+
+            Options:
+              -m, --memory BYTES       Memory limit, such as 64m or 1g (at least 6m)
+                  --memory-swap BYTES  Memory plus swap, such as 256m (-1 is unlimited)
+                  --memory-reservation BYTES
+                                       Soft memory limit, such as 32m
+                  --cpus N             CPU limit, such as 0.5
+              -c, --cpu-shares N       Relative CPU weight
+                  --cpu-period USECS   CFS period in microseconds (1000 to 1000000)
+                  --cpu-quota USECS    CPU time per period in microseconds (at least 1000; -1 is
+                                       unlimited)
+                  --cpuset-cpus LIST   CPUs the container may use, such as 0-2 or 0,3
+                  --cpuset-mems LIST   Memory nodes the container may use
+                  --pids-limit N       Maximum number of processes (0 or -1 is unlimited)
+                  --restart POLICY     no, always, unless-stopped or on-failure[:N]
+            """,
         "pause": """
             Usage: swiftd pause CONTAINER [CONTAINER...]
 

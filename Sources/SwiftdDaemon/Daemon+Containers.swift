@@ -111,6 +111,7 @@ extension Daemon {
         // Handlers are in place, so containers whose policy says so can start again.
         try registerVolumeHandlers()
         try registerStatsHandlers()
+        try registerUpdateHandlers()
         applyRestartPoliciesAtStart()
     }
 

@@ -20,6 +20,7 @@ extension Daemon {
         try engine.register("push") { [self] job in try await pushImage(job) }
         try engine.register("auth") { [self] job in try await authenticate(job) }
         try engine.register("search") { [self] job in try await search(job) }
+        try registerDistributionHandlers()
     }
 
     /// The registry settings of the daemon in this process (one daemon per process), set at

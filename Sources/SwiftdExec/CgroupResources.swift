@@ -150,7 +150,7 @@ extension Cgroups {
     }
 
     /// A cgroup file holding one number; "max" reads as `UInt64.max`.
-    private static func number(in path: String) throws -> UInt64 {
+    static func number(in path: String) throws -> UInt64 {
         let text = try FileSystem.readString(path).filter { !$0.isWhitespace }
         if text == "max" { return UInt64.max }
         guard let value = UInt64(text) else {

@@ -11,7 +11,7 @@ import Synchronization
 /// The native exec driver: starts containers with the C init, puts them in cgroups, waits for
 /// them through the process-wide `ChildReaper`, and removes their cgroups.
 public final class ExecDriver: Sendable {
-    private let cgroups: Cgroups
+    let cgroups: Cgroups
     private let reaper = ChildReaper.shared
     private let lastCapability = Capabilities.lastSupported()
     /// Container ID of each started pid, for the OOM check when it exits.

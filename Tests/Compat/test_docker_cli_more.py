@@ -194,5 +194,16 @@ class DockerCLIMoreTests(unittest.TestCase):
         self.assertEqual(self.docker("exec", name, "echo", "awake").stdout, "awake\n")
 
 
+    def test_update_memory_and_restart(self):
+        name = self.container("busybox", "sleep", "60")
+        self.assertEqual(self.docker("update", "--memory", "64m", "--restart",
+                                     "on-failure:2", name).stdout.strip(), name)
+        self.assertEqual(self.docker("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}",
+                                     name).stdout.strip(), "%d on-failure" % (64 << 20))
+        too_small = self.docker("update", "--memory", "1k", name, check=False)
+        self.assertNotEqual(too_small.returncode, 0)
+        self.assertIn("Minimum memory limit", too_small.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
