@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -57,3 +60,25 @@ int swd_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 int swd_errno(void) { return errno; }
 
 int swd_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
+int swd_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int swd_epoll_add(int epfd, int fd, uint64_t token) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.u64 = token;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int swd_epoll_remove(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int swd_epoll_wait(int epfd, uint64_t *tokens, int count) {
+    struct epoll_event events[64];
+    if (count > 64) count = 64;
+    int ready = epoll_wait(epfd, events, count, -1);
+    for (int i = 0; i < ready; i++) tokens[i] = events[i].data.u64;
+    return ready;
+}
+
+int swd_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }

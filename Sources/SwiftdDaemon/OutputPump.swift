@@ -11,10 +11,9 @@ import SwiftdSystem
 /// Reads a container's stdout and stderr pipes, appends each chunk to its json-file log, and
 /// publishes it to attached clients.
 ///
-/// Reading happens on Dispatch read sources, so no thread is held per container.
+/// Reading happens on the `PipeReactor`'s thread, so no thread is held per container.
 final class OutputPump: Sendable {
-    private let queue: DispatchQueue
-    private let sources = Mutex<[UncheckedSource]>([])
+    private let tokens = Mutex<[UInt64]>([])
     private let openStreams = Mutex<Int>(0)
     private let log: ContainerLog?
     private let broadcast: OutputBroadcast
@@ -52,36 +51,30 @@ final class OutputPump: Sendable {
         try log?.open(options)
         self.log = log
         self.broadcast = broadcast
-        queue = DispatchQueue(label: "swiftd.output.\(id.prefix(12))")
         openStreams.withLock { $0 = streams.count }
-        for (fd, kind) in streams {
-            try Sockets.setNonBlocking(fd, true)
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-            source.setEventHandler { [weak self] in self?.drain(fd, kind, source) }
-            source.setCancelHandler { [weak self] in
+        for (index, (fd, kind)) in streams.enumerated() {
+            let handler = PipeReactor.Handler(
+                data: { [weak self] chunk in self?.deliver(kind, chunk) },
+                end: { [weak self] in
+                    if let self, self.log != nil { self.flushPartial(kind) }
+                    self?.closedOne()
+                })
+            do {
+                let token = try PipeReactor.shared.add(fd, handler)
+                tokens.withLock { $0.append(token) }
+            } catch {
+                // The streams not added yet are still the caller's to close.
+                for (rest, _) in streams[(index + 1)...] { close(rest) }
                 close(fd)
-                if let self, self.log != nil { self.flushPartial(kind) }
-                self?.closedOne()
+                cancel()
+                throw error
             }
-            sources.withLock { $0.append(UncheckedSource(source: source)) }
-            source.resume()
         }
     }
 
-    private func drain(_ fd: Int32, _ kind: StreamFrame.Kind, _ source: DispatchSourceRead) {
-        var buffer = [UInt8](repeating: 0, count: 32768)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                let chunk = Array(buffer[0..<count])
-                if let log { writeLog(log, kind, chunk) }
-                broadcast.publish(kind, chunk)
-                continue
-            }
-            if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
-            source.cancel()
-            return
-        }
+    private func deliver(_ kind: StreamFrame.Kind, _ chunk: [UInt8]) {
+        if let log { writeLog(log, kind, chunk) }
+        broadcast.publish(kind, chunk)
     }
 
     /// Appends one json-file log entry per line of output, as Docker's json-file driver does.
@@ -160,14 +153,6 @@ final class OutputPump: Sendable {
 
     /// Stops reading even if writers remain, for a process that left its pipes open elsewhere.
     func cancel() {
-        queue.async { [self] in
-            for entry in sources.withLock({ $0 }) where !entry.source.isCancelled { entry.source.cancel() }
-        }
+        for token in tokens.withLock({ $0 }) { PipeReactor.shared.remove(token) }
     }
-}
-
-/// A Dispatch source kept in a lock-protected list.
-struct UncheckedSource: @unchecked Sendable {
-    // Safe because: Dispatch sources may be resumed and cancelled from any thread.
-    let source: any DispatchSourceProtocol
 }

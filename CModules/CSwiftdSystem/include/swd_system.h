@@ -39,4 +39,16 @@ int swd_accept_cloexec(int fd);
 /* The errno of the calling thread. */
 int swd_errno(void);
 
+/* epoll(7) and eventfd(2), whose headers glibc's Swift module leaves out. */
+/* epoll_create1(EPOLL_CLOEXEC). */
+int swd_epoll_create(void);
+/* Adds fd for EPOLLIN and EPOLLRDHUP, with token as its event data. */
+int swd_epoll_add(int epfd, int fd, uint64_t token);
+int swd_epoll_remove(int epfd, int fd);
+/* Waits without a timeout for up to count events and stores their tokens; returns how many,
+ * or -1 with errno. */
+int swd_epoll_wait(int epfd, uint64_t *tokens, int count);
+/* eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). */
+int swd_eventfd(void);
+
 #endif
