@@ -98,7 +98,12 @@ public enum DaemonMain {
         Task {
             do {
                 let daemon = try Daemon(configuration: configuration, engine: engine, log: log)
-                try daemon.registerHandlers()
+                do {
+                    try daemon.registerHandlers()
+                } catch {
+                    daemon.releaseHostResources()
+                    throw error
+                }
                 engine.onShutdown { await daemon.shutdown() }
                 gate.open()
                 let readyIn = ContinuousClock.now - startedAt
