@@ -328,12 +328,12 @@ func isCIDR(_ text: String, allowHostBits: Bool = true) -> Bool {
 }
 
 /// Splits `tcp://HOST:PORT` into a host and a port: the host is an IPv4 address, a bracketed
-/// IPv6 address or a name (0.0.0.0 when empty), the port 2376 with TLS, else 2375, when
-/// missing. Names are resolved when the listener opens.
+/// IPv6 address or a name (127.0.0.1 when empty, as dockerd reads it), the port 2376 with TLS,
+/// else 2375, when missing. Names are resolved when the listener opens.
 func tcpAddress(_ host: String, tls: Bool) throws -> (host: String, port: UInt16) {
     let address: TCPAddress
     do {
-        address = try TCPAddress(parsing: host, defaultHost: "0.0.0.0", defaultPort: tls ? 2376 : 2375)
+        address = try TCPAddress(parsing: host, defaultHost: "127.0.0.1", defaultPort: tls ? 2376 : 2375)
     } catch {
         throw ConfigurationError("invalid -H \(host): \(error.reason)")
     }

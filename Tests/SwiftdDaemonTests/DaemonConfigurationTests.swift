@@ -114,8 +114,8 @@ struct DaemonConfigurationTests {
     @Test("tcp addresses and their default ports")
     func tcpAddresses() throws {
         #expect(try tcpAddress("tcp://127.0.0.1:4243", tls: false) == ("127.0.0.1", 4243))
-        #expect(try tcpAddress("tcp://", tls: false) == ("0.0.0.0", 2375))
-        #expect(try tcpAddress("tcp://:2376", tls: true) == ("0.0.0.0", 2376))
+        #expect(try tcpAddress("tcp://", tls: false) == ("127.0.0.1", 2375))
+        #expect(try tcpAddress("tcp://:2376", tls: true) == ("127.0.0.1", 2376))
         #expect(try tcpAddress("tcp://127.0.0.1", tls: true) == ("127.0.0.1", 2376))
         #expect(try tcpAddress("tcp://[::1]:4243", tls: false) == ("::1", 4243))
         #expect(try tcpAddress("tcp://[::]/", tls: true) == ("::", 2376))
