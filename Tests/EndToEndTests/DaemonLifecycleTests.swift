@@ -17,6 +17,8 @@ struct DaemonLifecycleTests {
         (["-s", "zfs"], "--storage-driver zfs"),
         (["--tls", "--tlscert", "/nonexistent/c.pem", "--tlskey", "/nonexistent/k.pem"], "/nonexistent/c.pem"),
         (["-e", "lxc"], "--exec-driver lxc"),
+        (["--registry-mirror", "notaurl"], "--registry-mirror notaurl"),
+        (["--insecure-registry", "http://x y"], "--insecure-registry http://x y"),
     ])
     func badValues(_ arguments: [String], _ named: String) throws {
         let harness = try DaemonHarness()
