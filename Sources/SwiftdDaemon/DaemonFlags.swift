@@ -229,6 +229,8 @@ extension DaemonConfiguration {
         } catch {
             throw ConfigurationError("unable to read the configuration file \(configFile): \(error)")
         }
+        // dockerd reads an empty file as no settings.
+        if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return }
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw ConfigurationError("invalid configuration file \(configFile): expected a JSON object")
         }
@@ -240,7 +242,7 @@ extension DaemonConfiguration {
         let conflicts = keys.filter { flagsGiven[$0] != nil }.sorted()
         if !conflicts.isEmpty {
             let details = conflicts.map { key -> String in
-                let fileValue = object[key] ?? object["graph"] ?? ""
+                let fileValue = Self.describe(object[key] ?? object["graph"] ?? "", key: key)
                 return "\(key): (from flag: \(flagsGiven[key] ?? ""), from file: \(fileValue))"
             }
             throw ConfigurationError("the following directives are specified both as a flag and in the configuration file: \(details.joined(separator: ", "))")
@@ -262,6 +264,15 @@ extension DaemonConfiguration {
                 throw ConfigurationError("invalid configuration file \(configFile): \(rawKey) must be \(expected)")
             }
         }
+    }
+
+    /// Formats a value of the configuration file as the flag `key` would be given: booleans
+    /// as `true` or `false` (JSONSerialization reads them as numbers), lists joined by commas.
+    private static func describe(_ value: Any, key: String) -> String {
+        let kind = DaemonFlag.all.first { $0.key == key }?.kind
+        if kind == .bool, let bool = value as? Bool { return bool ? "true" : "false" }
+        if let list = value as? [String] { return list.joined(separator: ", ") }
+        return "\(value)"
     }
 
     /// Checks values that depend on each other or on the host.

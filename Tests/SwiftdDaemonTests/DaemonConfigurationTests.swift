@@ -246,6 +246,25 @@ struct ConfigFileTests {
         }
     }
 
+    @Test("boolean conflict prints true")
+    func booleanConflict() {
+        do {
+            _ = try parse(#"{"debug": true}"#, ["--debug"])
+            Issue.record("expected a conflict")
+        } catch let error as ConfigurationError {
+            #expect(error.message.contains("debug: (from flag: true, from file: true)"), "\(error.message)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test("empty file means no settings", arguments: ["", "  \n\t\n"])
+    func emptyFile(_ text: String) throws {
+        let configuration = try parse(text, ["--bip", "10.8.0.1/16"])
+        #expect(configuration.bridgeIP == "10.8.0.1/16")
+        #expect(configuration.root == DaemonConfiguration().root)
+    }
+
     @Test("unknown keys, wrong types and bad JSON are errors", arguments: [
         #"{"no-such-key": 1}"#, #"{"mtu": "big"}"#, #"{"iptables": "yes"}"#, #"{"dns": "10.0.0.1"}"#, "not json", "[1]",
     ])
