@@ -59,8 +59,31 @@ final class Daemon: Sendable {
             throw error
         }
         sweepStaleCgroups()
-        try restoreContainers()
+        do {
+            try restoreContainers()
+        } catch {
+            // The daemon exits: nothing it made on the host may outlive it.
+            releaseHostResources()
+            throw error
+        }
         releaseStaleAddresses()
+    }
+
+    /// Deletes the bridges, rules and cgroups that the daemon made, logging each failure.
+    func releaseHostResources() {
+        do {
+            try exec.removeParentCgroups()
+        } catch {
+            log.error("removing the daemon's cgroups failed", [("error", "\(error)")])
+        }
+        networks.shutdown()
+        if let network {
+            do {
+                try network.shutdown()
+            } catch {
+                log.error("removing the bridge network failed", [("error", "\(error)")])
+            }
+        }
     }
 
     /// The driver named by `-s`, else overlay2 where an overlay mount works under the root,
@@ -209,18 +232,6 @@ final class Daemon: Sendable {
             }
         }
         graph.unmountAll()
-        do {
-            try exec.removeParentCgroups()
-        } catch {
-            log.error("removing the daemon's cgroups failed", [("error", "\(error)")])
-        }
-        networks.shutdown()
-        if let network {
-            do {
-                try network.shutdown()
-            } catch {
-                log.error("removing the bridge network failed", [("error", "\(error)")])
-            }
-        }
+        releaseHostResources()
     }
 }

@@ -88,9 +88,14 @@ struct DaemonFlag: Sendable {
         DaemonFlag(names: ["--tlskey"], key: "tlskey", kind: .string, valueName: "FILE",
             help: "TLS private key of the daemon") { config, value in config.tlsKey = value },
         DaemonFlag(names: ["--registry-mirror"], key: "registry-mirrors", kind: .list, valueName: "URL",
-            help: "Registry mirror tried first for Docker Hub (repeatable)") { config, value in config.registryMirrors.append(value) },
+            help: "Registry mirror tried first for Docker Hub (repeatable)") { config, value in
+                try validateMirror(value)
+                config.registryMirrors.append(value)
+            },
         DaemonFlag(names: ["--insecure-registry"], key: "insecure-registries", kind: .list, valueName: "HOST[:PORT]",
-            help: "Registry reached over plain HTTP or unverified TLS (repeatable)") { config, value in config.insecureRegistries.append(value) },
+            help: "Registry reached over plain HTTP or unverified TLS: HOST[:PORT] or an IPv4 CIDR (repeatable)") { config, value in
+                config.insecureRegistries.append(try insecureRegistry(value))
+            },
         DaemonFlag(names: ["--debug", "-D"], key: "debug", kind: .bool, valueName: "",
             help: "Log at debug level (default false)") { config, value in config.debug = value == "true" },
         DaemonFlag(names: ["--log-level", "-l"], key: "log-level", kind: .string, valueName: "LEVEL",
@@ -224,6 +229,8 @@ extension DaemonConfiguration {
         } catch {
             throw ConfigurationError("unable to read the configuration file \(configFile): \(error)")
         }
+        // dockerd reads an empty file as no settings.
+        if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return }
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw ConfigurationError("invalid configuration file \(configFile): expected a JSON object")
         }
@@ -235,7 +242,7 @@ extension DaemonConfiguration {
         let conflicts = keys.filter { flagsGiven[$0] != nil }.sorted()
         if !conflicts.isEmpty {
             let details = conflicts.map { key -> String in
-                let fileValue = object[key] ?? object["graph"] ?? ""
+                let fileValue = Self.describe(object[key] ?? object["graph"] ?? "", key: key)
                 return "\(key): (from flag: \(flagsGiven[key] ?? ""), from file: \(fileValue))"
             }
             throw ConfigurationError("the following directives are specified both as a flag and in the configuration file: \(details.joined(separator: ", "))")
@@ -257,6 +264,15 @@ extension DaemonConfiguration {
                 throw ConfigurationError("invalid configuration file \(configFile): \(rawKey) must be \(expected)")
             }
         }
+    }
+
+    /// Formats a value of the configuration file as the flag `key` would be given: booleans
+    /// as `true` or `false` (JSONSerialization reads them as numbers), lists joined by commas.
+    private static func describe(_ value: Any, key: String) -> String {
+        let kind = DaemonFlag.all.first { $0.key == key }?.kind
+        if kind == .bool, let bool = value as? Bool { return bool ? "true" : "false" }
+        if let list = value as? [String] { return list.joined(separator: ", ") }
+        return "\(value)"
     }
 
     /// Checks values that depend on each other or on the host.
@@ -328,14 +344,108 @@ func isCIDR(_ text: String, allowHostBits: Bool = true) -> Bool {
 }
 
 /// Splits `tcp://HOST:PORT` into a host and a port: the host is an IPv4 address, a bracketed
-/// IPv6 address or a name (0.0.0.0 when empty), the port 2376 with TLS, else 2375, when
-/// missing. Names are resolved when the listener opens.
+/// IPv6 address or a name (127.0.0.1 when empty, as dockerd reads it), the port 2376 with TLS,
+/// else 2375, when missing. Names are resolved when the listener opens.
 func tcpAddress(_ host: String, tls: Bool) throws -> (host: String, port: UInt16) {
     let address: TCPAddress
     do {
-        address = try TCPAddress(parsing: host, defaultHost: "0.0.0.0", defaultPort: tls ? 2376 : 2375)
+        address = try TCPAddress(parsing: host, defaultHost: "127.0.0.1", defaultPort: tls ? 2376 : 2375)
     } catch {
         throw ConfigurationError("invalid -H \(host): \(error.reason)")
     }
     return (address.host, address.port)
+}
+
+/// Checks a `--registry-mirror` value as dockerd does: an http or https URL with a host, and
+/// no user name, password, query, fragment or path other than `/`.
+func validateMirror(_ value: String) throws(ConfigurationError) {
+    func invalid(_ reason: String) -> ConfigurationError {
+        ConfigurationError("invalid --registry-mirror \(value): \(reason)")
+    }
+    guard let url = URLComponents(string: value), let scheme = url.scheme?.lowercased(),
+        scheme == "http" || scheme == "https"
+    else { throw invalid("expected an http or https URL, such as https://mirror.example.com") }
+    guard let host = url.host, !host.isEmpty else { throw invalid("the URL has no host") }
+    if let port = url.port, !(1...65535).contains(port) {
+        throw invalid("the port must be from 1 to 65535")
+    }
+    guard url.user == nil, url.password == nil else {
+        throw invalid("a user name or password is not allowed in the URL")
+    }
+    guard url.query == nil, url.fragment == nil else {
+        throw invalid("a query or fragment is not allowed in the URL")
+    }
+    guard url.path.isEmpty || url.path == "/" else {
+        throw invalid("a path is not allowed in the URL")
+    }
+}
+
+/// Checks an `--insecure-registry` value as dockerd does and returns it without an `http://`
+/// or `https://` prefix, which dockerd also drops: `HOST[:PORT]`, where HOST is a name, an
+/// IPv4 address or a bracketed IPv6 address, or a CIDR such as `10.0.0.0/8`.
+func insecureRegistry(_ value: String) throws(ConfigurationError) -> String {
+    func invalid(_ reason: String) -> ConfigurationError {
+        ConfigurationError("invalid --insecure-registry \(value): \(reason)")
+    }
+    var entry = value
+    for scheme in ["http://", "https://"] where entry.lowercased().hasPrefix(scheme) {
+        entry = String(entry.dropFirst(scheme.count))
+    }
+    if entry.contains("://") { throw invalid("the only schemes allowed are http and https") }
+    if let slash = entry.firstIndex(of: "/") {
+        let address = String(entry[..<slash])
+        let bits = Int(entry[entry.index(after: slash)...])
+        if isIPv4(address), let bits, (0...32).contains(bits) { return entry }
+        if isIPv6(address), let bits, (0...128).contains(bits) { return entry }
+        throw invalid("expected HOST[:PORT] or a CIDR such as 10.0.0.0/8")
+    }
+    var host = entry
+    var port: Substring?
+    if entry.hasPrefix("[") {
+        guard let close = entry.firstIndex(of: "]"),
+            isIPv6(String(entry[entry.index(after: entry.startIndex)..<close]))
+        else { throw invalid("expected an IPv6 address in brackets, such as [fd00::1]:5000") }
+        let rest = entry[entry.index(after: close)...]
+        guard rest.isEmpty || rest.hasPrefix(":") else { throw invalid("expected :PORT after ]") }
+        if !rest.isEmpty { port = rest.dropFirst() }
+        host = "::"
+    } else if entry.filter({ $0 == ":" }).count == 1, let colon = entry.firstIndex(of: ":") {
+        host = String(entry[..<colon])
+        port = entry[entry.index(after: colon)...]
+    }
+    if let port, !(Int(port).map { (1...65535).contains($0) } ?? false) {
+        throw invalid("the port must be a number from 1 to 65535")
+    }
+    guard isIPv4(host) || isIPv6(host) || isHostName(host) else {
+        throw invalid("expected HOST[:PORT] or a CIDR such as 10.0.0.0/8")
+    }
+    return entry
+}
+
+/// Reports whether `text` is a DNS name: dot-separated labels of letters, digits and inner
+/// hyphens, each at most 63 characters.
+func isHostName(_ text: String) -> Bool {
+    let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+    return text.utf8.count <= 253 && labels.allSatisfy { label in
+        !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+            && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+    }
+}
+
+/// Reports whether `text` is an IPv6 address: eight hexadecimal groups separated by colons, or
+/// fewer with one `::`, the last two groups optionally written as an IPv4 address.
+func isIPv6(_ text: String) -> Bool {
+    let compressed = text.contains("::")
+    guard text.contains(":"), text.components(separatedBy: "::").count <= 2,
+        !text.hasPrefix(":") || text.hasPrefix("::"), !text.hasSuffix(":") || text.hasSuffix("::")
+    else { return false }
+    var groups = text.split(separator: ":").map(String.init)
+    var count = groups.count
+    if let last = groups.last, last.contains(".") {
+        guard isIPv4(last) else { return false }
+        groups.removeLast()
+        count += 1
+    }
+    guard compressed ? count < 8 : count == 8 else { return false }
+    return groups.allSatisfy { group in group.count <= 4 && group.allSatisfy(\.isHexDigit) }
 }

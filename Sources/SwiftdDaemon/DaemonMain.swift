@@ -98,7 +98,12 @@ public enum DaemonMain {
         Task {
             do {
                 let daemon = try Daemon(configuration: configuration, engine: engine, log: log)
-                try daemon.registerHandlers()
+                do {
+                    try daemon.registerHandlers()
+                } catch {
+                    daemon.releaseHostResources()
+                    throw error
+                }
                 engine.onShutdown { await daemon.shutdown() }
                 gate.open()
                 let readyIn = ContinuousClock.now - startedAt
@@ -330,7 +335,7 @@ enum Trap {
                         log.critical("running jobs at SIGQUIT", [("jobs", runningJobs().joined(separator: ", "))])
                     }
                     log.critical("received SIGQUIT; exiting without cleanup")
-                    exit(128 + SIGQUIT)
+                    exitNow(128 + SIGQUIT)
                 }
                 let received = count.withLock { value -> Int in
                     value += 1
@@ -339,7 +344,7 @@ enum Trap {
                 log.info("received signal", [("signal", signalNumber == SIGINT ? "SIGINT" : "SIGTERM"), ("count", "\(received)")])
                 if received >= 3 {
                     log.critical("received a third signal; exiting without waiting for cleanup")
-                    exit(128 + signalNumber)
+                    exitNow(128 + signalNumber)
                 }
                 if received == 1 {
                     Task {
@@ -355,6 +360,13 @@ enum Trap {
 }
 
 extension Trap {
+    /// Ends the process with `status` at once, as `_exit(2)` does: no atexit handlers or C++
+    /// and OpenSSL destructors, which can wait for threads that the hurried exit abandons.
+    /// The logger writes each line straight to fd 2, so nothing buffered is lost.
+    static func exitNow(_ status: Int32) -> Never {
+        _exit(status)
+    }
+
     /// Calls `reload` on every SIGHUP, one at a time, on a Dispatch queue.
     static func onHangup(_ reload: @escaping @Sendable () -> Void) {
         signal(SIGHUP, SIG_IGN)

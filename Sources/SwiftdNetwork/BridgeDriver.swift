@@ -27,8 +27,11 @@ public final class BridgeDriver: Sendable {
     let allocator: IPAllocator
     let configuration: BridgeConfiguration
     let log: Logger
-    /// True if this driver created the bridge (and so deletes it at shutdown).
+    /// True if this driver or an earlier run of it created the bridge, so that shutdown
+    /// deletes it.
     let createdBridge: Bool
+    /// The file whose presence records that swiftd created the bridge, in the state directory.
+    let ownershipPath: String?
     /// The `ip_forward` value to write back at shutdown, if this driver changed it.
     let originalIPForward: String?
     private let isShutDown = Mutex(false)
@@ -51,7 +54,9 @@ public final class BridgeDriver: Sendable {
     /// Without `bridgeIP`, an existing bridge keeps its address. Otherwise the first subnet of
     /// `SubnetChooser.candidates` that overlaps no route and no address on the host is used,
     /// with the gateway at `.1`. A new bridge gets `mtu`, or the default route's MTU, or 1500.
-    /// If a later step fails, the steps before it are undone.
+    /// If a later step fails, the steps before it are undone. A created bridge is recorded in
+    /// `<stateDirectory>/<name>-created`, so that the next driver with the same state directory
+    /// adopts it after a crash and deletes it at shutdown.
     ///
     /// - Throws: `SwiftdError` with `invalidArgument` for a malformed name or `--bip`, or a
     ///   link of that name that is not a bridge; `conflict` if the bridge has an address other
@@ -87,11 +92,20 @@ public final class BridgeDriver: Sendable {
         let socket = try NetlinkSocket()
         let setup = try Self.prepareBridge(name, requested, configuration, socket)
         self.bridgeName = name
+        // A bridge that an earlier run created and did not delete (it crashed) is this
+        // driver's to delete; a bridge that someone else made is not.
+        let ownershipPath = configuration.stateDirectory.map { "\($0)/\(name)-created" }
+        let owned = setup.created || ownershipPath.map(FileSystem.exists) == true
+        let undoBridge = {
+            guard owned else { return }
+            try? socket.deleteLink(named: name)
+            if let ownershipPath { try? FileSystem.remove(ownershipPath) }
+        }
         let network = IPv4Subnet(containing: setup.address, prefixLength: setup.prefixLength)
         if let fixed,
             !(network.contains(fixed.network) && fixed.prefixLength >= network.prefixLength)
         {
-            if setup.created { try? socket.deleteLink(named: name) }
+            undoBridge()
             throw SwiftdError(
                 .invalidArgument, "fixed CIDR \(fixed) is not inside the bridge subnet \(network)")
         }
@@ -102,13 +116,17 @@ public final class BridgeDriver: Sendable {
         self.allocator = allocator
         self.configuration = configuration
         self.log = log
-        self.createdBridge = setup.created
+        self.createdBridge = owned
+        self.ownershipPath = ownershipPath
         self.defaultHostIP = hostIP
         let statePath = configuration.stateDirectory.map { "\($0)/\(name)-addresses.json" }
         self.statePath = statePath
 
         var changedIPForward: String?
         do {
+            if setup.created, let ownershipPath {
+                try FileSystem.writeAtomically(ownershipPath, Array("\(name)\n".utf8))
+            }
             if configuration.enableIPForward {
                 let current = try FileSystem.readString(Self.ipForwardPath).filter {
                     !$0.isWhitespace
@@ -130,7 +148,7 @@ public final class BridgeDriver: Sendable {
             if let changedIPForward {
                 try? FileSystem.write(Self.ipForwardPath, changedIPForward + "\n")
             }
-            if setup.created { try? socket.deleteLink(named: name) }
+            undoBridge()
             throw error
         }
         self.originalIPForward = changedIPForward
@@ -138,7 +156,7 @@ public final class BridgeDriver: Sendable {
             "bridge ready",
             [
                 ("bridge", name), ("address", "\(setup.address)/\(setup.prefixLength)"),
-                ("created", "\(setup.created)"), ("mtu", "\(setup.mtu)"),
+                ("created", "\(setup.created)"), ("owned", "\(owned)"), ("mtu", "\(setup.mtu)"),
                 ("took", "\(clock.now - start)"),
             ])
     }
@@ -232,7 +250,7 @@ public final class BridgeDriver: Sendable {
     }
 
     /// Removes this bridge's iptables rules (and the SWIFTD chains when empty), deletes the
-    /// bridge if this driver created it, and restores ip_forward if this driver changed it.
+    /// bridge if this driver or an earlier run created it, and restores ip_forward if this driver changed it.
     ///
     /// Every step is tried even if an earlier one fails; the first failure is thrown. A second
     /// call does nothing. Containers still attached lose their connectivity.
@@ -262,6 +280,9 @@ public final class BridgeDriver: Sendable {
                 // Already gone: someone deleted it by hand.
             } catch {
                 failures.append(error)
+            }
+            if let ownershipPath {
+                do { try FileSystem.remove(ownershipPath) } catch { failures.append(error) }
             }
         }
         if let originalIPForward {

@@ -17,6 +17,8 @@ struct DaemonLifecycleTests {
         (["-s", "zfs"], "--storage-driver zfs"),
         (["--tls", "--tlscert", "/nonexistent/c.pem", "--tlskey", "/nonexistent/k.pem"], "/nonexistent/c.pem"),
         (["-e", "lxc"], "--exec-driver lxc"),
+        (["--registry-mirror", "notaurl"], "--registry-mirror notaurl"),
+        (["--insecure-registry", "http://x y"], "--insecure-registry http://x y"),
     ])
     func badValues(_ arguments: [String], _ named: String) throws {
         let harness = try DaemonHarness()
@@ -59,6 +61,55 @@ struct DaemonLifecycleTests {
         #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
     }
 
+    @Test("failed restore removes bridge and rules")
+    func failedRestore() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        try harness.importBusybox()
+        let created = try harness.client(["create", "busybox", "true"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(harness.stop() == 0)
+
+        // A record of a running container that cannot be rewritten fails the restore, which
+        // runs after the bridge is set up.
+        let directory = "\(harness.root)/containers/\(id)"
+        let path = "\(directory)/config.v2.json"
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        var record = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var state = try #require(record["state"] as? [String: Any])
+        state["Running"] = true
+        record["state"] = state
+        try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: path))
+        #expect(try DaemonHarness.capture("/usr/bin/mount", ["--bind", directory, directory]).status == 0)
+        #expect(try DaemonHarness.capture("/usr/bin/mount", ["-o", "remount,bind,ro", directory]).status == 0)
+
+        let result = try runDaemon(harness, ["-b", harness.bridge, "--bip", "\(harness.gateway)/24"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("starting the daemon failed"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: harness.socket))
+        #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
+        let links = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(!links.contains(harness.bridge), "\(result.stderr)")
+        let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
+        #expect(!rules.contains(harness.bridge))
+    }
+
+    @Test("user-made bridge outlives the daemon")
+    func userBridgeKept() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        _ = try DaemonHarness.capture("/usr/sbin/ip", ["link", "add", harness.bridge, "type", "bridge"])
+        _ = try DaemonHarness.capture("/usr/sbin/ip", ["addr", "add", "\(harness.gateway)/24", "dev", harness.bridge])
+        try harness.start()
+        #expect(harness.stop() == 0)
+        let links = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(links.contains(harness.bridge))
+        let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
+        #expect(!rules.contains(harness.bridge))
+    }
+
     @Test("a second daemon on the same root is refused even with another pidfile")
     func rootLock() throws {
         let harness = try DaemonHarness()
@@ -92,6 +143,9 @@ struct DaemonLifecycleTests {
         let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
         #expect(!rules.contains(harness.bridge))
         #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
+        // The bridge that the killed daemon created is adopted and deleted at the clean stop.
+        let links = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(!links.contains(harness.bridge), "\(harness.daemonLog)")
     }
 
     @Test("SIGTERM grace for running jobs")
@@ -148,13 +202,15 @@ struct DaemonSignalTests {
         let events = try harness.followEvents()
         defer { if events.isRunning { events.terminate() } }
         let process = try #require(harness.process)
-        let start = Date()
-        for _ in 0..<3 {
+        for _ in 0..<2 {
             kill(process.processIdentifier, SIGTERM)
             Thread.sleep(forTimeInterval: 0.1)
         }
+        let third = Date()
+        kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
-        #expect(Date().timeIntervalSince(start) < 3)
+        let elapsed = Date().timeIntervalSince(third)
+        #expect(elapsed < 2, "the third SIGTERM took \(elapsed) s to end the daemon")
         #expect(process.terminationStatus == 128 + SIGTERM)
         // The next start cleans up what the hurried exit left, its cgroups included.
         let oldPid = process.processIdentifier
@@ -162,6 +218,28 @@ struct DaemonSignalTests {
         #expect(harness.stop() == 0)
         let cgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", "swiftd-\(oldPid)"]).stdout
         #expect(cgroups.isEmpty, "\(cgroups)")
+    }
+
+    @Test("SIGQUIT with TLS exits at once")
+    func sigquitTLS() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        let certificates = try TLSTests.Certificates(in: harness.work)
+        let port = TLSTests().freePort()
+        try harness.start(extraArguments: [
+            "-H", "tcp://127.0.0.1:\(port)", "--tls", "--tlscert", certificates.serverCert,
+            "--tlskey", certificates.serverKey,
+        ])
+        let process = try #require(harness.process)
+        let start = Date()
+        kill(process.processIdentifier, SIGQUIT)
+        process.waitUntilExit()
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(elapsed < 2, "SIGQUIT took \(elapsed) s to end the daemon")
+        #expect(process.terminationStatus == 131)
+        // A normal start and stop removes the rules that the hurried exit left.
+        try harness.start()
+        #expect(harness.stop() == 0)
     }
 
     @Test("socket mode and group fallback")

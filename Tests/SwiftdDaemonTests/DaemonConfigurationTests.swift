@@ -99,6 +99,19 @@ struct DaemonConfigurationTests {
         (["--selinux-enabled"], "--selinux-enabled"),
         (["--iptables=false", "--icc=false"], "--icc=false"),
         (["--tls", "--tlscert", "/nonexistent/cert.pem", "--tlskey", "/nonexistent/key.pem"], "--tlscert /nonexistent/cert.pem"),
+        (["--registry-mirror", "notaurl"], "--registry-mirror notaurl"),
+        (["--registry-mirror", "ftp://mirror.example"], "--registry-mirror ftp://mirror.example"),
+        (["--registry-mirror", "https://"], "--registry-mirror https://"),
+        (["--registry-mirror", "https://mirror.example/v2/"], "--registry-mirror https://mirror.example/v2/"),
+        (["--registry-mirror", "https://u:p@mirror.example"], "--registry-mirror https://u:p@mirror.example"),
+        (["--registry-mirror", "https://mirror.example?x=1"], "--registry-mirror https://mirror.example?x=1"),
+        (["--insecure-registry", "http://x y"], "--insecure-registry http://x y"),
+        (["--insecure-registry", "ftp://x"], "--insecure-registry ftp://x"),
+        (["--insecure-registry", "x:http"], "--insecure-registry x:http"),
+        (["--insecure-registry", "x:70000"], "--insecure-registry x:70000"),
+        (["--insecure-registry", "10.0.0.0/33"], "--insecure-registry 10.0.0.0/33"),
+        (["--insecure-registry", "-x.example"], "--insecure-registry -x.example"),
+        (["--insecure-registry", "[fe80::1:5000"], "--insecure-registry [fe80::1:5000"),
     ])
     func invalidValues(_ arguments: [String], _ named: String) {
         do {
@@ -111,11 +124,35 @@ struct DaemonConfigurationTests {
         }
     }
 
+    @Test("registry mirrors and insecure registries")
+    func registries() throws {
+        let configuration = try parse([
+            "--registry-mirror", "https://mirror.example", "--registry-mirror", "http://127.0.0.1:5000/",
+            "--insecure-registry", "registry.example:5000", "--insecure-registry", "http://10.1.2.3",
+            "--insecure-registry", "10.0.0.0/8", "--insecure-registry", "[fd00::1]:5000",
+            "--insecure-registry", "fd00::/8", "--insecure-registry", "localhost",
+        ])
+        #expect(configuration.registryMirrors == ["https://mirror.example", "http://127.0.0.1:5000/"])
+        #expect(configuration.insecureRegistries == [
+            "registry.example:5000", "10.1.2.3", "10.0.0.0/8", "[fd00::1]:5000", "fd00::/8", "localhost",
+        ])
+    }
+
+    @Test("IPv6 address shapes")
+    func ipv6Shapes() {
+        for valid in ["::", "::1", "fe80::1", "1:2:3:4:5:6:7:8", "::ffff:10.0.0.1", "fd00:0:0:0:0:0:0:1"] {
+            #expect(isIPv6(valid), "\(valid)")
+        }
+        for invalid in ["1:2:3", ":1::2", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::1", "g::1", "x"] {
+            #expect(!isIPv6(invalid), "\(invalid)")
+        }
+    }
+
     @Test("tcp addresses and their default ports")
     func tcpAddresses() throws {
         #expect(try tcpAddress("tcp://127.0.0.1:4243", tls: false) == ("127.0.0.1", 4243))
-        #expect(try tcpAddress("tcp://", tls: false) == ("0.0.0.0", 2375))
-        #expect(try tcpAddress("tcp://:2376", tls: true) == ("0.0.0.0", 2376))
+        #expect(try tcpAddress("tcp://", tls: false) == ("127.0.0.1", 2375))
+        #expect(try tcpAddress("tcp://:2376", tls: true) == ("127.0.0.1", 2376))
         #expect(try tcpAddress("tcp://127.0.0.1", tls: true) == ("127.0.0.1", 2376))
         #expect(try tcpAddress("tcp://[::1]:4243", tls: false) == ("::1", 4243))
         #expect(try tcpAddress("tcp://[::]/", tls: true) == ("::", 2376))
@@ -207,6 +244,25 @@ struct ConfigFileTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test("boolean conflict prints true")
+    func booleanConflict() {
+        do {
+            _ = try parse(#"{"debug": true}"#, ["--debug"])
+            Issue.record("expected a conflict")
+        } catch let error as ConfigurationError {
+            #expect(error.message.contains("debug: (from flag: true, from file: true)"), "\(error.message)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test("empty file means no settings", arguments: ["", "  \n\t\n"])
+    func emptyFile(_ text: String) throws {
+        let configuration = try parse(text, ["--bip", "10.8.0.1/16"])
+        #expect(configuration.bridgeIP == "10.8.0.1/16")
+        #expect(configuration.root == DaemonConfiguration().root)
     }
 
     @Test("unknown keys, wrong types and bad JSON are errors", arguments: [
