@@ -4,6 +4,7 @@ DEB_PACKAGES := pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libsystemd-
 	libseccomp-dev libarchive-dev libssl-dev busybox-static iptables iproute2 iputils-ping \
 	util-linux curl tar skopeo docker-registry debootstrap systemd-container lintian
 export SWIFTD_GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+export SWIFTD_BUILD_TIME := $(shell git log -1 --format=%cI 2>/dev/null)
 
 .PHONY: all deps build release run test test-debug test-release test-compat fuzz fuzz-ci deb \
 	test-package clean

@@ -8,6 +8,14 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
         providers: [.apt(apt)])
 }
 
+/// The commit and build time that `/version` reports, from the environment that `make` sets
+/// (`SWIFTD_GIT_COMMIT`, and `SWIFTD_BUILD_TIME` from the commit's date, so that builds of one
+/// commit are the same).
+let buildInfo: [CSetting] = [
+    .define("SWD_GIT_COMMIT", to: "\"\(Context.environment["SWIFTD_GIT_COMMIT"] ?? "unknown")\""),
+    .define("SWD_BUILD_TIME", to: "\"\(Context.environment["SWIFTD_BUILD_TIME"] ?? "")\""),
+]
+
 let package = Package(
     name: "swiftd",
     platforms: [.macOS(.v15)],
@@ -25,7 +33,7 @@ let package = Package(
         systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: ["libssl-dev"]),
         systemLibrary("CTLS", pkgConfig: "libssl", apt: ["libssl-dev"]),
         // Syscalls that glibc's Swift module hides (it is built without _GNU_SOURCE).
-        .target(name: "CSwiftdSystem", path: "CModules/CSwiftdSystem"),
+        .target(name: "CSwiftdSystem", path: "CModules/CSwiftdSystem", cSettings: buildInfo),
         // The container init: clone, namespaces, rootfs, capabilities, execve.
         .target(name: "CSwiftdInit", path: "CModules/CSwiftdInit"),
 

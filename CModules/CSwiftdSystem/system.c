@@ -82,3 +82,14 @@ int swd_epoll_wait(int epfd, uint64_t *tokens, int count) {
 }
 
 int swd_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+#ifndef SWD_GIT_COMMIT
+#define SWD_GIT_COMMIT "unknown"
+#endif
+#ifndef SWD_BUILD_TIME
+#define SWD_BUILD_TIME ""
+#endif
+
+const char *swd_git_commit(void) { return SWD_GIT_COMMIT; }
+
+const char *swd_build_time(void) { return SWD_BUILD_TIME; }

@@ -559,6 +559,7 @@ public struct VersionResponse: Codable, Sendable {
     public var Arch: String
     public var KernelVersion: String
     public var BuildTime: String
+    public var Experimental: Bool
 
     public struct PlatformName: Codable, Sendable {
         public var Name: String
@@ -585,6 +586,7 @@ public struct VersionResponse: Codable, Sendable {
         Arch = "amd64"
         KernelVersion = kernel
         BuildTime = buildTime
+        Experimental = false
     }
 }
 
@@ -626,7 +628,55 @@ public struct InfoResponse: Codable, Sendable {
     public var DefaultRuntime: String
     public var Runtimes: [String: [String: String]]
     public var SecurityOptions: [String]
+    public var RegistryConfig: RegistryServiceConfig
+    public var Swarm: SwarmInfo
+    public var Plugins: PluginsInfo
     public var Warnings: [String]
+
+    /// `RegistryConfig`: the mirrors and the registries reached without TLS checks.
+    public struct RegistryServiceConfig: Codable, Sendable {
+        public var InsecureRegistryCIDRs: [String]
+        public var IndexConfigs: [String: IndexInfo]
+        public var Mirrors: [String]
+
+        public init(InsecureRegistryCIDRs: [String], IndexConfigs: [String: IndexInfo], Mirrors: [String]) {
+            self.InsecureRegistryCIDRs = InsecureRegistryCIDRs
+            self.IndexConfigs = IndexConfigs
+            self.Mirrors = Mirrors
+        }
+    }
+
+    /// One registry of `RegistryConfig.IndexConfigs`.
+    public struct IndexInfo: Codable, Sendable {
+        public var Name: String
+        public var Mirrors: [String]
+        public var Secure: Bool
+        public var Official: Bool
+
+        public init(Name: String, Mirrors: [String], Secure: Bool, Official: Bool) {
+            self.Name = Name
+            self.Mirrors = Mirrors
+            self.Secure = Secure
+            self.Official = Official
+        }
+    }
+
+    /// `Swarm`: always inactive, as swiftd never joins one.
+    public struct SwarmInfo: Codable, Sendable {
+        public var NodeID = ""
+        public var NodeAddr = ""
+        public var LocalNodeState = "inactive"
+        public var ControlAvailable = false
+        public var Error = ""
+    }
+
+    /// `Plugins`: the built-in drivers, by kind.
+    public struct PluginsInfo: Codable, Sendable {
+        public var Volume = ["local"]
+        public var Network = ["bridge", "host", "null"]
+        public var Authorization: [String]? = nil
+        public var Log = ["json-file"]
+    }
 
     public init(ID: String, Driver: String, DockerRootDir: String, ServerVersion: String) {
         self.ID = ID
@@ -664,7 +714,13 @@ public struct InfoResponse: Codable, Sendable {
         self.ServerVersion = ServerVersion
         DefaultRuntime = "native"
         Runtimes = ["native": ["path": "swiftd"]]
-        SecurityOptions = []
+        SecurityOptions = ["name=seccomp,profile=builtin"]
+        RegistryConfig = RegistryServiceConfig(
+            InsecureRegistryCIDRs: ["127.0.0.0/8"],
+            IndexConfigs: ["docker.io": IndexInfo(Name: "docker.io", Mirrors: [], Secure: true, Official: true)],
+            Mirrors: [])
+        Swarm = SwarmInfo()
+        Plugins = PluginsInfo()
         Warnings = []
     }
 }

@@ -504,7 +504,9 @@ struct Commands {
              Engine:
               Version:          \(version.Version)
               API version:      \(version.ApiVersion) (minimum version \(version.MinAPIVersion))
+              Swift version:    \(version.GoVersion)
               Git commit:       \(version.GitCommit)
+              Built:            \(version.BuildTime)
               OS/Arch:          \(version.Os)/\(version.Arch)
               Kernel:           \(version.KernelVersion)
             """)

@@ -14,8 +14,8 @@ import SwiftdTLS
 /// The version reported by `/version` and in the start-up log line.
 public enum SwiftdVersion {
     public static let version = "0.1.0"
-    /// Set at build time through the environment of `make`; "unknown" in a plain `swift build`.
-    public static let commit = ProcessInfo.processInfo.environment["SWIFTD_GIT_COMMIT"] ?? "unknown"
+    /// Set at build time by `make`; "unknown" in a plain `swift build`.
+    public static let commit = BuildInfo.commit
 }
 
 /// `swiftd -d`: start-up, the signal trap and shutdown.
@@ -241,7 +241,7 @@ public enum DaemonMain {
             #endif
             let response = VersionResponse(
                 version: SwiftdVersion.version, commit: SwiftdVersion.commit, swiftVersion: swiftVersion,
-                kernel: kernel, buildTime: "")
+                kernel: kernel, buildTime: BuildInfo.buildTime)
             try await job.stdout.write(Array(try JSONEncoder().encode(response)))
         }
     }
@@ -394,7 +394,18 @@ extension Daemon {
         try registerRegistryHandlers()
         try engine.register("info") { [self] job in
             let all = allContainers()
-            var info = InfoResponse(ID: "", Driver: graph.driver.rawValue, DockerRootDir: configuration.root, ServerVersion: SwiftdVersion.version)
+            var info = InfoResponse(
+                ID: engineID, Driver: graph.driver.rawValue, DockerRootDir: configuration.root,
+                ServerVersion: SwiftdVersion.version)
+            let registry = Self.registrySettings.values
+            let cidrs = registry.insecureRegistries.filter { $0.contains("/") }
+            info.RegistryConfig.InsecureRegistryCIDRs = ["127.0.0.0/8"] + cidrs
+            info.RegistryConfig.Mirrors = registry.mirrors
+            info.RegistryConfig.IndexConfigs["docker.io"]?.Mirrors = registry.mirrors
+            for host in registry.insecureRegistries where !host.contains("/") {
+                info.RegistryConfig.IndexConfigs[host] = InfoResponse.IndexInfo(
+                    Name: host, Mirrors: [], Secure: false, Official: false)
+            }
             info.Containers = all.count
             info.ContainersRunning = all.filter(\.isRunning).count
             info.ContainersStopped = all.count - info.ContainersRunning
@@ -413,6 +424,20 @@ extension Daemon {
             info.NEventsListener = events.subscriberCount
             try await job.stdout.write(Array(try JSONEncoder().encode(info)))
         }
+    }
+}
+
+extension Daemon {
+    /// The engine's ID in `/info`: a UUID made at the first start and kept in the root, as
+    /// dockerd keeps its `engine-id`.
+    var engineID: String {
+        let path = "\(configuration.root)/engine-id"
+        if let stored = try? FileSystem.readString(path), !stored.isEmpty {
+            return stored.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let id = UUID().uuidString.lowercased()
+        try? FileSystem.writeAtomically(path, Array((id + "\n").utf8))
+        return id
     }
 }
 

@@ -100,7 +100,23 @@ final class DaemonHarness: @unchecked Sendable {
         try? logHandle?.close()
         for point in mountPoints(under: work) { _ = try? Self.capture("/usr/bin/umount", ["-l", point]) }
         _ = try? Self.capture("/usr/sbin/ip", ["link", "delete", bridge])
+        Self.deleteRules(naming: bridge)
         try? FileManager.default.removeItem(atPath: work)
+    }
+
+    /// Deletes the iptables rules that name `bridge`, which a daemon that crashed or was
+    /// killed leaves behind. Every rule swiftd writes for a bridge names it.
+    static func deleteRules(naming bridge: String) {
+        guard let saved = try? capture("/usr/sbin/iptables-legacy-save", []).stdout else { return }
+        var table = "filter"
+        for line in saved.split(separator: "\n") {
+            if line.hasPrefix("*") {
+                table = String(line.dropFirst())
+            } else if line.hasPrefix("-A "), line.split(separator: " ").contains(Substring(bridge)) {
+                let rule = line.dropFirst(3).split(separator: " ").map(String.init)
+                _ = try? capture("/usr/sbin/iptables-legacy", ["-w", "-t", table, "-D"] + rule)
+            }
+        }
     }
 
     /// Runs the client against this daemon.

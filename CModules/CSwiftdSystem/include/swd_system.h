@@ -39,6 +39,10 @@ int swd_accept_cloexec(int fd);
 /* The errno of the calling thread. */
 int swd_errno(void);
 
+/* The commit and build time the build was made with ("unknown" and "" outside make). */
+const char *swd_git_commit(void);
+const char *swd_build_time(void);
+
 /* epoll(7) and eventfd(2), whose headers glibc's Swift module leaves out. */
 /* epoll_create1(EPOLL_CLOEXEC). */
 int swd_epoll_create(void);
