@@ -102,9 +102,9 @@ extension Graph {
     /// With `force`, an ID tagged in several repositories loses all its tags, and an image a
     /// container layer still uses loses its tags but stays (dangling) for that container.
     ///
-    /// - Throws: `SwiftdError(.notFound)`; `.conflict` without `force` when a container layer
-    ///   uses the image or the ID is tagged in several repositories; `SystemCallError` on a
-    ///   write failure.
+    /// - Throws: `SwiftdError(.notFound)`. `.conflict` without `force` when a container layer
+    ///   uses the image and the removal would leave it without a tag or delete it, or when the
+    ///   ID is tagged in several repositories. `SystemCallError` on a write failure.
     public func deleteImage(_ nameOrID: String, force: Bool = false) throws -> [String] {
         try state.withLock { state in
             let (id, byReference) = try resolve(nameOrID, state)
@@ -124,13 +124,19 @@ extension Graph {
                 untag = imageTags
             }
             let user = state.containers.values.first(where: { $0.imageID == id })
-            let deletesImage = untag.count == imageTags.count && (user == nil || !force)
-            if deletesImage, let user {
-                let what = byReference.map { "remove repository reference \"\($0)\"" }
-                    ?? "delete \(short)"
+            if byReference != nil, !force, let user, isSingleReference(imageTags) {
+                // Untagging would leave the container's image dangling, so dockerd requires -f.
                 throw SwiftdError(
                     .conflict,
-                    "conflict: unable to \(what) (must be forced) - container "
+                    "conflict: unable to remove repository reference \"\(nameOrID)\" (must "
+                        + "force) - container \(user.id.prefix(12)) is using its referenced "
+                        + "image \(short)")
+            }
+            let deletesImage = untag.count == imageTags.count && (user == nil || !force)
+            if deletesImage, let user {
+                throw SwiftdError(
+                    .conflict,
+                    "conflict: unable to delete \(short) (must be forced) - container "
                         + "\(user.id.prefix(12)) is using its referenced image \(short)")
             }
 
@@ -201,6 +207,16 @@ extension Graph {
         }
         try FileSystem.writeAtomically(tagStorePath, try encode(file), mode: 0o600)
     }
+}
+
+/// Reports whether `references` (tags and digests of one image) name one repository and contain
+/// at most one tag, as dockerd's `isSingleReference`. Removing that tag leaves the image unnamed.
+func isSingleReference(_ references: [String]) -> Bool {
+    let tags = references.filter { !$0.contains("@") }
+    guard references.count > 1 else { return references.count == 1 }
+    guard tags.count <= 1 else { return false }
+    let repositories = Set(references.map(repositoryName))
+    return repositories.count == 1
 }
 
 /// The repository part of a familiar reference: `busybox` of `busybox:latest`.
