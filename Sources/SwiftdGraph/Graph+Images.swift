@@ -96,7 +96,8 @@ extension Graph {
     /// without `--force`, and returns its report lines: `Untagged: busybox:latest` and
     /// `Deleted: sha256:…` (the image ID, then the chain IDs of removed layers).
     ///
-    /// By name, only that tag goes; the image goes with its last tag. By ID, the image and
+    /// By name, only that tag goes, with the digest references of its repository when it is
+    /// the repository's last tag. The image goes with its last reference. By ID, the image and
     /// all its tags go unless they belong to more than one repository.
     ///
     /// With `force`, an ID tagged in several repositories loses all its tags, and an image a
@@ -113,6 +114,17 @@ extension Graph {
             var untag: [String]
             if let byReference {
                 untag = [byReference]
+                let repository = repositoryName(byReference)
+                let otherTags = imageTags.filter {
+                    !$0.contains("@") && $0 != byReference && repositoryName($0) == repository
+                }
+                if !byReference.contains("@") && otherTags.isEmpty {
+                    // The repository's last tag takes its digest references with it, as in
+                    // dockerd, so that a pulled image does not stay behind unnamed.
+                    untag += imageTags.filter {
+                        $0.contains("@") && repositoryName($0) == repository
+                    }
+                }
             } else {
                 let repositories = Set(imageTags.map(repositoryName))
                 if repositories.count > 1 && !force {

@@ -61,4 +61,46 @@ struct ImageRemovalTests {
             #expect(try daemon.client(["rmi", id]).stdout.contains("Deleted: \(id)"))
         }
     }
+
+    @Test(
+        "pulled image gone with its tag",
+        .enabled(if: RegistryHarness.isAvailable, "needs docker-registry and skopeo"))
+    func pulledImageGone() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let registry = try RegistryHarness(directory: daemon.work)
+            defer { registry.stop() }
+            let archive = "\(daemon.work)/busybox-saved.tar"
+            #expect(try daemon.client(["save", "-o", archive, "busybox"]).status == 0)
+            let id = try daemon.client(["images", "-q", "--no-trunc", "busybox"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try registry.push(archive: archive, as: "e2e/removal:v1")
+            #expect(try daemon.client(["rmi", "busybox"]).status == 0)
+
+            let name = "\(registry.host)/e2e/removal:v1"
+            let pulled = try daemon.client(["pull", name])
+            #expect(pulled.status == 0, "\(pulled.stderr)")
+            let removed = try daemon.client(["rmi", name])
+            #expect(removed.status == 0, "\(removed.stderr)")
+            let lines = removed.stdout.split(separator: "\n")
+            #expect(lines.first == "Untagged: \(name)", "\(removed.stdout)")
+            #expect(
+                lines.contains { $0.hasPrefix("Untagged: \(registry.host)/e2e/removal@sha256:") },
+                "\(removed.stdout)")
+            #expect(lines.contains("Deleted: \(id)"), "\(removed.stdout)")
+            let left = try daemon.client(["images", "-a", "-q"])
+            #expect(left.stdout.isEmpty, "\(left.stdout)")
+
+            // Through the API, with a container on the image: 409 until the container goes.
+            #expect(try daemon.client(["pull", name]).status == 0)
+            #expect(try daemon.client(["create", "--name", "holder", name, "true"]).status == 0)
+            let rejected = try Self.deleteThroughAPI(daemon, name)
+            #expect(rejected.hasSuffix(" 409"), "\(rejected)")
+            #expect(try daemon.client(["rm", "holder"]).status == 0)
+            let deleted = try Self.deleteThroughAPI(daemon, name)
+            #expect(deleted.hasSuffix(" 200"), "\(deleted)")
+            #expect(deleted.contains(#""Deleted":"\#(id)""#), "\(deleted)")
+            #expect(try daemon.client(["images", "-a", "-q"]).stdout.isEmpty)
+            try daemon.importBusybox()
+        }
+    }
 }
