@@ -715,7 +715,8 @@ extension Daemon {
                 ipRange: range?.IPRange,
                 bridgeName: request.Options?["com.docker.network.bridge.name"],
                 labels: request.Labels ?? [:], id: randomID(), created: timestamp(),
-                isInternal: request.Internal ?? false)
+                isInternal: request.Internal ?? false,
+                reservedSubnets: network.map { [$0.subnet] } ?? [])
             events.emit(
                 type: "network", action: "create", id: record.id,
                 attributes: ["name": record.name, "type": "bridge"])

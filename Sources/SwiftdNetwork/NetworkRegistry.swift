@@ -100,13 +100,16 @@ public final class NetworkRegistry: Sendable {
 
     /// Creates a network and its bridge and saves it. Without `subnet`, the first candidate
     /// subnet that overlaps no route or address of the host is used; the gateway defaults to
-    /// the subnet's first address.
+    /// the subnet's first address. A given `subnet` may overlap host routes, as Docker's may,
+    /// but not the subnet of another network or any of `reservedSubnets`.
     ///
     /// - Throws: `SwiftdError`: `conflict` if the name is taken; `invalidArgument` for a
-    ///   reserved name or a malformed subnet, gateway or range. What `BridgeDriver.init` throws.
+    ///   reserved name or a malformed subnet, gateway or range; `forbidden` for a subnet that
+    ///   overlaps another network's. What `BridgeDriver.init` throws.
     public func create(
         name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
-        labels: [String: String], id: String, created: String, isInternal: Bool = false
+        labels: [String: String], id: String, created: String, isInternal: Bool = false,
+        reservedSubnets: [String] = []
     ) throws -> NetworkRecord {
         guard !Self.reservedNames.contains(name), !name.isEmpty else {
             throw SwiftdError(.invalidArgument, "network name \"\(name)\" is reserved or empty")
@@ -120,6 +123,13 @@ public final class NetworkRegistry: Sendable {
             guard let parsed = IPv4Subnet(subnet), parsed.prefixLength <= 30 else {
                 throw SwiftdError(
                     .invalidArgument, "invalid subnet \(subnet): expected a /30 or larger")
+            }
+            let taken = records.map(\.subnet) + reservedSubnets
+            if taken.compactMap(IPv4Subnet.init).contains(where: { $0.overlaps(parsed) }) {
+                // libnetwork's ErrPoolOverlap is a Forbidden error, so dockerd returns 403.
+                throw SwiftdError(
+                    .forbidden,
+                    "invalid pool request: Pool overlaps with other one on this address space")
             }
             let gatewayText = gateway ?? IPv4Address(parsed.network.value + 1).description
             guard let address = IPv4Address(gatewayText), parsed.contains(address) else {

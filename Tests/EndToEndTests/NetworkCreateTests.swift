@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// `network create` checks on subnets, and the IDs of the built-in networks, through the real
+/// daemon. No container sends traffic.
+@Suite(
+    "network create", .serialized,
+    .enabled(if: DaemonHarness.isRoot, "needs root for bridges and iptables"))
+struct NetworkCreateTests {
+    /// Sends `POST /networks/create` with `body` and returns the reply and its status.
+    static func createThroughAPI(_ daemon: DaemonHarness, _ body: String) throws -> String {
+        try DaemonHarness.capture(
+            "/usr/bin/curl",
+            [
+                "-s", "-w", " %{http_code}", "--unix-socket", daemon.socket, "-X", "POST",
+                "-H", "Content-Type: application/json", "-d", body,
+                "http://x/v1.45/networks/create",
+            ]
+        ).stdout
+    }
+
+    @Test("overlapping subnets rejected with 403")
+    func overlapRejected() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        let first = try TestNetwork("first")
+        defer { first.cleanUp() }
+        try daemon.start()
+        try first.create(daemon)
+
+        let same = try daemon.client([
+            "network", "create", "--subnet", "\(first.prefix).128/25", "second",
+        ])
+        #expect(same.status == 1)
+        #expect(
+            same.stderr.contains(
+                "invalid pool request: Pool overlaps with other one on this address space"),
+            "\(same.stderr)")
+        let wider = try Self.createThroughAPI(
+            daemon,
+            #"{"Name": "wider", "IPAM": {"Config": [{"Subnet": "\#(first.prefix).0/23"}]}}"#)
+        #expect(wider.hasSuffix(" 403"), "\(wider)")
+        #expect(wider.contains("Pool overlaps"), "\(wider)")
+        let onBridge = try Self.createThroughAPI(
+            daemon,
+            #"{"Name": "onbridge", "IPAM": {"Config": [{"Subnet": "\#(daemon.subnetPrefix).0/28"}]}}"#)
+        #expect(onBridge.hasSuffix(" 403"), "\(onBridge)")
+        let names = try daemon.client(["network", "ls"]).stdout.split(separator: "\n")
+            .dropFirst().compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first }
+        #expect(names.sorted() == ["bridge", "first", "host", "none"])
+        #expect(try daemon.client(["network", "rm", "first"]).status == 0)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+}
