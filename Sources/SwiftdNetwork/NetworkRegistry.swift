@@ -120,12 +120,15 @@ public final class NetworkRegistry: Sendable {
 
         var bridgeIP: String?
         if let subnet {
-            guard let parsed = IPv4Subnet(subnet), parsed.prefixLength <= 30 else {
+            guard let parsed = IPv4Subnet(subnet) else {
+                throw SwiftdError(.invalidArgument, "invalid CIDR address: \(subnet)")
+            }
+            guard parsed.prefixLength <= 30 else {
                 throw SwiftdError(
                     .invalidArgument, "invalid subnet \(subnet): expected a /30 or larger")
             }
-            let taken = records.map(\.subnet) + reservedSubnets
-            if taken.compactMap(IPv4Subnet.init).contains(where: { $0.overlaps(parsed) }) {
+            let inUse = records.map(\.subnet) + reservedSubnets
+            if inUse.compactMap(IPv4Subnet.init).contains(where: { $0.overlaps(parsed) }) {
                 // libnetwork's ErrPoolOverlap is a Forbidden error, so dockerd returns 403.
                 throw SwiftdError(
                     .forbidden,

@@ -51,4 +51,19 @@ struct NetworkCreateTests {
         #expect(try daemon.client(["network", "rm", "first"]).status == 0)
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
+
+    @Test("malformed subnet named as CIDR")
+    func malformedSubnet() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let bad = try daemon.client(["network", "create", "--subnet", "999.1.1.0/24", "bad"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("invalid CIDR address: 999.1.1.0/24"), "\(bad.stderr)")
+        let api = try Self.createThroughAPI(
+            daemon, #"{"Name": "bad", "IPAM": {"Config": [{"Subnet": "10.1.2.0"}]}}"#)
+        #expect(api.contains("invalid CIDR address: 10.1.2.0"), "\(api)")
+        #expect(api.hasSuffix(" 400"), "\(api)")
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
 }
