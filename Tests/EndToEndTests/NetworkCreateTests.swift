@@ -66,4 +66,53 @@ struct NetworkCreateTests {
         #expect(api.hasSuffix(" 400"), "\(api)")
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
+
+    @Test("built-in networks have stable hex IDs")
+    func builtinIDs() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        try daemon.importBusybox()
+        func ids() throws -> [String: String] {
+            let lines = try daemon.client(["network", "ls", "--no-trunc"]).stdout
+                .split(separator: "\n").dropFirst()
+            var result: [String: String] = [:]
+            for line in lines {
+                let parts = line.split(separator: " ").map(String.init)
+                if parts.count >= 2 { result[parts[1]] = parts[0] }
+            }
+            return result
+        }
+        let before = try ids()
+        for name in ["bridge", "host", "none"] {
+            let id = try #require(before[name], "\(before)")
+            #expect(id.count == 64 && id.allSatisfy(\.isHexDigit), "\(name): \(id)")
+        }
+        let bridgeID = try #require(before["bridge"])
+        let byID = try daemon.client(["network", "inspect", bridgeID])
+        #expect(byID.stdout.contains(#""Name": "bridge""#), "\(byID.stdout)\(byID.stderr)")
+        let byPrefix = try daemon.client(["network", "inspect", String(bridgeID.prefix(12))])
+        #expect(byPrefix.stdout.contains(#""Id": "\#(bridgeID)""#), "\(byPrefix.stderr)")
+
+        let run = try daemon.client(["run", "-d", "--name", "idcheck", "busybox", "sleep", "60"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let networkID = try daemon.client([
+            "inspect", "-f", "{{.NetworkSettings.Networks.bridge.NetworkID}}", "idcheck",
+        ])
+        #expect(networkID.stdout == bridgeID + "\n", "\(networkID.stderr)")
+        #expect(try daemon.client(["rm", "-f", "idcheck"]).status == 0)
+        let until = String(Date().timeIntervalSince1970 + 1)
+        let events = try daemon.client([
+            "events", "--since", "0", "--until", until, "--filter", "type=network",
+            "--filter", "event=connect",
+        ]).stdout
+        #expect(
+            events.contains("network connect \(bridgeID) (container="), "\(events)")
+        #expect(events.contains("name=bridge, type=bridge"), "\(events)")
+
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try ids() == before)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
 }
