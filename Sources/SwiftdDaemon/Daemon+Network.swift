@@ -184,6 +184,7 @@ extension Daemon {
     /// - Throws: `SwiftdError`: `notFound` for an unknown network or `bridge` under `-b none`;
     ///   `invalidArgument` for `host` and `none`, which take no endpoints.
     func bridgeNetworkName(_ reference: String) throws -> String {
+        let reference = networks.builtinName(matching: reference) ?? reference
         if reference == "bridge" || reference == "default" {
             guard network != nil else {
                 throw SwiftdError(.notFound, "network \(reference) not found")
@@ -477,9 +478,13 @@ extension Daemon {
         }
     }
 
-    /// Returns the ID of a bridge network by name: `bridge` for the default bridge.
+    /// Returns the ID of a network by name, including the built-in ones (`default` is
+    /// `bridge`).
     func networkID(_ name: String) -> String {
-        networks.lookUp(name)?.record.id ?? name
+        if let builtin = networks.builtinID(name == "default" ? "bridge" : name) {
+            return builtin
+        }
+        return networks.lookUp(name)?.record.id ?? name
     }
 
     /// Returns the driver of a bridge network by name: `bridge` for the default bridge.
@@ -691,8 +696,10 @@ extension Daemon {
         }
         try engine.register("network_inspect") { [self] job in
             let name = try job.argument("name")
+            let builtins = builtinNetworks()
+            let builtinName = networks.builtinName(matching: name) ?? name
             let found =
-                builtinNetworks().first { $0.Name == name || $0.Id == name }
+                builtins.first { $0.Name == builtinName }
                 ?? networks.lookUp(name).map { resource($0.record) }
             guard let found else { throw SwiftdError(.notFound, "network \(name) not found") }
             let encoder = JSONEncoder()
@@ -715,7 +722,8 @@ extension Daemon {
                 ipRange: range?.IPRange,
                 bridgeName: request.Options?["com.docker.network.bridge.name"],
                 labels: request.Labels ?? [:], id: randomID(), created: timestamp(),
-                isInternal: request.Internal ?? false)
+                isInternal: request.Internal ?? false,
+                reservedSubnets: network.map { [$0.subnet] } ?? [])
             events.emit(
                 type: "network", action: "create", id: record.id,
                 attributes: ["name": record.name, "type": "bridge"])
@@ -761,7 +769,9 @@ extension Daemon {
     /// - Throws: `SwiftdError`: `invalidArgument` for a built-in network, `notFound` for an
     ///   unknown one, `forbidden` while a container uses it.
     private func removeNetwork(_ reference: String) throws {
-        if NetworkRegistry.reservedNames.contains(reference) {
+        if NetworkRegistry.reservedNames.contains(reference)
+            || networks.builtinName(matching: reference) != nil
+        {
             throw SwiftdError(
                 .invalidArgument,
                 "\(reference) is a pre-defined network and cannot be removed")
@@ -816,7 +826,8 @@ extension Daemon {
         if let network {
             result.append(
                 NetworkResource(
-                    Name: "bridge", Id: "bridge", Created: startedAt, Driver: "bridge",
+                    Name: "bridge", Id: networkID("bridge"), Created: startedAt,
+                    Driver: "bridge",
                     IPAM: IPAMSettings(
                         Config: [IPAMConfig(Subnet: network.subnet, Gateway: network.gateway)]),
                     Containers: endpoints(on: "bridge"),
@@ -825,7 +836,7 @@ extension Daemon {
         for (name, driver) in [("host", "host"), ("none", "null")] {
             result.append(
                 NetworkResource(
-                    Name: name, Id: name, Created: startedAt, Driver: driver,
+                    Name: name, Id: networkID(name), Created: startedAt, Driver: driver,
                     IPAM: IPAMSettings(Config: []), Containers: [:], Options: [:], Labels: [:]))
         }
         return result

@@ -138,16 +138,19 @@ extension Graph {
         }
     }
 
-    /// Returns the container's upper directory and its image's layer directories, top first.
+    /// Returns the container's upper directory and the directories below it, top first: its
+    /// init layer, if it has one, then its image's layers.
     func containerDirectories(_ id: String) throws -> (upper: String, lower: [String]) {
         try state.withLock { state in
             guard let record = state.containers[id] else {
                 throw SwiftdError(.notFound, "No such container layer: \(id)")
             }
             let diffIDs = state.images[record.imageID]?.rootfs.diffIDs ?? []
-            let lower = diffIDs.reversed().compactMap { state.layers[$0] }.map {
+            var lower = diffIDs.reversed().compactMap { state.layers[$0] }.map {
                 overlayRoot + "/" + $0.cacheID + "/diff"
             }
+            let initLayer = overlayRoot + "/" + id + "/init"
+            if FileSystem.exists(initLayer) { lower.insert(initLayer, at: 0) }
             return (overlayRoot + "/" + id + "/diff", lower)
         }
     }

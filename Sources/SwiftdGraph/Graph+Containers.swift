@@ -29,7 +29,8 @@ extension Graph {
             }
             do {
                 try FileSystem.createDirectory(temporary + "/rootfs", mode: 0o755)
-                try composeLayers(layers, into: temporary + "/rootfs")
+                try createInitLayer(temporary + "/init")
+                try composeLayers(layers + [temporary + "/init"], into: temporary + "/rootfs")
             } catch {
                 try? FileSystem.removeTree(temporary)
                 throw error
@@ -46,6 +47,7 @@ extension Graph {
                     for part in ["diff", "work", "merged"] {
                         try FileSystem.createDirectory(temporary + "/" + part, mode: 0o755)
                     }
+                    try createInitLayer(temporary + "/init")
                 }
                 try rename(temporary, to: overlayRoot + "/" + id)
             } catch {
@@ -60,6 +62,21 @@ extension Graph {
                 throw error
             }
             state.containers[id] = record
+        }
+    }
+
+    /// The files the daemon bind-mounts over in every container. The init layer contains them
+    /// empty, as dockerd's init layer does (moby `daemon/initlayer/setup_unix.go`), so their
+    /// mount points are no change of the container. `diff` and `commit` leave them out.
+    static let initLayerFiles = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+
+    /// Creates the init layer directory at `path` with `initLayerFiles` as empty files.
+    ///
+    /// NOTE: its `/etc` directory hides an image's `/etc` that is a symbolic link.
+    private func createInitLayer(_ path: String) throws {
+        try FileSystem.createDirectory(path + "/etc", mode: 0o755)
+        for file in Self.initLayerFiles {
+            try FileSystem.writeAtomically(path + file, [], mode: 0o644)
         }
     }
 
@@ -179,6 +196,9 @@ extension Graph {
         }
         var seen: Set<String> = []
         var lower: [String] = []
+        // Containers created before the init layer existed have none.
+        let initLayer = overlayRoot + "/" + container + "/init"
+        if FileSystem.exists(initLayer) { lower.append(initLayer) }
         for diffID in config.rootfs.diffIDs.reversed() where seen.insert(diffID).inserted {
             guard let record = state.layers[diffID] else {
                 throw SwiftdError(.notFound, "No such layer: \(diffID)")

@@ -96,15 +96,16 @@ extension Graph {
     /// without `--force`, and returns its report lines: `Untagged: busybox:latest` and
     /// `Deleted: sha256:…` (the image ID, then the chain IDs of removed layers).
     ///
-    /// By name, only that tag goes; the image goes with its last tag. By ID, the image and
+    /// By name, only that tag goes, with the digest references of its repository when it is
+    /// the repository's last tag. The image goes with its last reference. By ID, the image and
     /// all its tags go unless they belong to more than one repository.
     ///
     /// With `force`, an ID tagged in several repositories loses all its tags, and an image a
     /// container layer still uses loses its tags but stays (dangling) for that container.
     ///
-    /// - Throws: `SwiftdError(.notFound)`; `.conflict` without `force` when a container layer
-    ///   uses the image or the ID is tagged in several repositories; `SystemCallError` on a
-    ///   write failure.
+    /// - Throws: `SwiftdError(.notFound)`. `.conflict` without `force` when a container layer
+    ///   uses the image and the removal would leave it without a tag or delete it, or when the
+    ///   ID is tagged in several repositories. `SystemCallError` on a write failure.
     public func deleteImage(_ nameOrID: String, force: Bool = false) throws -> [String] {
         try state.withLock { state in
             let (id, byReference) = try resolve(nameOrID, state)
@@ -113,6 +114,17 @@ extension Graph {
             var untag: [String]
             if let byReference {
                 untag = [byReference]
+                let repository = repositoryName(byReference)
+                let otherTags = imageTags.filter {
+                    !$0.contains("@") && $0 != byReference && repositoryName($0) == repository
+                }
+                if !byReference.contains("@") && otherTags.isEmpty {
+                    // The repository's last tag takes its digest references with it, as in
+                    // dockerd, so that a pulled image does not stay behind unnamed.
+                    untag += imageTags.filter {
+                        $0.contains("@") && repositoryName($0) == repository
+                    }
+                }
             } else {
                 let repositories = Set(imageTags.map(repositoryName))
                 if repositories.count > 1 && !force {
@@ -124,13 +136,19 @@ extension Graph {
                 untag = imageTags
             }
             let user = state.containers.values.first(where: { $0.imageID == id })
-            let deletesImage = untag.count == imageTags.count && (user == nil || !force)
-            if deletesImage, let user {
-                let what = byReference.map { "remove repository reference \"\($0)\"" }
-                    ?? "delete \(short)"
+            if byReference != nil, !force, let user, isSingleReference(imageTags) {
+                // Untagging would leave the container's image dangling, so dockerd requires -f.
                 throw SwiftdError(
                     .conflict,
-                    "conflict: unable to \(what) (must be forced) - container "
+                    "conflict: unable to remove repository reference \"\(nameOrID)\" (must "
+                        + "force) - container \(user.id.prefix(12)) is using its referenced "
+                        + "image \(short)")
+            }
+            let deletesImage = untag.count == imageTags.count && (user == nil || !force)
+            if deletesImage, let user {
+                throw SwiftdError(
+                    .conflict,
+                    "conflict: unable to delete \(short) (must be forced) - container "
                         + "\(user.id.prefix(12)) is using its referenced image \(short)")
             }
 
@@ -201,6 +219,16 @@ extension Graph {
         }
         try FileSystem.writeAtomically(tagStorePath, try encode(file), mode: 0o600)
     }
+}
+
+/// Reports whether `references` (tags and digests of one image) name one repository and contain
+/// at most one tag, as dockerd's `isSingleReference`. Removing that tag leaves the image unnamed.
+func isSingleReference(_ references: [String]) -> Bool {
+    let tags = references.filter { !$0.contains("@") }
+    guard references.count > 1 else { return references.count == 1 }
+    guard tags.count <= 1 else { return false }
+    let repositories = Set(references.map(repositoryName))
+    return repositories.count == 1
 }
 
 /// The repository part of a familiar reference: `busybox` of `busybox:latest`.

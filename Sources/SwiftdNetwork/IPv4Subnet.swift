@@ -31,12 +31,12 @@ public struct IPv4Subnet: Sendable, Hashable, CustomStringConvertible {
         address.value & mask == network.value
     }
 
-    /// Reports whether the two subnets share any address (one contains the other).
     /// True if `text` is an IPv4 address inside the subnet; false for malformed text.
     public func contains(address text: String) -> Bool {
         IPv4Address(text).map(contains) ?? false
     }
 
+    /// Reports whether the two subnets share any address (one contains the other).
     public func overlaps(_ other: IPv4Subnet) -> Bool {
         contains(other.network) || other.contains(network)
     }

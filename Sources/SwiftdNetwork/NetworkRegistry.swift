@@ -51,6 +51,8 @@ public final class NetworkRegistry: Sendable {
     private let entries = Mutex<[String: Entry]>([:])
     /// The embedded DNS server of each container that has one, by container ID.
     private let resolvers = Mutex<[String: EmbeddedResolver]>([:])
+    /// The IDs of `bridge`, `host` and `none`, by name, kept in `builtin-networks.json`.
+    private let builtinIDs = Mutex<[String: String]>([:])
     private let directory: String
     private let enableIPTables: Bool
     private let log: Logger
@@ -72,9 +74,12 @@ public final class NetworkRegistry: Sendable {
     ///
     /// NOTE: the next change to the registry rewrites the file without such a network.
     ///
+    /// Reads or makes the built-in networks' IDs first.
+    ///
     /// - Throws: `SystemCallError` if the file exists but cannot be read; `SwiftdError`
     ///   (`internalError`) if it is not valid JSON.
     public func restore() throws {
+        try loadBuiltinIDs()
         guard FileSystem.exists(path) else { return }
         let records: [NetworkRecord]
         do {
@@ -98,15 +103,60 @@ public final class NetworkRegistry: Sendable {
         }
     }
 
+    /// Returns the 64-digit ID of the built-in network `name` (`bridge`, `host` or `none`),
+    /// which stays the same across restarts, or nil for any other name.
+    public func builtinID(_ name: String) -> String? {
+        builtinIDs.withLock { $0[name] }
+    }
+
+    /// Returns the name of the built-in network whose ID is `reference` or starts with it, or
+    /// nil. The name or full ID of a user-defined network wins over a built-in's ID prefix.
+    public func builtinName(matching reference: String) -> String? {
+        let isUserNetwork = entries.withLock { all in
+            all[reference] != nil || all.values.contains { $0.record.name == reference }
+        }
+        guard !reference.isEmpty, !isUserNetwork else { return nil }
+        let matches = builtinIDs.withLock { $0.filter { $0.value.hasPrefix(reference) } }
+        return matches.count == 1 ? matches.first?.key : nil
+    }
+
+    /// Reads the built-in networks' IDs, and makes and saves random ones the first time.
+    private func loadBuiltinIDs() throws {
+        let file = "\(directory)/builtin-networks.json"
+        var ids: [String: String] = [:]
+        if FileSystem.exists(file) {
+            ids = (try? JSONDecoder().decode(
+                [String: String].self, from: Data(FileSystem.read(file)))) ?? [:]
+        }
+        let missing = ["bridge", "host", "none"].filter { ids[$0]?.count != 64 }
+        if !missing.isEmpty {
+            var generator = SystemRandomNumberGenerator()
+            for name in missing {
+                ids[name] = (0..<32).map { _ in
+                    let byte = UInt8.random(in: 0...255, using: &generator)
+                    return String(byte, radix: 16).count == 1
+                        ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
+                }.joined()
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try FileSystem.writeAtomically(file, Array(try encoder.encode(ids)))
+        }
+        builtinIDs.withLock { $0 = ids }
+    }
+
     /// Creates a network and its bridge and saves it. Without `subnet`, the first candidate
     /// subnet that overlaps no route or address of the host is used; the gateway defaults to
-    /// the subnet's first address.
+    /// the subnet's first address. A given `subnet` may overlap host routes, as Docker's may,
+    /// but not the subnet of another network or any of `reservedSubnets`.
     ///
-    /// - Throws: `SwiftdError`: `conflict` if the name is taken; `invalidArgument` for a
-    ///   reserved name or a malformed subnet, gateway or range. What `BridgeDriver.init` throws.
+    /// - Throws: `SwiftdError` with `conflict` if the name is taken, `invalidArgument` for a
+    ///   reserved name or a malformed subnet, gateway or range, and `forbidden` for a subnet
+    ///   that overlaps another network's. What `BridgeDriver.init` throws.
     public func create(
         name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
-        labels: [String: String], id: String, created: String, isInternal: Bool = false
+        labels: [String: String], id: String, created: String, isInternal: Bool = false,
+        reservedSubnets: [String] = []
     ) throws -> NetworkRecord {
         guard !Self.reservedNames.contains(name), !name.isEmpty else {
             throw SwiftdError(.invalidArgument, "network name \"\(name)\" is reserved or empty")
@@ -117,9 +167,19 @@ public final class NetworkRegistry: Sendable {
 
         var bridgeIP: String?
         if let subnet {
-            guard let parsed = IPv4Subnet(subnet), parsed.prefixLength <= 30 else {
+            guard let parsed = IPv4Subnet(subnet) else {
+                throw SwiftdError(.invalidArgument, "invalid CIDR address: \(subnet)")
+            }
+            guard parsed.prefixLength <= 30 else {
                 throw SwiftdError(
                     .invalidArgument, "invalid subnet \(subnet): expected a /30 or larger")
+            }
+            let inUse = records.map(\.subnet) + reservedSubnets
+            if inUse.compactMap(IPv4Subnet.init).contains(where: { $0.overlaps(parsed) }) {
+                // libnetwork's ErrPoolOverlap is a Forbidden error, so dockerd returns 403.
+                throw SwiftdError(
+                    .forbidden,
+                    "invalid pool request: Pool overlaps with other one on this address space")
             }
             let gatewayText = gateway ?? IPv4Address(parsed.network.value + 1).description
             guard let address = IPv4Address(gatewayText), parsed.contains(address) else {

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// `network create` checks on subnets, and the IDs of the built-in networks, through the real
+/// daemon. No container sends traffic.
+@Suite(
+    "network create", .serialized,
+    .enabled(if: DaemonHarness.isRoot, "needs root for bridges and iptables"))
+struct NetworkCreateTests {
+    /// Sends `POST /networks/create` with `body` and returns the reply and its status.
+    static func createThroughAPI(_ daemon: DaemonHarness, _ body: String) throws -> String {
+        try DaemonHarness.capture(
+            "/usr/bin/curl",
+            [
+                "-s", "-w", " %{http_code}", "--unix-socket", daemon.socket, "-X", "POST",
+                "-H", "Content-Type: application/json", "-d", body,
+                "http://x/v1.45/networks/create",
+            ]
+        ).stdout
+    }
+
+    @Test("overlapping subnets rejected with 403")
+    func overlapRejected() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        let first = try TestNetwork("first")
+        defer { first.cleanUp() }
+        try daemon.start()
+        try first.create(daemon)
+
+        let same = try daemon.client([
+            "network", "create", "--subnet", "\(first.prefix).128/25", "second",
+        ])
+        #expect(same.status == 1)
+        #expect(
+            same.stderr.contains(
+                "invalid pool request: Pool overlaps with other one on this address space"),
+            "\(same.stderr)")
+        let wider = try Self.createThroughAPI(
+            daemon,
+            #"{"Name": "wider", "IPAM": {"Config": [{"Subnet": "\#(first.prefix).0/23"}]}}"#)
+        #expect(wider.hasSuffix(" 403"), "\(wider)")
+        #expect(wider.contains("Pool overlaps"), "\(wider)")
+        let onBridge = try Self.createThroughAPI(
+            daemon,
+            #"{"Name": "onbridge", "IPAM": {"Config": [{"Subnet": "\#(daemon.subnetPrefix).0/28"}]}}"#)
+        #expect(onBridge.hasSuffix(" 403"), "\(onBridge)")
+        let names = try daemon.client(["network", "ls"]).stdout.split(separator: "\n")
+            .dropFirst().compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first }
+        #expect(names.sorted() == ["bridge", "first", "host", "none"])
+        #expect(try daemon.client(["network", "rm", "first"]).status == 0)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("malformed subnet named as CIDR")
+    func malformedSubnet() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let bad = try daemon.client(["network", "create", "--subnet", "999.1.1.0/24", "bad"])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("invalid CIDR address: 999.1.1.0/24"), "\(bad.stderr)")
+        let api = try Self.createThroughAPI(
+            daemon, #"{"Name": "bad", "IPAM": {"Config": [{"Subnet": "10.1.2.0"}]}}"#)
+        #expect(api.contains("invalid CIDR address: 10.1.2.0"), "\(api)")
+        #expect(api.hasSuffix(" 400"), "\(api)")
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("built-in networks have stable hex IDs")
+    func builtinIDs() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        try daemon.importBusybox()
+        func ids() throws -> [String: String] {
+            let lines = try daemon.client(["network", "ls", "--no-trunc"]).stdout
+                .split(separator: "\n").dropFirst()
+            var result: [String: String] = [:]
+            for line in lines {
+                let parts = line.split(separator: " ").map(String.init)
+                if parts.count >= 2 { result[parts[1]] = parts[0] }
+            }
+            return result
+        }
+        let before = try ids()
+        for name in ["bridge", "host", "none"] {
+            let id = try #require(before[name], "\(before)")
+            #expect(id.count == 64 && id.allSatisfy(\.isHexDigit), "\(name): \(id)")
+        }
+        let bridgeID = try #require(before["bridge"])
+        let byID = try daemon.client(["network", "inspect", bridgeID])
+        #expect(byID.stdout.contains(#""Name": "bridge""#), "\(byID.stdout)\(byID.stderr)")
+        let byPrefix = try daemon.client(["network", "inspect", String(bridgeID.prefix(12))])
+        #expect(byPrefix.stdout.contains(#""Id": "\#(bridgeID)""#), "\(byPrefix.stderr)")
+
+        let run = try daemon.client(["run", "-d", "--name", "idcheck", "busybox", "sleep", "60"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let networkID = try daemon.client([
+            "inspect", "-f", "{{.NetworkSettings.Networks.bridge.NetworkID}}", "idcheck",
+        ])
+        #expect(networkID.stdout == bridgeID + "\n", "\(networkID.stderr)")
+        #expect(try daemon.client(["rm", "-f", "idcheck"]).status == 0)
+        let until = String(Date().timeIntervalSince1970 + 1)
+        let events = try daemon.client([
+            "events", "--since", "0", "--until", until, "--filter", "type=network",
+            "--filter", "event=connect",
+        ]).stdout
+        #expect(
+            events.contains("network connect \(bridgeID) (container="), "\(events)")
+        #expect(events.contains("name=bridge, type=bridge"), "\(events)")
+
+        #expect(daemon.stop() == 0)
+        try daemon.start()
+        #expect(try ids() == before)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+}
