@@ -310,6 +310,38 @@ struct SystemEndpointTests {
         }
     }
 
+    @Test("version and info fields")
+    func versionAndInfo() throws {
+        try DaemonHarness.withDaemon { daemon in
+            func get(_ path: String) throws -> [String: Any] {
+                let body = try DaemonHarness.capture(
+                    "/usr/bin/curl", ["-s", "--unix-socket", daemon.socket, "http://x/v1.45\(path)"]
+                ).stdout
+                return try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+            }
+            let version = try get("/version")
+            #expect(version["Experimental"] as? Bool == false)
+            #expect((version["GoVersion"] as? String)?.hasPrefix("swift") == true)
+            // make sets the build time from the commit's date; a plain swift build has none.
+            let buildTime = ProcessInfo.processInfo.environment["SWIFTD_BUILD_TIME"] ?? ""
+            if !buildTime.isEmpty { #expect(version["BuildTime"] as? String == buildTime) }
+
+            let info = try get("/info")
+            let id = try #require(info["ID"] as? String)
+            #expect(id.count == 36, "\(id)")
+            #expect(try get("/info")["ID"] as? String == id)
+            let swarm = info["Swarm"] as? [String: Any]
+            #expect(swarm?["LocalNodeState"] as? String == "inactive")
+            #expect((info["SecurityOptions"] as? [String])?.contains("name=seccomp,profile=builtin") == true)
+            let registry = info["RegistryConfig"] as? [String: Any]
+            #expect((registry?["InsecureRegistryCIDRs"] as? [String])?.contains("127.0.0.0/8") == true)
+            let indexes = registry?["IndexConfigs"] as? [String: Any]
+            #expect(indexes?["docker.io"] != nil)
+            let plugins = info["Plugins"] as? [String: Any]
+            #expect(plugins?["Log"] as? [String] == ["json-file"])
+        }
+    }
+
     @Test("swarm and plugin changes answer as dockerd")
     func swarmAndPluginChanges() throws {
         try DaemonHarness.withDaemon { daemon in
