@@ -6,8 +6,8 @@ import SwiftdRegistry
 import SwiftdSystem
 
 extension Daemon {
-    /// `POST /images/create?fromSrc=-`: stores the request body, a tar, as a one-layer image,
-    /// and answers `{"status": IMAGE_ID}`.
+    /// Stores the body of `POST /images/create?fromSrc=-`, a tar, as a one-layer image and
+    /// writes `{"status": IMAGE_ID}`.
     ///
     /// As with dockerd, a body import sends no progress: every error, a broken archive too, is
     /// the response's status, which clients such as docker-py check instead of the stream.

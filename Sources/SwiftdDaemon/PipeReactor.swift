@@ -9,11 +9,11 @@ import SwiftdSystem
 /// Reads the output pipes and terminals of every container and exec on one thread of its own,
 /// through an epoll set that swiftd owns.
 ///
-/// Dispatch read sources did this before, but libdispatch's epoll bookkeeping on Linux can
-/// free a note while an event for it is still queued when sources come and go on many threads
-/// (swift-corelibs-libdispatch issue 949); the daemon then crashed in
-/// `_dispatch_event_loop_drain`. Here each registration is a number in a table, so an event
-/// for a descriptor that is already gone finds nothing and is dropped.
+/// Dispatch read sources are not used for this. On Linux, libdispatch can free its note for a
+/// descriptor while an epoll event for it is still queued, when sources are added and
+/// cancelled on many threads, and the daemon then crashed in `_dispatch_event_loop_drain`.
+/// Here each registration is a number in a table, so an event for a descriptor that is
+/// already gone finds no entry and is dropped.
 final class PipeReactor: Sendable {
     /// Receives what a descriptor delivers, on the reactor's thread: data as it arrives, then
     /// once the end (end of file, `EIO` from a terminal, an error, or `remove`).

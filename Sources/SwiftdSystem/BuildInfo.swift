@@ -1,6 +1,6 @@
 import CSwiftdSystem
 
-/// What the binary was built from: set by `make` through the package manifest.
+/// The commit and time the binary was built from, set by `make` through the package manifest.
 public enum BuildInfo {
     /// The short commit hash, or "unknown" in a plain `swift build`.
     public static let commit = String(cString: swd_git_commit())

@@ -42,7 +42,7 @@ public struct Epoll: Sendable {
         return Int(count)
     }
 
-    /// A non-blocking eventfd, for waking a thread that waits on the set.
+    /// Makes a non-blocking eventfd, for waking a thread that waits on the set.
     ///
     /// - Throws: `SystemCallError` from `eventfd`.
     public static func makeEventDescriptor() throws -> Int32 {
