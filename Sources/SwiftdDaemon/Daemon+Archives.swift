@@ -17,8 +17,11 @@ extension Daemon {
             var names = job.environment["names"].map { $0.split(separator: "\n").map(String.init) } ?? []
             if let name = job.environment["name"] { names = [name] }
             guard !names.isEmpty else { throw SwiftdError(.invalidArgument, "no image names given") }
-            for name in names { _ = try lookUpImage(name) }
+            let images = try names.map { try lookUpImage($0) }
             try await streamFile(job) { path in try graph.save(names, to: path) }
+            for (name, image) in zip(names, images) {
+                events.emit(type: "image", action: "save", id: image.id, attributes: ["name": name])
+            }
         }
         try engine.register("load") { [self] job in try await loadImages(job) }
         try engine.register("export") { [self] job in

@@ -307,6 +307,7 @@ extension Daemon {
         }
         log.debug("container started", [("id", container.id), ("pid", "\(pid)")])
         emitNetworkEvents(container, attached, action: "connect")
+        emitVolumeEvents(container, "mount")
         emit(container, "start")
 
         Task { [self] in
@@ -359,6 +360,7 @@ extension Daemon {
         refreshPeerHosts(of: record)
         if status.oomKilled { emit(container, "oom") }
         emit(container, "die", ["exitCode": "\(status.code)"])
+        emitVolumeEvents(container, "unmount")
         container.notifyExit(status.code)
         scheduleRestart(container, exitCode: status.code)
         if record.hostConfig.AutoRemove == true {
@@ -480,6 +482,21 @@ extension Daemon {
 
 extension Daemon {
     /// Records a container event with the attributes Docker sends: name, image and labels.
+    /// Emits a volume event per named or anonymous volume of `container`, as dockerd does when
+    /// it mounts them at start (`mount`) and lets them go at exit (`unmount`).
+    func emitVolumeEvents(_ container: Container, _ action: String) {
+        for point in container.record.mountPoints ?? [] where point.Type == "volume" {
+            guard let name = point.Name else { continue }
+            var attributes = ["container": container.id, "driver": point.Driver ?? "local"]
+            if action == "mount" {
+                attributes["destination"] = point.Destination
+                attributes["propagation"] = point.Propagation
+                attributes["read/write"] = point.RW ? "true" : "false"
+            }
+            events.emit(type: "volume", action: action, id: name, attributes: attributes)
+        }
+    }
+
     func emit(_ container: Container, _ action: String, _ extra: [String: String] = [:]) {
         let record = container.record
         var attributes = record.config.Labels

@@ -25,6 +25,13 @@ final class VolumeStore: Sendable {
     let directory: String
     /// Serialises creation and removal, which check and change the directory together.
     private let lock = Mutex<Void>(())
+    /// Told of each volume that `create` makes, for its `create` event.
+    private let created = Mutex<@Sendable (Volume) -> Void>({ _ in })
+
+    /// Sets what is told of each new volume, whichever request made it.
+    func onCreate(_ handler: @escaping @Sendable (Volume) -> Void) {
+        created.withLock { $0 = handler }
+    }
 
     /// Creates `directory` if missing.
     ///
@@ -51,8 +58,8 @@ final class VolumeStore: Sendable {
                 "create \(name): \"\(name)\" includes invalid characters for a local volume "
                     + "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed")
         }
-        return try lock.withLock { _ in
-            if let existing = try? read(name) { return existing }
+        let made = try lock.withLock { _ -> (volume: Volume, isNew: Bool) in
+            if let existing = try? read(name) { return (existing, false) }
             let path = "\(directory)/\(name)"
             try FileSystem.createDirectory(path, mode: 0o701)
             try FileSystem.createDirectory("\(path)/_data", mode: 0o755)
@@ -62,8 +69,10 @@ final class VolumeStore: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try FileSystem.writeAtomically("\(path)/volume.json", Array(try encoder.encode(volume)))
-            return volume
+            return (volume, true)
         }
+        if made.isNew { created.withLock { $0 }(made.volume) }
+        return made.volume
     }
 
     /// Creates an anonymous volume with a random 64-hex-digit name.
@@ -113,6 +122,9 @@ final class VolumeStore: Sendable {
 extension Daemon {
     /// Registers the volume API: create, list, inspect, remove, prune.
     func registerVolumeHandlers() throws {
+        volumes.onCreate { [events] volume in
+            events.emit(type: "volume", action: "create", id: volume.Name, attributes: ["driver": "local"])
+        }
         try engine.register("volume_create") { [self] job in
             let body = job.environment["body"].map { Data($0.utf8) } ?? Data("{}".utf8)
             let request = try JSONDecoder().decode(VolumeCreateRequest.self, from: body)
@@ -126,7 +138,6 @@ extension Daemon {
             let name = request.Name.flatMap { $0.isEmpty ? nil : $0 }
             let volume = try name.map { try volumes.create(name: $0, labels: request.Labels ?? [:]) }
                 ?? volumes.createAnonymous()
-            events.emit(type: "volume", action: "create", id: volume.Name, attributes: ["driver": "local"])
             try await job.stdout.write(Array(try Self.volumeEncoder.encode(volume)))
         }
         try engine.register("volumes") { [self] job in

@@ -74,6 +74,37 @@ struct ContainerVolumeTests {
         }
     }
 
+    @Test("volume and save events")
+    func volumeAndSaveEvents() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let start = Int(Date().timeIntervalSince1970) - 1
+            let volume = "events-\(UInt32.random(in: 0...UInt32.max))"
+            let run = try daemon.client(["run", "--rm", "-v", "\(volume):/data", "busybox", "true"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let saved = try daemon.client(["save", "-o", "\(daemon.work)/events.tar", "busybox"])
+            #expect(saved.status == 0, "\(saved.stderr)")
+            let end = Int(Date().timeIntervalSince1970) + 1
+            let stream = try DaemonHarness.capture(
+                "/usr/bin/curl",
+                [
+                    "-s", "--unix-socket", daemon.socket,
+                    "http://x/v1.45/events?since=\(start)&until=\(end)",
+                ]
+            ).stdout
+            let events = stream.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            func actions(_ type: String, _ id: String? = nil) -> [String] {
+                events.filter { event in
+                    let actor = event["Actor"] as? [String: Any]
+                    return event["Type"] as? String == type && (id == nil || actor?["ID"] as? String == id)
+                }.compactMap { $0["Action"] as? String }
+            }
+            #expect(actions("volume", volume) == ["create", "mount", "unmount"], "\(stream)")
+            #expect(actions("image").contains("save"), "\(stream)")
+        }
+    }
+
     @Test("anonymous volumes, rm -v and prune")
     func anonymousVolumes() throws {
         try DaemonHarness.withDaemon { daemon in
