@@ -50,6 +50,8 @@ extension Daemon {
     /// Releases the saved address leases of containers that do not run (after the restored
     /// containers were marked exited, that is every lease of an earlier run).
     func releaseStaleAddresses() {
+        // TODO: release the stale leases of user-defined networks too; after a SIGKILL their
+        // addresses stay taken for good.
         guard let network else { return }
         let running = Set(allContainers().filter(\.isRunning).map(\.id))
         let released = network.releaseAddresses(notHeldBy: running)

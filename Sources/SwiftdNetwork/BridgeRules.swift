@@ -12,6 +12,9 @@ import SwiftdNetlink
 /// built-in chains, as Docker inserts its rules. Every rule of a bridge names the bridge as an
 /// interface, which is how several daemons with different bridges share the chains and how
 /// stale rules are found. A chain and the jumps to it go when the last bridge's rules go.
+// TODO: isolate bridges from each other as Docker's ISOLATION chains do, and accept traffic
+// into a bridge only when it is RELATED,ESTABLISHED or for a published port: `-o BRIDGE -j
+// ACCEPT` lets a container on one network reach every container on the others.
 enum BridgeRules {
     static let natChain = "SWIFTD-POSTROUTING"
     static let filterChain = "SWIFTD-FORWARD"
