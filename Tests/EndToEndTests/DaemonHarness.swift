@@ -33,11 +33,14 @@ final class DaemonHarness: @unchecked Sendable {
         work = "/tmp/swiftd-e2e-\(token)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         bridge = "swdt\(token.prefix(8))"
+        // A /24 that no route and no iptables rule names: the rules of another test's daemon
+        // would count as this daemon's.
         let routes = (try? Self.capture("/usr/sbin/ip", ["-4", "route"]).stdout) ?? ""
+        let rules = (try? Self.capture("/usr/sbin/iptables-legacy-save", []).stdout) ?? ""
         var prefix: String
         repeat {
             prefix = "10.231.\(Int.random(in: 1...254))"
-        } while routes.contains(prefix + ".")
+        } while routes.contains(prefix + ".") || rules.contains(prefix + ".")
         subnetPrefix = prefix
         socket = "\(work)/swiftd.sock"
         pidfile = "\(work)/swiftd.pid"

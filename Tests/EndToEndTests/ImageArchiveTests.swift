@@ -41,8 +41,14 @@ struct ImageArchiveEndToEndTests {
                 ).stdout
             }
             let loud = try load("")
-            #expect(loud.contains(#""status":"Loading layer""#), "\(loud)")
-            #expect(loud.contains(#""progressDetail":{"current":0,"total":"#), "\(loud)")
+            let messages = loud.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            let layers = messages.filter { $0["status"] as? String == "Loading layer" }
+            #expect(!layers.isEmpty, "\(loud)")
+            let details = layers.compactMap { $0["progressDetail"] as? [String: Any] }
+            #expect(details.first?["current"] as? Int == 0, "\(loud)")
+            #expect(details.last?["current"] as? Int == details.last?["total"] as? Int, "\(loud)")
             #expect(loud.contains("Loaded image: busybox:latest"), "\(loud)")
             let quiet = try load("?quiet=1")
             #expect(!quiet.contains("Loading layer"), "\(quiet)")
