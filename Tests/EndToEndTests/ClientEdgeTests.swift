@@ -106,6 +106,28 @@ struct ClientEdgeTests {
     }
 }
 
+/// Malformed requests straight to the daemon's socket.
+@Suite("API edge cases", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct APIEdgeTests {
+    @Test("bare LF request gets 400")
+    func bareLineFeed() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        let stream = try RawStream(socket: harness.socket)
+        defer { stream.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        try stream.write("GET /_ping HTTP/1.1\nHost: x\n\n")
+        let response = try stream.read(until: "}")
+        #expect(clock.now - start < .seconds(5))
+        #expect(response.hasPrefix("HTTP/1.1 400 "), "\(response)")
+        #expect(response.contains("malformed request"), "\(response)")
+        #expect(response.contains("Connection: close"), "\(response)")
+        #expect(harness.stop() == 0)
+    }
+}
+
 /// Image names, renames and restarts through the client.
 @Suite("images and renames", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
 struct ImageAndRenameTests {
