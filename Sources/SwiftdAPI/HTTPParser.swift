@@ -27,15 +27,20 @@ public enum HTTPParser {
 
     /// Finds the end of a head (`\r\n\r\n`) in `buffer` and returns the index just past it.
     ///
-    /// - Throws: `ParseError` with 431 once `buffer` contains more than `maxHeadSize` bytes
-    ///   without a complete head.
+    /// - Throws: `ParseError` with 400 at the first LF not preceded by CR, and with 431 once
+    ///   `buffer` contains more than `maxHeadSize` bytes without a complete head. Go's server
+    ///   accepts bare LF line endings, but a proxy in front that splits lines differently
+    ///   would read other requests from the same bytes, so swiftd rejects them at once.
     public static func headEnd(in buffer: [UInt8], from start: Int = 0) throws(ParseError) -> Int? {
-        var index = max(start, 3)
+        var index = max(start, 0)
         while index < buffer.count {
-            if buffer[index] == 10 && buffer[index - 1] == 13 && buffer[index - 2] == 10
-                && buffer[index - 3] == 13
-            {
-                return index + 1
+            if buffer[index] == 10 {
+                guard index > 0, buffer[index - 1] == 13 else {
+                    throw bad("malformed request: bare LF in head")
+                }
+                if index >= 3 && buffer[index - 2] == 10 && buffer[index - 3] == 13 {
+                    return index + 1
+                }
             }
             index += 1
         }

@@ -170,6 +170,10 @@ public final class Router: Sendable {
             return sendError(response, .notFound, "page not found")
         }
 
+        // Routes that only return 501 skip the check, so `/build?t=name` still gets its 501.
+        if !route.job.hasSuffix("_unsupported"), let message = QueryParameters.invalidValue(in: request.query) {
+            return sendError(response, .badRequest, message)
+        }
         var environment: [String: String] = [:]
         // A repeated query key (`names=a&names=b`) keeps every value, one per line.
         for (key, value) in request.query {
@@ -224,7 +228,7 @@ public final class Router: Sendable {
         if case .hijack = route.kind, response.state == .hijacked { response.endHijack() }
         if let error = job.error {
             if response.state == .nothing {
-                let (status, message) = Router.status(for: error)
+                let (status, message) = Router.status(for: error, body: job.environment["body"])
                 if status.code >= 500 { log.error("handler failed", [("job", job.name), ("error", message)]) }
                 sendError(response, status, message)
             } else {
@@ -265,8 +269,9 @@ public final class Router: Sendable {
         try? response.sendError(status, message)
     }
 
-    /// Maps an error to its HTTP status and message, in one place for the whole API.
-    public static func status(for error: any Error) -> (HTTPStatus, String) {
+    /// Maps an error to its HTTP status and message, in one place for the whole API. `body` is
+    /// the request's JSON body, which tells a syntax error from a number that does not fit.
+    public static func status(for error: any Error, body: String? = nil) -> (HTTPStatus, String) {
         switch error {
         case let classified as any ClassifiedError:
             let code: Int
@@ -287,29 +292,82 @@ public final class Router: Sendable {
             default: return (.internalServerError, engine.description)
             }
         case let decoding as DecodingError:
+            // Foundation reports a number that does not fit an integer field (1.5, 1e100) as
+            // "not valid JSON" with no field, so tell it apart from a syntax error here.
+            if case .dataCorrupted(let context) = decoding, context.codingPath.isEmpty,
+                let body, (try? JSONSerialization.jsonObject(with: Data(body.utf8), options: .fragmentsAllowed)) != nil
+            {
+                return (.badRequest, "invalid JSON: a number is not an integer or out of range for its field")
+            }
             return (.badRequest, "invalid JSON: \(describe(decoding))")
         default:
             return (.internalServerError, "\(error)")
         }
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    /// Describes a decoding error in JSON terms, naming the field but no Swift type.
+    static func describe(_ error: DecodingError) -> String {
         switch error {
         case .typeMismatch(let type, let context):
-            return "field \(path(context)) must be \(type)"
-        case .keyNotFound(let key, _):
-            return "missing field \(key.stringValue)"
+            return "\(subject(context)) must be \(jsonKind(type))\(found(context))"
+        case .keyNotFound(let key, let context):
+            return "missing field \(path(context.codingPath + [key]))"
         case .valueNotFound(let type, let context):
-            return "field \(path(context)) must be \(type), not null"
+            return "\(subject(context)) must be \(jsonKind(type)), not null"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? context.debugDescription : "field \(path(context)): \(context.debugDescription)"
+            let detail = context.debugDescription
+            // Foundation's texts for enums and numbers name Swift types, so use JSON terms instead.
+            let reason: String
+            if detail.hasPrefix("Cannot initialize") {
+                reason = "invalid value"
+            } else if detail.contains("not representable") || detail.contains("does not fit") {
+                reason = "number out of range"
+            } else if context.codingPath.isEmpty {
+                return detail
+            } else {
+                reason = detail
+            }
+            return context.codingPath.isEmpty ? reason : "field \(path(context.codingPath)): \(reason)"
         @unknown default:
-            return "\(error)"
+            return "malformed document"
         }
     }
 
-    private static func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    /// "field Config.Env" or, for the document itself, "the top-level value".
+    private static func subject(_ context: DecodingError.Context) -> String {
+        context.codingPath.isEmpty ? "the top-level value" : "field \(path(context.codingPath))"
+    }
+
+    /// ", found an array" from Foundation's "Expected to decode X but found an array instead.".
+    private static func found(_ context: DecodingError.Context) -> String {
+        let text = context.debugDescription
+        guard let start = text.range(of: "but found "), let end = text.range(of: " instead", range: start.upperBound..<text.endIndex)
+        else { return "" }
+        var kind = String(text[start.upperBound..<end.lowerBound])
+        for article in ["a ", "an "] where kind.hasPrefix(article) { kind.removeFirst(article.count) }
+        // "dictionary" is Foundation's word for a JSON object.
+        if kind == "dictionary" { kind = "object" }
+        return ", found " + ("aeiou".contains(kind.first ?? "x") ? "an " : "a ") + kind
+    }
+
+    /// Names the JSON kind of value that a Swift type decodes from: "an object", "a string".
+    private static func jsonKind(_ type: Any.Type) -> String {
+        let name = String(describing: type)
+        if name.hasPrefix("Array<") || name.hasPrefix("[") || name.hasPrefix("Set<") { return "an array" }
+        if name.hasPrefix("Dictionary<") { return "an object" }
+        switch name {
+        case "String", "Substring", "Character": return "a string"
+        case "Bool": return "a boolean"
+        case "Double", "Float", "Decimal": return "a number"
+        case "Int", "Int8", "Int16", "Int32", "Int64", "UInt", "UInt8", "UInt16", "UInt32", "UInt64":
+            return "an integer"
+        default: return "a valid value"
+        }
+    }
+
+    private static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            .replacingOccurrences(of: ".[", with: "[")
     }
 }
 

@@ -31,15 +31,16 @@ public enum ClientMain {
             return 0
         }
         if command == "help" {
-            if let topic = arguments.first, let text = CommandHelp.texts[topic] {
-                print(text)
-            } else {
-                print(usage)
-            }
+            let topic = arguments.prefix(2).joined(separator: " ")
+            print(CommandHelp.text(for: topic) ?? arguments.first.flatMap { CommandHelp.text(for: $0) } ?? usage)
             return 0
         }
-        if let text = CommandHelp.texts[command], CommandHelp.isRequested(command: command, arguments: Array(arguments)) {
-            print(text)
+        guard let entry = commands.first(where: { $0.name == command }) else {
+            return usageError("unknown command: \(command)")
+        }
+        let help = entry.helpRequest(Array(arguments))
+        if help.requested {
+            print(CommandHelp.text(for: help.topic) ?? usage)
             return 0
         }
         let endpoint: APIClient.Endpoint
@@ -50,49 +51,10 @@ public enum ClientMain {
         }
         let client = Commands(client: APIClient(endpoint: endpoint))
         do {
-            switch command {
-            case "run": return try client.run(Array(arguments))
-            case "create": return try client.create(Array(arguments))
-            case "start": return try client.start(Array(arguments))
-            case "ps": return try client.ps(Array(arguments))
-            case "logs": return try client.logs(Array(arguments))
-            case "stop": return try client.stop(Array(arguments))
-            case "kill": return try client.kill(Array(arguments))
-            case "wait": return try client.wait(Array(arguments))
-            case "rm": return try client.rm(Array(arguments))
-            case "inspect": return try client.inspect(Array(arguments))
-            case "images": return try client.images(Array(arguments))
-            case "import": return try client.importImage(Array(arguments))
-            case "version": return try client.version(Array(arguments))
-            case "info": return try client.info(Array(arguments))
-            case "events": return try client.events(Array(arguments))
-            case "rmi": return try client.rmi(Array(arguments))
-            case "tag": return try client.tag(Array(arguments))
-            case "restart": return try client.restart(Array(arguments))
-            case "rename": return try client.rename(Array(arguments))
-            case "update": return try client.update(Array(arguments))
-            case "port": return try client.port(Array(arguments))
-            case "network": return try client.network(Array(arguments))
-            case "pause", "unpause": return try client.pause(Array(arguments), action: command)
-            case "exec": return try client.exec(Array(arguments))
-            case "attach": return try client.attach(Array(arguments))
-            case "volume": return try client.volume(Array(arguments))
-            case "top": return try client.top(Array(arguments))
-            case "stats": return try client.stats(Array(arguments))
-            case "save": return try client.save(Array(arguments))
-            case "load": return try client.load(Array(arguments))
-            case "pull": return try client.pull(Array(arguments))
-            case "push": return try client.push(Array(arguments))
-            case "login": return try client.login(Array(arguments))
-            case "logout": return try client.logout(Array(arguments))
-            case "search": return try client.search(Array(arguments))
-            case "export": return try client.export(Array(arguments))
-            case "cp": return try client.copy(Array(arguments))
-            case "diff": return try client.diff(Array(arguments))
-            case "commit": return try client.commit(Array(arguments))
-            case "history": return try client.history(Array(arguments))
-            default: return usageError("unknown command: \(command)")
-            }
+            return try entry.handler(client, Array(arguments))
+        } catch is HelpRequest {
+            print(CommandHelp.text(for: help.topic) ?? usage)
+            return 0
         } catch let error as UsageFailure {
             return usageError(error.message)
         } catch let error as DaemonFailure {
@@ -125,38 +87,9 @@ public enum ClientMain {
           -v, --version        Print the client version
 
         Commands:
-          run       Create and start a container, and show its output
-          create    Create a container
-          start     Start a stopped container
-          exec      Run a command in a running container
-          ps        List containers
-          port      List a container's published ports
-          network   Create, list, inspect and remove networks
-          logs      Show a container's output
-          stop      Stop running containers
-          kill      Send a signal to running containers
-          wait      Wait for containers to stop and print their exit codes
-          restart   Restart containers
-          rename    Rename a container
-          update    Change the limits and restart policy of containers
-          pause     Freeze the processes of containers
-          unpause   Thaw paused containers
-          rm        Remove containers
-          inspect   Show low-level information on containers or images
-          images    List images
-          import    Create an image from a tar archive
-          tag       Add a name to an image
-          save      Write images to a tar archive
-          load      Read images from a tar archive
-          history   Show how an image was made
-          commit    Create an image from a container's changes
-          diff      List a container's changed files
-          export    Write a container's file system to a tar archive
-          cp        Copy files between a container and the local file system
-          rmi       Remove images
-          version   Show the client and daemon versions
-          info      Show daemon-wide information
-          events    Show events from the daemon as they happen
+        \(commandList)
+
+        Run 'swiftd COMMAND --help' for more information on a command.
         """
 
     static func usageError(_ message: String) -> Int32 {
@@ -179,6 +112,9 @@ func writeStderr(_ text: String) {
 func writeStdout(_ bytes: some Collection<UInt8>) {
     try? FileSystem.writeAll(1, Array(bytes))
 }
+
+/// A `--help` or `-h` that a command's flag parser met among its options.
+struct HelpRequest: Error {}
 
 /// A wrong command line: exit 125 with the message.
 struct UsageFailure: Error {

@@ -188,27 +188,6 @@ enum CommandHelp {
             Options:
               -t, --time SECS   Seconds to wait before SIGKILL (default 10)
             """,
-        "network": """
-            Usage: swiftd network COMMAND
-
-            Manages user-defined bridge networks.
-
-            Commands:
-              create [OPTIONS] NAME   Create a network
-                  --subnet CIDR           Subnet, such as 10.1.2.0/24 (default: a free one)
-                  --gateway ADDRESS       Bridge address (default: the subnet's first)
-                  --ip-range CIDR         Part of the subnet that containers get addresses from
-                  -o com.docker.network.bridge.name=NAME   Name of the bridge interface
-                  --label KEY=VALUE       Set a label (repeatable)
-              connect [OPTIONS] NETWORK CONTAINER   Connect a container to a network
-                  --alias NAME            Further name of the container there (repeatable)
-                  --ip ADDRESS            IPv4 address of the container there
-              disconnect [-f] NETWORK CONTAINER     Disconnect a container from a network
-              ls [-q] [--no-trunc]    List networks
-              inspect NETWORK...      Show networks as JSON
-              rm NETWORK...           Remove networks no container uses
-              prune [-f]              Remove every network no container uses
-            """,
         "port": """
             Usage: swiftd port CONTAINER [PRIVATE_PORT[/PROTO]]
 
@@ -392,11 +371,8 @@ enum CommandHelp {
             """,
     ]
 
-    /// Reports whether `arguments` ask for help: `--help` anywhere before a `run`/`create`
-    /// command, or `-h` for commands where it is not an option of their own.
-    static func isRequested(command: String, arguments: [String]) -> Bool {
-        let options = ["run", "create", "exec"].contains(command) ? Array(arguments.prefix { $0.hasPrefix("-") }) : arguments
-        if options.contains("--help") { return true }
-        return !["run", "create", "exec"].contains(command) && options.contains("-h")
+    /// Returns the help of a command or of a group's subcommand (`network create`).
+    static func text(for topic: String) -> String? {
+        texts[topic] ?? groupTexts[topic] ?? moreTexts[topic]
     }
 }

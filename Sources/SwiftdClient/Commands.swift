@@ -30,7 +30,6 @@ struct Commands {
         .init(names: ["--security-opt"], takesValue: true), .init(names: ["--shm-size"], takesValue: true),
         .init(names: ["--cap-add"], takesValue: true), .init(names: ["--cap-drop"], takesValue: true),
         .init(names: ["--rm"], takesValue: false), .init(names: ["-d", "--detach"], takesValue: false),
-        .init(names: ["--help"], takesValue: false),
         .init(names: ["-i", "--interactive"], takesValue: false),
         .init(names: ["-t", "--tty"], takesValue: false),
         .init(names: ["--detach-keys"], takesValue: true),

@@ -16,6 +16,9 @@ struct FlagParser {
 
     /// Parses `arguments`; with `stopAtPositional`, everything from the first positional
     /// argument on is positional (the command of `run`).
+    ///
+    /// - Throws: `HelpRequest` for an undeclared `--help` or `-h`, `UsageFailure` for any
+    ///   other unknown flag or a missing value.
     mutating func parse(_ arguments: [String], stopAtPositional: Bool = false) throws {
         var index = 0
         while index < arguments.count {
@@ -50,7 +53,11 @@ struct FlagParser {
                 // `-p=false` spells the value of a short flag with an equals sign.
                 if inline?.hasPrefix("=") == true { inline?.removeFirst() }
             }
-            guard let flag = flag(named: name) else { throw UsageFailure(message: "unknown flag: \(name)") }
+            guard let flag = flag(named: name) else {
+                // `-h` is help unless the command declares it, as `run -h HOSTNAME` does.
+                if name == "--help" || name == "-h" { throw HelpRequest() }
+                throw UsageFailure(message: "unknown flag: \(name)")
+            }
             if flag.takesValue {
                 if inline == nil {
                     guard index < arguments.count else { throw UsageFailure(message: "flag needs an argument: \(name)") }

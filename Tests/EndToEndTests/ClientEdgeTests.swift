@@ -106,6 +106,60 @@ struct ClientEdgeTests {
     }
 }
 
+/// Malformed requests straight to the daemon's socket.
+@Suite("API edge cases", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct APIEdgeTests {
+    @Test("bare LF request gets 400")
+    func bareLineFeed() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        let stream = try RawStream(socket: harness.socket)
+        defer { stream.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        try stream.write("GET /_ping HTTP/1.1\nHost: x\n\n")
+        let response = try stream.read(until: "}")
+        #expect(clock.now - start < .seconds(5))
+        #expect(response.hasPrefix("HTTP/1.1 400 "), "\(response)")
+        #expect(response.contains("malformed request"), "\(response)")
+        #expect(response.contains("Connection: close"), "\(response)")
+        #expect(harness.stop() == 0)
+    }
+
+    @Test("bad query and body values")
+    func badValues() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start()
+        func curl(_ arguments: [String]) throws -> String {
+            let base = ["-s", "-w", " %{http_code}", "--unix-socket", harness.socket]
+            return try DaemonHarness.capture("/usr/bin/curl", base + arguments).stdout
+        }
+        let limit = try curl(["http://x/v1.45/containers/json?limit=abc"])
+        #expect(limit.hasSuffix(" 400"), "\(limit)")
+        #expect(limit.contains("query parameter limit"), "\(limit)")
+        let all = try curl(["http://x/v1.45/containers/json?all=maybe"])
+        #expect(all.hasSuffix(" 400"), "\(all)")
+        #expect(all.contains("query parameter all"), "\(all)")
+        #expect(try curl(["http://x/v1.45/containers/json?limit=2&all=1"]).hasSuffix(" 200"))
+        let array = try curl([
+            "-X", "POST", "-H", "Content-Type: application/json", "-d", "[]",
+            "http://x/v1.45/containers/create",
+        ])
+        #expect(array.hasSuffix(" 400"), "\(array)")
+        #expect(array.contains("must be an object, found an array"), "\(array)")
+        #expect(!array.contains("Dictionary"), "\(array)")
+        let field = try curl([
+            "-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"Image":"busybox","Env":"A=1"}"#,
+            "http://x/v1.45/containers/create",
+        ])
+        #expect(field.hasSuffix(" 400"), "\(field)")
+        #expect(field.contains("field Env must be an array, found a string"), "\(field)")
+        #expect(harness.stop() == 0)
+    }
+}
+
 /// Image names, renames and restarts through the client.
 @Suite("images and renames", .serialized, .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
 struct ImageAndRenameTests {

@@ -79,6 +79,22 @@ struct HTTPParserTests {
         #expect(throws: HTTPParser.ParseError.self) { try HTTPParser.parseRequestHead(head(text)) }
     }
 
+    @Test("bare LF head gets 400", arguments: [
+        "GET /_ping HTTP/1.1\nHost: x\n\n",
+        "GET /_ping HTTP/1.1\r\nHost: x\n\n",
+        "\n",
+    ])
+    func bareLineFeedHead(_ text: String) {
+        // Without a CRLF CRLF such a head never ends, so the server must reject it at the LF.
+        do {
+            let end = try HTTPParser.headEnd(in: Array(text.utf8))
+            Issue.record("expected a 400, got the head end \(String(describing: end))")
+        } catch {
+            #expect(error.status.code == 400)
+            #expect(error.message.hasPrefix("malformed request"))
+        }
+    }
+
     @Test("identical repeated Content-Length values are one length")
     func repeatedLength() throws {
         let request = try HTTPParser.parseRequestHead(head("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"))

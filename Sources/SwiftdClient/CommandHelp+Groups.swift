@@ -1,0 +1,165 @@
+extension CommandHelp {
+    /// The help of the `network` and `volume` groups and of each of their subcommands.
+    static let groupTexts: [String: String] = [
+        "network": """
+        Usage: swiftd network COMMAND
+
+        Manages user-defined bridge networks.
+
+        Commands:
+          create       Create a network
+          connect      Connect a container to a network
+          disconnect   Disconnect a container from a network
+          ls           List networks
+          inspect      Show networks as JSON
+          rm           Remove networks
+          prune        Remove every network no container uses
+
+        Run 'swiftd network COMMAND --help' for more information on a command.
+        """,
+        "network create": """
+        Usage: swiftd network create [OPTIONS] NAME
+
+        Creates a bridge network and prints its ID.
+
+        Options:
+          -d, --driver DRIVER      Network driver (default bridge, the only one)
+              --subnet CIDR        Subnet, such as 10.1.2.0/24 (default: a free one)
+              --gateway ADDRESS    Bridge address (default: the subnet's first)
+              --ip-range CIDR      Part of the subnet that containers get addresses from
+              --internal           Restrict external access to the network
+          -o, --opt KEY=VALUE      Driver option, such as
+                                   com.docker.network.bridge.name=NAME (repeatable)
+              --label KEY=VALUE    Set a label (repeatable)
+        """,
+        "network connect": """
+        Usage: swiftd network connect [OPTIONS] NETWORK CONTAINER
+
+        Connects a container to a network.
+
+        Options:
+              --alias NAME     Further name of the container on the network (repeatable)
+              --ip ADDRESS     IPv4 address of the container on the network
+        """,
+        "network disconnect": """
+        Usage: swiftd network disconnect [OPTIONS] NETWORK CONTAINER
+
+        Disconnects a container from a network.
+
+        Options:
+          -f, --force   Force the container to disconnect
+        """,
+        "network ls": """
+        Usage: swiftd network ls [OPTIONS]
+
+        Lists networks.
+
+        Options:
+          -q, --quiet      Print only the IDs
+              --no-trunc   Do not shorten IDs
+        """,
+        "network inspect": """
+        Usage: swiftd network inspect NETWORK [NETWORK...]
+
+        Shows networks as JSON.
+        """,
+        "network rm": """
+        Usage: swiftd network rm NETWORK [NETWORK...]
+
+        Removes networks that no container uses.
+        """,
+        "network prune": """
+        Usage: swiftd network prune [OPTIONS]
+
+        Removes every user-defined network that no container uses.
+
+        Options:
+          -f, --force   Do not ask for confirmation (swiftd never asks)
+        """,
+        "volume": """
+        Usage: swiftd volume COMMAND
+
+        Manages volumes.
+
+        Commands:
+          create    Create a volume
+          ls        List volumes
+          inspect   Show volumes as JSON
+          rm        Remove volumes
+          prune     Remove volumes no container uses
+
+        Run 'swiftd volume COMMAND --help' for more information on a command.
+        """,
+        "volume create": """
+        Usage: swiftd volume create [OPTIONS] [VOLUME]
+
+        Creates a volume and prints its name; without a name the daemon picks one.
+
+        Options:
+              --name NAME           Name of the volume
+          -d, --driver DRIVER       Volume driver (default local, the only one)
+          -l, --label KEY=VALUE     Set a label (repeatable)
+        """,
+        "volume ls": """
+        Usage: swiftd volume ls [OPTIONS]
+
+        Lists volumes.
+
+        Options:
+          -q, --quiet   Print only the names
+        """,
+        "volume inspect": """
+        Usage: swiftd volume inspect VOLUME [VOLUME...]
+
+        Shows volumes as JSON.
+        """,
+        "volume rm": """
+        Usage: swiftd volume rm [OPTIONS] VOLUME [VOLUME...]
+
+        Removes volumes that no container uses.
+
+        Options:
+          -f, --force   Accepted for compatibility
+        """,
+        "volume prune": """
+        Usage: swiftd volume prune [OPTIONS]
+
+        Removes anonymous volumes that no container uses; with --all, named ones too.
+
+        Options:
+          -a, --all     Remove named volumes as well
+          -f, --force   Do not ask for confirmation (swiftd never asks)
+        """,
+    ]
+
+    /// The help of attach, top and stats.
+    static let moreTexts: [String: String] = [
+        "attach": """
+        Usage: swiftd attach [OPTIONS] CONTAINER
+
+        Connects the terminal to a running container's output and, if the container has an
+        open stdin, its input. Exits with the container's exit code, or 0 after a detach.
+
+        Options:
+              --no-stdin             Do not send the terminal's input
+              --detach-keys KEYS     Key sequence that detaches, such as ctrl-p,ctrl-q
+              --sig-proxy BOOL       Accepted for compatibility
+        """,
+        "top": """
+        Usage: swiftd top CONTAINER [ps OPTIONS]
+
+        Lists the processes of a running container; ps OPTIONS (default -ef) choose the
+        columns.
+        """,
+        "stats": """
+        Usage: swiftd stats [OPTIONS] [CONTAINER...]
+
+        Shows CPU, memory, network and process counts of running containers (default: all
+        running ones), redrawn every second until interrupted.
+
+        Options:
+              --no-stream   Print one table and exit
+          -a, --all         Accepted for compatibility; only running containers are shown
+        """,
+    ]
+}
