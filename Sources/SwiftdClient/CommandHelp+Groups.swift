@@ -55,8 +55,9 @@ extension CommandHelp {
         Lists networks.
 
         Options:
-          -q, --quiet      Print only the IDs
-              --no-trunc   Do not shorten IDs
+          -f, --filter KEY=VALUE   dangling, driver, id, label, name, scope or type=custom|builtin
+          -q, --quiet              Print only the IDs
+              --no-trunc           Do not shorten IDs
         """,
         "network inspect": """
         Usage: swiftd network inspect NETWORK [NETWORK...]
@@ -74,7 +75,8 @@ extension CommandHelp {
         Removes every user-defined network that no container uses.
 
         Options:
-          -f, --force   Do not ask for confirmation (swiftd never asks)
+              --filter KEY=VALUE   label=KEY[=VALUE] or label!=KEY[=VALUE]
+          -f, --force              Do not ask for confirmation (swiftd never asks)
         """,
         "volume": """
         Usage: swiftd volume COMMAND

@@ -274,9 +274,11 @@ extension Commands {
         var flags = FlagParser([
             .init(names: ["-q", "--quiet"], takesValue: false),
             .init(names: ["--no-trunc"], takesValue: false),
+            .init(names: ["-f", "--filter"], takesValue: true),
         ])
         try flags.parse(arguments)
-        let networks = try call("GET", "/networks").decode([NetworkResource].self)
+        let path = "/networks" + (try Self.filtersQuery(flags.strings("-f")))
+        let networks = try call("GET", path).decode([NetworkResource].self)
         let truncate = !flags.bool("--no-trunc")
         func shortID(_ id: String) -> String { truncate ? String(id.prefix(12)) : id }
         if flags.bool("-q") {
@@ -313,14 +315,26 @@ extension Commands {
     }
 
     private func networkPrune(_ arguments: [String]) throws -> Int32 {
-        var flags = FlagParser([.init(names: ["-f", "--force"], takesValue: false)])
+        var flags = FlagParser([
+            .init(names: ["-f", "--force"], takesValue: false),
+            .init(names: ["--filter"], takesValue: true),
+        ])
         try flags.parse(arguments)
-        let response = try call("POST", "/networks/prune").decode(NetworkPruneResponse.self)
+        let path = "/networks/prune" + (try Self.filtersQuery(flags.strings("--filter")))
+        let response = try call("POST", path).decode(NetworkPruneResponse.self)
         if !response.NetworksDeleted.isEmpty {
             print("Deleted Networks:")
             for name in response.NetworksDeleted { print(name) }
         }
         return 0
+    }
+
+    /// Returns `?filters=…` for `--filter KEY=VALUE` flags, or "" without any.
+    static func filtersQuery(_ flags: [String]) throws -> String {
+        let filters = try filterQuery(flags)
+        guard !filters.isEmpty else { return "" }
+        let json = String(decoding: try JSONEncoder().encode(filters), as: UTF8.self)
+        return "?filters=" + percentEncode(json)
     }
 
     /// Parses `KEY=VALUE` options and labels; nil when there are none.

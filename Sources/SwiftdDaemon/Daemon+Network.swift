@@ -693,7 +693,26 @@ extension Daemon {
     /// Registers the handlers of the `/networks` routes.
     func registerNetworkHandlers() throws {
         try engine.register("networks") { [self] job in
-            let resources = builtinNetworks() + networks.records.map(resource)
+            let filters = try FilterArguments(
+                json: job.environment["filters"],
+                allowed: ["dangling", "driver", "id", "label", "name", "scope", "type"])
+            let dangling = try filters.bool("dangling")
+            let resources = (builtinNetworks() + networks.records.map(resource)).filter { network in
+                let builtin = ["bridge", "host", "none"].contains(network.Name)
+                if let dangling, dangling != (!builtin && network.Containers.isEmpty) { return false }
+                if let drivers = filters["driver"], !drivers.contains(network.Driver) { return false }
+                if let ids = filters["id"], !ids.contains(where: { network.Id.hasPrefix($0) }) {
+                    return false
+                }
+                if let names = filters["name"], !names.contains(where: { network.Name.contains($0) }) {
+                    return false
+                }
+                if let scopes = filters["scope"], !scopes.contains(network.Scope) { return false }
+                if let types = filters["type"], !types.contains(builtin ? "builtin" : "custom") {
+                    return false
+                }
+                return filters.labelsMatch(network.Labels)
+            }
             try await job.stdout.write(Array(try JSONEncoder().encode(resources)))
         }
         try engine.register("network_inspect") { [self] job in
@@ -750,8 +769,20 @@ extension Daemon {
             try removeNetwork(try job.argument("name"))
         }
         try engine.register("networks_prune") { [self] job in
+            let filters = try FilterArguments(
+                json: job.environment["filters"], allowed: ["label", "label!", "until"])
+            // TODO: the `until` filter (a time before which networks were created).
+            if filters["until"] != nil {
+                throw SwiftdError(.unsupported, "the until filter of network prune is not supported yet")
+            }
             var deleted: [String] = []
             for record in networks.records where users(of: record).isEmpty {
+                guard filters.labelsMatch(record.labels) else { continue }
+                if let unwanted = filters["label!"],
+                    unwanted.contains(where: { FilterArguments.labelMatches($0, record.labels) })
+                {
+                    continue
+                }
                 do {
                     try removeNetwork(record.id)
                     deleted.append(record.name)

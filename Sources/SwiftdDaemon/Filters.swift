@@ -62,11 +62,14 @@ struct FilterArguments {
     /// True when `labels` satisfy every `label` value: `KEY` (present) or `KEY=VALUE`.
     func labelsMatch(_ labels: [String: String], key: String = "label") -> Bool {
         guard let wanted = self[key] else { return true }
-        return wanted.allSatisfy { label in
-            let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
-            guard let first = parts.first, let value = labels[first] else { return false }
-            return parts.count == 1 || value == parts[1]
-        }
+        return wanted.allSatisfy { Self.labelMatches($0, labels) }
+    }
+
+    /// True when `labels` has `label`, given as `KEY` (present) or `KEY=VALUE`.
+    static func labelMatches(_ label: String, _ labels: [String: String]) -> Bool {
+        let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let value = labels[first] else { return false }
+        return parts.count == 1 || value == parts[1]
     }
 }
 
