@@ -81,7 +81,7 @@ struct NetworkTests {
     @Test("published TCP and UDP ports answer on 127.0.0.1 and the bridge address")
     func publishedPorts() throws {
         try DaemonHarness.withDaemon { daemon in
-            let tcpPort = Int.random(in: 20000...29999)
+            let tcpPort = Int.random(in: 20000...23999)
             let udpPort = tcpPort + 10000
             let baseRules = try Self.rules(daemon)
             let server = try daemon.client(
@@ -135,7 +135,7 @@ struct NetworkTests {
     @Test("a host port in use fails the start and leaves nothing behind")
     func portConflict() throws {
         try DaemonHarness.withDaemon { daemon in
-            let hostPort = Int.random(in: 30000...39999)
+            let hostPort = Int.random(in: 30000...32499)
             let first = try daemon.client(
                 ["run", "-d", "--name", "first", "-p", "\(hostPort):80", "busybox", "sleep", "60"])
             #expect(first.status == 0, "\(first.stderr)")
@@ -287,7 +287,7 @@ struct NetworkTests {
         #expect(try Self.rules(daemon).isEmpty, "--iptables=false adds no rule")
         #expect(!daemon.daemonLog.contains("not applied"), "\(daemon.daemonLog)")
 
-        let hostPort = Int.random(in: 45000...49999)
+        let hostPort = Int.random(in: 24000...26999)
         let run = try daemon.client(
             [
                 "run", "-d", "--name", "flags", "-p", "\(hostPort):8080", "busybox",
@@ -397,7 +397,7 @@ struct NetworkTests {
         try daemon.start()
         try daemon.importBusybox()
         let baseRules = try Self.rules(daemon)
-        let hostPort = Int.random(in: 40000...44999)
+        let hostPort = Int.random(in: 27000...29999)
         let run = try daemon.client(
             ["run", "-d", "--name", "orphan", "-p", "\(hostPort):80", "busybox", "sleep", "300"])
         #expect(run.status == 0, "\(run.stderr)")

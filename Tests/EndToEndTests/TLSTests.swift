@@ -33,9 +33,13 @@ struct TLSTests {
 
     /// A loopback port that nothing listens on now.
     func freePort() -> Int {
-        let listening = (try? DaemonHarness.capture("/usr/bin/ss", ["-ltnH"]).stdout) ?? ""
+        // Below the ephemeral range, where the kernel also picks the local ports of outgoing
+        // connections, which a listener cannot bind either.
+        let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+        let listening = (try? DaemonHarness.capture("/usr/bin/ss", ["-ltanH"]).stdout) ?? ""
         var port: Int
-        repeat { port = Int.random(in: 20000...60000) } while listening.contains(":\(port) ")
+        repeat { port = Int.random(in: 20000...max(20001, range - 1)) } while listening.contains(":\(port) ")
         return port
     }
 
