@@ -25,10 +25,10 @@ final class VolumeStore: Sendable {
     let directory: String
     /// Serialises creation and removal, which check and change the directory together.
     private let lock = Mutex<Void>(())
-    /// Told of each volume that `create` makes, for its `create` event.
+    /// The handler called with each volume that `create` makes, for its `create` event.
     private let created = Mutex<@Sendable (Volume) -> Void>({ _ in })
 
-    /// Sets what is told of each new volume, whichever request made it.
+    /// Sets the handler called with each new volume, whichever request created it.
     func onCreate(_ handler: @escaping @Sendable (Volume) -> Void) {
         created.withLock { $0 = handler }
     }
@@ -58,7 +58,7 @@ final class VolumeStore: Sendable {
                 "create \(name): \"\(name)\" includes invalid characters for a local volume "
                     + "name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed")
         }
-        let made = try lock.withLock { _ -> (volume: Volume, isNew: Bool) in
+        let outcome = try lock.withLock { _ -> (volume: Volume, isNew: Bool) in
             if let existing = try? read(name) { return (existing, false) }
             let path = "\(directory)/\(name)"
             try FileSystem.createDirectory(path, mode: 0o701)
@@ -71,8 +71,11 @@ final class VolumeStore: Sendable {
             try FileSystem.writeAtomically("\(path)/volume.json", Array(try encoder.encode(volume)))
             return (volume, true)
         }
-        if made.isNew { created.withLock { $0 }(made.volume) }
-        return made.volume
+        if outcome.isNew {
+            let handler = created.withLock { $0 }
+            handler(outcome.volume)
+        }
+        return outcome.volume
     }
 
     /// Creates an anonymous volume with a random 64-hex-digit name.

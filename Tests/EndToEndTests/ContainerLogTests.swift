@@ -24,7 +24,8 @@ struct ContainerLogTests {
             let fileManager = FileManager.default
             for name in [path, "\(path).1", "\(path).2"] {
                 let size = try #require(try fileManager.attributesOfItem(atPath: name)[.size] as? Int)
-                #expect(size > 0 && size <= 1024, "\(name): \(size) bytes")
+                #expect(size > 0, "\(name): \(size) bytes")
+                #expect(size <= 1024, "\(name): \(size) bytes")
             }
             #expect(!fileManager.fileExists(atPath: "\(path).3"))
             var kept: [String] = []
@@ -37,7 +38,8 @@ struct ContainerLogTests {
                 }
             }
             // The oldest lines were dropped; the kept ones are the last, in order.
-            #expect(kept.count > 20 && kept.count < 200, "\(kept.count) lines kept")
+            #expect(kept.count > 20, "\(kept.count) lines kept")
+            #expect(kept.count < 200, "\(kept.count) lines kept")
             #expect(kept == (200 - kept.count..<200).map { "line-\($0)" })
 
             let logs = try daemon.client(["logs", id])
@@ -46,7 +48,8 @@ struct ContainerLogTests {
             let tail = try daemon.client(["logs", "--tail", "20", id])
             #expect(tail.stdout == (180..<200).map { "line-\($0)\n" }.joined())
             let none = try daemon.client(["logs", "--tail", "0", id])
-            #expect(none.status == 0 && none.stdout.isEmpty)
+            #expect(none.status == 0)
+            #expect(none.stdout.isEmpty)
         }
     }
 
@@ -74,7 +77,8 @@ struct ContainerLogTests {
             let invalid = try daemon.client(["logs", "--since", "soon", id])
             #expect(invalid.status != 0 && invalid.stderr.contains("soon"), "\(invalid)")
             let raw = try daemon.curl(["http://x/containers/\(id)/logs?stdout=1&since=abc"])
-            #expect(raw.hasSuffix(" 400") && raw.contains("since"), "\(raw)")
+            #expect(raw.hasSuffix(" 400"), "\(raw)")
+            #expect(raw.contains("since"), "\(raw)")
         }
     }
 
@@ -88,7 +92,7 @@ struct ContainerLogTests {
             #expect(try daemon.client(["start", id]).status == 0)
             let followed = try daemon.client(["logs", "-f", id])
             #expect(followed.status == 0, "\(followed.stderr)")
-            // The follower holds each file as it starts, so nothing is lost to rotation.
+            // The follower gets each file as it starts, so nothing is lost to rotation.
             let lines = followed.stdout.split(separator: "\n").map(String.init)
             #expect(lines.count == 2000)
             #expect(lines == (0..<2000).map { "line-\($0)" })
@@ -109,7 +113,7 @@ struct ContainerLogTests {
             let expected = try DaemonHarness.capture(
                 "/bin/sh", ["-c", "yes \(line) | head -c 100000000 | md5sum"])
             #expect(try daemon.client(["start", id]).status == 0)
-            // The digest and count come from pipes, so the test holds none of the 100 MB.
+            // The digest and count come from pipes, so the test keeps none of the 100 MB in memory.
             let client = "\(DaemonHarness.binary) -H unix://\(daemon.socket)"
             let result = try DaemonHarness.capture(
                 "/bin/sh", ["-c", "{ \(client) logs -f \(id) | tee /dev/fd/3 | md5sum >&2; } 3>&1 | wc -c"])
@@ -145,8 +149,10 @@ struct ContainerLogTests {
             let aLine = Array(repeating: UInt8(ascii: "a"), count: 70000) + [10]
             let bLine = Array(repeating: UInt8(ascii: "b"), count: 70000) + [10]
             #expect(frames.count == 2)
-            #expect(frames.first?.stream == 1 && frames.first.map { Array($0.payload) } == aLine)
-            #expect(frames.last?.stream == 2 && frames.last.map { Array($0.payload) } == bLine)
+            #expect(frames.first?.stream == 1)
+            #expect(frames.first.map { Array($0.payload) } == aLine)
+            #expect(frames.last?.stream == 2)
+            #expect(frames.last.map { Array($0.payload) } == bLine)
 
             let logs = try daemon.client(["logs", id])
             #expect(logs.stdout == String(decoding: aLine, as: UTF8.self))
@@ -169,7 +175,8 @@ struct ContainerLogTests {
                     "-X", "POST", "-H", "Content-Type: application/json", "-d", body,
                     "http://x/containers/create",
                 ])
-                #expect(result.hasSuffix(" 400") && result.contains(name), "\(options): \(result)")
+                #expect(result.hasSuffix(" 400"), "\(options): \(result)")
+                #expect(result.contains(name), "\(options): \(result)")
             }
         }
     }
