@@ -226,6 +226,8 @@ if inside journalctl -u swiftd --no-pager -o cat | grep -q 'container started'; 
     fail "a debug line was logged at the info level"
 fi
 inside swiftd run --rm busybox true
+# journald may store the line a moment after the client returns.
+wait_for_journal 'container started'
 inside journalctl -u swiftd -p debug --no-pager -o cat | grep -q 'container started' \
     || fail "no debug line after the reload to debug"
 
