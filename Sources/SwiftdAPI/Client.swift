@@ -56,14 +56,52 @@ public final class APIClient: Sendable {
     public struct ConnectError: Error, CustomStringConvertible {
         public var endpoint: String
         public var underlying: any Error
+        /// True when the connection was open but broke before a response head arrived.
+        public var beforeResponse = false
+        /// True when a connection without TLS got a TLS record back instead of HTTP.
+        public var speaksTLS = false
+        /// True when a connection without TLS closed before any response byte, as a TLS
+        /// server does when it reads plain HTTP.
+        public var closedWithoutTLS = false
 
-        /// Reports whether the TLS handshake failed, such as when the server's certificate
-        /// failed verification, rather than the connection itself.
-        public var isTLSFailure: Bool { underlying is TLSError }
+        /// Reports whether TLS failed, such as when the server's certificate failed
+        /// verification or the server rejected the client's, rather than the connection itself.
+        public var isTLSFailure: Bool { underlying is TLSError || speaksTLS }
+
+        /// The exit status the docker CLI uses: 1 when nothing listens at the address, and
+        /// 125 for TLS failures and connections that broke before a response.
+        public var exitStatus: Int32 { isTLSFailure || beforeResponse ? 125 : 1 }
 
         public var description: String {
-            if isTLSFailure { return "cannot connect to swiftd at \(endpoint): \(underlying)" }
+            if speaksTLS { return "the daemon at \(endpoint) speaks TLS: use --tls or --tlsverify" }
+            if closedWithoutTLS {
+                return "cannot connect to swiftd at \(endpoint): the daemon closed the connection "
+                    + "without a response. If it speaks TLS, use --tls or --tlsverify"
+            }
+            if isTLSFailure || beforeResponse { return "cannot connect to swiftd at \(endpoint): \(underlying)" }
             return "cannot connect to swiftd at \(endpoint): \(underlying). Is the daemon running?"
+        }
+    }
+
+    /// Runs the steps of an exchange that come before the response head, and turns a failure
+    /// of the connection or of TLS into a `ConnectError`.
+    func beforeResponse<T>(_ connection: Connection, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as TLSError {
+            throw ConnectError(endpoint: endpoint.description, underlying: error, beforeResponse: true)
+        } catch let error where error is SystemCallError || error is ConnectionError || error is HTTPParser.ParseError {
+            var failure = ConnectError(endpoint: endpoint.description, underlying: error, beforeResponse: true)
+            if case .tcp(_, tls: nil) = endpoint {
+                // A TLS server answers plain bytes with an alert (0x15) or handshake (0x16)
+                // record, or closes without a word as OpenSSL's s_server does.
+                let unread = connection.unreadBytes
+                if let first = unread.first, first == 0x15 || first == 0x16 { failure.speaksTLS = true }
+                if unread.isEmpty, error is ConnectionError || (error as? SystemCallError)?.errno == ECONNRESET {
+                    failure.closedWithoutTLS = true
+                }
+            }
+            throw failure
         }
     }
 
@@ -116,8 +154,10 @@ public final class APIClient: Sendable {
         defer { connection.close() }
         var all = headers
         if json != nil { all.append(("Content-Type", "application/json")) }
-        try send(connection, method: method, path: path, headers: all, body: json)
-        let head = try readHead(connection)
+        let head = try beforeResponse(connection) {
+            try send(connection, method: method, path: path, headers: all, body: json)
+            return try readHead(connection)
+        }
         let reader = BodyReader(connection: connection, framing: try HTTPParser.responseFraming(head, method: method))
         var body: [UInt8] = []
         while let chunk = try reader.read() { body.append(contentsOf: chunk) }
@@ -129,8 +169,10 @@ public final class APIClient: Sendable {
     public func open(_ method: String, _ path: String) throws -> (Connection, HTTPResponseHead, BodyReader) {
         let connection = try connect()
         do {
-            try send(connection, method: method, path: path, headers: [], body: nil)
-            let head = try readHead(connection)
+            let head = try beforeResponse(connection) {
+                try send(connection, method: method, path: path, headers: [], body: nil)
+                return try readHead(connection)
+            }
             let reader = BodyReader(connection: connection, framing: try HTTPParser.responseFraming(head, method: method))
             return (connection, head, reader)
         } catch {
@@ -150,8 +192,9 @@ public final class APIClient: Sendable {
         defer { connection.close() }
         var all = headers
         if json != nil { all.append(("Content-Type", "application/json")) }
+        // Only the head is covered: a failing upload throws its own error.
         try send(connection, method: method, path: path, headers: all, body: json, upload: upload)
-        let head = try readHead(connection)
+        let head = try beforeResponse(connection) { try readHead(connection) }
         let reader = BodyReader(connection: connection, framing: try HTTPParser.responseFraming(head, method: method))
         if head.status.code >= 400 {
             var body: [UInt8] = []
@@ -168,8 +211,10 @@ public final class APIClient: Sendable {
         let connection = try connect()
         var headers = [("Connection", "Upgrade"), ("Upgrade", "tcp")]
         if json != nil { headers.append(("Content-Type", "application/json")) }
-        try send(connection, method: method, path: path, headers: headers, body: json)
-        let head = try readHead(connection)
+        let head = try beforeResponse(connection) {
+            try send(connection, method: method, path: path, headers: headers, body: json)
+            return try readHead(connection)
+        }
         if head.status.code == 101 || head.status.code == 200 {
             return (connection, Response(head: head, body: []))
         }

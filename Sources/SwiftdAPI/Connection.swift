@@ -148,6 +148,11 @@ public final class Connection: Sendable {
         }
     }
 
+    /// The bytes read from the peer but not consumed yet, such as a partial head.
+    public var unreadBytes: [UInt8] {
+        readState.withLock { Array($0.buffer[$0.start...]) }
+    }
+
     /// Reads up to `limit` buffered or new bytes; returns an empty array at end of stream.
     public func readSome(limit: Int = 65536) throws -> [UInt8] {
         let buffered = readState.withLock { state -> [UInt8] in

@@ -134,6 +134,14 @@ public final class HTTPServer: Sendable {
                 // only itself.
                 var session: TLSSession?
                 if let tls {
+                    if Self.startsWithPlainHTTP(fd) {
+                        // Go's net/http server sends this reply, which the docker CLI prints.
+                        let reply = "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+                        _ = try? FileSystem.writeAll(fd, Array(reply.utf8))
+                        log.info("plain HTTP request on a TLS listener")
+                        Self.closeAfterDraining(fd)
+                        return
+                    }
                     do {
                         session = try tls.accept(fd: fd)
                     } catch {
@@ -153,6 +161,38 @@ public final class HTTPServer: Sendable {
             thread.start()
         }
         Glibc.close(listener)
+    }
+
+    /// Reports whether the first byte a client sent is an ASCII capital letter, the start of
+    /// an HTTP method, rather than 0x16, the start of a TLS handshake. Blocks until a byte
+    /// arrives or the peer closes, and leaves the byte unread.
+    private static func startsWithPlainHTTP(_ fd: Int32) -> Bool {
+        var byte: UInt8 = 0
+        var count: Int
+        repeat { count = recv(fd, &byte, 1, Int32(MSG_PEEK)) } while count < 0 && errno == EINTR
+        return count == 1 && (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+    }
+
+    /// Closes `fd` after reading what the client sent (at most 64 KiB, waiting at most 1 s),
+    /// because closing a socket with unread bytes resets the connection, and the client then
+    /// loses the reply it has not read yet.
+    private static func closeAfterDraining(_ fd: Int32) {
+        shutdown(fd, Int32(SHUT_WR))
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var total = 0
+        while total < 65536 {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count > 0 {
+                total += count
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        Glibc.close(fd)
     }
 
     private func serveConnection(_ connection: Connection) {

@@ -60,7 +60,7 @@ public enum ClientMain {
         } catch let error as DaemonFailure {
             return fail("Error response from daemon: \(error.message)", status: error.exitStatus)
         } catch let error as APIClient.ConnectError {
-            return fail("\(error)", status: error.isTLSFailure ? 125 : 1)
+            return fail("\(error)", status: error.exitStatus)
         } catch {
             return fail("\(error)", status: 1)
         }

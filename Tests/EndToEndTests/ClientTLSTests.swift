@@ -79,7 +79,7 @@ struct ClientTLSTests {
         let certificates = try TLSTests.Certificates(in: harness.work)
         let address = try startDaemon(harness, host: "tcp://127.0.0.1:{PORT}", certificates: certificates)
         let ps = try client(["-H", address, "--tlsverify", "--tlscacert", certificates.ca, "ps"])
-        #expect(ps.status != 0)
+        #expect(ps.status == 125)
         #expect(ps.stdout.isEmpty, "\(ps.stdout)")
         #expect(ps.stderr.split(separator: "\n").count == 1, "\(ps.stderr)")
         #expect(ps.stderr.contains("certificate"), "\(ps.stderr)")
@@ -111,6 +111,73 @@ struct ClientTLSTests {
         ])
         #expect(unverified.status == 0, "\(unverified.stderr)")
         #expect(harness.stop() == 0)
+    }
+
+    @Test("plain HTTP to TLS daemon")
+    func plainHTTPToDaemon() throws {
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        let certificates = try TLSTests.Certificates(in: harness.work)
+        let address = try startDaemon(harness, host: "tcp://127.0.0.1:{PORT}", certificates: certificates)
+        let ps = try client(["-H", address, "ps"])
+        #expect(ps.status == 1)
+        #expect(ps.stdout.isEmpty, "\(ps.stdout)")
+        #expect(ps.stderr == "Error response from daemon: Client sent an HTTP request to an HTTPS server.\n")
+        let url = address.replacingOccurrences(of: "tcp://", with: "http://") + "/_ping"
+        let curl = try DaemonHarness.capture("/usr/bin/curl", ["-s", "-w", " %{http_code}", url])
+        #expect(curl.stdout == "Client sent an HTTP request to an HTTPS server.\n 400")
+        // The listener still serves TLS clients afterwards.
+        let tls = try client([
+            "-H", address, "--tlsverify", "--tlscacert", certificates.ca,
+            "--tlscert", certificates.clientCert, "--tlskey", certificates.clientKey, "ps",
+        ])
+        #expect(tls.status == 0, "\(tls.stderr)")
+        #expect(harness.stop() == 0)
+    }
+
+    /// Runs `program` until `body` returns, on a free loopback port that it listens on.
+    func withServer(_ program: [String], port: Int, _ body: () throws -> Void) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = program
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = Pipe()
+        try process.run()
+        defer {
+            // SIGKILL, because the test runner's children may inherit an ignored SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        // Wait until the port accepts connections.
+        for _ in 0..<100 {
+            let probe = try DaemonHarness.capture("/usr/bin/env", ["python3", "-c",
+                "import socket; socket.create_connection(('127.0.0.1', \(port)), 1).close()"])
+            if probe.status == 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        try body()
+    }
+
+    @Test("plain client to TLS server")
+    func plainClientToTLSServer() throws {
+        let port = TLSTests().freePort()
+        // The TLS alert record (protocol version, fatal) that a TLS server sends for plain bytes.
+        let program = ["python3", "-c", """
+            import socket
+            listener = socket.create_server(('127.0.0.1', \(port)))
+            while True:
+                connection, _ = listener.accept()
+                connection.recv(4096)
+                connection.sendall(bytes([0x15, 3, 3, 0, 2, 2, 70]))
+                connection.close()
+            """]
+        try withServer(program, port: port) {
+            let ps = try client(["-H", "tcp://127.0.0.1:\(port)", "ps"])
+            #expect(ps.status == 125)
+            #expect(ps.stderr.split(separator: "\n").count == 1, "\(ps.stderr)")
+            #expect(ps.stderr.contains("use --tls or --tlsverify"), "\(ps.stderr)")
+        }
     }
 
     @Test("missing TLS files exit 125", arguments: [
