@@ -20,7 +20,9 @@ let package = Package(
     name: "swiftd",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "swiftd", targets: ["swiftd"])
+        .executable(name: "swiftd", targets: ["swiftd"]),
+        // The per-container monitor, a small C program the daemon runs for each container.
+        .executable(name: "swiftd-monitor", targets: ["swiftd-monitor"]),
     ],
     targets: [
         // C libraries, each imported only by its wrapper target below.
@@ -80,6 +82,11 @@ let package = Package(
         .executableTarget(
             name: "swiftd",
             dependencies: ["SwiftdDaemon", "SwiftdClient"]),
+        .executableTarget(
+            name: "swiftd-monitor", dependencies: ["CSwiftdInit"], path: "CModules/Monitor",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])],
+            // The C program needs only libc: without this, the Swift runtime is loaded too.
+            linkerSettings: [.unsafeFlags(["-nostartfiles", "-Xlinker", "--as-needed"])]),
 
         .testTarget(name: "SwiftdEngineTests", dependencies: ["SwiftdEngine"]),
         .testTarget(name: "SwiftdAPITests", dependencies: ["SwiftdAPI", "SwiftdEngine"]),

@@ -32,12 +32,16 @@ work=$(mktemp -d /tmp/swiftd-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 doc=$root/usr/share/doc/swiftd
-mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/swiftd" \
+mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/libexec/swiftd" "$root/lib/systemd/system" "$root/etc/swiftd" \
     "$doc" "$root/usr/share/man/man1" "$root/usr/share/bash-completion/completions"
 
 install -m 0755 "$binary" "$root/usr/bin/swiftd"
+# The per-container monitor is built next to swiftd; the daemon looks for it in /usr/libexec/swiftd.
+install -m 0755 "$(dirname "$binary")/swiftd-monitor" "$root/usr/libexec/swiftd/swiftd-monitor"
 # Debug sections carry build paths; the package ships without them.
-strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/swiftd"
+for program in "$root/usr/bin/swiftd" "$root/usr/libexec/swiftd/swiftd-monitor"; do
+    strip --strip-unneeded --remove-section=.comment --remove-section=.note "$program"
+done
 install -m 0644 "$packaging/swiftd.service" "$packaging/swiftd.socket" "$root/lib/systemd/system/"
 install -m 0644 "$packaging/daemon.json" "$root/etc/swiftd/daemon.json"
 install -m 0644 "$packaging/copyright" "$doc/copyright"
@@ -58,6 +62,7 @@ echo /etc/swiftd/daemon.json >"$root/DEBIAN/conffiles"
 mkdir -p "$work/src/debian"
 printf 'Source: swiftd\n\nPackage: swiftd\nArchitecture: any\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/swiftd" \
+    "$root/usr/libexec/swiftd/swiftd-monitor" \
     | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "deb: dpkg-shlibdeps found no libraries" >&2; exit 1; }
 

@@ -716,6 +716,101 @@ static void swd_leave_pid_namespace(int own) {
     close(own);
 }
 
+struct swd_monitor_args {
+    struct swd_child_args child; /* for the container child, which the monitor clones */
+    int flags;                   /* the container child's clone flags */
+    int socket;                  /* the monitor's end of its socket pair with the caller */
+    int caller_socket;           /* the caller's end (closed in the monitor) */
+};
+
+/* The monitor before its execve: it clones the container child, so that it is the child's
+ * parent and can wait for it, sends the child's pid to the caller, and runs the monitor
+ * program with the socket as descriptor 3. Runs on a copy of the daemon's memory, so it
+ * makes only raw system calls, as swd_child does. */
+static int swd_monitor_child(void *raw) {
+    struct swd_monitor_args *args = raw;
+    const struct swd_container_config *config = args->child.config;
+    int socket = args->socket;
+    pid_t pid = -1;
+    close(args->caller_socket);
+    close(args->child.sync_write);
+    close(args->child.error_read);
+    /* Out of the daemon's session, so that a terminal's signals to it do not reach here. */
+    setsid();
+    if (chdir(config->monitor_directory) != 0) goto fail;
+    if (config->keep_pid && config->join_pid != NULL &&
+        swd_enter_pid_namespace(config->join_pid) < 0)
+        goto fail;
+    void *stack = mmap(NULL, SWD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) goto fail;
+    pid = clone(swd_child, (char *)stack + SWD_STACK_SIZE, args->flags, &args->child);
+    if (pid < 0) goto fail;
+    close(args->child.sync_read);
+    close(args->child.error_write);
+    if (swd_monitor_send(socket, SWD_MONITOR_CHILD, pid, 0, NULL) != 0) goto fail;
+
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) goto fail;
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(null, fd) < 0) goto fail;
+    if (socket == 3) {
+        if (fcntl(3, F_SETFD, 0) != 0) goto fail;
+    } else if (dup2(socket, 3) < 0) {
+        goto fail;
+    }
+    /* Nothing else of the daemon's may outlive it in the monitor, close-on-exec or not. */
+    if (syscall(SYS_close_range, 4, ~0U, 0) != 0) goto fail;
+    char pid_text[24];
+    swd_format_decimal(pid_text, (uint64_t)pid);
+    char *const argv[] = {(char *)config->monitor_path, pid_text, NULL};
+    char *const envp[] = {NULL};
+    execve(config->monitor_path, argv, envp);
+fail:;
+    int saved = errno;
+    if (pid > 0) kill(pid, SIGKILL);
+    /* Descriptor 3 is the socket once the dup2 above ran; before it, socket still is. */
+    if (swd_monitor_send(socket, SWD_MONITOR_FAILED, saved, 0, NULL) != 0)
+        swd_monitor_send(3, SWD_MONITOR_FAILED, saved, 0, NULL);
+    _exit(127);
+}
+
+/* Starts the monitor, which clones the container child (see swd_monitor_child), and reads
+ * the child's pid. Called with the clone lock held and every signal blocked. Returns 0, or -1
+ * with errno; child->monitor_pid is set whenever a monitor was started, for the caller to
+ * reap. */
+static int swd_start_monitor(const struct swd_container_config *config,
+                             struct swd_child_args *child_args, int flags, void *stack,
+                             struct swd_container_child *child) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 || swd_raise_fds(pair) != 0)
+        return -1;
+    struct swd_monitor_args args = {*child_args, flags, pair[1], pair[0]};
+    pid_t monitor = clone(swd_monitor_child, (char *)stack + SWD_STACK_SIZE, SIGCHLD, &args);
+    int saved = errno;
+    close(pair[1]);
+    if (monitor < 0) {
+        close(pair[0]);
+        errno = saved;
+        return -1;
+    }
+    child->monitor_pid = monitor;
+    struct swd_monitor_message message;
+    int32_t fds[3];
+    int received = swd_monitor_receive(pair[0], &message, fds);
+    if (received == 1 && message.type == SWD_MONITOR_CHILD && message.value > 0) {
+        child->pid = message.value;
+        child->monitor_fd = pair[0];
+        return 0;
+    }
+    saved = received == 1 && message.type == SWD_MONITOR_FAILED ? message.value
+            : received == 0                                      ? EPIPE
+                                                                 : errno;
+    close(pair[0]);
+    errno = saved;
+    return -1;
+}
+
 int swd_container_clone(const struct swd_container_config *config,
                         struct swd_container_child *child) {
     int sync[2], error[2];
@@ -745,7 +840,10 @@ int swd_container_clone(const struct swd_container_config *config,
     }
 
     int own_pid_namespace = -1;
-    if (config->keep_pid && config->join_pid != NULL) {
+    child->monitor_pid = 0;
+    child->monitor_fd = -1;
+    /* A monitor enters the PID namespace itself: the daemon's clone of it must not. */
+    if (config->keep_pid && config->join_pid != NULL && config->monitor_path == NULL) {
         own_pid_namespace = swd_enter_pid_namespace(config->join_pid);
         if (own_pid_namespace < 0) {
             saved = errno;
@@ -771,7 +869,12 @@ int swd_container_clone(const struct swd_container_config *config,
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = clone(swd_child, (char *)stack + SWD_STACK_SIZE, flags, &args);
+    pid_t pid;
+    if (config->monitor_path != NULL) {
+        pid = swd_start_monitor(config, &args, flags, stack, child) == 0 ? child->pid : -1;
+    } else {
+        pid = clone(swd_child, (char *)stack + SWD_STACK_SIZE, flags, &args);
+    }
     saved = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (own_pid_namespace >= 0) swd_leave_pid_namespace(own_pid_namespace);

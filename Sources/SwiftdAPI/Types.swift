@@ -624,6 +624,7 @@ public struct InfoResponse: Codable, Sendable {
     public var Name: String
     public var Labels: [String]
     public var ExperimentalBuild: Bool
+    public var LiveRestoreEnabled: Bool
     public var ServerVersion: String
     public var DefaultRuntime: String
     public var Runtimes: [String: [String: String]]
@@ -711,6 +712,7 @@ public struct InfoResponse: Codable, Sendable {
         Name = ""
         Labels = []
         ExperimentalBuild = false
+        LiveRestoreEnabled = false
         self.ServerVersion = ServerVersion
         DefaultRuntime = "native"
         Runtimes = ["native": ["path": "swiftd"]]

@@ -51,6 +51,8 @@ final class Container: Sendable {
     let busy = Mutex<Bool>(false)
     /// The running process's stdin (with `OpenStdin`) and terminal (with `Tty`), if any.
     let input = Mutex<ProcessInput?>(nil)
+    /// The connection to the running process's monitor.
+    let monitor = Mutex<ContainerMonitor?>(nil)
     /// The restart back-off of this daemon run.
     let restartState = Mutex<RestartState>(RestartState())
 
@@ -160,11 +162,15 @@ final class ProcessInput: Sendable {
     /// Serialises writes with `close`, so that a write never reaches a reused descriptor.
     private let fd: Mutex<Int32>
     let isTerminal: Bool
+    /// Runs after the first `close`: the monitor holds a duplicate of a stdin pipe, which it
+    /// must close too before the process reads end of file.
+    private let onClose: (@Sendable () -> Void)?
 
     /// Takes ownership of `fd`.
-    init(fd: Int32, isTerminal: Bool) {
+    init(fd: Int32, isTerminal: Bool, onClose: (@Sendable () -> Void)? = nil) {
         self.fd = Mutex(fd)
         self.isTerminal = isTerminal
+        self.onClose = onClose
     }
 
     deinit { close() }
@@ -195,10 +201,13 @@ final class ProcessInput: Sendable {
     /// Closes the descriptor: the process reads end of file (a pipe), or nothing changes for a
     /// terminal until the pump closes the master too. Later calls do nothing.
     func close() {
-        fd.withLock { fd in
-            if fd >= 0 { Glibc.close(fd) }
+        let closed = fd.withLock { fd -> Bool in
+            guard fd >= 0 else { return false }
+            Glibc.close(fd)
             fd = -1
+            return true
         }
+        if closed { onClose?() }
     }
 }
 

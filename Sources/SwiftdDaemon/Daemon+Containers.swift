@@ -5,6 +5,11 @@ import SwiftdExec
 import SwiftdGraph
 import SwiftdNetwork
 import SwiftdSystem
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -268,8 +273,9 @@ extension Daemon {
         var attached: [NetworkAttachment] = []
         let pid: Int32
         let pump: OutputPump
+        let monitor: ContainerMonitor
         do {
-            (pid, pump) = try startProcess(container, spec) {
+            (pid, pump, monitor) = try startProcess(container, spec) {
                 [self] pid in
                 attached = try attachNetwork(container, networkPlan, pid: pid)
             }
@@ -309,10 +315,62 @@ extension Daemon {
         emitNetworkEvents(container, attached, action: "connect")
         emitVolumeEvents(container, "mount")
         emit(container, "start")
+        supervise(container, pid: pid, pump: pump, monitor: monitor)
+    }
 
+    /// Waits for the monitor to report the exit of the container's process `pid`, then
+    /// finishes the container.
+    func supervise(_ container: Container, pid: Int32, pump: OutputPump, monitor: ContainerMonitor) {
+        container.monitor.withLock { $0 = monitor }
         Task { [self] in
-            let status = await exec.wait(pid: pid)
+            let raw = await exitStatus(from: monitor)
+                ?? ContainerMonitor.recordedExitStatus(directory: container.directory)
+            let status: ExitStatus
+            if let raw {
+                status = exec.exitStatus(raw: raw, pid: pid, containerID: container.id)
+            } else {
+                // The monitor is gone without a word: removing the cgroups below ends what is
+                // left of the container, and 255 says that its status was lost, as dockerd
+                // reports a container whose shim died.
+                log.error("a container's monitor ended before its process", [("id", container.id)])
+                status = ExitStatus(code: 255)
+            }
             await finish(container, status: status, pump: pump)
+            container.monitor.withLock { $0 = nil }
+            await monitor.finish()
+        }
+    }
+
+    /// Reads the monitor's messages on the pipe reactor until one reports the exit; nil if
+    /// the monitor's connection ends first.
+    private func exitStatus(from monitor: ContainerMonitor) async -> Int32? {
+        guard let fd = try? monitor.eventDescriptor() else { return nil }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32?, Never>) in
+            let state = Mutex<(bytes: [UInt8], done: Bool)>(([], false))
+            let handler = PipeReactor.Handler(
+                data: { chunk in
+                    let status = state.withLock { state -> Int32? in
+                        guard !state.done else { return nil }
+                        state.bytes += chunk
+                        guard let status = ContainerMonitor.exitStatus(in: state.bytes[...]) else { return nil }
+                        state.done = true
+                        return status
+                    }
+                    if let status { continuation.resume(returning: status) }
+                },
+                end: {
+                    let first = state.withLock { state -> Bool in
+                        defer { state.done = true }
+                        return !state.done
+                    }
+                    if first { continuation.resume(returning: nil) }
+                })
+            do {
+                _ = try PipeReactor.shared.add(fd, handler)
+            } catch {
+                close(fd)
+                continuation.resume(returning: nil)
+            }
         }
     }
 

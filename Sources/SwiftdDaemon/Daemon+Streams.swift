@@ -132,42 +132,27 @@ extension Daemon {
         return (rows, columns)
     }
 
-    /// Starts the container's process with its stdio: a pty with `Tty`, otherwise pipes for
-    /// stdout and stderr and, with `OpenStdin`, for stdin (else `/dev/null`). Registers the
-    /// process's input on the container and starts the output pump.
-    ///
-    /// Blocks for the start, as `ExecDriver.start` does.
-    ///
-    /// - Throws: what `ExecDriver.start` throws; `SystemCallError` from the pipes. Nothing is
-    ///   left running when it throws.
+    /// Starts the container's process under its monitor, with pipes (or a pty with `Tty`) for
+    /// its stdio, and begins pumping its output into the log and to attached clients. The
+    /// monitor holds duplicates of the stdio, so that the process and its output survive the
+    /// daemon.
     func startProcess(
         _ container: Container, _ spec: ContainerSpec, prepare: (Int32) throws -> Void
-    ) throws -> (pid: Int32, pump: OutputPump) {
+    ) throws -> (pid: Int32, pump: OutputPump, monitor: ContainerMonitor) {
         let config = container.record.config
-        // Checked at create; a record from an older swiftd with bad options logs unrotated.
-        let logOptions = (try? LogOptions(container.record.hostConfig.LogConfig?.Config ?? [:])) ?? LogOptions()
         var spec = spec
         spec.tty = config.Tty
+        spec.monitor = MonitorSetup(executable: monitorExecutable, directory: container.directory)
         if config.Tty {
-            let started = try exec.startWithTerminal(spec, prepare: prepare)
-            let writer = fcntl(started.master, F_DUPFD_CLOEXEC, 0)
-            guard writer >= 0 else {
-                let code = errno
-                close(started.master)
-                _ = kill(started.pid, SIGKILL)
-                throw SystemCallError(
-                    call: "fcntl(F_DUPFD_CLOEXEC)", subject: "pty master", errno: code)
-            }
+            let started = try exec.startMonitored(
+                spec, stdio: ContainerStdio(stdin: nil, stdout: -1, stderr: -1), prepare: prepare)
             do {
-                let pump = try OutputPump(
-                    terminal: started.master, log: container.log, options: logOptions,
-                    broadcast: container.output, id: container.id)
-                container.input.withLock { $0 = ProcessInput(fd: writer, isTerminal: true) }
-                return (started.pid, pump)
+                try started.monitor.hold(MonitoredStdio(stdout: started.master))
+                let pump = try attachStdio(
+                    container, MonitoredStdio(stdout: started.master), monitor: started.monitor)
+                return (started.pid, pump, started.monitor)
             } catch {
-                close(writer)
-                close(started.master)
-                _ = kill(started.pid, SIGKILL)
+                abandon(started, container)
                 throw error
             }
         }
@@ -182,11 +167,11 @@ extension Daemon {
             throw error
         }
         let childStdin = stdin?.read ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
-        let pid: Int32
+        let started: ExecDriver.MonitoredContainer
         do {
             let stdio = ContainerStdio(
                 stdin: childStdin, stdout: stdout.write, stderr: stderr.write)
-            pid = try exec.start(spec, stdio: stdio, prepare: prepare)
+            started = try exec.startMonitored(spec, stdio: stdio, prepare: prepare)
         } catch {
             for fd in [childStdin, stdout.read, stdout.write, stderr.read, stderr.write] {
                 close(fd)
@@ -195,17 +180,67 @@ extension Daemon {
             throw error
         }
         for fd in [childStdin, stdout.write, stderr.write] { close(fd) }
+        let stdio = MonitoredStdio(stdin: stdin?.write, stdout: stdout.read, stderr: stderr.read)
+        do {
+            try started.monitor.hold(stdio)
+            return (started.pid, try attachStdio(container, stdio, monitor: started.monitor), started.monitor)
+        } catch {
+            abandon(started, container)
+            throw error
+        }
+    }
+
+    /// Kills a container that started but could not be wired up, and its monitor.
+    private func abandon(_ started: ExecDriver.MonitoredContainer, _ container: Container) {
+        _ = kill(started.pid, SIGKILL)
+        started.monitor.abandon()
+        try? exec.removeCgroups(containerID: container.id)
+    }
+
+    /// Pumps the container's output (`stdio.stdout`, a pty master when the container has a
+    /// terminal, and `stdio.stderr`) into its log and to attached clients, and makes
+    /// `stdio.stdin` (or a duplicate of the master) the container's input. Takes ownership
+    /// of the descriptors, also when it throws.
+    func attachStdio(_ container: Container, _ stdio: MonitoredStdio, monitor: ContainerMonitor)
+        throws -> OutputPump
+    {
+        // Checked at create; a record from an older swiftd with bad options logs unrotated.
+        let logOptions = (try? LogOptions(container.record.hostConfig.LogConfig?.Config ?? [:])) ?? LogOptions()
+        if container.record.config.Tty, let master = stdio.stdout {
+            for fd in [stdio.stdin, stdio.stderr].compactMap({ $0 }) { close(fd) }
+            let writer = fcntl(master, F_DUPFD_CLOEXEC, 0)
+            guard writer >= 0 else {
+                let code = errno
+                close(master)
+                throw SystemCallError(call: "fcntl(F_DUPFD_CLOEXEC)", subject: "pty master", errno: code)
+            }
+            do {
+                let pump = try OutputPump(
+                    terminal: master, log: container.log, options: logOptions,
+                    broadcast: container.output, id: container.id)
+                container.input.withLock { $0 = ProcessInput(fd: writer, isTerminal: true) }
+                return pump
+            } catch {
+                close(writer)
+                throw error
+            }
+        }
+        guard let stdout = stdio.stdout, let stderr = stdio.stderr else {
+            for fd in [stdio.stdin, stdio.stdout, stdio.stderr].compactMap({ $0 }) { close(fd) }
+            throw SystemCallError(call: "recvmsg", subject: "output of \(container.id)", errno: EBADF)
+        }
         do {
             let pump = try OutputPump(
-                stdout: stdout.read, stderr: stderr.read, log: container.log, options: logOptions,
+                stdout: stdout, stderr: stderr, log: container.log, options: logOptions,
                 broadcast: container.output, id: container.id)
-            if let stdin {
-                container.input.withLock { $0 = ProcessInput(fd: stdin.write, isTerminal: false) }
+            if let stdin = stdio.stdin {
+                container.input.withLock {
+                    $0 = ProcessInput(fd: stdin, isTerminal: false) { monitor.closeStdin() }
+                }
             }
-            return (pid, pump)
+            return pump
         } catch {
-            if let stdin { close(stdin.write) }
-            _ = kill(pid, SIGKILL)
+            if let stdin = stdio.stdin { close(stdin) }
             throw error
         }
     }

@@ -31,6 +31,8 @@ final class Daemon: Sendable {
     let startedAt = timestamp()
     let execs = ExecStore()
     let volumes: VolumeStore
+    /// The `swiftd-monitor` program that each container runs under.
+    let monitorExecutable: String
     private let containers = Mutex<[String: Container]>([:])
 
     init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {
@@ -43,7 +45,15 @@ final class Daemon: Sendable {
         // Spooled uploads of a daemon that was killed: nothing refers to them.
         try? FileSystem.removeTree("\(configuration.root)/tmp")
         volumes = try VolumeStore(directory: "\(configuration.root)/volumes")
-        exec = try ExecDriver(cgroupParent: "swiftd-\(ProcessInfo.processInfo.processIdentifier)")
+        guard let monitorExecutable = MonitorSetup.findExecutable() else {
+            throw SwiftdError(
+                .unsupported,
+                "swiftd-monitor was found neither next to swiftd nor in /usr/libexec/swiftd; containers cannot run without it")
+        }
+        self.monitorExecutable = monitorExecutable
+        // Named after the root's engine ID, not the pid: the next daemon on this root finds the
+        // cgroups of the containers that outlived this one.
+        exec = try ExecDriver(cgroupParent: "swiftd-\(Self.engineID(root: configuration.root).filter { $0 != "-" }.prefix(12))")
         do {
             let bridge = try Self.makeBridgeDriver(configuration, log: log)
             do {
@@ -185,10 +195,13 @@ final class Daemon: Sendable {
         containers.withLock { $0.values.contains { $0.name == name } }
     }
 
-    /// Loads the containers stored under the root. A container recorded as running lost its
-    /// process when the daemon went away: what is left of it is cleaned up and it is marked exited.
+    /// Loads the containers stored under the root. A container recorded as running is taken
+    /// back from its monitor, which kept it while no daemon was there; without `--live-restore`
+    /// it is then killed, as dockerd does, and its exit handled as any other. One whose monitor
+    /// is gone is cleaned up and marked exited, with the status the monitor recorded or 255.
     private func restoreContainers() throws {
         let directory = "\(configuration.root)/containers"
+        var restored: Set<String> = []
         for id in try FileSystem.list(directory) {
             let path = "\(directory)/\(id)"
             guard let bytes = try? FileSystem.read("\(path)/config.v2.json"),
@@ -199,27 +212,75 @@ final class Daemon: Sendable {
             }
             let container = Container(record: record, directory: path)
             containers.withLock { $0[id] = container }
-            if record.state.Running {
-                // TODO: re-attach to containers that outlive the daemon once a per-container
-                // monitor keeps them; until then their leftover processes are killed here.
-                if record.state.Pid > 0 { _ = kill(record.state.Pid, SIGKILL) }
-                try? exec.removeCgroups(containerID: id)
-                try? graph.unmountContainer(id: id)
-                try container.update { record in
-                    record.state.Running = false
-                    record.state.Status = "exited"
-                    record.state.ExitCode = 255
-                    record.state.Pid = 0
-                    record.state.FinishedAt = timestamp()
-                    record.endpoint = nil
-                }
-                log.info("marked a container exited after a daemon restart", [("id", id)])
+            guard record.state.Running else { continue }
+            do {
+                try reattach(container)
+                restored.insert(id)
+                continue
+            } catch {
+                log.info("a running container's monitor is gone", [("id", id), ("error", "\(error)")])
+            }
+            let raw = ContainerMonitor.recordedExitStatus(directory: path)
+            // Removing the cgroups kills whatever is left of the container.
+            try? exec.removeCgroups(containerID: id)
+            try? graph.unmountContainer(id: id)
+            try container.update { record in
+                record.state.Running = false
+                record.state.Paused = false
+                record.state.Status = "exited"
+                record.state.ExitCode = raw.map { ExitStatus(waitStatus: $0).code } ?? 255
+                record.state.Pid = 0
+                record.state.FinishedAt = timestamp()
+                record.endpoint = nil
+            }
+            log.info("marked a container exited after a daemon restart", [("id", id)])
+        }
+        // Cgroups of containers that are not running any more (a daemon killed while one
+        // exited, for instance).
+        for id in exec.containerCgroups() where !restored.contains(id) {
+            try? exec.removeCgroups(containerID: id)
+        }
+        if !configuration.liveRestore {
+            for container in allContainers() where restored.contains(container.id) {
+                log.info("stopping a container that outlived the daemon (no --live-restore)", [("id", container.id)])
+                try? exec.signal(pid: container.record.state.Pid, SIGKILL)
             }
         }
     }
 
-    /// Stops every running container and releases what the daemon made on the host.
+    /// Takes back a container that its monitor kept running: its output, input, cgroups and
+    /// rootfs, and then its exit.
+    ///
+    /// - Throws: `SystemCallError` if the monitor does not answer or holds no output.
+    private func reattach(_ container: Container) throws {
+        let (monitor, greeting) = try ContainerMonitor.connect(directory: container.directory)
+        do {
+            _ = try graph.mountContainer(id: container.id)
+            let pump = try attachStdio(container, greeting.stdio, monitor: monitor)
+            exec.adopt(pid: greeting.pid, containerID: container.id)
+            if container.record.state.Pid != greeting.pid {
+                try container.update { $0.state.Pid = greeting.pid }
+            }
+            supervise(container, pid: greeting.pid, pump: pump, monitor: monitor)
+            log.info("took back a running container", [("id", container.id), ("pid", "\(greeting.pid)")])
+        } catch {
+            monitor.disconnect()
+            throw error
+        }
+    }
+
+    /// Stops every running container and releases what the daemon made on the host. With
+    /// `--live-restore`, running containers are left to their monitors instead, with their
+    /// rootfs, cgroups and network.
     func shutdown() async {
+        let running = allContainers().filter(\.isRunning)
+        if configuration.liveRestore && !running.isEmpty {
+            log.info("leaving containers running (--live-restore)", [("count", "\(running.count)")])
+            graph.unmountAll(keeping: Set(running.map(\.id)))
+            // TODO: a command started with exec keeps running, but its exit is not recorded.
+            // TODO: leave the networks in place (bridges, rules, leases) for the next daemon.
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             for container in allContainers() where container.isRunning {
                 group.addTask { [self] in

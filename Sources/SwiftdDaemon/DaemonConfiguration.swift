@@ -20,6 +20,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var ipForward = true
     /// Inter-container communication on the default bridge (`--icc`).
     public var icc = true
+    /// `--live-restore`: a stopping daemon leaves its containers running (their monitors keep
+    /// them), and the next daemon takes them back. Without it, containers stop with the daemon.
+    public var liveRestore = false
     /// The MTU of container interfaces (`--mtu`); nil means the default route's, else 1500.
     public var mtu: Int?
     /// The default host address of published ports (`--ip`).

@@ -46,6 +46,8 @@ struct DaemonFlag: Sendable {
             help: "Add iptables rules for the bridge (default true)") { config, value in config.iptables = value == "true" },
         DaemonFlag(names: ["--ip-forward"], key: "ip-forward", kind: .bool, valueName: "",
             help: "Enable net.ipv4.ip_forward (default true)") { config, value in config.ipForward = value == "true" },
+        DaemonFlag(names: ["--live-restore"], key: "live-restore", kind: .bool, valueName: "",
+            help: "Keep containers running while the daemon is down, and take them back at its next start") { config, value in config.liveRestore = value == "true" },
         DaemonFlag(names: ["--icc"], key: "icc", kind: .bool, valueName: "",
             help: "Allow traffic between containers on the default bridge (default true)") { config, value in config.icc = value == "true" },
         DaemonFlag(names: ["--ip"], key: "ip", kind: .string, valueName: "ADDRESS",

@@ -406,6 +406,7 @@ extension Daemon {
                 info.RegistryConfig.IndexConfigs[host] = InfoResponse.IndexInfo(
                     Name: host, Mirrors: [], Secure: false, Official: false)
             }
+            info.LiveRestoreEnabled = configuration.liveRestore
             info.Containers = all.count
             info.ContainersRunning = all.filter(\.isRunning).count
             info.ContainersStopped = all.count - info.ContainersRunning
@@ -430,8 +431,11 @@ extension Daemon {
 extension Daemon {
     /// The engine's ID in `/info`: a UUID made at the first start and kept in the root, as
     /// dockerd keeps its `engine-id`.
-    var engineID: String {
-        let path = "\(configuration.root)/engine-id"
+    var engineID: String { Self.engineID(root: configuration.root) }
+
+    /// The engine ID stored in `root`, made and stored at the first call.
+    static func engineID(root: String) -> String {
+        let path = "\(root)/engine-id"
         if let stored = try? FileSystem.readString(path), !stored.isEmpty {
             return stored.trimmingCharacters(in: .whitespacesAndNewlines)
         }

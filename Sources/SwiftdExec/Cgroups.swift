@@ -154,6 +154,17 @@ final class Cgroups: Sendable {
         }
     }
 
+    /// The names of the container cgroups below the parent, in any hierarchy.
+    func children() -> Set<String> {
+        var names: Set<String> = []
+        for base in bases {
+            for name in (try? FileSystem.list(base)) ?? [] where FileSystem.isDirectory("\(base)/\(name)") {
+                names.insert(name)
+            }
+        }
+        return names
+    }
+
     /// Removes the parent cgroups, which must be empty of containers.
     func removeBases() throws {
         for base in bases.reversed() where rmdir(base) != 0 && errno != ENOENT {

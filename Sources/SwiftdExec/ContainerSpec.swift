@@ -61,6 +61,9 @@ public struct ContainerSpec: Sendable {
     public var ipcNamespace: NamespaceMode
     public var utsNamespace: NamespaceMode
     public var pidNamespace: NamespaceMode
+    /// A monitor process to be the container's parent (`ExecDriver.startMonitored`), so that
+    /// the container outlives the daemon; nil makes the daemon itself the parent.
+    public var monitor: MonitorSetup?
 
     public init(
         id: String, rootfs: String, arguments: [String], environment: [String] = [],
@@ -93,6 +96,7 @@ public struct ContainerSpec: Sendable {
         self.ipcNamespace = .new
         self.utsNamespace = .new
         self.pidNamespace = .new
+        self.monitor = nil
     }
 
     /// Docker's PATH for containers whose image sets none.

@@ -55,6 +55,9 @@ public final class ExecDriver: Sendable {
         guard !spec.tty else {
             throw ExecError.invalidSpec("a tty container starts with startWithTerminal")
         }
+        guard spec.monitor == nil else {
+            throw ExecError.invalidSpec("a monitored container starts with startMonitored")
+        }
         return try launch(spec, stdio: stdio, prepare: prepare).pid
     }
 
@@ -68,14 +71,72 @@ public final class ExecDriver: Sendable {
         _ spec: ContainerSpec, prepare: (Int32) throws -> Void
     ) throws -> TerminalProcess {
         guard spec.tty else { throw ExecError.invalidSpec("startWithTerminal without tty") }
+        guard spec.monitor == nil else {
+            throw ExecError.invalidSpec("a monitored container starts with startMonitored")
+        }
         let started = try launch(
             spec, stdio: ContainerStdio(stdin: nil, stdout: -1, stderr: -1), prepare: prepare)
         return TerminalProcess(pid: started.pid, master: started.master)
     }
 
+    /// A container started under a monitor: see `startMonitored`.
+    public struct MonitoredContainer: Sendable {
+        /// The container's first process (host pid); the monitor's child, not this process's.
+        public let pid: Int32
+        /// With `spec.tty`: the pty master, which the caller owns and closes; else -1.
+        public let master: Int32
+        public let monitor: ContainerMonitor
+    }
+
+    /// Starts the container as `start` does (or `startWithTerminal` with `spec.tty`, which
+    /// ignores `stdio`), with `spec.monitor`'s process as its parent: the container survives
+    /// the daemon, and its exit comes from the monitor (see `ContainerMonitor`), not from
+    /// `wait(pid:)`. Returns once the monitor has greeted.
+    ///
+    /// - Throws: as `start`; `ExecError.invalidSpec` without `spec.monitor`;
+    ///   `SystemCallError` if the monitor does not start.
+    public func startMonitored(
+        _ spec: ContainerSpec, stdio: ContainerStdio, prepare: (Int32) throws -> Void
+    ) throws -> MonitoredContainer {
+        guard spec.monitor != nil else { throw ExecError.invalidSpec("startMonitored without a monitor") }
+        let started = try launch(
+            spec, stdio: spec.tty ? ContainerStdio(stdin: nil, stdout: -1, stderr: -1) : stdio,
+            prepare: prepare)
+        guard let monitor = started.monitor else {
+            preconditionFailure("launch with a monitor setup returned no monitor")
+        }
+        do {
+            try monitor.awaitGreeting(subject: spec.id)
+        } catch {
+            if started.master >= 0 { close(started.master) }
+            kill(started.pid, SIGKILL)
+            monitor.abandon()
+            containers.withLock { _ = $0.removeValue(forKey: started.pid) }
+            try? cgroups.remove(id: spec.id)
+            throw error
+        }
+        return MonitoredContainer(pid: started.pid, master: started.master, monitor: monitor)
+    }
+
+    /// Takes on a container that a monitor kept running while no daemon was there: `exec`
+    /// into it and the OOM check of `exitStatus(raw:containerID:)` work as for one started here.
+    public func adopt(pid: Int32, containerID: String) {
+        containers.withLock { $0[pid] = containerID }
+    }
+
+    /// Decodes the raw wait status that a monitor reported for the container's first process
+    /// `pid`, with the OOM check. Call `removeCgroups` only after this returns.
+    public func exitStatus(raw: Int32, pid: Int32, containerID: String) -> ExitStatus {
+        containers.withLock { _ = $0.removeValue(forKey: pid) }
+        let status = ExitStatus(waitStatus: raw)
+        let sigkill = status.signal == SIGKILL || status.code == 128 + SIGKILL
+        return ExitStatus(
+            waitStatus: raw, oomKilled: cgroups.oomKilled(id: containerID, killedBySigkill: sigkill))
+    }
+
     private func launch(
         _ spec: ContainerSpec, stdio: ContainerStdio, prepare: (Int32) throws -> Void
-    ) throws -> (pid: Int32, master: Int32) {
+    ) throws -> (pid: Int32, master: Int32, monitor: ContainerMonitor?) {
         var spec = spec
         // The bounding set cannot grow: "all" for a privileged container means all we have.
         if spec.privileged { spec.capabilities &= Self.ownBoundingSet }
@@ -93,12 +154,14 @@ public final class ExecDriver: Sendable {
             try? cgroups.remove(id: spec.id)
             throw error
         }
+        let monitor = child.monitor_fd >= 0
+            ? ContainerMonitor(socket: child.monitor_fd, monitorPid: child.monitor_pid) : nil
         do {
             try cgroups.add(pid: child.pid, id: spec.id)
             try prepare(child.pid)
         } catch {
             swd_container_abort(&child)
-            discard(child.pid, containerID: spec.id)
+            discard(child.pid, containerID: spec.id, monitor: monitor)
             throw error
         }
 
@@ -106,10 +169,10 @@ public final class ExecDriver: Sendable {
         let released = swd_container_release(&child, &report)
         if released == 0 {
             containers.withLock { $0[child.pid] = spec.id }
-            return (child.pid, child.master_fd)
+            return (child.pid, child.master_fd, monitor)
         }
         let code = swd_init_errno()
-        discard(child.pid, containerID: spec.id)
+        discard(child.pid, containerID: spec.id, monitor: monitor)
         if released < 0 {
             throw ExecError.systemCall(
                 SystemCallError(call: "read", subject: "init error pipe", errno: code))
@@ -203,6 +266,11 @@ public final class ExecDriver: Sendable {
     /// - Throws: `SystemCallError` from `rmdir` if a cgroup stays busy.
     public func removeCgroups(containerID: String) throws {
         try cgroups.remove(id: containerID)
+    }
+
+    /// The IDs of the containers that have cgroups below `cgroupParent`, running or left over.
+    public func containerCgroups() -> Set<String> {
+        cgroups.children()
     }
 
     /// Removes the `cgroupParent` cgroups; call when no container is left (at shutdown).
@@ -456,12 +524,26 @@ public final class ExecDriver: Sendable {
             config.seccomp_length = UInt32(filter.instructionCount)
         }
 
+        if let monitor = spec.monitor {
+            config.monitor_path = memory.string(monitor.executable)
+            config.monitor_directory = memory.string(monitor.directory)
+        }
+
         var child = swd_container_child()
         if swd_container_clone(&config, &child) != 0 {
+            let code = swd_init_errno()
+            if child.monitor_pid > 0 {
+                reaper.childStarted()
+                _ = reaper.exitStatusBlocking(of: child.monitor_pid)
+            }
             throw ExecError.systemCall(
-                SystemCallError(call: "clone", subject: spec.id, errno: swd_init_errno()))
+                SystemCallError(
+                    call: spec.monitor == nil ? "clone" : "start the monitor", subject: spec.id,
+                    errno: code))
         }
-        reaper.discardStale(pid: child.pid)
+        // With a monitor, the monitor is this process's child and the container is its child.
+        let ownChild = spec.monitor == nil ? child.pid : child.monitor_pid
+        reaper.discardStale(pid: ownChild)
         reaper.childStarted()
         return child
     }
@@ -571,10 +653,14 @@ public final class ExecDriver: Sendable {
         return swd_rlimit(resource: resource, soft: limit.soft, hard: limit.hard)
     }
 
-    /// Kills and reaps a child that did not start, and removes its cgroups.
-    private func discard(_ pid: Int32, containerID: String) {
+    /// Kills and reaps a child that did not start (and its monitor), and removes its cgroups.
+    private func discard(_ pid: Int32, containerID: String, monitor: ContainerMonitor? = nil) {
         kill(pid, SIGKILL)
-        _ = reaper.exitStatusBlocking(of: pid)
+        if let monitor {
+            monitor.abandon()
+        } else {
+            _ = reaper.exitStatusBlocking(of: pid)
+        }
         // NOTE: a failure to remove the cgroup here leaves it for removeCgroups; the start
         // error is the one worth reporting.
         try? cgroups.remove(id: containerID)

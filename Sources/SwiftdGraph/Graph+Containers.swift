@@ -153,11 +153,11 @@ extension Graph {
         }
     }
 
-    /// Unmounts every container rootfs this graph mounted, lazily if one is busy; failures are
-    /// skipped so that shutdown goes on.
-    public func unmountAll() {
+    /// Unmounts every container rootfs this graph mounted except those of `keeping`, lazily
+    /// if one is busy; failures are skipped so that shutdown goes on.
+    public func unmountAll(keeping: Set<String> = []) {
         state.withLock { state in
-            for id in state.mounted {
+            for id in state.mounted where !keeping.contains(id) {
                 let merged = overlayRoot + "/" + id + "/merged"
                 if (try? Mounts.unmount(merged)) == nil {
                     try? Mounts.unmount(merged, detach: true)

@@ -97,14 +97,57 @@ final class DaemonHarness: @unchecked Sendable {
 
     var daemonLog: String { (try? String(contentsOfFile: "\(work)/daemon.log", encoding: .utf8)) ?? "" }
 
+    /// Kills the daemon with SIGKILL and waits until it is gone.
+    func killDaemon() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Stops the daemon if it still runs, removes what a failed test may have left, and the directory.
     func cleanUp() {
         stop()
         try? logHandle?.close()
+        endContainers()
         for point in mountPoints(under: work) { _ = try? Self.capture("/usr/bin/umount", ["-l", point]) }
         _ = try? Self.capture("/usr/sbin/ip", ["link", "delete", bridge])
         Self.deleteRules(naming: bridge)
         try? FileManager.default.removeItem(atPath: work)
+    }
+
+    /// The pids of the container monitors that work in this harness's directory (a monitor's
+    /// working directory is its container's).
+    func monitorPids() -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) ?? ""
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            return cwd.hasPrefix(work + "/") && command.hasPrefix("swiftd-monitor")
+        }
+    }
+
+    /// Ends the containers and monitors that a live-restore daemon left running: the processes
+    /// in the cgroups named after this root's engine ID, then the monitors.
+    func endContainers() {
+        let engine = ((try? String(contentsOfFile: "\(root)/engine-id", encoding: .utf8)) ?? "")
+            .filter { $0.isHexDigit }.prefix(12)
+        if !engine.isEmpty {
+            let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+            for line in own.split(separator: "\n") {
+                let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                guard fields.count == 3 else { continue }
+                var hierarchy = fields[1].replacingOccurrences(of: "name=", with: "")
+                if hierarchy.isEmpty { hierarchy = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified") ? "unified" : "" }
+                let base = "/sys/fs/cgroup/\(hierarchy)\(fields[2])/swiftd-\(engine)"
+                for child in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
+                    let procs = (try? String(contentsOfFile: "\(base)/\(child)/cgroup.procs", encoding: .utf8)) ?? ""
+                    for pid in procs.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+                    for _ in 0..<100 where rmdir("\(base)/\(child)") != 0 { usleep(10_000) }
+                }
+                rmdir(base)
+            }
+        }
+        for pid in monitorPids() { kill(pid, SIGKILL) }
     }
 
     /// Deletes the iptables rules that name `bridge`, which a daemon that crashed or was

@@ -134,6 +134,11 @@ struct swd_container_config {
     const char *join_ipc;
     const char *join_uts;
     const char *join_pid;
+    /* NULL: the caller is the child's parent. Otherwise the executable of the container's
+     * monitor (swiftd-monitor), which becomes the child's parent: a process cloned from the
+     * caller clones the child, then runs this program in monitor_directory. */
+    const char *monitor_path;
+    const char *monitor_directory;
 };
 
 /* A started child that is waiting for swd_container_release(). */
@@ -143,6 +148,8 @@ struct swd_container_child {
     int32_t error_fd;  /* read end of the close-on-exec error pipe */
     int32_t tty;       /* the child sends a pty master over the sync socket */
     int32_t master_fd; /* after release: the pty master, or -1 */
+    pid_t monitor_pid; /* with a monitor: its pid (the caller's child), else 0 */
+    int32_t monitor_fd; /* with a monitor: the caller's end of its socket pair, else -1 */
 };
 
 /* The failure report of a child. */
@@ -170,6 +177,56 @@ int swd_container_release(struct swd_container_child *child, struct swd_child_er
 
 /* Closes the child's pipes without releasing it: the child reads EOF and exits with 127. */
 void swd_container_abort(struct swd_container_child *child);
+
+/*
+ * The monitor's protocol: fixed-size messages over a Unix stream socket, some carrying
+ * descriptors (SCM_RIGHTS). The monitor keeps the container's exit status and holds its stdio
+ * (stdin's write end, the stdout and stderr read ends or the pty master), so that neither the
+ * container nor its output is lost while no daemon is connected.
+ */
+enum swd_monitor_type {
+    SWD_MONITOR_CHILD = 'C',   /* monitor to caller, before exec: value is the child's pid */
+    SWD_MONITOR_FAILED = 'E',  /* monitor to caller: value is the errno of a failed clone or exec */
+    SWD_MONITOR_HELLO = 'P',   /* monitor to daemon on every connection: value is the child's
+                                * pid; the held descriptors follow, as mask says */
+    SWD_MONITOR_EXIT = 'X',    /* monitor to daemon: value is the child's raw wait status */
+    SWD_MONITOR_KEEP = 'F',    /* daemon to monitor: hold these descriptors (mask), replacing
+                                * those held before */
+    SWD_MONITOR_CLOSE_STDIN = 'I', /* daemon to monitor: close the held stdin */
+    SWD_MONITOR_DONE = 'A',    /* daemon to monitor: the exit is recorded; the monitor ends */
+};
+
+/* The descriptors a monitor holds, by bit of the mask, in this order. */
+enum swd_monitor_slot {
+    SWD_MONITOR_STDIN = 1,   /* write end of the container's stdin pipe */
+    SWD_MONITOR_STDOUT = 2,  /* read end of its stdout pipe, or the pty master */
+    SWD_MONITOR_STDERR = 4,  /* read end of its stderr pipe */
+};
+
+struct swd_monitor_message {
+    uint32_t type;  /* enum swd_monitor_type */
+    int32_t value;
+    uint32_t mask;  /* enum swd_monitor_slot bits of the descriptors sent with it */
+};
+
+/* The monitor's socket, in monitor_directory. */
+#define SWD_MONITOR_SOCKET "monitor.sock"
+/* The file in monitor_directory where the monitor records the child's raw wait status. */
+#define SWD_MONITOR_EXIT_FILE "exit-status"
+
+/* Sends one message with the descriptors of mask (fds in slot order). Returns 0, or -1 with
+ * errno. Never raises SIGPIPE. */
+int swd_monitor_send(int32_t socket, uint32_t type, int32_t value, uint32_t mask,
+                     const int32_t *fds);
+
+/* Receives one message; its descriptors (close-on-exec) go to fds in slot order, -1 where
+ * mask has no bit. Returns 1, 0 at end of stream, or -1 with errno (EPROTO for a short or
+ * malformed message). */
+int swd_monitor_receive(int32_t socket, struct swd_monitor_message *message, int32_t fds[3]);
+
+/* Connects to the monitor socket in directory (any path length). Returns the close-on-exec
+ * socket, or -1 with errno. */
+int32_t swd_monitor_connect(const char *directory);
 
 /* pipe2(2) with O_CLOEXEC; glibc's Swift module hides pipe2. */
 int swd_init_pipe(int32_t fds[2]);

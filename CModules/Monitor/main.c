@@ -1,0 +1,189 @@
+/*
+ * swiftd-monitor: the small process that supervises one container.
+ *
+ * The daemon starts it (see swd_monitor_child in CSwiftdInit): it is the parent of the
+ * container's first process, it holds the container's stdio on behalf of the daemon, and it
+ * keeps the exit status until a daemon has recorded it. So the container keeps running, and
+ * nothing it writes is lost, while the daemon restarts or after it crashed.
+ *
+ * Arguments: the container process's pid. Descriptor 3: the socket to the daemon that started
+ * it. The working directory is the container's directory, where the monitor listens on
+ * monitor.sock for the next daemon and writes exit-status when the container exits.
+ */
+#define _GNU_SOURCE
+#include "swd_init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The container's stdio that the monitor holds, by slot (stdin, stdout, stderr). */
+static int held[3] = {-1, -1, -1};
+
+static uint32_t held_mask(void) {
+    uint32_t mask = 0;
+    for (int slot = 0; slot < 3; slot++)
+        if (held[slot] >= 0) mask |= 1u << slot;
+    return mask;
+}
+
+static int listen_socket(void) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    strcpy(address.sun_path, SWD_MONITOR_SOCKET);
+    unlink(SWD_MONITOR_SOCKET);
+    umask(077);
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || listen(fd, 4) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Records the status in exit-status, written whole or not at all. */
+static void record_exit(int status) {
+    char text[32];
+    int length = snprintf(text, sizeof text, "%d\n", status);
+    int fd = open(SWD_MONITOR_EXIT_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    int written = write(fd, text, (size_t)length) == length && fsync(fd) == 0;
+    close(fd);
+    if (written) rename(SWD_MONITOR_EXIT_FILE ".tmp", SWD_MONITOR_EXIT_FILE);
+}
+
+/* Greets a daemon: the child's pid, the held descriptors, and the exit if it happened. Returns
+ * 0, or -1 if the daemon is gone already. */
+static int greet(int connection, pid_t child, int exited, int status) {
+    if (swd_monitor_send(connection, SWD_MONITOR_HELLO, child, held_mask(), held) != 0)
+        return -1;
+    if (exited && swd_monitor_send(connection, SWD_MONITOR_EXIT, status, 0, NULL) != 0) return -1;
+    return 0;
+}
+
+/* Only root, the daemon's user, may talk to the monitor. */
+static int peer_is_root(int connection) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    return getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 &&
+           credentials.uid == 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: swiftd-monitor PID (started by swiftd -d, not by hand)\n");
+        return 2;
+    }
+    pid_t child = (pid_t)atoi(argv[1]);
+    int connection = 3;
+    if (child <= 0 || fcntl(connection, F_SETFD, FD_CLOEXEC) != 0) return 2;
+
+    /* SIGCHLD through a signalfd; a terminal's or a daemon's signals are not ours. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    int children = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int listener = listen_socket();
+    if (children < 0 || listener < 0) {
+        swd_monitor_send(connection, SWD_MONITOR_FAILED, errno, 0, NULL);
+        kill(child, SIGKILL);
+        return 1;
+    }
+
+    int exited = 0, status = 0;
+    if (greet(connection, child, 0, 0) != 0) {
+        close(connection);
+        connection = -1;
+    }
+    for (;;) {
+        /* The child may have exited before the signalfd existed: reap before each wait. */
+        pid_t reaped;
+        int raw;
+        while ((reaped = waitpid(-1, &raw, WNOHANG)) > 0) {
+            if (reaped != child || exited) continue;
+            exited = 1;
+            status = raw;
+            record_exit(status);
+            if (connection >= 0 &&
+                swd_monitor_send(connection, SWD_MONITOR_EXIT, status, 0, NULL) != 0) {
+                close(connection);
+                connection = -1;
+            }
+        }
+
+        struct pollfd fds[3] = {
+            {children, POLLIN, 0}, {listener, POLLIN, 0}, {connection, POLLIN, 0}};
+        if (poll(fds, connection >= 0 ? 3 : 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return 1;
+        }
+        if (fds[0].revents) {
+            struct signalfd_siginfo info;
+            while (read(children, &info, sizeof info) == sizeof info) {
+            }
+        }
+        if (fds[1].revents & POLLIN) {
+            int accepted = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+            if (accepted >= 0 && !peer_is_root(accepted)) {
+                close(accepted);
+            } else if (accepted >= 0) {
+                /* The newest daemon is the one that counts. */
+                if (connection >= 0) close(connection);
+                connection = accepted;
+                if (greet(connection, child, exited, status) != 0) {
+                    close(connection);
+                    connection = -1;
+                }
+            }
+        }
+        if (connection >= 0 && fds[2].revents) {
+            struct swd_monitor_message message;
+            int32_t passed[3];
+            int received = swd_monitor_receive(connection, &message, passed);
+            if (received <= 0) {
+                close(connection);
+                connection = -1;
+                continue;
+            }
+            switch (message.type) {
+            case SWD_MONITOR_KEEP:
+                for (int slot = 0; slot < 3; slot++) {
+                    if (held[slot] >= 0) close(held[slot]);
+                    held[slot] = passed[slot];
+                }
+                break;
+            case SWD_MONITOR_CLOSE_STDIN:
+                if (held[0] >= 0) close(held[0]);
+                held[0] = -1;
+                break;
+            case SWD_MONITOR_DONE:
+                if (exited) {
+                    unlink(SWD_MONITOR_SOCKET);
+                    unlink(SWD_MONITOR_EXIT_FILE);
+                    return 0;
+                }
+                break;
+            default:
+                for (int slot = 0; slot < 3; slot++)
+                    if (passed[slot] >= 0) close(passed[slot]);
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Tests of containers that outlive their daemon: each runs under a monitor, which keeps it,
+/// its output and its exit status until the next daemon takes it back.
+@Suite(
+    "live restore", .serialized,
+    .enabled(if: DaemonHarness.isRoot, "needs root for namespaces and cgroups"))
+struct LiveRestoreTests {
+    /// Runs a detached container and returns its ID.
+    static func runDetached(_ daemon: DaemonHarness, _ arguments: [String]) throws -> String {
+        let result = try daemon.client(["run", "-d", "--network", "none"] + arguments)
+        try #require(result.status == 0, "\(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func inspect(_ daemon: DaemonHarness, _ id: String, _ format: String) throws -> String {
+        try daemon.client(["inspect", "-f", format, id]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Polls `condition` every 50 ms for up to `seconds`.
+    static func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+
+    @Test("container survives daemon SIGKILL")
+    func survivesKilledDaemon() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--live-restore"])
+        try daemon.importBusybox()
+        let id = try Self.runDetached(
+            daemon, ["busybox", "sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done"])
+        let pid = try #require(Int32(try Self.inspect(daemon, id, "{{.State.Pid}}")))
+
+        daemon.killDaemon()
+        Thread.sleep(forTimeInterval: 1)
+        #expect(kill(pid, 0) == 0, "the container died with its daemon")
+        try daemon.start(extraArguments: ["--live-restore"])
+        #expect(try Self.inspect(daemon, id, "{{.State.Status}} {{.State.Pid}}") == "running \(pid)")
+
+        // Lines written while no daemon ran, and after, reach the log in order.
+        let logged = try Self.eventually {
+            try daemon.client(["logs", id]).stdout.split(separator: "\n").count > 20
+        }
+        #expect(logged, "\(daemon.daemonLog)")
+        let numbers = try daemon.client(["logs", id]).stdout.split(separator: "\n")
+            .compactMap { Int($0.split(separator: " ").last ?? "") }
+        #expect(numbers == Array(0..<numbers.count))
+
+        let exec = try daemon.client(["exec", id, "echo", "inside"])
+        #expect(exec.stdout == "inside\n", "\(exec.stderr)")
+        let stop = try daemon.client(["stop", "-t", "1", id])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(try Self.inspect(daemon, id, "{{.State.Status}} {{.State.ExitCode}}") == "exited 137")
+        #expect(Self.eventually { daemon.monitorPids().isEmpty }, "a monitor outlived its container")
+        #expect(try daemon.client(["rm", id]).status == 0)
+    }
+
+    @Test("exit while daemon away recorded")
+    func exitWhileAwayRecorded() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--live-restore"])
+        try daemon.importBusybox()
+        let once = try Self.runDetached(daemon, ["busybox", "sh", "-c", "echo bye; sleep 1; exit 3"])
+        let again = try Self.runDetached(
+            daemon, ["--restart", "on-failure", "busybox", "sh", "-c", "sleep 1; exit 4"])
+        #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
+        Thread.sleep(forTimeInterval: 2)
+
+        try daemon.start(extraArguments: ["--live-restore"])
+        #expect(try Self.inspect(daemon, once, "{{.State.Status}} {{.State.ExitCode}}") == "exited 3")
+        #expect(try daemon.client(["logs", once]).stdout == "bye\n")
+        // The restart policy applies to an exit that no daemon saw.
+        let restarted = try Self.eventually {
+            try Self.inspect(daemon, again, "{{.RestartCount}}") != "0"
+        }
+        #expect(restarted, "\(daemon.daemonLog)")
+        #expect(try daemon.client(["rm", "-f", once, again]).status == 0)
+        #expect(Self.eventually { daemon.monitorPids().isEmpty })
+    }
+
+    @Test("no live restore kills survivors")
+    func withoutLiveRestoreKilled() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        try daemon.importBusybox()
+        let id = try Self.runDetached(daemon, ["busybox", "sleep", "60"])
+        daemon.killDaemon()
+        try daemon.start()
+        let stopped = try Self.eventually {
+            try Self.inspect(daemon, id, "{{.State.Status}} {{.State.ExitCode}}") == "exited 137"
+        }
+        #expect(stopped, "\(daemon.daemonLog)")
+        #expect(Self.eventually { daemon.monitorPids().isEmpty })
+        #expect(try daemon.client(["rm", id]).status == 0)
+        #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
+    }
+
+    @Test("stdin and terminal kept")
+    func stdinAndTerminalKept() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--live-restore"])
+        try daemon.importBusybox()
+        let reader = try Self.runDetached(daemon, ["-i", "busybox", "sh", "-c", "read l; echo got $l"])
+        let terminal = try Self.runDetached(daemon, ["-t", "busybox", "sh", "-c", "sleep 60"])
+        daemon.killDaemon()
+        try daemon.start(extraArguments: ["--live-restore"])
+        #expect(try Self.inspect(daemon, reader, "{{.State.Status}}") == "running")
+        #expect(try Self.inspect(daemon, terminal, "{{.State.Status}}") == "running")
+
+        // The stdin pipe stayed open across the restart, and takes input from the new daemon.
+        let attached = try daemon.client(["attach", reader], stdin: Data("hello\n".utf8))
+        #expect(attached.stdout == "got hello\n", "\(attached.stderr)")
+        #expect(try Self.inspect(daemon, reader, "{{.State.Status}}") == "exited")
+        #expect(try daemon.client(["rm", "-f", reader, terminal]).status == 0)
+    }
+}
