@@ -33,7 +33,7 @@ struct Commands {
         .init(names: ["-i", "--interactive"], takesValue: false),
         .init(names: ["-t", "--tty"], takesValue: false),
         .init(names: ["--detach-keys"], takesValue: true),
-    ] + networkFlags + storageFlags + resourceFlags
+    ] + networkFlags + storageFlags + resourceFlags + loggingFlags
 
     /// Builds the create request from `create`/`run` flags; returns it with the container name.
     func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
@@ -47,11 +47,7 @@ struct Commands {
         let command = Array(flags.positional.dropFirst())
         if !command.isEmpty { request.Cmd = command }
         if let entrypoint = flags.string("--entrypoint") { request.Entrypoint = entrypoint.isEmpty ? [] : [entrypoint] }
-        request.Env = flags.strings("-e").map { entry in
-            // `-e NAME` without a value passes the client's own value, as docker does.
-            if entry.contains("=") { return entry }
-            return ProcessInfo.processInfo.environment[entry].map { "\(entry)=\($0)" } ?? entry
-        }
+        request.Env = try environment(flags)
         request.Hostname = flags.string("-h")
         request.WorkingDir = flags.string("-w")
         request.User = flags.string("-u")
@@ -120,6 +116,7 @@ struct Commands {
         try applyNetworkFlags(flags, request: &request, hostConfig: &hostConfig)
         try applyStorageFlags(flags, to: &hostConfig)
         try applyResourceFlags(flags, to: &hostConfig)
+        try applyLoggingFlags(flags, to: &hostConfig)
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")
         request.AttachStderr = !flags.bool("-d")

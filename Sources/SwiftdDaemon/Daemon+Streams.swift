@@ -145,7 +145,7 @@ extension Daemon {
     ) throws -> (pid: Int32, pump: OutputPump) {
         let config = container.record.config
         // Checked at create; a record from an older swiftd with bad options logs unrotated.
-        let logOptions = (try? LogOptions(container.record.hostConfig.LogConfig?.Config ?? [:])) ?? LogOptions()
+        let logOptions = LogOptions(stored: container.record.hostConfig.LogConfig)
         var spec = spec
         spec.tty = config.Tty
         if config.Tty {
