@@ -335,7 +335,7 @@ struct Commands {
         let containers = try call("GET", "/containers/json?" + (try psQuery(flags))).decode([ContainerSummary].self)
         let truncate = !flags.bool("--no-trunc")
         if let template, !flags.bool("-q") {
-            writeStdout(Array(template.render(all: containers.map { FormatRows.container($0, truncate: truncate) }).utf8))
+            writeStdout(Array(try template.render(all: containers.map { FormatRows.container($0, truncate: truncate) }).utf8))
             return 0
         }
         if flags.bool("-q") {
@@ -378,7 +378,7 @@ struct Commands {
                 continue
             }
             if let template {
-                writeStdout(Array(template.render(all: [try jsonTree(response.body)]).utf8))
+                writeStdout(Array(try template.render(all: [try jsonTree(response.body)]).utf8))
             } else {
                 documents.append(prettyJSON(response.body))
             }
@@ -405,7 +405,7 @@ struct Commands {
         let images = try call("GET", path).decode([ImageSummary].self)
         if let template, !flags.bool("-q") {
             let rows = images.flatMap { FormatRows.images($0, truncate: !flags.bool("--no-trunc")) }
-            writeStdout(Array(template.render(all: rows).utf8))
+            writeStdout(Array(try template.render(all: rows).utf8))
             return 0
         }
         let truncate = !flags.bool("--no-trunc")

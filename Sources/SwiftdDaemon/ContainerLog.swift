@@ -146,7 +146,10 @@ final class ContainerLog: Sendable {
     }
 
     /// Closes the current file when the container's output has ended; followers finish.
+    /// Waits for a compression under way, so that removing the container afterwards leaves
+    /// no compressed file behind.
     func close() {
+        compression.sync {}
         let (fd, followers) = state.withLock { state in
             defer {
                 state.fd = -1
