@@ -43,6 +43,15 @@ enum GoFormat {
                 index += 1
                 directive.precision = digits(characters, &index) ?? 0
             }
+            // Go's fmt drops a width or precision above 10^6 with a note, then formats.
+            if (directive.width ?? 0) > 1_000_000 {
+                output += "%!(BADWIDTH)"
+                directive.width = nil
+            }
+            if (directive.precision ?? 0) > 1_000_000 {
+                output += "%!(BADPREC)"
+                directive.precision = nil
+            }
             guard index < characters.count else {
                 output += "%!(NOVERB)"
                 break
@@ -74,8 +83,9 @@ enum GoFormat {
 
     private static func digits(_ characters: [Character], _ index: inout Int) -> Int? {
         var value: Int?
-        while index < characters.count, let digit = characters[index].wholeNumberValue {
-            value = (value ?? 0) * 10 + digit
+        while index < characters.count, let digit = characters[index].wholeNumberValue, characters[index].isASCII {
+            // Past 10^7 the value only needs to stay too large.
+            value = min((value ?? 0) * 10 + digit, 10_000_000)
             index += 1
         }
         return value

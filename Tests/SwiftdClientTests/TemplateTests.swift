@@ -57,6 +57,8 @@ struct TemplateTests {
         #expect(try render(#"{{printf "%-6s|%03d|%x" "ab" 7 255}}"#) == "ab    |007|ff")
         #expect(try render(#"{{printf "%d" .Name}}"#) == "%!d(string=/web)")
         #expect(try render(#"{{printf "%s %s" .Name}}"#) == "/web %!s(MISSING)")
+        #expect(try render(#"{{printf "%d" 1 2}}"#) == "1%!(EXTRA int=2)")
+        #expect(try render(#"{{printf "%99999999d|%.99999999f" 1 0.5}}"#) == "%!(BADWIDTH)1|%!(BADPREC)0.500000")
         #expect(try render("{{.Name | upper}} {{.Config.Env | len}}") == "/WEB 2")
         #expect(try render(#"{{join (split "a,b" ",") "+"}} {{title "hello world"}}"#) == "a+b Hello World")
         #expect(try render(#"{{pad "x" 1 2}}|{{truncate "abcdef" 3}}"#) == " x  |abc")
