@@ -65,6 +65,13 @@ final class ContainerLog: Sendable {
             return state.fd
         }
         if previous >= 0 { Glibc.close(previous) }
+
+        // A daemon that stopped during a compression, or a compression that failed, left
+        // `.1` uncompressed; compress it now, before a rotation replaces it.
+        let rotated = self.path(1)
+        if options.compress && access(rotated, F_OK) == 0 {
+            compression.async { Self.compress(rotated) }
+        }
     }
 
     /// Appends whole entries, rotating before one that would take the file past `max-size`.
@@ -130,8 +137,9 @@ final class ContainerLog: Sendable {
     /// Compresses `source` to `source.gz` and removes `source`. The compressed file appears
     /// before `source` goes, so a reader always finds one of the two.
     ///
-    /// NOTE: a failed compression (a full disk) leaves `source` as it is; the next rotation
-    /// then replaces it, losing that file's entries.
+    /// NOTE: a failed compression (a full disk) leaves `source` as it is, and the next
+    /// rotation replaces it, losing that file's entries, unless the container starts again
+    /// first (`open` retries the compression).
     private static func compress(_ source: String) {
         let temporary = "\(source).gz.tmp"
         do {

@@ -231,6 +231,41 @@ struct ContainerLogTests {
         }
     }
 
+    @Test("start compresses a leftover file")
+    func leftoverCompressed() throws {
+        try DaemonHarness.withDaemon { daemon in
+            // Only the first run writes, so a second start rotates nothing.
+            let id = try daemon.createLogged(
+                script: "[ -e /written ] && exit 0; touch /written; i=0; while [ $i -lt 100 ]; do echo line-$i; i=$((i+1)); done",
+                options: ["max-size": "1k", "max-file": "2", "compress": "true"])
+            defer { _ = try? daemon.client(["rm", "-f", id]) }
+            #expect(try daemon.client(["start", id]).status == 0)
+            #expect(try daemon.client(["wait", id]).stdout == "0\n")
+            let before = try daemon.client(["logs", id]).stdout
+
+            // As a daemon killed during the compression leaves it: `.1` and no `.1.gz`.
+            let path = try #require(try ContainerJSON(daemon, id).document["LogPath"] as? String)
+            let fileManager = FileManager.default
+            let deadline = Date().addingTimeInterval(10)
+            while !fileManager.fileExists(atPath: "\(path).1.gz") && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            let unpacked = try DaemonHarness.capture("/bin/sh", ["-c", "gzip -dc \(path).1.gz > \(path).1 && rm \(path).1.gz"])
+            #expect(unpacked.status == 0, "\(unpacked.stderr)")
+
+            #expect(try daemon.client(["start", id]).status == 0)
+            #expect(try daemon.client(["wait", id]).stdout == "0\n")
+            let compressed = Date().addingTimeInterval(10)
+            while fileManager.fileExists(atPath: "\(path).1") && Date() < compressed {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(!fileManager.fileExists(atPath: "\(path).1"))
+            #expect(fileManager.fileExists(atPath: "\(path).1.gz"))
+            #expect(try daemon.client(["logs", id]).stdout == before)
+            #expect(before.hasSuffix("line-99\n"))
+        }
+    }
+
     @Test("follow survives compressed rotation")
     func followCompressed() throws {
         try DaemonHarness.withDaemon { daemon in
