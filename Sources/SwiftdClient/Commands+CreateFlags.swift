@@ -28,7 +28,8 @@ extension Commands {
     /// Sets `HostConfig.LogConfig` from `--log-driver` and `--log-opt`. Without either it stays
     /// unset, so the daemon's default driver and options apply.
     ///
-    /// - Throws: `UsageFailure` for an option that is not `KEY=VALUE`.
+    /// - Throws: `UsageFailure` for an option that is not `KEY=VALUE`, or any option with the
+    ///   `none` driver, which the docker CLI rejects too.
     func applyLoggingFlags(_ flags: FlagParser, to hostConfig: inout HostConfig) throws {
         let driver = flags.string("--log-driver")
         var options: [String: String] = [:]
@@ -41,6 +42,9 @@ extension Commands {
             options[String(parts[0])] = String(parts[1])
         }
         guard driver != nil || !options.isEmpty else { return }
+        if driver == "none" && !options.isEmpty {
+            throw UsageFailure(message: "invalid logging opts for driver none")
+        }
         hostConfig.LogConfig = LogConfiguration(Type: driver ?? "", Config: options)
     }
 }

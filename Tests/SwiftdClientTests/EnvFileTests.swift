@@ -109,4 +109,11 @@ struct CreateFlagTests {
             try commands.createRequest(["--log-opt", "max-size", "busybox"])
         }
     }
+
+    @Test("none driver takes no options")
+    func noneWithOptions() {
+        #expect(throws: UsageFailure.self) {
+            try commands.createRequest(["--log-driver", "none", "--log-opt", "max-size=1k", "busybox"])
+        }
+    }
 }
