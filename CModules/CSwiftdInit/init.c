@@ -334,13 +334,15 @@ static void swd_mount_filesystems(int fd, const struct swd_container_config *con
     if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
               "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
         swd_fail(fd, SWD_STAGE_MOUNT_DEVPTS);
-    swd_mount_point(fd, "dev/shm");
-    char shm_options[64] = "mode=1777,size=";
-    char size[24];
-    swd_format_decimal(size, config->shm_size);
-    swd_append(fd, SWD_STAGE_MOUNT_SHM, shm_options, sizeof shm_options, size);
-    if (mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_options) != 0)
-        swd_fail(fd, SWD_STAGE_MOUNT_SHM);
+    if (config->shm_size > 0) {
+        swd_mount_point(fd, "dev/shm");
+        char shm_options[64] = "mode=1777,size=";
+        char size[24];
+        swd_format_decimal(size, config->shm_size);
+        swd_append(fd, SWD_STAGE_MOUNT_SHM, shm_options, sizeof shm_options, size);
+        if (mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_options) != 0)
+            swd_fail(fd, SWD_STAGE_MOUNT_SHM);
+    }
     swd_mount_point(fd, "dev/mqueue");
     if (mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
         swd_fail(fd, SWD_STAGE_MOUNT_MQUEUE);

@@ -57,6 +57,8 @@ public enum ClientMain {
             return 0
         } catch let error as UsageFailure {
             return usageError(error.message)
+        } catch let error as LocalFailure {
+            return fail("swiftd: \(error.message)", status: 125)
         } catch let error as DaemonFailure {
             return fail("Error response from daemon: \(error.message)", status: error.exitStatus)
         } catch let error as APIClient.ConnectError {
@@ -119,6 +121,14 @@ struct HelpRequest: Error {}
 /// A wrong command line: exit 125 with the message.
 struct UsageFailure: Error {
     var message: String
+}
+
+/// A failure on the client's side before any request, such as an unreadable `--env-file`:
+/// one line and exit 125, without the usage hint.
+struct LocalFailure: Error {
+    var message: String
+
+    init(_ message: String) { self.message = message }
 }
 
 /// An error response from the daemon. `exitStatus` follows the docker CLI: 1, 125, 126 or 127.

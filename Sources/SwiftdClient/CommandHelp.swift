@@ -11,6 +11,7 @@ enum CommandHelp {
               -d, --detach             Run in the background and print the container ID
                   --rm                 Remove the container when it exits
               -e, --env KEY=VALUE      Set an environment variable (repeatable; KEY alone copies it)
+                  --env-file FILE      Read KEY=VALUE lines from a file; # starts a comment (repeatable)
               -m, --memory BYTES       Memory limit, such as 64m or 1g (at least 6m)
                   --network MODE       bridge (default), none, host, container:NAME or a network
               -p, --publish SPEC       Publish [IP:][HOSTPORT:]PORT[/tcp|udp]; ranges N-M (repeatable)
@@ -57,6 +58,9 @@ enum CommandHelp {
                   --cap-add CAP        Add a capability (repeatable; ALL for every one)
                   --cap-drop CAP       Drop a capability (repeatable; ALL for every one)
                   --security-opt OPT   no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json
+                  --log-driver NAME    Logging driver: json-file or none (default: the daemon's)
+                  --log-opt KEY=VALUE  Logging driver option, such as max-size=10m, max-file=3 or
+                                       compress=true (repeatable)
                   --stop-signal SIGNAL Signal that stop sends first (default SIGTERM)
                   --stop-timeout SECS  Seconds that stop waits before SIGKILL (default 10)
             """,

@@ -31,7 +31,7 @@ extension Commands {
                 if raw {
                     writeStdout(line + [10])
                 } else if let template, let event = try? JSONSerialization.jsonObject(with: Data(line)) {
-                    writeStdout(Array(template.render(all: [event]).utf8))
+                    writeStdout(Array(try template.render(all: [event]).utf8))
                 } else if let event = try? JSONDecoder().decode(EventLine.self, from: Data(line)) {
                     writeStdout(Array((event.formatted + "\n").utf8))
                 }

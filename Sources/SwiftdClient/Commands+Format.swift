@@ -7,7 +7,8 @@ enum FormatRows {
     static let psHeaders = ["ID": "CONTAINER ID", "RunningFor": "CREATED", "CreatedAt": "CREATED AT"]
     static let imageHeaders = ["ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT"]
 
-    static func container(_ container: ContainerSummary, truncate: Bool) -> [String: Any] {
+    /// Returns the row of a container with the keys of the docker CLI's `ps --format json`.
+    static func container(_ container: ContainerSummary, truncate: Bool) -> LabeledRow {
         var command = container.Command
         if truncate && command.count > 20 { command = String(command.prefix(19)) + "…" }
         let created = Date(timeIntervalSince1970: TimeInterval(container.Created))
@@ -15,21 +16,23 @@ enum FormatRows {
             guard let published = port.PublicPort else { return "\(port.PrivatePort)/\(port.Type)" }
             return "\(port.IP ?? "0.0.0.0"):\(published)->\(port.PrivatePort)/\(port.Type)"
         }
-        return [
+        // TODO: the daemon's container list leaves Mounts empty, so Mounts is empty and
+        // LocalVolumes 0 here; Size is docker's "0B" because the list is never asked for sizes.
+        let fields: [String: Any] = [
             "ID": truncate ? String(container.Id.prefix(12)) : container.Id,
             "Image": container.Image, "Command": "\"\(command)\"",
             "CreatedAt": goTime(created), "RunningFor": humanAgo(created),
             "Ports": ports.joined(separator: ", "), "State": container.State, "Status": container.Status,
             "Names": container.Names.map { String($0.drop { $0 == "/" }) }.joined(separator: ","),
             "Labels": container.Labels.keys.sorted().map { "\($0)=\(container.Labels[$0]!)" }.joined(separator: ","),
-            "LabelMap": container.Labels,
             "Networks": container.NetworkSettings.Networks.keys.sorted().joined(separator: ","),
-            "Mounts": container.Mounts.joined(separator: ","), "Size": "",
+            "Mounts": container.Mounts.joined(separator: ","), "LocalVolumes": "0", "Size": "0B",
         ]
+        return LabeledRow(fields: fields, labels: container.Labels)
     }
 
     /// Returns one row per repository and tag, as `docker images` lists them.
-    static func images(_ image: ImageSummary, truncate: Bool) -> [[String: Any]] {
+    static func images(_ image: ImageSummary, truncate: Bool) -> [LabeledRow] {
         let created = Date(timeIntervalSince1970: TimeInterval(image.Created))
         let id = truncate ? String(image.Id.dropFirst("sha256:".count).prefix(12)) : image.Id
         let tags = image.RepoTags.isEmpty ? ["<none>:<none>"] : image.RepoTags
@@ -39,13 +42,13 @@ enum FormatRows {
             let name = colon < tag.endIndex ? String(tag[tag.index(after: colon)...]) : "<none>"
             let digest = image.RepoDigests.first { $0.hasPrefix(repository + "@") }
                 .map { String($0.drop { $0 != "@" }.dropFirst()) } ?? "<none>"
-            return [
+            let fields: [String: Any] = [
                 "ID": id, "Repository": repository, "Tag": name, "Digest": digest,
                 "CreatedSince": humanAgo(created), "CreatedAt": goTime(created),
                 "Size": humanSize(image.Size), "Containers": image.Containers,
-                "LabelMap": image.Labels,
                 "Labels": image.Labels.keys.sorted().map { "\($0)=\(image.Labels[$0]!)" }.joined(separator: ","),
             ]
+            return LabeledRow(fields: fields, labels: image.Labels)
         }
     }
 

@@ -33,7 +33,7 @@ struct Commands {
         .init(names: ["-i", "--interactive"], takesValue: false),
         .init(names: ["-t", "--tty"], takesValue: false),
         .init(names: ["--detach-keys"], takesValue: true),
-    ] + networkFlags + storageFlags + resourceFlags
+    ] + networkFlags + storageFlags + resourceFlags + loggingFlags
 
     /// Builds the create request from `create`/`run` flags; returns it with the container name.
     func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
@@ -47,11 +47,7 @@ struct Commands {
         let command = Array(flags.positional.dropFirst())
         if !command.isEmpty { request.Cmd = command }
         if let entrypoint = flags.string("--entrypoint") { request.Entrypoint = entrypoint.isEmpty ? [] : [entrypoint] }
-        request.Env = flags.strings("-e").map { entry in
-            // `-e NAME` without a value passes the client's own value, as docker does.
-            if entry.contains("=") { return entry }
-            return ProcessInfo.processInfo.environment[entry].map { "\(entry)=\($0)" } ?? entry
-        }
+        request.Env = try environment(flags)
         request.Hostname = flags.string("-h")
         request.WorkingDir = flags.string("-w")
         request.User = flags.string("-u")
@@ -120,6 +116,7 @@ struct Commands {
         try applyNetworkFlags(flags, request: &request, hostConfig: &hostConfig)
         try applyStorageFlags(flags, to: &hostConfig)
         try applyResourceFlags(flags, to: &hostConfig)
+        try applyLoggingFlags(flags, to: &hostConfig)
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")
         request.AttachStderr = !flags.bool("-d")
@@ -338,7 +335,7 @@ struct Commands {
         let containers = try call("GET", "/containers/json?" + (try psQuery(flags))).decode([ContainerSummary].self)
         let truncate = !flags.bool("--no-trunc")
         if let template, !flags.bool("-q") {
-            writeStdout(Array(template.render(all: containers.map { FormatRows.container($0, truncate: truncate) }).utf8))
+            writeStdout(Array(try template.render(all: containers.map { FormatRows.container($0, truncate: truncate) }).utf8))
             return 0
         }
         if flags.bool("-q") {
@@ -381,7 +378,7 @@ struct Commands {
                 continue
             }
             if let template {
-                writeStdout(Array(template.render(all: [try jsonTree(response.body)]).utf8))
+                writeStdout(Array(try template.render(all: [try jsonTree(response.body)]).utf8))
             } else {
                 documents.append(prettyJSON(response.body))
             }
@@ -408,7 +405,7 @@ struct Commands {
         let images = try call("GET", path).decode([ImageSummary].self)
         if let template, !flags.bool("-q") {
             let rows = images.flatMap { FormatRows.images($0, truncate: !flags.bool("--no-trunc")) }
-            writeStdout(Array(template.render(all: rows).utf8))
+            writeStdout(Array(try template.render(all: rows).utf8))
             return 0
         }
         let truncate = !flags.bool("--no-trunc")

@@ -1,83 +1,12 @@
+import Dispatch
 import Foundation
 import Synchronization
+import SwiftdArchive
 import SwiftdSystem
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// The json-file driver's options, as `HostConfig.LogConfig.Config` gives them.
-struct LogOptions: Sendable, Equatable {
-    /// The size a file may reach before it is rotated; nil for no limit (`max-size`).
-    var maxSize: Int64?
-    /// How many files to keep, the current one included (`max-file`).
-    var maxFile = 1
-
-    /// The options json-file accepts; dockerd's list.
-    static let known: Set<String> = [
-        "max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag",
-    ]
-
-    init() {}
-
-    /// Reads and checks the options as dockerd's json-file driver does.
-    ///
-    /// - Throws: `.invalidArgument` naming the option: an unknown one, a size without a number
-    ///   and an optional k, m, g, t or p, a `max-file` below 1, a `max-file` above 1 without
-    ///   `max-size`, and `compress=true`.
-    init(_ config: [String: String]) throws {
-        for key in config.keys.sorted() where !Self.known.contains(key) {
-            throw SwiftdError(.invalidArgument, "unknown log opt '\(key)' for json-file log driver")
-        }
-        if let text = config["max-size"] {
-            guard let size = Self.size(text), size > 0 else {
-                throw SwiftdError(
-                    .invalidArgument, "invalid log opt max-size=\(text): expected a positive size such as 10m")
-            }
-            maxSize = size
-        }
-        if let text = config["max-file"] {
-            guard let count = Int(text) else {
-                throw SwiftdError(.invalidArgument, "invalid log opt max-file=\(text): expected a number")
-            }
-            guard count >= 1 else {
-                throw SwiftdError(.invalidArgument, "invalid log opt max-file=\(text): max-file cannot be less than 1")
-            }
-            guard count == 1 || maxSize != nil else {
-                throw SwiftdError(
-                    .invalidArgument, "invalid log opt max-file=\(text): max-file cannot be set when max-size is not set")
-            }
-            maxFile = count
-        }
-        if let text = config["compress"] {
-            let spellings = ["true": true, "1": true, "t": true, "false": false, "0": false, "f": false]
-            guard let compress = spellings[text.lowercased()] else {
-                throw SwiftdError(.invalidArgument, "invalid log opt compress=\(text): expected true or false")
-            }
-            // TODO: gzip the rotated files as dockerd does with compress=true.
-            guard !compress else {
-                throw SwiftdError(
-                    .invalidArgument, "invalid log opt compress=\(text): swiftd does not compress rotated logs")
-            }
-        }
-        // TODO: labels, env and their -regex forms add `attrs` to each entry in dockerd, which
-        // only `logs --details` shows; swiftd accepts them and writes no attrs.
-    }
-
-    /// Parses a size as dockerd's `RAMInBytes` does: a number, then an optional k, m, g, t or
-    /// p (powers of 1024), then an optional `i` and `b`, in any case.
-    static func size(_ text: String) -> Int64? {
-        let number = text.prefix { $0.isNumber || $0 == "." }
-        var unit = text.dropFirst(number.count).lowercased()
-        if unit.hasPrefix(" ") { unit.removeFirst() }
-        if unit.hasSuffix("b") { unit.removeLast() }
-        if unit.count == 2 && unit.hasSuffix("i") { unit.removeLast() }
-        let powers: [String: Double] = ["": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5]
-        guard let value = Double(number), let power = powers[unit] else { return nil }
-        let bytes = value * pow(1024, power)
-        return bytes < Double(Int64.max) ? Int64(bytes) : nil
-    }
-}
 
 /// A container's json-file log: the file output is appended to, its rotation, and the readers
 /// that follow it.
@@ -86,9 +15,15 @@ struct LogOptions: Sendable, Equatable {
 /// file becomes `<log>.1` (and `.1` becomes `.2`, up to `max-file` files in all) and a new file
 /// starts. Followers hold open descriptors, so a rotation that happens while they read loses
 /// nothing: each is handed the new file as it is created.
+///
+/// With `compress`, a rotated file is gzip-compressed to `<log>.1.gz` off the writer's thread,
+/// and the older ones are `<log>.2.gz` and so on, as dockerd names them. With the `none`
+/// driver nothing is written.
 final class ContainerLog: Sendable {
     let path: String
     private let state = Mutex<State>(State())
+    /// Compresses rotated files one at a time, so that a rotation can wait for the last one.
+    private let compression = DispatchQueue(label: "swiftd.container-log.compress")
 
     private struct State {
         var fd: Int32 = -1
@@ -105,10 +40,19 @@ final class ContainerLog: Sendable {
     /// The path of the `index`-th rotated file; 0 is the current file.
     func path(_ index: Int) -> String { index == 0 ? path : "\(path).\(index)" }
 
-    /// Opens the current file for appending, with the rotation of `options`.
+    /// Returns the path of the `index`-th rotated file once compressed.
+    func compressedPath(_ index: Int) -> String { "\(path).\(index).gz" }
+
+    /// Opens the current file for appending, with the rotation of `options`; with the `none`
+    /// driver, only records that nothing is to be written.
     func open(_ options: LogOptions) throws {
-        let fd = try retryingInterrupts("open", path) {
-            Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let fd: Int32
+        if options.driver == "none" {
+            fd = -1
+        } else {
+            fd = try retryingInterrupts("open", path) {
+                Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            }
         }
         var info = stat()
         let size = fstat(fd, &info) == 0 ? Int64(info.st_size) : 0
@@ -121,11 +65,19 @@ final class ContainerLog: Sendable {
             return state.fd
         }
         if previous >= 0 { Glibc.close(previous) }
+
+        // A daemon that stopped during a compression, or a compression that failed, left
+        // `.1` uncompressed; compress it now, before a rotation replaces it.
+        let rotated = self.path(1)
+        if options.compress && access(rotated, F_OK) == 0 {
+            compression.async { Self.compress(rotated) }
+        }
     }
 
     /// Appends whole entries, rotating before one that would take the file past `max-size`.
     func append(_ entries: [[UInt8]]) {
         state.withLock { state in
+            guard state.options.driver != "none" else { return }
             var batch: [UInt8] = []
             for entry in entries {
                 let size = state.size + Int64(batch.count)
@@ -157,7 +109,17 @@ final class ContainerLog: Sendable {
     private func rotate(_ state: inout State) {
         if state.fd >= 0 { Glibc.close(state.fd) }
         let count = state.options.maxFile
-        if count > 1 {
+        if state.options.compress && count > 1 {
+            // Wait for the last compression, which moves `.1` to `.1.gz`, before shifting.
+            compression.sync {}
+            for index in stride(from: count - 1, through: 2, by: -1) {
+                rename(compressedPath(index - 1), compressedPath(index))
+            }
+            unlink(compressedPath(1))
+            let rotated = self.path(1)
+            rename(path, rotated)
+            compression.async { Self.compress(rotated) }
+        } else if count > 1 {
             for index in stride(from: count - 1, through: 1, by: -1) {
                 rename(self.path(index - 1), self.path(index))
             }
@@ -172,8 +134,30 @@ final class ContainerLog: Sendable {
         }
     }
 
+    /// Compresses `source` to `source.gz` and removes `source`. The compressed file appears
+    /// before `source` goes, so a reader always finds one of the two.
+    ///
+    /// NOTE: a failed compression (a full disk) leaves `source` as it is, and the next
+    /// rotation replaces it, losing that file's entries, unless the container starts again
+    /// first (`open` retries the compression).
+    private static func compress(_ source: String) {
+        let temporary = "\(source).gz.tmp"
+        do {
+            try GzipCompressor.compress(file: source, to: temporary)
+        } catch {
+            unlink(temporary)
+            return
+        }
+        chmod(temporary, 0o640)
+        rename(temporary, "\(source).gz")
+        unlink(source)
+    }
+
     /// Closes the current file when the container's output has ended; followers finish.
+    /// Waits for a compression under way, so that removing the container afterwards leaves
+    /// no compressed file behind.
     func close() {
+        compression.sync {}
         let (fd, followers) = state.withLock { state in
             defer {
                 state.fd = -1
@@ -187,22 +171,49 @@ final class ContainerLog: Sendable {
 
     /// Opens every file of the log, oldest first, and with `follow` registers a follower that
     /// receives the files rotation creates from now on; nil when nothing writes the log.
+    ///
+    /// A compressed file comes back as an unlinked temporary file with its uncompressed
+    /// entries; one that fails to decompress is left out.
     func snapshot(follow: Bool) -> (files: [Int32], follower: LogFollower?) {
-        state.withLock { state in
-            var files: [Int32] = []
+        let (opened, follower) = state.withLock { state in
+            var files: [(fd: Int32, compressed: Bool)] = []
             var index = 0
             while true {
-                let fd = Glibc.open(self.path(index), O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else { break }
-                files.insert(fd, at: 0)
+                var file = (fd: Glibc.open(self.path(index), O_RDONLY | O_CLOEXEC), compressed: false)
+                if file.fd < 0 && index > 0 {
+                    file = (Glibc.open(compressedPath(index), O_RDONLY | O_CLOEXEC), true)
+                }
+                guard file.fd >= 0 else { break }
+                files.insert(file, at: 0)
                 index += 1
             }
-            guard follow && state.fd >= 0 else { return (files, nil) }
+            guard follow && state.fd >= 0 else { return (files, nil as LogFollower?) }
             let follower = LogFollower(id: state.nextFollower)
             state.followers[follower.id] = follower
             state.nextFollower += 1
             return (files, follower)
         }
+        // Decompress outside the lock, so that the container's output is not held up.
+        let files = opened.compactMap { file in file.compressed ? decompressed(file.fd) : file.fd }
+        return (files, follower)
+    }
+
+    /// Decompresses the gzip file `fd` (closed here) into an unlinked temporary file next to
+    /// the log. Returns that file positioned at its start, or nil when decompression fails.
+    private func decompressed(_ fd: Int32) -> Int32? {
+        defer { Glibc.close(fd) }
+        let temporary = "\(path).read-\(UInt64.random(in: 0...UInt64.max))"
+        let output = Glibc.open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard output >= 0 else { return nil }
+        unlink(temporary)
+        do {
+            try GzipDecompressor.decompress(descriptor: fd, to: output)
+        } catch {
+            Glibc.close(output)
+            return nil
+        }
+        lseek(output, 0, SEEK_SET)
+        return output
     }
 
     /// Stops handing files to `follower` and closes those it has not taken.

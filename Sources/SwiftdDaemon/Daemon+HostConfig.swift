@@ -9,17 +9,21 @@ import SwiftdSystem
 #endif
 
 extension Daemon {
-    /// Fills in the `json-file` logging driver that clients such as docker-py read back from
-    /// inspect, and rejects the drivers swiftd does not have and options json-file rejects
-    /// (see `LogOptions`).
+    /// Fills in the daemon's default logging driver (`--log-driver`) when the request names
+    /// none. When the driver is the default one, adds the daemon's `--log-opt` options that
+    /// the request does not set, as dockerd does. Clients such as docker-py read the result
+    /// back from inspect.
+    ///
+    /// - Throws: what `LogOptions(driver:config:)` throws for the driver and options.
     func normalizeLogConfig(_ host: inout HostConfig) throws {
-        let type = host.LogConfig?.Type ?? ""
-        guard type.isEmpty || type == "json-file" else {
-            throw SwiftdError(.invalidArgument, "invalid logging driver \(type): swiftd writes json-file logs only")
+        var type = host.LogConfig?.Type ?? ""
+        var config = host.LogConfig?.Config ?? [:]
+        if type.isEmpty { type = configuration.logDriver }
+        if type == configuration.logDriver {
+            config.merge(configuration.logOptions) { requested, _ in requested }
         }
-        let config = host.LogConfig?.Config ?? [:]
-        _ = try LogOptions(config)
-        host.LogConfig = LogConfiguration(Type: "json-file", Config: config)
+        _ = try LogOptions(driver: type, config: config)
+        host.LogConfig = LogConfiguration(Type: type, Config: config)
     }
 
     /// Reads a `ConsoleSize` of `[height, width]`; nil when absent or zero.

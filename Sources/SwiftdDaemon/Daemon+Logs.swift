@@ -9,7 +9,8 @@ import SwiftdSystem
 
 extension Daemon {
     /// `GET /containers/{id}/logs`: the json-file log, rotated files first, as a multiplexed
-    /// stream; with `follow`, then the new entries until the container's output ends.
+    /// stream; with `follow`, then the new entries until the container's output ends. A
+    /// container with the `none` driver has no log to read (501, as in dockerd).
     ///
     /// `tail` counts entries across the files; `since` and `until` are Unix seconds with an
     /// optional fraction, and `until` ends the stream at the first entry after it.
@@ -20,6 +21,9 @@ extension Daemon {
             timestamps: job.environment.bool("timestamps"))
         guard reader.wantStdout || reader.wantStderr else {
             throw SwiftdError(.invalidArgument, "you must choose at least one stream")
+        }
+        if container.record.hostConfig.LogConfig?.Type == "none" {
+            throw SwiftdError(.unsupported, "configured logging driver does not support reading")
         }
         reader.since = try unixTime(job.environment["since"], name: "since")
         reader.until = try unixTime(job.environment["until"], name: "until")

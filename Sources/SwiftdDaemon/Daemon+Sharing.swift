@@ -13,11 +13,12 @@ extension Daemon {
     /// `container:ID`. With `--uts host` the container's host name is the host's.
     ///
     /// - Throws: `.invalidArgument` for an unknown mode or a host name set with `--uts host`;
-    ///   `.notFound` for an unknown container; `.unsupported` for `--ipc none`.
+    ///   `.notFound` for an unknown container.
     func checkNamespaceModes(
         _ host: inout HostConfig, config: inout ContainerConfig, requestedHostname: String?
     ) throws {
-        host.IpcMode = try normalizeMode(host.IpcMode, kind: "IPC", plain: ["", "private", "shareable", "host"])
+        host.IpcMode = try normalizeMode(
+            host.IpcMode, kind: "IPC", plain: ["", "none", "private", "shareable", "host"])
         host.PidMode = try normalizeMode(host.PidMode, kind: "PID", plain: ["", "host"])
         host.UTSMode = try normalizeMode(host.UTSMode, kind: "UTS", plain: ["", "host"])
         if host.UTSMode == "host" {
@@ -39,20 +40,18 @@ extension Daemon {
             guard !name.isEmpty else { throw SwiftdError(.invalidArgument, "invalid \(kind) mode: \(mode)") }
             return "container:\(try container(name).id)"
         }
-        if kind == "IPC" && mode == "none" {
-            // TODO: --ipc none (a private namespace without /dev/shm).
-            throw SwiftdError(.unsupported, "IPC mode none is not supported")
-        }
         throw SwiftdError(.invalidArgument, "invalid \(kind) mode: \(mode)")
     }
 
     /// Sets the spec's IPC, UTS and PID namespaces from the container's modes; `--ipc host`
-    /// also binds the host's /dev/shm, as dockerd does.
+    /// also binds the host's /dev/shm, as dockerd does, and `--ipc none` leaves /dev/shm out.
     ///
     /// - Throws: `.notFound` for a container that is gone, `.conflict` for one that does not
-    ///   run.
+    ///   run, `.invalidArgument` for joining the IPC namespace of a container whose mode is
+    ///   `private` or `none`.
     func applyNamespaceModes(_ host: HostConfig, to spec: inout ContainerSpec) throws {
         spec.ipcNamespace = try namespaceMode(host.IpcMode, kind: "ipc")
+        spec.mountsShm = host.IpcMode != "none"
         spec.utsNamespace = try namespaceMode(host.UTSMode, kind: "uts")
         spec.pidNamespace = try namespaceMode(host.PidMode, kind: "pid")
         if spec.ipcNamespace == .host {
@@ -70,6 +69,13 @@ extension Daemon {
         let pid = other.record.state.Pid
         guard other.isRunning, pid > 0 else {
             throw SwiftdError(.conflict, "cannot join \(kind.uppercased()) of a non running container: \(other.id)")
+        }
+        // NOTE: dockerd's default IPC mode is private, so its containers are not joinable
+        // unless created shareable; swiftd keeps a container without a mode joinable.
+        if kind == "ipc", ["private", "none"].contains(other.record.hostConfig.IpcMode) {
+            throw SwiftdError(
+                .invalidArgument,
+                "container \(other.id): non-shareable IPC (hint: use IpcMode:shareable for the donor container)")
         }
         return .join("/proc/\(pid)/ns/\(kind)")
     }

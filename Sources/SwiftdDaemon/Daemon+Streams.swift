@@ -205,7 +205,7 @@ extension Daemon {
         throws -> OutputPump
     {
         // Checked at create; a record from an older swiftd with bad options logs unrotated.
-        let logOptions = (try? LogOptions(container.record.hostConfig.LogConfig?.Config ?? [:])) ?? LogOptions()
+        let logOptions = LogOptions(stored: container.record.hostConfig.LogConfig)
         if container.record.config.Tty, let master = stdio.stdout {
             for fd in [stdio.stdin, stdio.stderr].compactMap({ $0 }) { close(fd) }
             let writer = fcntl(master, F_DUPFD_CLOEXEC, 0)

@@ -45,6 +45,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var insecureRegistries: [String] = []
     public var debug = false
     public var logLevel = Logger.Level.info
+    /// The logging driver of containers that name none (`--log-driver`).
+    public var logDriver = "json-file"
+    /// Options of the default logging driver (`--log-opt`); a container that uses that
+    /// driver gets those it does not set itself.
+    public var logOptions: [String: String] = [:]
     /// The configuration file (`--config-file`); a missing default file is fine.
     public var configFile = DaemonConfiguration.defaultConfigFile
 

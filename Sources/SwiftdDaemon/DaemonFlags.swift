@@ -7,7 +7,8 @@ import SwiftdSystem
 /// configuration.
 struct DaemonFlag: Sendable {
     enum Kind: Sendable {
-        case string, bool, int, list
+        /// `map` flags take `KEY=VALUE` and are an object of strings in daemon.json.
+        case string, bool, int, list, map
     }
 
     /// Spellings, the canonical long one first (`--data-root`).
@@ -106,6 +107,19 @@ struct DaemonFlag: Sendable {
                     throw ConfigurationError("invalid --log-level \(value): use trace, debug, info, warn, error or fatal")
                 }
                 config.logLevel = level
+            },
+        DaemonFlag(names: ["--log-driver"], key: "log-driver", kind: .string, valueName: "NAME",
+            help: "Logging driver of containers that name none: json-file (default) or none") { config, value in
+                config.logDriver = value
+            },
+        DaemonFlag(names: ["--log-opt"], key: "log-opts", kind: .map, valueName: "KEY=VALUE",
+            help: "Option of the default logging driver, such as max-size=10m, max-file=3 or compress=true (repeatable)") {
+                config, value in
+                let parts = value.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty else {
+                    throw ConfigurationError("invalid --log-opt \(value): expected KEY=VALUE")
+                }
+                config.logOptions[String(parts[0])] = String(parts[1])
             },
     ]
 
@@ -261,8 +275,13 @@ extension DaemonConfiguration {
                 try flag.apply(&self, number.stringValue)
             case (.list, let list as [String]):
                 for item in list { try flag.apply(&self, item) }
+            case (.map, let map as [String: String]):
+                for (key, item) in map.sorted(by: { $0.key < $1.key }) { try flag.apply(&self, "\(key)=\(item)") }
             default:
-                let expected = ["bool": "a boolean", "string": "a string", "int": "a number", "list": "a list of strings"]["\(flag.kind)"] ?? "another type"
+                let expected = [
+                    "bool": "a boolean", "string": "a string", "int": "a number", "list": "a list of strings",
+                    "map": "an object of strings",
+                ]["\(flag.kind)"] ?? "another type"
                 throw ConfigurationError("invalid configuration file \(configFile): \(rawKey) must be \(expected)")
             }
         }
@@ -274,6 +293,9 @@ extension DaemonConfiguration {
         let kind = DaemonFlag.all.first { $0.key == key }?.kind
         if kind == .bool, let bool = value as? Bool { return bool ? "true" : "false" }
         if let list = value as? [String] { return list.joined(separator: ", ") }
+        if let map = value as? [String: Any] {
+            return map.keys.sorted().map { "\($0)=\(map[$0] ?? "")" }.joined(separator: ", ")
+        }
         return "\(value)"
     }
 
@@ -287,6 +309,11 @@ extension DaemonConfiguration {
             // file system; no other option of dockerd's drivers applies to swiftd's.
             throw ConfigurationError(
                 "invalid --storage-opt \(option): the \(storageDriver ?? "overlay2") driver takes no options")
+        }
+        do {
+            _ = try LogOptions(driver: logDriver, config: logOptions)
+        } catch let error as SwiftdError {
+            throw ConfigurationError("invalid --log-driver or --log-opt: \(error.message)")
         }
         if execDriver != "native" {
             throw ConfigurationError("invalid --exec-driver \(execDriver): only native is supported")

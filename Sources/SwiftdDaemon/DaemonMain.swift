@@ -422,6 +422,7 @@ extension Daemon {
             info.SystemTime = timestamp()
             info.Debug = log.level <= .debug
             info.IPv4Forwarding = configuration.ipForward
+            info.LoggingDriver = configuration.logDriver
             info.NEventsListener = events.subscriberCount
             try await job.stdout.write(Array(try JSONEncoder().encode(info)))
         }

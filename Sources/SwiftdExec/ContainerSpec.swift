@@ -37,6 +37,8 @@ public struct ContainerSpec: Sendable {
     public var noNewPrivileges: Bool
     /// The size of the `/dev/shm` tmpfs in bytes (`--shm-size`, default 64 MiB).
     public var shmSize: Int64
+    /// Whether `/dev/shm` is mounted; false for `--ipc none`.
+    public var mountsShm: Bool
     /// Bind and tmpfs mounts, made in this order below the rootfs before `pivot_root`.
     public var mounts: [Mount]
     /// The seccomp filter (`--security-opt seccomp=…`).
@@ -86,6 +88,7 @@ public struct ContainerSpec: Sendable {
         self.readonlyRootfs = false
         self.noNewPrivileges = false
         self.shmSize = 64 * 1024 * 1024
+        self.mountsShm = true
         self.mounts = []
         self.seccomp = .dockerDefault
         self.resources = ContainerResources()

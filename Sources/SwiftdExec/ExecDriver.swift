@@ -498,7 +498,7 @@ public final class ExecDriver: Sendable {
         config.tty_rows = spec.terminalSize?.rows ?? 0
         config.tty_columns = spec.terminalSize?.columns ?? 0
         config.`init` = spec.runsInit ? 1 : 0
-        config.shm_size = UInt64(spec.shmSize)
+        config.shm_size = spec.mountsShm ? UInt64(spec.shmSize) : 0
         let mounts = try spec.mounts.map { try Self.cMount($0, memory: memory) }
         config.mounts = memory.array(mounts)
         config.mount_count = UInt32(mounts.count)

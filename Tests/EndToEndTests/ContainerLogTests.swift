@@ -180,14 +180,244 @@ struct ContainerLogTests {
             }
         }
     }
+
+    @Test("compressed rotation reads in order")
+    func compressedRotation() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let id = try daemon.createLogged(
+                script: "i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done",
+                options: ["max-size": "1k", "max-file": "4", "compress": "true"])
+            defer { _ = try? daemon.client(["rm", "-f", id]) }
+            #expect(try daemon.client(["start", id]).status == 0)
+            #expect(try daemon.client(["wait", id]).stdout == "0\n")
+
+            let path = try #require(try ContainerJSON(daemon, id).document["LogPath"] as? String)
+            let fileManager = FileManager.default
+            // The last rotated file is compressed off the writer's thread.
+            let deadline = Date().addingTimeInterval(10)
+            while fileManager.fileExists(atPath: "\(path).1") && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(!fileManager.fileExists(atPath: "\(path).1"))
+            #expect(!fileManager.fileExists(atPath: "\(path).4.gz"))
+            var kept: [String] = []
+            for name in ["\(path).3.gz", "\(path).2.gz", "\(path).1.gz"] {
+                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: name)))
+                #expect(bytes.starts(with: [0x1F, 0x8B]), "\(name) is not gzip")
+                let text = try DaemonHarness.capture("/bin/gzip", ["-dc", name]).stdout
+                for line in text.split(separator: "\n") {
+                    let entry = try #require(
+                        try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+                    kept.append(try #require(entry["log"]).trimmingCharacters(in: .newlines))
+                }
+            }
+            for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+                let entry = try #require(
+                    try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+                kept.append(try #require(entry["log"]).trimmingCharacters(in: .newlines))
+            }
+            #expect(kept.count > 30, "\(kept.count) lines kept")
+            #expect(kept.count < 300, "\(kept.count) lines kept")
+            #expect(kept == (300 - kept.count..<300).map { "line-\($0)" })
+
+            let logs = try daemon.client(["logs", id])
+            #expect(logs.stdout == kept.map { $0 + "\n" }.joined(), "\(logs.stderr)")
+            let tail = try daemon.client(["logs", "--tail", "30", id])
+            #expect(tail.stdout == (270..<300).map { "line-\($0)\n" }.joined())
+            // No temporary file of the reads stays behind.
+            let directory = (path as NSString).deletingLastPathComponent
+            let leftovers = try fileManager.contentsOfDirectory(atPath: directory).filter { $0.contains(".read-") }
+            #expect(leftovers.isEmpty, "\(leftovers)")
+        }
+    }
+
+    @Test("start compresses a leftover file")
+    func leftoverCompressed() throws {
+        try DaemonHarness.withDaemon { daemon in
+            // Only the first run writes, so a second start rotates nothing.
+            let id = try daemon.createLogged(
+                script: "[ -e /written ] && exit 0; touch /written; i=0; while [ $i -lt 100 ]; do echo line-$i; i=$((i+1)); done",
+                options: ["max-size": "1k", "max-file": "2", "compress": "true"])
+            defer { _ = try? daemon.client(["rm", "-f", id]) }
+            #expect(try daemon.client(["start", id]).status == 0)
+            #expect(try daemon.client(["wait", id]).stdout == "0\n")
+            let before = try daemon.client(["logs", id]).stdout
+
+            // As a daemon killed during the compression leaves it: `.1` and no `.1.gz`.
+            let path = try #require(try ContainerJSON(daemon, id).document["LogPath"] as? String)
+            let fileManager = FileManager.default
+            let deadline = Date().addingTimeInterval(10)
+            while !fileManager.fileExists(atPath: "\(path).1.gz") && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            let unpacked = try DaemonHarness.capture("/bin/sh", ["-c", "gzip -dc \(path).1.gz > \(path).1 && rm \(path).1.gz"])
+            #expect(unpacked.status == 0, "\(unpacked.stderr)")
+
+            #expect(try daemon.client(["start", id]).status == 0)
+            #expect(try daemon.client(["wait", id]).stdout == "0\n")
+            let compressed = Date().addingTimeInterval(10)
+            while fileManager.fileExists(atPath: "\(path).1") && Date() < compressed {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            #expect(!fileManager.fileExists(atPath: "\(path).1"))
+            #expect(fileManager.fileExists(atPath: "\(path).1.gz"))
+            #expect(try daemon.client(["logs", id]).stdout == before)
+            #expect(before.hasSuffix("line-99\n"))
+        }
+    }
+
+    @Test("follow survives compressed rotation")
+    func followCompressed() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let id = try daemon.createLogged(
+                script: "sleep 1; i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done",
+                options: ["max-size": "2k", "max-file": "3", "compress": "1"])
+            defer { _ = try? daemon.client(["rm", "-f", id]) }
+            #expect(try daemon.client(["start", id]).status == 0)
+            let followed = try daemon.client(["logs", "-f", id])
+            #expect(followed.status == 0, "\(followed.stderr)")
+            #expect(followed.stdout == (0..<2000).map { "line-\($0)\n" }.joined())
+        }
+    }
+
+    @Test("none driver keeps no log")
+    func noneDriver() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let run = try daemon.client(["run", "--log-driver", "none", "--name", "nolog", "busybox", "echo", "attached"])
+            defer { _ = try? daemon.client(["rm", "-f", "nolog"]) }
+            #expect(run.status == 0, "\(run.stderr)")
+            // Attached clients still get the output.
+            #expect(run.stdout == "attached\n")
+            let document = try ContainerJSON(daemon, "nolog").document
+            let hostConfig = try #require(document["HostConfig"] as? [String: Any])
+            let logConfig = try #require(hostConfig["LogConfig"] as? [String: Any])
+            #expect(logConfig["Type"] as? String == "none")
+            let logs = try daemon.client(["logs", "nolog"])
+            #expect(logs.status != 0)
+            #expect(logs.stderr.contains("configured logging driver does not support reading"), "\(logs.stderr)")
+            let raw = try daemon.curl(["http://x/containers/nolog/logs?stdout=1"])
+            #expect(raw.hasSuffix(" 501"), "\(raw)")
+            let logPath = try #require(document["LogPath"] as? String)
+            #expect(!FileManager.default.fileExists(atPath: logPath))
+        }
+    }
+
+    @Test("client log flags reach inspect")
+    func clientLogFlags() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let created = try daemon.client([
+                "create", "--name", "logflags", "--log-driver", "json-file", "--log-opt", "max-size=3k",
+                "--log-opt", "max-file=2", "busybox", "true",
+            ])
+            defer { _ = try? daemon.client(["rm", "-f", "logflags"]) }
+            #expect(created.status == 0, "\(created.stderr)")
+            let hostConfig = try #require(try ContainerJSON(daemon, "logflags").document["HostConfig"] as? [String: Any])
+            let logConfig = try #require(hostConfig["LogConfig"] as? [String: Any])
+            #expect(logConfig["Type"] as? String == "json-file")
+            #expect(logConfig["Config"] as? [String: String] == ["max-size": "3k", "max-file": "2"])
+
+            let unknown = try daemon.client(["create", "--log-driver", "syslogd", "busybox", "true"])
+            #expect(unknown.status == 125)
+            #expect(unknown.stderr.contains("no log driver named 'syslogd'"), "\(unknown.stderr)")
+            let badOption = try daemon.client(["run", "--log-opt", "max-file=two", "busybox", "true"])
+            #expect(badOption.status == 125)
+            #expect(badOption.stderr.contains("max-file"), "\(badOption.stderr)")
+            let usage = try daemon.client(["create", "--log-opt", "max-size", "busybox", "true"])
+            #expect(usage.status == 125)
+            #expect(usage.stderr.contains("expected KEY=VALUE"), "\(usage.stderr)")
+        }
+    }
+
+    @Test("unknown and missing drivers rejected")
+    func unknownDrivers() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let cases: [(String, [String: String], String, String)] = [
+                ("syslogd", [:], " 400", "no log driver named 'syslogd'"),
+                ("json-file", ["mode": "fast"], " 400", "logging mode not supported"),
+                ("json-file", ["compress": "true"], " 400", "compress cannot be true"),
+                ("local", [:], " 501", "local"),
+                ("journald", [:], " 501", "journald"),
+            ]
+            for (driver, options, status, message) in cases {
+                let body = try createBody(script: "true", options: options, driver: driver)
+                let result = try daemon.curl([
+                    "-X", "POST", "-H", "Content-Type: application/json", "-d", body,
+                    "http://x/containers/create",
+                ])
+                #expect(result.hasSuffix(status), "\(driver) \(options): \(result)")
+                #expect(result.contains(message), "\(driver) \(options): \(result)")
+            }
+        }
+    }
+
+    @Test("daemon log defaults apply")
+    func daemonDefaults() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--log-opt", "max-size=1k", "--log-opt", "max-file=2"])
+        try daemon.importBusybox()
+        #expect(try daemon.client(["info", "--format", "{{.LoggingDriver}}"]).stdout == "json-file\n")
+
+        let plain = try daemon.client(["create", "--name", "plain", "busybox", "true"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let own = try daemon.client(["create", "--name", "own", "--log-opt", "max-size=5k", "busybox", "true"])
+        #expect(own.status == 0, "\(own.stderr)")
+        let none = try daemon.client(["create", "--name", "none", "--log-driver", "none", "busybox", "true"])
+        #expect(none.status == 0, "\(none.stderr)")
+        func logConfig(_ name: String) throws -> [String: Any] {
+            let hostConfig = try #require(try ContainerJSON(daemon, name).document["HostConfig"] as? [String: Any])
+            return try #require(hostConfig["LogConfig"] as? [String: Any])
+        }
+        #expect(try logConfig("plain")["Type"] as? String == "json-file")
+        #expect(try logConfig("plain")["Config"] as? [String: String] == ["max-size": "1k", "max-file": "2"])
+        #expect(try logConfig("own")["Config"] as? [String: String] == ["max-size": "5k", "max-file": "2"])
+        // Options of the default driver do not carry over to another driver.
+        #expect(try logConfig("none")["Type"] as? String == "none")
+        #expect(try logConfig("none")["Config"] as? [String: String] == [:])
+        for name in ["plain", "own", "none"] { _ = try daemon.client(["rm", name]) }
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("daemon.json log driver applies")
+    func daemonConfigFile() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        let config = "\(daemon.work)/daemon.json"
+        try #"{"log-driver": "none", "log-opts": {"max-size": "1k"}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        try daemon.start(extraArguments: ["--config-file", config])
+        try daemon.importBusybox()
+        #expect(try daemon.client(["info", "--format", "{{.LoggingDriver}}"]).stdout == "none\n")
+        let run = try daemon.client(["run", "--name", "quiet", "busybox", "echo", "hi"])
+        defer { _ = try? daemon.client(["rm", "-f", "quiet"]) }
+        #expect(run.stdout == "hi\n", "\(run.stderr)")
+        let logs = try daemon.client(["logs", "quiet"])
+        #expect(logs.status != 0)
+        #expect(logs.stderr.contains("does not support reading"), "\(logs.stderr)")
+        let hostConfig = try #require(try ContainerJSON(daemon, "quiet").document["HostConfig"] as? [String: Any])
+        let logConfig = try #require(hostConfig["LogConfig"] as? [String: Any])
+        #expect(logConfig["Type"] as? String == "none")
+        _ = try daemon.client(["rm", "quiet"])
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("invalid daemon log settings stop start-up")
+    func invalidDaemonSettings() throws {
+        for arguments in [["--log-driver", "syslogd"], ["--log-opt", "max-file=3"], ["--log-opt", "size"]] {
+            let daemon = try DaemonHarness()
+            defer { daemon.cleanUp() }
+            #expect(throws: HarnessError.self, "\(arguments)") { try daemon.start(extraArguments: arguments) }
+            #expect(daemon.process?.terminationStatus == 1, "\(arguments): \(daemon.daemonLog)")
+            #expect(daemon.daemonLog.contains("log"), "\(arguments): \(daemon.daemonLog)")
+        }
+    }
 }
 
-/// The JSON body of a container create that runs `script` in busybox's sh with json-file
-/// `options`.
-private func createBody(script: String, options: [String: String]) throws -> String {
+/// The JSON body of a container create that runs `script` in busybox's sh with the logging
+/// `driver` and its `options`.
+private func createBody(script: String, options: [String: String], driver: String = "json-file") throws -> String {
     let request: [String: Any] = [
         "Image": "busybox", "Cmd": ["sh", "-c", script],
-        "HostConfig": ["LogConfig": ["Type": "json-file", "Config": options]],
+        "HostConfig": ["LogConfig": ["Type": driver, "Config": options]],
     ]
     return String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
 }

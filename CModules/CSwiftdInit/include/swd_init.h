@@ -113,7 +113,7 @@ struct swd_container_config {
     int32_t tty;                 /* nonzero: stdio is a pty opened in the container's devpts */
     uint16_t tty_rows;           /* the pty's first window size; 0 leaves it unset */
     uint16_t tty_columns;
-    uint64_t shm_size;           /* bytes of the /dev/shm tmpfs */
+    uint64_t shm_size;           /* bytes of the /dev/shm tmpfs; 0: no /dev/shm (--ipc none) */
     const struct swd_mount *mounts;
     uint32_t mount_count;
     const struct swd_rlimit *rlimits;
