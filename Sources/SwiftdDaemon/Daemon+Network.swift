@@ -47,14 +47,14 @@ extension Daemon {
             log: log)
     }
 
-    /// Releases the saved address leases of containers that do not run (after the restored
-    /// containers were marked exited, that is every lease of an earlier run).
+    /// Releases the saved address leases and ports, on the default bridge and on every
+    /// user-defined network, of containers that do not run. After a restart these are the
+    /// leases of the containers that were marked exited; the containers that kept running
+    /// keep theirs for `reattachNetwork(_:)`.
     func releaseStaleAddresses() {
-        // TODO: release the stale leases of user-defined networks too; after a SIGKILL their
-        // addresses stay taken for good.
-        guard let network else { return }
         let running = Set(allContainers().filter(\.isRunning).map(\.id))
-        let released = network.releaseAddresses(notHeldBy: running)
+        let drivers = (network.map { [$0] } ?? []) + networks.drivers
+        let released = drivers.reduce(0) { $0 + $1.releaseAddresses(notHeldBy: running) }
         if released > 0 {
             let message = "released the addresses of containers that no longer run"
             log.info(message, [("count", "\(released)")])
@@ -325,9 +325,7 @@ extension Daemon {
                     + extraHosts.map { "\($0.address)\t\($0.names.joined(separator: " "))\n" }
                     .joined())
         } else {
-            let dns = (host.Dns ?? []).isEmpty ? configuration.dns : host.Dns ?? []
-            let search =
-                (host.DnsSearch ?? []).isEmpty ? configuration.dnsSearch : host.DnsSearch ?? []
+            let (dns, search) = nameServerSettings(host)
             var resolv = ContainerFiles.resolvConf(
                 host: hostResolvConf, dns: dns, search: search, options: host.DnsOptions ?? [])
             if record.attachments.contains(where: { networks.lookUp($0.network) != nil }) {

@@ -37,7 +37,7 @@ extension BridgeDriver {
     {
         try ensureRunning()
         let containerIP = try endpointAddress(endpoint)
-        return try published.withLock { table in
+        let bindings = try published.withLock { table in
             var started: [PublishedPort] = []
             do {
                 for request in requests {
@@ -69,6 +69,8 @@ extension BridgeDriver {
                 ])
             return started.map(\.binding)
         }
+        saveAllocations()
+        return bindings
     }
 
     /// Removes published ports of `endpoint`: stops their proxies and deletes their rules
@@ -79,6 +81,8 @@ extension BridgeDriver {
     ///   `IPTablesError` if the rules cannot be deleted (the proxies are stopped anyway).
     public func unpublish(_ endpoint: Endpoint, _ bindings: [PortBinding]) throws {
         let containerIP = try endpointAddress(endpoint)
+        // Also after a failure: the proxies are stopped and the table changed by then.
+        defer { saveAllocations() }
         try published.withLock { table in
             var changes: [RuleChange] = []
             for binding in bindings {

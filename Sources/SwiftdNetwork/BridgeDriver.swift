@@ -45,6 +45,11 @@ public final class BridgeDriver: Sendable {
     let published = Mutex<[String: PublishedPort]>([:])
     /// The rules of each link, by parent and child address.
     let links = Mutex<[String: [IPTablesRule]]>([:])
+    /// The published ports that an earlier run saved, by container address, until `reattach`
+    /// publishes them again or the address is released.
+    let savedPorts = Mutex<[IPv4Address: [PortBinding]]>([:])
+    /// The file that keeps `originalIPForward` across a restart that leaves the bridge up.
+    let ipForwardPath: String?
 
     static let ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 
@@ -122,21 +127,20 @@ public final class BridgeDriver: Sendable {
         let statePath = configuration.stateDirectory.map { "\($0)/\(name)-addresses.json" }
         self.statePath = statePath
 
+        let ipForwardPath = configuration.stateDirectory.map { "\($0)/\(name)-ip-forward" }
+        self.ipForwardPath = ipForwardPath
         var changedIPForward: String?
         do {
             if setup.created, let ownershipPath {
                 try FileSystem.writeAtomically(ownershipPath, Array("\(name)\n".utf8))
             }
             if configuration.enableIPForward {
-                let current = try FileSystem.readString(Self.ipForwardPath).filter {
-                    !$0.isWhitespace
-                }
-                if current != "1" {
-                    try FileSystem.write(Self.ipForwardPath, "1\n")
-                    changedIPForward = current
-                }
+                changedIPForward = try Self.enableIPForward(savedIn: ipForwardPath)
             }
-            if let statePath { try Self.loadAllocations(statePath, into: allocator, log: log) }
+            if let statePath {
+                let ports = try Self.loadAllocations(statePath, into: allocator, log: log)
+                savedPorts.withLock { $0 = ports }
+            }
             if configuration.enableIPTables {
                 try BridgeRules.install(
                     bridge: name, subnet: network,
@@ -147,6 +151,7 @@ public final class BridgeDriver: Sendable {
             if configuration.enableIPTables { try? BridgeRules.remove(bridge: name) }
             if let changedIPForward {
                 try? FileSystem.write(Self.ipForwardPath, changedIPForward + "\n")
+                if let ipForwardPath { try? FileSystem.remove(ipForwardPath) }
             }
             undoBridge()
             throw error
@@ -159,6 +164,23 @@ public final class BridgeDriver: Sendable {
                 ("created", "\(setup.created)"), ("owned", "\(owned)"), ("mtu", "\(setup.mtu)"),
                 ("took", "\(clock.now - start)"),
             ])
+    }
+
+    /// Sets `ip_forward` to 1 and returns the value to write back at shutdown, or nil.
+    ///
+    /// That value is the one `ip_forward` had, saved in `path` when changed. An earlier run
+    /// that was killed, or stopped and left its containers running, leaves `ip_forward` at 1
+    /// and its saved value in `path`, which this run then writes back.
+    private static func enableIPForward(savedIn path: String?) throws -> String? {
+        let current = try FileSystem.readString(ipForwardPath).filter { !$0.isWhitespace }
+        let saved = path.flatMap { try? FileSystem.readString($0) }?.filter { !$0.isWhitespace }
+        if current == "1" {
+            guard let saved, !saved.isEmpty, saved != "1" else { return nil }
+            return saved
+        }
+        if let path { try FileSystem.writeAtomically(path, Array("\(current)\n".utf8)) }
+        try FileSystem.write(ipForwardPath, "1\n")
+        return current
     }
 
     /// Parses `--bip`: a host address in CIDR form with a prefix of 1 to 30 bits.
@@ -258,11 +280,7 @@ public final class BridgeDriver: Sendable {
     /// NOTE: ip_forward is restored even if another daemon started later relies on it, so two
     /// daemons on one host should run with `enableIPForward` set the same way.
     public func shutdown() throws {
-        let first = isShutDown.withLock { done in
-            defer { done = true }
-            return !done
-        }
-        guard first else { return }
+        guard markShutDown() else { return }
         var failures: [any Error] = []
         let proxies = published.withLock { ports in
             defer { ports.removeAll() }
@@ -288,6 +306,7 @@ public final class BridgeDriver: Sendable {
         if let originalIPForward {
             do {
                 try FileSystem.write(Self.ipForwardPath, originalIPForward + "\n")
+                if let ipForwardPath { try FileSystem.remove(ipForwardPath) }
             } catch {
                 failures.append(error)
             }
@@ -296,7 +315,15 @@ public final class BridgeDriver: Sendable {
         if let error = failures.first { throw error }
     }
 
-    /// Throws if `shutdown()` has run.
+    /// Marks the driver shut down, and returns false if it already was.
+    func markShutDown() -> Bool {
+        isShutDown.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
+
+    /// Throws if `shutdown()` or `detachForLiveRestore()` has run.
     func ensureRunning() throws {
         if isShutDown.withLock({ $0 }) {
             throw SwiftdError(.conflict, "the bridge driver for \(bridgeName) is shut down")

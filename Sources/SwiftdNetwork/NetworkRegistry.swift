@@ -281,6 +281,31 @@ public final class NetworkRegistry: Sendable {
         }
     }
 
+    /// Stops every embedded DNS server and detaches every network's driver for live restore,
+    /// as `BridgeDriver.detachForLiveRestore()` describes. The bridges, their rules, the saved
+    /// leases and ports, and the networks file stay for the next start.
+    public func detachForLiveRestore() {
+        let running = resolvers.withLock { all in
+            defer { all.removeAll() }
+            return Array(all.values)
+        }
+        for resolver in running { resolver.stop() }
+        for entry in entries.withLock({ Array($0.values) }) {
+            entry.driver.detachForLiveRestore()
+        }
+    }
+
+    /// The drivers of the networks, in the order of `records`.
+    public var drivers: [BridgeDriver] {
+        let all = entries.withLock { $0 }
+        return records.compactMap { all[$0.id]?.driver }
+    }
+
+    /// Returns true if the container has a running embedded DNS server.
+    public func hasResolver(containerID: String) -> Bool {
+        resolvers.withLock { $0[containerID] != nil }
+    }
+
     private func bridgeIP(_ record: NetworkRecord) -> String? {
         guard let subnet = IPv4Subnet(record.subnet) else { return nil }
         return "\(record.gateway)/\(subnet.prefixLength)"
