@@ -94,10 +94,8 @@ extension Daemon {
         for (key, list) in hostConfig.PortBindings ?? [:] {
             let port = try portKey(key)
             for binding in list {
-                if let text = binding.HostPort, !text.isEmpty {
-                    guard let number = Int(text), (1...65535).contains(number) else {
-                        throw SwiftdError(.invalidArgument, "invalid host port \(text) for \(key)")
-                    }
+                if let text = binding.HostPort, Self.parseHostPort(text) == nil {
+                    throw SwiftdError(.invalidArgument, "invalid port specification: \"\(text)\"")
                 }
                 if let address = binding.HostIp, !address.isEmpty, !isIPv4(address) {
                     throw SwiftdError(.invalidArgument, "invalid host IP \(address) for \(key)")
@@ -241,6 +239,23 @@ extension Daemon {
             network: network, aliases: aliases, requestedAddress: address, endpoint: nil)
     }
 
+    /// Parses the `HostPort` of a binding: "" or "0" for a free ephemeral port, `N`, or a range
+    /// `N-M` to take the first free port of. Returns nil for anything else.
+    static func parseHostPort(_ text: String) -> (first: Int, last: Int?)? {
+        if text.isEmpty { return (0, nil) }
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+        let isDigits = { (part: Substring) in
+            !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        guard bounds.count <= 2, bounds.allSatisfy(isDigits),
+            let first = Int(bounds[0]), let last = Int(bounds[bounds.count - 1]),
+            (0...65535).contains(first), (0...65535).contains(last)
+        else { return nil }
+        guard bounds.count == 2 else { return (first, nil) }
+        guard 1 <= first, first <= last else { return nil }
+        return first == last ? (first, nil) : (first, last)
+    }
+
     /// Parses `80/tcp`, `53/udp` or `8080`, or throws `invalidArgument` naming the key.
     private func portKey(_ key: String) throws -> ExposedPort {
         guard let port = ContainerFiles.parsePortKey(key) else {
@@ -355,7 +370,8 @@ extension Daemon {
         ]
 
         return NetworkPlan(
-            bridged: bridged, bindings: primaryBridged ? portBindings(record) : [], links: links,
+            bridged: bridged, bindings: publishesPorts(record) ? portBindings(record) : [],
+            links: links,
             hostsPath: files.hosts, hostname: record.config.Hostname,
             domainname: record.config.Domainname, extraHosts: extraHosts, upstreams: upstreams)
     }
@@ -551,6 +567,14 @@ extension Daemon {
         }
     }
 
+    /// Returns true if the container's ports are published: it is on the network of its
+    /// network mode, and that network is not internal. As dockerd does, `PortBindings` of a
+    /// container on an internal network are kept but publish nothing.
+    func publishesPorts(_ record: ContainerRecord) -> Bool {
+        guard let driver = driver(for: record), !driver.isInternal else { return false }
+        return record.attachments.contains { $0.network == record.networkName }
+    }
+
     /// Returns the container's exposed ports, sorted.
     func exposedPorts(_ config: ContainerConfig) -> [ExposedPort] {
         (config.ExposedPorts ?? [:]).keys.compactMap(ContainerFiles.parsePortKey)
@@ -565,10 +589,11 @@ extension Daemon {
         for (key, list) in bound.sorted(by: { $0.key < $1.key }) {
             guard let port = ContainerFiles.parsePortKey(key) else { continue }
             for binding in list {
+                let hostPorts = Self.parseHostPort(binding.HostPort ?? "") ?? (0, nil)
                 result.append(
                     PortBinding(
-                        hostIP: binding.HostIp ?? "", hostPort: Int(binding.HostPort ?? "") ?? 0,
-                        containerPort: port.port, proto: port.proto))
+                        hostIP: binding.HostIp ?? "", hostPort: hostPorts.first,
+                        hostPortEnd: hostPorts.last, containerPort: port.port, proto: port.proto))
             }
         }
         if record.hostConfig.PublishAllPorts == true {
@@ -921,14 +946,44 @@ extension Daemon {
                 let routed = record.connectedEndpoints.contains {
                     (try? bridgeDriver(named: $0.network).isInternal) == false
                 }
-                attachment.endpoint = try driver.connect(
+                let endpoint = try driver.connect(
                     containerID: container.id, pid: record.state.Pid, interface: interface,
                     address: attachment.requestedAddress,
                     defaultRoute: !driver.isInternal && !routed)
+                if name == record.networkName {
+                    // Back on the network of its network mode: the ports and links come back.
+                    do {
+                        try wirePrimaryNetwork(record, driver, endpoint)
+                    } catch {
+                        try? driver.disconnect(endpoint)
+                        throw error
+                    }
+                }
+                attachment.endpoint = endpoint
             }
             return attachment
         } apply: { record, attachment in
             record.attachments.append(attachment)
+        }
+    }
+
+    /// Publishes the ports of a running container that joins the network of its network mode
+    /// again with `endpoint`, and opens its links to the running containers they name.
+    ///
+    /// - Throws: what `BridgeDriver.publish` and `link` throw.
+    private func wirePrimaryNetwork(
+        _ record: ContainerRecord, _ driver: BridgeDriver, _ endpoint: Endpoint
+    ) throws {
+        if !driver.isInternal {
+            let bindings = portBindings(record)
+            if !bindings.isEmpty { _ = try driver.publish(endpoint, bindings) }
+        }
+        for link in record.hostConfig.Links ?? [] {
+            guard let child = try? container(Self.parseLink(link).child), child.isRunning,
+                let target = child.record.endpoint
+            else { continue }
+            try driver.link(
+                from: endpoint, to: target, ports: exposedPorts(child.record.config), enable: true)
         }
     }
 

@@ -66,7 +66,7 @@ extension Daemon {
                 let driver = try bridgeDriver(named: entry.network)
                 // A state file of a version that did not save ports: publish the record's.
                 let fromRecord =
-                    entry.network == record.networkName
+                    entry.network == record.networkName && publishesPorts(record)
                     && driver.savedPorts(entry.endpoint).isEmpty
                     && driver.publishedPorts(entry.endpoint).isEmpty
                 try driver.reattach(entry.endpoint)

@@ -67,7 +67,7 @@ enum BridgeRules {
             jumps: [(filterChain, IPTablesRule(target: isolationChain1))]),
     ]
 
-    /// The rules that keep the traffic of `bridge` from other bridges, by chain.
+    /// Returns the rules that keep the traffic of `bridge` from other bridges, by chain.
     static func isolationRules(bridge: String) -> [String: [IPTablesRule]] {
         [
             isolationChain1: [

@@ -55,14 +55,21 @@ public struct PortBinding: Sendable, Codable, Equatable, Hashable {
     public var hostIP: String
     /// The host port; 0 asks for a free port of the ephemeral range.
     public var hostPort: Int
+    /// The last port of a host port range, such as 8010 for `8000-8010`, from which the first
+    /// free port is taken; nil for `hostPort` alone.
+    public var hostPortEnd: Int?
     /// The container port.
     public var containerPort: Int
     /// `tcp` or `udp`.
     public var proto: String
 
-    public init(hostIP: String = "", hostPort: Int, containerPort: Int, proto: String = "tcp") {
+    public init(
+        hostIP: String = "", hostPort: Int, hostPortEnd: Int? = nil, containerPort: Int,
+        proto: String = "tcp"
+    ) {
         self.hostIP = hostIP
         self.hostPort = hostPort
+        self.hostPortEnd = hostPortEnd
         self.containerPort = containerPort
         self.proto = proto
     }

@@ -31,8 +31,8 @@ extension PrivilegedTests {
             let echo = try Echo.start("tcp", port: 80, in: server)
             defer { stopProcess(echo) }
 
-            // The server answers on its own bridge and from the host, but not from the other
-            // bridge, in either direction.
+            // The server replies on its own bridge and to the host. Nothing passes between the
+            // two bridges, in either direction.
             #expect(
                 try Echo.askUntilAnswered("tcp", target.ipAddress, 80, from: neighbour)
                     .hasPrefix("echo:ping"))
