@@ -754,20 +754,7 @@ extension Daemon {
             guard let body = job.environment["body"] else {
                 throw SwiftdError(.invalidArgument, "missing network create request")
             }
-            let request = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(body.utf8))
-            guard (request.Driver ?? "bridge") == "bridge" || request.Driver == "" else {
-                throw SwiftdError(
-                    .unsupported,
-                    "network driver \(request.Driver ?? "") is not supported: use bridge")
-            }
-            let range = request.IPAM?.Config?.first
-            let record = try networks.create(
-                name: request.Name, subnet: range?.Subnet, gateway: range?.Gateway,
-                ipRange: range?.IPRange,
-                bridgeName: request.Options?["com.docker.network.bridge.name"],
-                labels: request.Labels ?? [:], id: randomID(), created: timestamp(),
-                isInternal: request.Internal ?? false,
-                reservedSubnets: network.map { [$0.subnet] } ?? [])
+            let record = try createNetwork(body)
             events.emit(
                 type: "network", action: "create", id: record.id,
                 attributes: ["name": record.name, "type": "bridge"])
@@ -908,7 +895,9 @@ extension Daemon {
                         Subnet: record.subnet, Gateway: record.gateway, IPRange: record.ipRange)
                 ]),
             Containers: endpoints(on: record.name),
-            Options: ["com.docker.network.bridge.name": record.bridgeName], Labels: record.labels)
+            Options: (record.options ?? [:]).merging(
+                ["com.docker.network.bridge.name": record.bridgeName]) { $1 },
+            Labels: record.labels)
         resource.Internal = record.isInternal ?? false
         return resource
     }

@@ -117,7 +117,9 @@ public final class BridgeDriver: Sendable {
         self.mtu = configuration.mtu ?? setup.mtu
         self.network = network
         self.gatewayAddress = setup.address
-        let allocator = IPAllocator(subnet: network, gateway: setup.address, range: fixed)
+        let excluded = Set(configuration.excludedAddresses.compactMap(IPv4Address.init))
+        let allocator = IPAllocator(
+            subnet: network, gateway: setup.address, range: fixed, excluded: excluded)
         self.allocator = allocator
         self.configuration = configuration
         self.log = log

@@ -30,6 +30,9 @@ public struct BridgeConfiguration: Sendable {
     /// no MASQUERADE, no forwarding to or from other interfaces, and no traffic to the host's
     /// addresses outside the subnet.
     public var isInternal = false
+    /// Addresses of the subnet that are never given to containers, such as the auxiliary
+    /// addresses of `network create --aux-address`.
+    public var excludedAddresses: [String] = []
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,

@@ -59,11 +59,71 @@ struct NetworkCreateTests {
         try daemon.start()
         let bad = try daemon.client(["network", "create", "--subnet", "999.1.1.0/24", "bad"])
         #expect(bad.status == 1)
-        #expect(bad.stderr.contains("invalid CIDR address: 999.1.1.0/24"), "\(bad.stderr)")
+        #expect(
+            bad.stderr.contains("invalid subnet 999.1.1.0/24: invalid CIDR block notation"),
+            "\(bad.stderr)")
         let api = try Self.createThroughAPI(
             daemon, #"{"Name": "bad", "IPAM": {"Config": [{"Subnet": "10.1.2.0"}]}}"#)
-        #expect(api.contains("invalid CIDR address: 10.1.2.0"), "\(api)")
+        #expect(api.contains("invalid subnet 10.1.2.0: invalid CIDR block notation"), "\(api)")
         #expect(api.hasSuffix(" 400"), "\(api)")
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("IPAM settings checked as dockerd")
+    func ipamChecked() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let prefix = "10.232.\(Int.random(in: 1...254))"
+        // Each case: the IPAM config and the message dockerd 26 gives, after its first line
+        // "invalid network config:".
+        let cases: [(config: String, message: String)] = [
+            (#"{"IPRange": "\#(prefix).0/25"}"#, "invalid subnet : invalid CIDR block notation"),
+            (#"{"Gateway": "\#(prefix).1"}"#, "invalid subnet : invalid CIDR block notation"),
+            (
+                #"{"Subnet": "\#(prefix).3/24"}"#,
+                "invalid subnet \(prefix).3/24: it should be \(prefix).0/24"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "IPRange": "\#(prefix).5/25"}"#,
+                "invalid ip-range \(prefix).5/25: it should be \(prefix).0/25"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "IPRange": "10.9.9.0/25"}"#,
+                "invalid ip-range 10.9.9.0/25: parent subnet \(prefix).0/24 doesn't contain ip-range"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "IPRange": "\#(prefix).0/23"}"#,
+                "* invalid ip-range \(prefix).0/23: CIDR block is bigger than its parent subnet "
+                    + "\(prefix).0/24\\n* invalid ip-range \(prefix).0/23: it should be "
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "Gateway": "10.9.9.1"}"#,
+                "invalid gateway 10.9.9.1: parent subnet \(prefix).0/24 doesn't contain this address"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "AuxiliaryAddresses": {"a": "10.9.9.2"}}"#,
+                "invalid auxiliary address a: parent subnet \(prefix).0/24 doesn't contain this "
+                    + "address"
+            ),
+        ]
+        for (config, message) in cases {
+            let reply = try Self.createThroughAPI(
+                daemon, #"{"Name": "checked", "IPAM": {"Config": [\#(config)]}}"#)
+            #expect(reply.hasSuffix(" 400"), "\(config): \(reply)")
+            #expect(reply.contains("invalid network config:\\n"), "\(config): \(reply)")
+            #expect(reply.contains(message), "\(config): \(reply)")
+        }
+        let ipv6 = try Self.createThroughAPI(daemon, #"{"Name": "six", "EnableIPv6": true}"#)
+        #expect(ipv6.hasSuffix(" 400"), "\(ipv6)")
+        #expect(ipv6.contains("IPv6 networks are not supported"), "\(ipv6)")
+        let hostBits = try daemon.client(
+            ["network", "create", "--subnet", "\(prefix).3/24", "checked"])
+        #expect(hostBits.status == 1)
+        #expect(hostBits.stderr.contains("it should be \(prefix).0/24"), "\(hostBits.stderr)")
+        let names = try daemon.client(["network", "ls", "--format", "{{.Name}}"]).stdout
+        #expect(!names.contains("checked"), "\(names)")
+        #expect(!names.contains("six"), "\(names)")
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
 
