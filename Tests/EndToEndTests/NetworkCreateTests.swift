@@ -127,6 +127,66 @@ struct NetworkCreateTests {
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
 
+    @Test("driver options and auxiliary addresses apply")
+    func driverOptions() throws {
+        let network = try TestNetwork("options-\(UInt32.random(in: 0...UInt32.max))")
+        defer { network.cleanUp() }
+        try DaemonHarness.withDaemon { daemon in
+            let prefix = network.prefix
+            let options = [
+                "com.docker.network.bridge.name": network.bridge,
+                "com.docker.network.driver.mtu": "1400",
+                "com.docker.network.bridge.enable_icc": "false",
+                "com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
+            ]
+            let optionsJSON = String(
+                decoding: try JSONSerialization.data(withJSONObject: options), as: UTF8.self)
+            let created = try Self.createThroughAPI(
+                daemon,
+                #"{"Name": "\#(network.name)", "Options": \#(optionsJSON), "IPAM": {"Config": "#
+                    + #"[{"Subnet": "\#(prefix).0/24", "AuxiliaryAddresses": "#
+                    + #"{"printer": "\#(prefix).2"}}]}}"#)
+            #expect(created.hasSuffix(" 201"), "\(created)")
+            let inspected = try daemon.client(["network", "inspect", network.name])
+            #expect(
+                inspected.stdout.contains(#""com.docker.network.driver.mtu": "1400""#),
+                "\(inspected.stdout)")
+
+            let hostPort = Int.random(in: 27000...27999)
+            let server = try daemon.client(
+                [
+                    "run", "-d", "--name", "server", "--network", network.name, "-p",
+                    "\(hostPort):80", "busybox",
+                ] + NetworkTests.tcpServer(80))
+            #expect(server.status == 0, "\(server.stderr)")
+            let address = try NetworkConnectTests.interfaceAddress(daemon, "server", "eth0")
+            #expect(address == "\(prefix).3", "the auxiliary address was handed out: \(address)")
+            let link = try daemon.client(["exec", "server", "ip", "link", "show", "eth0"])
+            #expect(link.stdout.contains("mtu 1400"), "\(link.stdout)")
+            let port = try daemon.client(["port", "server", "80"])
+            #expect(port.stdout == "127.0.0.1:\(hostPort)\n", "\(port.stdout)")
+
+            let peer = try daemon.client(
+                [
+                    "run", "--rm", "--network", network.name, "busybox", "ping", "-c", "1", "-W",
+                    "2", address,
+                ])
+            #expect(peer.status != 0, "icc=false let a ping through: \(peer.stdout)")
+            let auxiliary = try daemon.client(
+                ["run", "--rm", "--network", network.name, "--ip", "\(prefix).2", "busybox", "true"])
+            #expect(auxiliary.status != 0)
+            #expect(auxiliary.stderr.contains("Address already in use"), "\(auxiliary.stderr)")
+
+            let bad = try Self.createThroughAPI(
+                daemon,
+                #"{"Name": "badopt", "Options": {"com.docker.network.bridge.enable_icc": "maybe"}}"#)
+            #expect(bad.hasSuffix(" 400"), "\(bad)")
+            #expect(bad.contains("enable_icc"), "\(bad)")
+            #expect(try daemon.client(["rm", "-f", "server"]).status == 0)
+            #expect(try daemon.client(["network", "rm", network.name]).status == 0)
+        }
+    }
+
     @Test("built-in networks have stable hex IDs")
     func builtinIDs() throws {
         let daemon = try DaemonHarness()
