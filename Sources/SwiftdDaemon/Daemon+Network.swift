@@ -37,14 +37,17 @@ extension Daemon {
         guard configuration.bridge != "none" else { return nil }
         let stateDirectory = "\(configuration.root)/network"
         try FileSystem.createDirectory(stateDirectory, mode: 0o700)
-        return try BridgeDriver(
-            BridgeConfiguration(
-                bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
-                enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward,
-                mtu: configuration.mtu, interContainerCommunication: configuration.icc,
-                defaultHostIP: configuration.defaultIP, fixedCIDR: configuration.fixedCIDR,
-                stateDirectory: stateDirectory),
-            log: log)
+        var bridgeConfiguration = BridgeConfiguration(
+            bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
+            enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward,
+            mtu: configuration.mtu, interContainerCommunication: configuration.icc,
+            defaultHostIP: configuration.defaultIP, fixedCIDR: configuration.fixedCIDR,
+            stateDirectory: stateDirectory)
+        // As dockerd, a bridge named with -b must exist. NOTE: with --bip too, swiftd creates
+        // it, where dockerd rejects -b and --bip together; the test harness relies on that.
+        bridgeConfiguration.createsMissingBridge =
+            configuration.bridge == DaemonConfiguration().bridge || configuration.bridgeIP != nil
+        return try BridgeDriver(bridgeConfiguration, log: log)
     }
 
     /// Releases the saved address leases and ports, on the default bridge and on every

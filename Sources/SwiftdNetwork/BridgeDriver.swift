@@ -63,8 +63,9 @@ public final class BridgeDriver: Sendable {
     /// `<stateDirectory>/<name>-created`, so that the next driver with the same state directory
     /// adopts it after a crash and deletes it at shutdown.
     ///
-    /// - Throws: `SwiftdError` with `invalidArgument` for a malformed name or `--bip`, or a
-    ///   link of that name that is not a bridge; `conflict` if the bridge has an address other
+    /// - Throws: `SwiftdError` with `invalidArgument` for a malformed name or `--bip`, a
+    ///   link of that name that is not a bridge, or a missing bridge that
+    ///   `createsMissingBridge` does not let it create; `conflict` if the bridge has an address other
     ///   than `bridgeIP`; `internalError` if no candidate subnet is free. `NetlinkError`,
     ///   `IPTablesError` or `SystemCallError` when the kernel refuses a step.
     public init(_ configuration: BridgeConfiguration, log: Logger = Logger(level: .warning)) throws
@@ -237,6 +238,12 @@ public final class BridgeDriver: Sendable {
             return (chosen.address, chosen.prefixLength, existing.mtu, false)
         }
 
+        guard configuration.createsMissingBridge else {
+            // dockerd's message (libnetwork's bridge driver) for a missing `-b` bridge.
+            throw SwiftdError(
+                .invalidArgument,
+                "bridge device with non default name \(name) must be created manually")
+        }
         let chosen = try requested ?? freeAddress(socket)
         let mtu = try configuration.mtu ?? defaultRouteMTU(socket) ?? 1500
         try socket.createBridge(named: name, mtu: mtu)

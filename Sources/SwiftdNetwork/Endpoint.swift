@@ -33,6 +33,9 @@ public struct BridgeConfiguration: Sendable {
     /// Addresses of the subnet that are never given to containers, such as the auxiliary
     /// addresses of `network create --aux-address`.
     public var excludedAddresses: [String] = []
+    /// Whether a missing bridge is created; false makes `BridgeDriver.init` fail instead, as
+    /// dockerd does for a `-b` bridge that does not exist.
+    public var createsMissingBridge = true
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,
