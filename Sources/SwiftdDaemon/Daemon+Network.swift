@@ -137,9 +137,17 @@ extension Daemon {
             throw SwiftdError(
                 .invalidArgument, "invalid DNS server \(server): expected an IPv4 address")
         }
-        for entry in hostConfig.ExtraHosts ?? [] where ContainerFiles.parseExtraHost(entry) == nil {
-            throw SwiftdError(
-                .invalidArgument, "invalid extra host \(entry): expected NAME:ADDRESS")
+        for entry in hostConfig.ExtraHosts ?? [] {
+            if let problem = ContainerFiles.extraHostProblem(entry) {
+                throw SwiftdError(.invalidArgument, problem)
+            }
+            if ContainerFiles.parseExtraHost(entry)?.address == ContainerFiles.hostGateway,
+                network == nil
+            {
+                // dockerd's message when it has no default bridge to take the address from.
+                throw SwiftdError(
+                    .invalidArgument, "unable to derive the IP value for host-gateway")
+            }
         }
         return try requestedAttachments(
             request.NetworkingConfig?.EndpointsConfig ?? [:], mode: mode, bridged: bridged)
@@ -311,7 +319,7 @@ extension Daemon {
             return try joinNetwork(of: String(mode.dropFirst("container:".count)), container, &spec)
         }
 
-        var extraHosts = (host.ExtraHosts ?? []).compactMap(ContainerFiles.parseExtraHost)
+        var extraHosts = extraHostEntries(host)
         var links: [(child: Endpoint, ports: [ExposedPort])] = []
         for link in host.Links ?? [] {
             let (childName, alias) = Self.parseLink(link)
@@ -335,7 +343,12 @@ extension Daemon {
         var upstreams: [String]?
         let hostResolvConf = (try? FileSystem.readString("/etc/resolv.conf")) ?? ""
         if mode == "host" {
-            try FileSystem.write(files.resolvConf, hostResolvConf)
+            let (dns, search) = nameServerSettings(host)
+            try FileSystem.write(
+                files.resolvConf,
+                ContainerFiles.hostNetworkResolvConf(
+                    host: hostResolvConf, dns: dns, search: search,
+                    options: host.DnsOptions ?? []))
             let hostHosts = (try? FileSystem.readString("/etc/hosts")) ?? ""
             try FileSystem.write(
                 files.hosts,
@@ -543,8 +556,7 @@ extension Daemon {
                 member.record.id == record.id
                     || own.contains(where: { userNetworks.contains($0.network) })
             else { continue }
-            var extra = (member.record.hostConfig.ExtraHosts ?? [])
-                .compactMap(ContainerFiles.parseExtraHost)
+            var extra = extraHostEntries(member.record.hostConfig)
             for peer in members where peer.container.id != member.container.id {
                 for entry in peer.record.connectedEndpoints
                 where networks.lookUp(entry.network) != nil

@@ -108,6 +108,16 @@ extension Daemon {
         if let failure = failures.first { throw failure }
     }
 
+    /// Returns the `--add-host` entries of a container, with `host-gateway` replaced by the
+    /// default bridge's address.
+    func extraHostEntries(_ host: HostConfig) -> [ContainerFiles.HostEntry] {
+        (host.ExtraHosts ?? []).compactMap(ContainerFiles.parseExtraHost).compactMap { entry in
+            guard entry.address == ContainerFiles.hostGateway else { return entry }
+            guard let gateway = network?.gateway else { return nil }
+            return ContainerFiles.HostEntry(address: gateway, names: entry.names)
+        }
+    }
+
     /// Returns the name servers and search domains of a container's resolv.conf: its own
     /// `--dns` and `--dns-search`, else the daemon's.
     func nameServerSettings(_ host: HostConfig) -> (dns: [String], search: [String]) {

@@ -90,7 +90,8 @@ struct NetworkCreateTests {
             ),
             (
                 #"{"Subnet": "\#(prefix).0/24", "IPRange": "10.9.9.0/25"}"#,
-                "invalid ip-range 10.9.9.0/25: parent subnet \(prefix).0/24 doesn't contain ip-range"
+                "invalid ip-range 10.9.9.0/25: parent subnet \(prefix).0/24 doesn't contain "
+                    + "ip-range"
             ),
             (
                 #"{"Subnet": "\#(prefix).0/24", "IPRange": "\#(prefix).0/23"}"#,
@@ -99,7 +100,8 @@ struct NetworkCreateTests {
             ),
             (
                 #"{"Subnet": "\#(prefix).0/24", "Gateway": "10.9.9.1"}"#,
-                "invalid gateway 10.9.9.1: parent subnet \(prefix).0/24 doesn't contain this address"
+                "invalid gateway 10.9.9.1: parent subnet \(prefix).0/24 doesn't contain this "
+                    + "address"
             ),
             (
                 #"{"Subnet": "\#(prefix).0/24", "AuxiliaryAddresses": {"a": "10.9.9.2"}}"#,
@@ -173,13 +175,17 @@ struct NetworkCreateTests {
                 ])
             #expect(peer.status != 0, "icc=false let a ping through: \(peer.stdout)")
             let auxiliary = try daemon.client(
-                ["run", "--rm", "--network", network.name, "--ip", "\(prefix).2", "busybox", "true"])
+                [
+                    "run", "--rm", "--network", network.name, "--ip", "\(prefix).2", "busybox",
+                    "true",
+                ])
             #expect(auxiliary.status != 0)
             #expect(auxiliary.stderr.contains("Address already in use"), "\(auxiliary.stderr)")
 
             let bad = try Self.createThroughAPI(
                 daemon,
-                #"{"Name": "badopt", "Options": {"com.docker.network.bridge.enable_icc": "maybe"}}"#)
+                #"{"Name": "badopt", "Options": "#
+                    + #"{"com.docker.network.bridge.enable_icc": "maybe"}}"#)
             #expect(bad.hasSuffix(" 400"), "\(bad)")
             #expect(bad.contains("enable_icc"), "\(bad)")
             #expect(try daemon.client(["rm", "-f", "server"]).status == 0)
