@@ -459,9 +459,10 @@ extension Daemon {
             // In place: the bind mount made from this file must see the new contents.
             try FileSystem.write(
                 plan.hostsPath,
-                ContainerFiles.hosts(
+                Self.hostsText(
                     hostname: plan.hostname, domainname: plan.domainname,
-                    address: connected.first?.endpoint?.ipAddress, extra: plan.extraHosts))
+                    addresses: connected.compactMap { $0.endpoint?.ipAddress },
+                    extra: plan.extraHosts))
             if let upstreams = plan.upstreams {
                 let id = container.id
                 try networks.startResolver(containerID: id, pid: pid, upstreams: upstreams) {
@@ -472,9 +473,6 @@ extension Daemon {
             detachNetworks(container, connected)
             throw error
         }
-        var joined = record
-        joined.attachments = attachments
-        refreshPeerHosts(of: joined, joining: container)
         return attachments
     }
 
@@ -530,56 +528,50 @@ extension Daemon {
         return found.driver
     }
 
-    /// Rewrites the /etc/hosts of each running container that shares a user-defined network
-    /// with `record`, and of `joining` itself if given (a container whose endpoints are not
-    /// recorded yet), so that each lists the others on its user-defined networks by name and
-    /// alias.
+    /// Rewrites the /etc/hosts of the container of `record` from its current record while it
+    /// runs: its own address on each network, its `--add-host` entries and its links.
     ///
-    /// The embedded DNS server answers these names too; the hosts entries serve programs that
-    /// read only /etc/hosts. NOTE: two containers that join at the same moment may each miss
-    /// the other.
-    func refreshPeerHosts(of record: ContainerRecord, joining: Container? = nil) {
-        let userNetworks = Set(record.attachments.map(\.network)).filter {
-            networks.lookUp($0) != nil
-        }
-        guard !userNetworks.isEmpty else { return }
-        var members: [(container: Container, record: ContainerRecord)] = []
-        for container in allContainers() where container.id != joining?.id {
-            let other = container.record
-            guard other.state.Running else { continue }
-            members.append((container, other))
-        }
-        if let joining { members.append((joining, record)) }
-        for member in members {
-            let own = member.record.connectedEndpoints
-            guard
-                member.record.id == record.id
-                    || own.contains(where: { userNetworks.contains($0.network) })
+    /// Other containers' files do not change: as in dockerd, the hosts file of a container on
+    /// a user-defined network lists only the container itself, and the embedded DNS server
+    /// resolves the names of its peers.
+    func refreshPeerHosts(of record: ContainerRecord) {
+        guard let container = allContainers().first(where: { $0.id == record.id }) else { return }
+        let current = container.record
+        guard current.state.Running else { return }
+        var extra = extraHostEntries(current.hostConfig)
+        for link in current.hostConfig.Links ?? [] {
+            let (childName, alias) = Self.parseLink(link)
+            guard let child = try? self.container(childName), child.isRunning,
+                let endpoint = child.record.endpoint
             else { continue }
-            var extra = extraHostEntries(member.record.hostConfig)
-            for peer in members where peer.container.id != member.container.id {
-                for entry in peer.record.connectedEndpoints
-                where networks.lookUp(entry.network) != nil
-                    && own.contains(where: { $0.network == entry.network })
-                {
-                    extra.append(
-                        .init(
-                            address: entry.endpoint.ipAddress,
-                            names: [peer.record.name] + entry.aliases))
-                }
-            }
-            let text = ContainerFiles.hosts(
-                hostname: member.record.config.Hostname,
-                domainname: member.record.config.Domainname,
-                address: own.first?.endpoint.ipAddress, extra: extra)
-            do {
-                try FileSystem.write(networkFiles(member.container).hosts, text)
-            } catch {
-                log.warning(
-                    "updating a container's hosts file failed",
-                    [("id", member.container.id), ("error", "\(error)")])
-            }
+            let names = alias == child.name ? [alias] : [alias, child.name]
+            extra.append(.init(address: endpoint.ipAddress, names: names))
         }
+        let text = Self.hostsText(
+            hostname: current.config.Hostname, domainname: current.config.Domainname,
+            addresses: current.connectedEndpoints.map(\.endpoint.ipAddress), extra: extra)
+        do {
+            try FileSystem.write(networkFiles(container).hosts, text)
+        } catch {
+            log.warning(
+                "updating a container's hosts file failed",
+                [("id", container.id), ("error", "\(error)")])
+        }
+    }
+
+    /// Builds a container's /etc/hosts with a line for each of its addresses, as dockerd adds
+    /// one for each network the container joins, and then `extra`.
+    static func hostsText(
+        hostname: String, domainname: String, addresses: [String],
+        extra: [ContainerFiles.HostEntry]
+    ) -> String {
+        let names = domainname.isEmpty ? [hostname] : ["\(hostname).\(domainname)", hostname]
+        let others = addresses.dropFirst().map {
+            ContainerFiles.HostEntry(address: $0, names: names)
+        }
+        return ContainerFiles.hosts(
+            hostname: hostname, domainname: domainname, address: addresses.first,
+            extra: others + extra)
     }
 
     /// Returns true if the container's ports are published: it is on the network of its
@@ -969,6 +961,18 @@ extension Daemon {
         } apply: { record, attachment in
             record.attachments.append(attachment)
         }
+        let record = container.record
+        if record.state.Running, networks.lookUp(name) != nil,
+            !networks.hasResolver(containerID: container.id)
+        {
+            do {
+                try startEmbeddedDNS(container, record)
+            } catch {
+                log.error(
+                    "starting a container's embedded DNS server failed",
+                    [("id", container.id), ("network", name), ("error", "\(error)")])
+            }
+        }
     }
 
     /// Publishes the ports of a running container that joins the network of its network mode
@@ -1044,7 +1048,7 @@ extension Daemon {
         }
         let connecting = before.attachments.count < container.record.attachments.count
         emitNetworkEvents(container, [attachment], action: connecting ? "connect" : "disconnect")
-        refreshPeerHosts(of: connecting ? container.record : before)
+        refreshPeerHosts(of: container.record)
     }
 }
 
@@ -1085,8 +1089,10 @@ extension Daemon {
         }
         var addresses: [String] = []
         for member in members {
-            let names =
+            var names =
                 [member.record.name, String(member.record.id.prefix(12))] + member.aliases
+            // As dockerd, each name also resolves with the network's name as its domain.
+            names += names.map { "\($0).\(member.network)" }
             let address = member.endpoint.ipAddress
             guard names.contains(where: { $0.lowercased() == name }), !addresses.contains(address)
             else { continue }

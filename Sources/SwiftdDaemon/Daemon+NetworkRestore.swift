@@ -108,6 +108,26 @@ extension Daemon {
         if let failure = failures.first { throw failure }
     }
 
+    /// Starts the embedded DNS server of a running container that joins its first user-defined
+    /// network, and points its resolv.conf at it, as dockerd does: the servers the file listed
+    /// become the server's upstreams.
+    ///
+    /// - Throws: `SystemCallError` if the file cannot be written or the container's network
+    ///   namespace cannot be entered; what `EmbeddedResolver.init` throws.
+    func startEmbeddedDNS(_ container: Container, _ record: ContainerRecord) throws {
+        let host = record.hostConfig
+        let (dns, search) = nameServerSettings(host)
+        let hostResolvConf = (try? FileSystem.readString("/etc/resolv.conf")) ?? ""
+        let embedded = ContainerFiles.embeddedResolvConf(
+            host: hostResolvConf, dns: dns, search: search, options: host.DnsOptions ?? [])
+        let id = container.id
+        try networks.startResolver(
+            containerID: id, pid: record.state.Pid, upstreams: embedded.upstreams
+        ) { [self] question in resolve(question, for: id) }
+        // In place: the bind mount made from this file must see the new contents.
+        try FileSystem.write(networkFiles(container).resolvConf, embedded.file.text)
+    }
+
     /// Returns the `--add-host` entries of a container, with `host-gateway` replaced by the
     /// default bridge's address.
     func extraHostEntries(_ host: HostConfig) -> [ContainerFiles.HostEntry] {
