@@ -788,13 +788,14 @@ extension Daemon {
         try engine.register("networks_prune") { [self] job in
             let filters = try FilterArguments(
                 json: job.environment["filters"], allowed: ["label", "label!", "until"])
-            // TODO: the `until` filter (a time before which networks were created).
-            if filters["until"] != nil {
-                throw SwiftdError(.unsupported, "the until filter of network prune is not supported yet")
-            }
+            let until = try Self.pruneCutoff(filters["until"] ?? [])
             var deleted: [String] = []
             for record in networks.records where users(of: record).isEmpty {
                 guard filters.labelsMatch(record.labels) else { continue }
+                // Only networks created at or before the cutoff go, as in dockerd.
+                if let until, let created = parseTimestamp(record.created), created > until {
+                    continue
+                }
                 if let unwanted = filters["label!"],
                     unwanted.contains(where: { FilterArguments.labelMatches($0, record.labels) })
                 {

@@ -65,3 +65,65 @@ extension Daemon {
             auxiliaryAddresses: index.flatMap { $0 < auxiliary.count ? auxiliary[$0] : nil } ?? [:])
     }
 }
+
+// MARK: prune
+
+extension Daemon {
+    /// Returns the time of the `until` filter of a prune, or nil without one. The value is a
+    /// Go duration before now (`10m`, `1h30m`), Unix seconds (`1700000000.5`), an RFC 3339
+    /// time, or a local `2006-01-02T15:04:05` or `2006-01-02`, as dockerd's `GetTimestamp`
+    /// reads it.
+    ///
+    /// - Throws: `SwiftdError` (`invalidArgument`) for more than one value or one that is none
+    ///   of these.
+    static func pruneCutoff(_ values: [String], now: Date = Date()) throws -> Date? {
+        guard let value = values.first else { return nil }
+        guard values.count == 1 else {
+            throw SwiftdError(.invalidArgument, "more than one until filter specified")
+        }
+        if let duration = parseGoDuration(value) { return now.addingTimeInterval(-duration) }
+        if value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+            let seconds = Double(value)
+        {
+            return Date(timeIntervalSince1970: seconds)
+        }
+        if let date = parseTimestamp(value) { return date }
+        for format in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd"] {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = .current
+            formatter.dateFormat = format
+            if let date = formatter.date(from: value) { return date }
+        }
+        throw SwiftdError(
+            .invalidArgument,
+            "invalid until filter \"\(value)\": expected a duration such as 10m, Unix seconds "
+                + "or an RFC 3339 time")
+    }
+
+    /// Parses a Go duration such as `90s`, `1h30m` or `1.5h` into seconds; nil if malformed.
+    static func parseGoDuration(_ text: String) -> TimeInterval? {
+        let units: [(String, Double)] = [
+            ("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60),
+            ("h", 3600),
+        ]
+        var rest = Substring(text)
+        var sign = 1.0
+        if rest.first == "-" || rest.first == "+" {
+            sign = rest.first == "-" ? -1 : 1
+            rest = rest.dropFirst()
+        }
+        guard !rest.isEmpty else { return nil }
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unitText = rest.prefix { !($0.isASCII && ($0.isNumber || $0 == ".")) }
+            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            total += value * unit.1
+        }
+        return sign * total
+    }
+}
