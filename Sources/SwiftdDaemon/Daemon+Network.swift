@@ -465,8 +465,9 @@ extension Daemon {
                     extra: plan.extraHosts))
             if let upstreams = plan.upstreams {
                 let id = container.id
+                let joining = Set(attachments.map(\.network))
                 try networks.startResolver(containerID: id, pid: pid, upstreams: upstreams) {
-                    [self] question in resolve(question, for: id)
+                    [self] question in resolve(question, for: id, joining: joining)
                 }
             }
         } catch {

@@ -160,12 +160,16 @@ extension Daemon {
     /// aliases and short IDs of the running containers on the user-defined networks it is on,
     /// and reverse lookups in those networks' subnets. Any other name without a dot does not
     /// exist; other names go to the upstream servers.
-    func resolve(_ question: DNSQuestion, for id: String) -> ResolverAnswer {
+    ///
+    /// `joining` names the networks of a container that is starting: its process may send
+    /// queries before its record shows it running with its endpoints.
+    func resolve(_ question: DNSQuestion, for id: String, joining: Set<String> = [])
+        -> ResolverAnswer
+    {
         let asker = allContainers().first { $0.id == id }?.record
-        let shared = Set(
-            (asker?.connectedEndpoints ?? []).map(\.network).filter {
-                networks.lookUp($0) != nil
-            })
+        let recorded = asker?.state.Running == true
+        let shared = (recorded ? Set((asker?.connectedEndpoints ?? []).map(\.network)) : joining)
+            .filter { networks.lookUp($0) != nil }
         var members: [NetworkMember] = []
         for container in allContainers() {
             let record = container.record
