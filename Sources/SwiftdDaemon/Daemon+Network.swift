@@ -37,24 +37,27 @@ extension Daemon {
         guard configuration.bridge != "none" else { return nil }
         let stateDirectory = "\(configuration.root)/network"
         try FileSystem.createDirectory(stateDirectory, mode: 0o700)
-        return try BridgeDriver(
-            BridgeConfiguration(
-                bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
-                enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward,
-                mtu: configuration.mtu, interContainerCommunication: configuration.icc,
-                defaultHostIP: configuration.defaultIP, fixedCIDR: configuration.fixedCIDR,
-                stateDirectory: stateDirectory),
-            log: log)
+        var bridgeConfiguration = BridgeConfiguration(
+            bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
+            enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward,
+            mtu: configuration.mtu, interContainerCommunication: configuration.icc,
+            defaultHostIP: configuration.defaultIP, fixedCIDR: configuration.fixedCIDR,
+            stateDirectory: stateDirectory)
+        // As dockerd, a bridge named with -b must exist. NOTE: with --bip too, swiftd creates
+        // it, where dockerd rejects -b and --bip together; the test harness relies on that.
+        bridgeConfiguration.createsMissingBridge =
+            configuration.bridge == DaemonConfiguration().bridge || configuration.bridgeIP != nil
+        return try BridgeDriver(bridgeConfiguration, log: log)
     }
 
-    /// Releases the saved address leases of containers that do not run (after the restored
-    /// containers were marked exited, that is every lease of an earlier run).
+    /// Releases the saved address leases and ports, on the default bridge and on every
+    /// user-defined network, of containers that do not run. After a restart these are the
+    /// leases of the containers that were marked exited; the containers that kept running
+    /// keep theirs for `reattachNetwork(_:)`.
     func releaseStaleAddresses() {
-        // TODO: release the stale leases of user-defined networks too; after a SIGKILL their
-        // addresses stay taken for good.
-        guard let network else { return }
         let running = Set(allContainers().filter(\.isRunning).map(\.id))
-        let released = network.releaseAddresses(notHeldBy: running)
+        let drivers = (network.map { [$0] } ?? []) + networks.drivers
+        let released = drivers.reduce(0) { $0 + $1.releaseAddresses(notHeldBy: running) }
         if released > 0 {
             let message = "released the addresses of containers that no longer run"
             log.info(message, [("count", "\(released)")])
@@ -94,10 +97,8 @@ extension Daemon {
         for (key, list) in hostConfig.PortBindings ?? [:] {
             let port = try portKey(key)
             for binding in list {
-                if let text = binding.HostPort, !text.isEmpty {
-                    guard let number = Int(text), (1...65535).contains(number) else {
-                        throw SwiftdError(.invalidArgument, "invalid host port \(text) for \(key)")
-                    }
+                if let text = binding.HostPort, Self.parseHostPort(text) == nil {
+                    throw SwiftdError(.invalidArgument, "invalid port specification: \"\(text)\"")
                 }
                 if let address = binding.HostIp, !address.isEmpty, !isIPv4(address) {
                     throw SwiftdError(.invalidArgument, "invalid host IP \(address) for \(key)")
@@ -136,9 +137,17 @@ extension Daemon {
             throw SwiftdError(
                 .invalidArgument, "invalid DNS server \(server): expected an IPv4 address")
         }
-        for entry in hostConfig.ExtraHosts ?? [] where ContainerFiles.parseExtraHost(entry) == nil {
-            throw SwiftdError(
-                .invalidArgument, "invalid extra host \(entry): expected NAME:ADDRESS")
+        for entry in hostConfig.ExtraHosts ?? [] {
+            if let problem = ContainerFiles.extraHostProblem(entry) {
+                throw SwiftdError(.invalidArgument, problem)
+            }
+            if ContainerFiles.parseExtraHost(entry)?.address == ContainerFiles.hostGateway,
+                network == nil
+            {
+                // dockerd's message when it has no default bridge to take the address from.
+                throw SwiftdError(
+                    .invalidArgument, "unable to derive the IP value for host-gateway")
+            }
         }
         return try requestedAttachments(
             request.NetworkingConfig?.EndpointsConfig ?? [:], mode: mode, bridged: bridged)
@@ -241,6 +250,23 @@ extension Daemon {
             network: network, aliases: aliases, requestedAddress: address, endpoint: nil)
     }
 
+    /// Parses the `HostPort` of a binding: "" or "0" for a free ephemeral port, `N`, or a range
+    /// `N-M` to take the first free port of. Returns nil for anything else.
+    static func parseHostPort(_ text: String) -> (first: Int, last: Int?)? {
+        if text.isEmpty { return (0, nil) }
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+        let isDigits = { (part: Substring) in
+            !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isNumber }
+        }
+        guard bounds.count <= 2, bounds.allSatisfy(isDigits),
+            let first = Int(bounds[0]), let last = Int(bounds[bounds.count - 1]),
+            (0...65535).contains(first), (0...65535).contains(last)
+        else { return nil }
+        guard bounds.count == 2 else { return (first, nil) }
+        guard 1 <= first, first <= last else { return nil }
+        return first == last ? (first, nil) : (first, last)
+    }
+
     /// Parses `80/tcp`, `53/udp` or `8080`, or throws `invalidArgument` naming the key.
     private func portKey(_ key: String) throws -> ExposedPort {
         guard let port = ContainerFiles.parsePortKey(key) else {
@@ -293,7 +319,7 @@ extension Daemon {
             return try joinNetwork(of: String(mode.dropFirst("container:".count)), container, &spec)
         }
 
-        var extraHosts = (host.ExtraHosts ?? []).compactMap(ContainerFiles.parseExtraHost)
+        var extraHosts = extraHostEntries(host)
         var links: [(child: Endpoint, ports: [ExposedPort])] = []
         for link in host.Links ?? [] {
             let (childName, alias) = Self.parseLink(link)
@@ -317,7 +343,12 @@ extension Daemon {
         var upstreams: [String]?
         let hostResolvConf = (try? FileSystem.readString("/etc/resolv.conf")) ?? ""
         if mode == "host" {
-            try FileSystem.write(files.resolvConf, hostResolvConf)
+            let (dns, search) = nameServerSettings(host)
+            try FileSystem.write(
+                files.resolvConf,
+                ContainerFiles.hostNetworkResolvConf(
+                    host: hostResolvConf, dns: dns, search: search,
+                    options: host.DnsOptions ?? []))
             let hostHosts = (try? FileSystem.readString("/etc/hosts")) ?? ""
             try FileSystem.write(
                 files.hosts,
@@ -325,9 +356,7 @@ extension Daemon {
                     + extraHosts.map { "\($0.address)\t\($0.names.joined(separator: " "))\n" }
                     .joined())
         } else {
-            let dns = (host.Dns ?? []).isEmpty ? configuration.dns : host.Dns ?? []
-            let search =
-                (host.DnsSearch ?? []).isEmpty ? configuration.dnsSearch : host.DnsSearch ?? []
+            let (dns, search) = nameServerSettings(host)
             var resolv = ContainerFiles.resolvConf(
                 host: hostResolvConf, dns: dns, search: search, options: host.DnsOptions ?? [])
             if record.attachments.contains(where: { networks.lookUp($0.network) != nil }) {
@@ -357,7 +386,8 @@ extension Daemon {
         ]
 
         return NetworkPlan(
-            bridged: bridged, bindings: primaryBridged ? portBindings(record) : [], links: links,
+            bridged: bridged, bindings: publishesPorts(record) ? portBindings(record) : [],
+            links: links,
             hostsPath: files.hosts, hostname: record.config.Hostname,
             domainname: record.config.Domainname, extraHosts: extraHosts, upstreams: upstreams)
     }
@@ -429,22 +459,21 @@ extension Daemon {
             // In place: the bind mount made from this file must see the new contents.
             try FileSystem.write(
                 plan.hostsPath,
-                ContainerFiles.hosts(
+                Self.hostsText(
                     hostname: plan.hostname, domainname: plan.domainname,
-                    address: connected.first?.endpoint?.ipAddress, extra: plan.extraHosts))
+                    addresses: connected.compactMap { $0.endpoint?.ipAddress },
+                    extra: plan.extraHosts))
             if let upstreams = plan.upstreams {
                 let id = container.id
+                let joining = Set(attachments.map(\.network))
                 try networks.startResolver(containerID: id, pid: pid, upstreams: upstreams) {
-                    [self] question in resolve(question, for: id)
+                    [self] question in resolve(question, for: id, joining: joining)
                 }
             }
         } catch {
             detachNetworks(container, connected)
             throw error
         }
-        var joined = record
-        joined.attachments = attachments
-        refreshPeerHosts(of: joined, joining: container)
         return attachments
     }
 
@@ -500,57 +529,58 @@ extension Daemon {
         return found.driver
     }
 
-    /// Rewrites the /etc/hosts of each running container that shares a user-defined network
-    /// with `record`, and of `joining` itself if given (a container whose endpoints are not
-    /// recorded yet), so that each lists the others on its user-defined networks by name and
-    /// alias.
+    /// Rewrites the /etc/hosts of the container of `record` from its current record while it
+    /// runs: its own address on each network, its `--add-host` entries and its links.
     ///
-    /// The embedded DNS server answers these names too; the hosts entries serve programs that
-    /// read only /etc/hosts. NOTE: two containers that join at the same moment may each miss
-    /// the other.
-    func refreshPeerHosts(of record: ContainerRecord, joining: Container? = nil) {
-        let userNetworks = Set(record.attachments.map(\.network)).filter {
-            networks.lookUp($0) != nil
-        }
-        guard !userNetworks.isEmpty else { return }
-        var members: [(container: Container, record: ContainerRecord)] = []
-        for container in allContainers() where container.id != joining?.id {
-            let other = container.record
-            guard other.state.Running else { continue }
-            members.append((container, other))
-        }
-        if let joining { members.append((joining, record)) }
-        for member in members {
-            let own = member.record.connectedEndpoints
-            guard
-                member.record.id == record.id
-                    || own.contains(where: { userNetworks.contains($0.network) })
+    /// Other containers' files do not change: as in dockerd, the hosts file of a container on
+    /// a user-defined network lists only the container itself, and the embedded DNS server
+    /// resolves the names of its peers.
+    func refreshPeerHosts(of record: ContainerRecord) {
+        guard let container = allContainers().first(where: { $0.id == record.id }) else { return }
+        let current = container.record
+        guard current.state.Running else { return }
+        var extra = extraHostEntries(current.hostConfig)
+        for link in current.hostConfig.Links ?? [] {
+            let (childName, alias) = Self.parseLink(link)
+            guard let child = try? self.container(childName), child.isRunning,
+                let endpoint = child.record.endpoint
             else { continue }
-            var extra = (member.record.hostConfig.ExtraHosts ?? [])
-                .compactMap(ContainerFiles.parseExtraHost)
-            for peer in members where peer.container.id != member.container.id {
-                for entry in peer.record.connectedEndpoints
-                where networks.lookUp(entry.network) != nil
-                    && own.contains(where: { $0.network == entry.network })
-                {
-                    extra.append(
-                        .init(
-                            address: entry.endpoint.ipAddress,
-                            names: [peer.record.name] + entry.aliases))
-                }
-            }
-            let text = ContainerFiles.hosts(
-                hostname: member.record.config.Hostname,
-                domainname: member.record.config.Domainname,
-                address: own.first?.endpoint.ipAddress, extra: extra)
-            do {
-                try FileSystem.write(networkFiles(member.container).hosts, text)
-            } catch {
-                log.warning(
-                    "updating a container's hosts file failed",
-                    [("id", member.container.id), ("error", "\(error)")])
-            }
+            let names = alias == child.name ? [alias] : [alias, child.name]
+            extra.append(.init(address: endpoint.ipAddress, names: names))
         }
+        let text = Self.hostsText(
+            hostname: current.config.Hostname, domainname: current.config.Domainname,
+            addresses: current.connectedEndpoints.map(\.endpoint.ipAddress), extra: extra)
+        do {
+            try FileSystem.write(networkFiles(container).hosts, text)
+        } catch {
+            log.warning(
+                "updating a container's hosts file failed",
+                [("id", container.id), ("error", "\(error)")])
+        }
+    }
+
+    /// Builds a container's /etc/hosts with a line for each of its addresses, as dockerd adds
+    /// one for each network the container joins, and then `extra`.
+    static func hostsText(
+        hostname: String, domainname: String, addresses: [String],
+        extra: [ContainerFiles.HostEntry]
+    ) -> String {
+        let names = domainname.isEmpty ? [hostname] : ["\(hostname).\(domainname)", hostname]
+        let others = addresses.dropFirst().map {
+            ContainerFiles.HostEntry(address: $0, names: names)
+        }
+        return ContainerFiles.hosts(
+            hostname: hostname, domainname: domainname, address: addresses.first,
+            extra: others + extra)
+    }
+
+    /// Returns true if the container's ports are published: it is on the network of its
+    /// network mode, and that network is not internal. As dockerd does, `PortBindings` of a
+    /// container on an internal network are kept but publish nothing.
+    func publishesPorts(_ record: ContainerRecord) -> Bool {
+        guard let driver = driver(for: record), !driver.isInternal else { return false }
+        return record.attachments.contains { $0.network == record.networkName }
     }
 
     /// Returns the container's exposed ports, sorted.
@@ -567,10 +597,11 @@ extension Daemon {
         for (key, list) in bound.sorted(by: { $0.key < $1.key }) {
             guard let port = ContainerFiles.parsePortKey(key) else { continue }
             for binding in list {
+                let hostPorts = Self.parseHostPort(binding.HostPort ?? "") ?? (0, nil)
                 result.append(
                     PortBinding(
-                        hostIP: binding.HostIp ?? "", hostPort: Int(binding.HostPort ?? "") ?? 0,
-                        containerPort: port.port, proto: port.proto))
+                        hostIP: binding.HostIp ?? "", hostPort: hostPorts.first,
+                        hostPortEnd: hostPorts.last, containerPort: port.port, proto: port.proto))
             }
         }
         if record.hostConfig.PublishAllPorts == true {
@@ -731,20 +762,7 @@ extension Daemon {
             guard let body = job.environment["body"] else {
                 throw SwiftdError(.invalidArgument, "missing network create request")
             }
-            let request = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(body.utf8))
-            guard (request.Driver ?? "bridge") == "bridge" || request.Driver == "" else {
-                throw SwiftdError(
-                    .unsupported,
-                    "network driver \(request.Driver ?? "") is not supported: use bridge")
-            }
-            let range = request.IPAM?.Config?.first
-            let record = try networks.create(
-                name: request.Name, subnet: range?.Subnet, gateway: range?.Gateway,
-                ipRange: range?.IPRange,
-                bridgeName: request.Options?["com.docker.network.bridge.name"],
-                labels: request.Labels ?? [:], id: randomID(), created: timestamp(),
-                isInternal: request.Internal ?? false,
-                reservedSubnets: network.map { [$0.subnet] } ?? [])
+            let record = try createNetwork(body)
             events.emit(
                 type: "network", action: "create", id: record.id,
                 attributes: ["name": record.name, "type": "bridge"])
@@ -771,13 +789,14 @@ extension Daemon {
         try engine.register("networks_prune") { [self] job in
             let filters = try FilterArguments(
                 json: job.environment["filters"], allowed: ["label", "label!", "until"])
-            // TODO: the `until` filter (a time before which networks were created).
-            if filters["until"] != nil {
-                throw SwiftdError(.unsupported, "the until filter of network prune is not supported yet")
-            }
+            let until = try Self.pruneCutoff(filters["until"] ?? [])
             var deleted: [String] = []
             for record in networks.records where users(of: record).isEmpty {
                 guard filters.labelsMatch(record.labels) else { continue }
+                // Only networks created at or before the cutoff go, as in dockerd.
+                if let until, let created = parseTimestamp(record.created), created > until {
+                    continue
+                }
                 if let unwanted = filters["label!"],
                     unwanted.contains(where: { FilterArguments.labelMatches($0, record.labels) })
                 {
@@ -885,180 +904,10 @@ extension Daemon {
                         Subnet: record.subnet, Gateway: record.gateway, IPRange: record.ipRange)
                 ]),
             Containers: endpoints(on: record.name),
-            Options: ["com.docker.network.bridge.name": record.bridgeName], Labels: record.labels)
+            Options: (record.options ?? [:]).merging(
+                ["com.docker.network.bridge.name": record.bridgeName]) { $1 },
+            Labels: record.labels)
         resource.Internal = record.isInternal ?? false
         return resource
-    }
-}
-
-// MARK: connect and disconnect
-
-extension Daemon {
-    /// Adds a network to a container: at once with a new interface (eth1, eth2, …) if it runs,
-    /// else from its next start.
-    ///
-    /// - Throws: `SwiftdError`: `notFound` for an unknown network; `forbidden` if the
-    ///   container is on the network already; `invalidArgument` for a container whose network
-    ///   mode has no bridge, or for settings the network does not take; `conflict` while the
-    ///   container starts or stops. What `BridgeDriver.connect` throws.
-    func connect(_ container: Container, to reference: String, settings: EndpointConfig) throws {
-        let name = try bridgeNetworkName(reference)
-        try withNetworkChange(container) { record in
-            guard record.hasBridgeNetworkMode else {
-                throw SwiftdError(
-                    .invalidArgument,
-                    "container sharing network namespace with another container or host cannot "
-                        + "be connected to any other network")
-            }
-            if record.attachments.contains(where: { $0.network == name }) {
-                throw SwiftdError(
-                    .forbidden, "endpoint with name \(record.name) already exists in network \(name)")
-            }
-            var attachment = try attachment(to: name, settings)
-            if record.state.Running {
-                let used = Set(record.connectedEndpoints.map { $0.endpoint.interfaceName ?? "eth0" })
-                let interface = (0...).lazy.map { "eth\($0)" }.first { !used.contains($0) } ?? "eth0"
-                let driver = try bridgeDriver(named: name)
-                // The first network that is not internal gives the default route.
-                let routed = record.connectedEndpoints.contains {
-                    (try? bridgeDriver(named: $0.network).isInternal) == false
-                }
-                attachment.endpoint = try driver.connect(
-                    containerID: container.id, pid: record.state.Pid, interface: interface,
-                    address: attachment.requestedAddress,
-                    defaultRoute: !driver.isInternal && !routed)
-            }
-            return attachment
-        } apply: { record, attachment in
-            record.attachments.append(attachment)
-        }
-    }
-
-    /// Removes a network from a container: its interface, address lease and rules at once if
-    /// it runs.
-    ///
-    /// - Throws: `SwiftdError`: `notFound` for an unknown network; `forbidden` if the
-    ///   container is not on the network; `conflict` while the container starts or stops.
-    func disconnect(_ container: Container, from reference: String) throws {
-        let name = try bridgeNetworkName(reference)
-        try withNetworkChange(container) { record in
-            guard let attachment = record.attachments.first(where: { $0.network == name }) else {
-                throw SwiftdError(
-                    .forbidden, "container \(container.id) is not connected to network \(name)")
-            }
-            if let endpoint = attachment.endpoint {
-                try bridgeDriver(named: name).disconnect(endpoint)
-            }
-            return attachment
-        } apply: { record, attachment in
-            record.attachments.removeAll { $0.network == attachment.network }
-        }
-    }
-
-    /// Runs a connect or disconnect of `container`: `change` does the work on the host from
-    /// the current record and `apply` records its result. Then the event goes out and the hosts
-    /// files of the container and its peers are rewritten.
-    ///
-    /// NOTE: a container whose process exits during `change` may keep a recorded endpoint
-    /// until its next start, which replaces it.
-    private func withNetworkChange(
-        _ container: Container,
-        change: (ContainerRecord) throws -> NetworkAttachment,
-        apply: (inout ContainerRecord, NetworkAttachment) -> Void
-    ) throws {
-        let claimed = container.busy.withLock { busy -> Bool in
-            if busy { return false }
-            busy = true
-            return true
-        }
-        guard claimed else {
-            throw SwiftdError(
-                .conflict, "container \(container.id) is being started or stopped; try again")
-        }
-        defer { container.busy.withLock { $0 = false } }
-        let before = container.record
-        let attachment = try change(before)
-        do {
-            try container.update { apply(&$0, attachment) }
-        } catch {
-            // The change stands on the host; the record on disk catches up at the next save.
-            log.error(
-                "saving a container's networks failed", [("id", container.id), ("error", "\(error)")])
-        }
-        let connecting = before.attachments.count < container.record.attachments.count
-        emitNetworkEvents(container, [attachment], action: connecting ? "connect" : "disconnect")
-        refreshPeerHosts(of: connecting ? container.record : before)
-    }
-}
-
-// MARK: embedded DNS server
-
-/// A running container's endpoint on a user-defined network, as the embedded DNS server sees it.
-private struct NetworkMember {
-    var record: ContainerRecord
-    var network: String
-    var endpoint: Endpoint
-    var aliases: [String]
-}
-
-extension Daemon {
-    /// Answers a question that the embedded DNS server of container `id` received: the names,
-    /// aliases and short IDs of the running containers on the user-defined networks it is on,
-    /// and reverse lookups in those networks' subnets. Any other name without a dot does not
-    /// exist; other names go to the upstream servers.
-    func resolve(_ question: DNSQuestion, for id: String) -> ResolverAnswer {
-        let asker = allContainers().first { $0.id == id }?.record
-        let shared = Set(
-            (asker?.connectedEndpoints ?? []).map(\.network).filter {
-                networks.lookUp($0) != nil
-            })
-        var members: [NetworkMember] = []
-        for container in allContainers() {
-            let record = container.record
-            guard record.state.Running else { continue }
-            for entry in record.connectedEndpoints where shared.contains(entry.network) {
-                members.append(NetworkMember(
-                    record: record, network: entry.network, endpoint: entry.endpoint,
-                    aliases: entry.aliases))
-            }
-        }
-        let name = question.name
-        if let address = DNSMessage.reverseLookupAddress(name) {
-            return reverseLookup(address, question, members: members, shared: shared)
-        }
-        var addresses: [String] = []
-        for member in members {
-            let names =
-                [member.record.name, String(member.record.id.prefix(12))] + member.aliases
-            let address = member.endpoint.ipAddress
-            guard names.contains(where: { $0.lowercased() == name }), !addresses.contains(address)
-            else { continue }
-            addresses.append(address)
-        }
-        if !addresses.isEmpty {
-            let wantsAddresses =
-                question.type == DNSMessage.typeA || question.type == DNSMessage.typeANY
-            return .records(wantsAddresses ? addresses.compactMap(DNSAnswer.address) : [])
-        }
-        // TODO: a container only on internal networks should not have names forwarded, as
-        // Docker's server does not; swiftd forwards them from the host's namespace.
-        return name.contains(".") ? .forward : .nameError
-    }
-
-    /// Answers a PTR question for an address in the subnet of a shared network with
-    /// `NAME.NETWORK`, or NXDOMAIN; leaves other addresses to the upstream servers.
-    private func reverseLookup(
-        _ address: String, _ question: DNSQuestion, members: [NetworkMember], shared: Set<String>
-    ) -> ResolverAnswer {
-        let local = shared.contains { network in
-            networks.lookUp(network).flatMap { IPv4Subnet($0.record.subnet) }?
-                .contains(address: address) ?? false
-        }
-        guard local else { return .forward }
-        guard let member = members.first(where: { $0.endpoint.ipAddress == address }) else {
-            return .nameError
-        }
-        guard question.type == DNSMessage.typePTR else { return .records([]) }
-        return .records([.pointer("\(member.record.name).\(member.network)")])
     }
 }

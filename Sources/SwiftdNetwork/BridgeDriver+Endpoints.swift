@@ -113,6 +113,7 @@ extension BridgeDriver {
     public func disconnect(_ endpoint: Endpoint) throws {
         let address = try endpointAddress(endpoint)
         forgetContainer(endpoint, address)
+        savedPorts.withLock { $0[address] = nil }
         defer {
             allocator.release(address)
             saveAllocations()

@@ -22,10 +22,10 @@ extension BridgeDriver {
     /// in `SWIFTD-FORWARD` and a hairpin MASQUERADE rule in `SWIFTD-POSTROUTING`.
     ///
     /// An empty `hostIP` means `BridgeConfiguration.defaultHostIP` (or `0.0.0.0`); a `hostPort`
-    /// of 0 means a free port of `/proc/sys/net/ipv4/ip_local_port_range`; an empty `proto`
-    /// means `tcp`. Every port is bound before any rule is added, and on any failure
-    /// everything this call did is undone. Blocks for the binds and one iptables commit per
-    /// table (milliseconds).
+    /// of 0 means a free port of `/proc/sys/net/ipv4/ip_local_port_range`, and a `hostPortEnd`
+    /// the first free port from `hostPort` to it; an empty `proto` means `tcp`. Every port is
+    /// bound before any rule is added, and on any failure everything this call did is undone.
+    /// Blocks for the binds and one iptables commit per table (milliseconds).
     ///
     /// - Returns: the bindings as published, with host address and port filled in.
     /// - Throws: `SwiftdError`: `conflict` if a host port is in use ("Bind for 0.0.0.0:8080
@@ -37,7 +37,7 @@ extension BridgeDriver {
     {
         try ensureRunning()
         let containerIP = try endpointAddress(endpoint)
-        return try published.withLock { table in
+        let bindings = try published.withLock { table in
             var started: [PublishedPort] = []
             do {
                 for request in requests {
@@ -69,6 +69,8 @@ extension BridgeDriver {
                 ])
             return started.map(\.binding)
         }
+        saveAllocations()
+        return bindings
     }
 
     /// Removes published ports of `endpoint`: stops their proxies and deletes their rules
@@ -79,6 +81,8 @@ extension BridgeDriver {
     ///   `IPTablesError` if the rules cannot be deleted (the proxies are stopped anyway).
     public func unpublish(_ endpoint: Endpoint, _ bindings: [PortBinding]) throws {
         let containerIP = try endpointAddress(endpoint)
+        // Also after a failure: the proxies are stopped and the table changed by then.
+        defer { saveAllocations() }
         try published.withLock { table in
             var changes: [RuleChange] = []
             for binding in bindings {
@@ -197,24 +201,33 @@ extension BridgeDriver {
         _ started: [PublishedPort]
     ) throws -> PublishedPort {
         var binding = normalized(request)
+        let first = binding.hostPort
+        let rangeIsValid = binding.hostPortEnd.map { 1 <= first && first <= $0 && $0 <= 65535 }
         guard binding.proto == "tcp" || binding.proto == "udp",
             IPv4Address(binding.hostIP) != nil, (0...65535).contains(binding.hostPort),
-            (1...65535).contains(binding.containerPort)
+            (1...65535).contains(binding.containerPort), rangeIsValid ?? true
         else {
             throw SwiftdError(
                 .invalidArgument,
-                "invalid port binding \(binding.hostIP):\(binding.hostPort) to "
+                "invalid port binding \(binding.hostIP):\(binding.hostPort)"
+                    + (binding.hostPortEnd.map { "-\($0)" } ?? "") + " to "
                     + "\(binding.containerPort)/\(binding.proto)")
         }
+        let requestedRange = binding.hostPortEnd.map { first...$0 }
+        binding.hostPortEnd = nil
         let target = (containerIP, UInt16(binding.containerPort))
-        if binding.hostPort != 0 {
+        if binding.hostPort != 0 && requestedRange == nil {
             let proxy = try PortProxy(binding, target: target)
             return PublishedPort(binding: binding, containerIP: containerIP, proxy: proxy)
         }
-        let range = try Self.ephemeralPortRange()
+        let range = try requestedRange ?? Self.ephemeralPortRange()
         let count = range.upperBound - range.lowerBound + 1
-        let offset = Int.random(in: 0..<count)
-        let used = Set(taken.values.map(\.binding.hostPort) + started.map(\.binding.hostPort))
+        // A requested range is tried in order, as Docker does. The ephemeral range is tried from
+        // a random port, so that containers do not compete for the same first port.
+        let offset = requestedRange == nil ? Int.random(in: 0..<count) : 0
+        let used = Set(
+            taken.values.filter { $0.binding.proto == binding.proto }.map(\.binding.hostPort)
+                + started.filter { $0.binding.proto == binding.proto }.map(\.binding.hostPort))
         for step in 0..<count {
             binding.hostPort = range.lowerBound + (offset + step) % count
             if used.contains(binding.hostPort) { continue }
@@ -224,6 +237,12 @@ extension BridgeDriver {
             } catch let error as SwiftdError where error.kind == .conflict {
                 continue
             }
+        }
+        if requestedRange != nil {
+            throw SwiftdError(
+                .conflict,
+                "Bind for \(binding.hostIP):\(range.lowerBound)-\(range.upperBound) failed: port "
+                    + "is already allocated")
         }
         throw SwiftdError(
             .internalError,

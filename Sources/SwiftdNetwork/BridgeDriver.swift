@@ -45,6 +45,11 @@ public final class BridgeDriver: Sendable {
     let published = Mutex<[String: PublishedPort]>([:])
     /// The rules of each link, by parent and child address.
     let links = Mutex<[String: [IPTablesRule]]>([:])
+    /// The published ports that an earlier run saved, by container address, until `reattach`
+    /// publishes them again or the address is released.
+    let savedPorts = Mutex<[IPv4Address: [PortBinding]]>([:])
+    /// The file that keeps `originalIPForward` across a restart that leaves the bridge up.
+    let ipForwardPath: String?
 
     static let ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 
@@ -58,8 +63,9 @@ public final class BridgeDriver: Sendable {
     /// `<stateDirectory>/<name>-created`, so that the next driver with the same state directory
     /// adopts it after a crash and deletes it at shutdown.
     ///
-    /// - Throws: `SwiftdError` with `invalidArgument` for a malformed name or `--bip`, or a
-    ///   link of that name that is not a bridge; `conflict` if the bridge has an address other
+    /// - Throws: `SwiftdError` with `invalidArgument` for a malformed name or `--bip`, a
+    ///   link of that name that is not a bridge, or a missing bridge that
+    ///   `createsMissingBridge` does not let it create; `conflict` if the bridge has an address other
     ///   than `bridgeIP`; `internalError` if no candidate subnet is free. `NetlinkError`,
     ///   `IPTablesError` or `SystemCallError` when the kernel refuses a step.
     public init(_ configuration: BridgeConfiguration, log: Logger = Logger(level: .warning)) throws
@@ -112,7 +118,9 @@ public final class BridgeDriver: Sendable {
         self.mtu = configuration.mtu ?? setup.mtu
         self.network = network
         self.gatewayAddress = setup.address
-        let allocator = IPAllocator(subnet: network, gateway: setup.address, range: fixed)
+        let excluded = Set(configuration.excludedAddresses.compactMap(IPv4Address.init))
+        let allocator = IPAllocator(
+            subnet: network, gateway: setup.address, range: fixed, excluded: excluded)
         self.allocator = allocator
         self.configuration = configuration
         self.log = log
@@ -122,21 +130,20 @@ public final class BridgeDriver: Sendable {
         let statePath = configuration.stateDirectory.map { "\($0)/\(name)-addresses.json" }
         self.statePath = statePath
 
+        let ipForwardPath = configuration.stateDirectory.map { "\($0)/\(name)-ip-forward" }
+        self.ipForwardPath = ipForwardPath
         var changedIPForward: String?
         do {
             if setup.created, let ownershipPath {
                 try FileSystem.writeAtomically(ownershipPath, Array("\(name)\n".utf8))
             }
             if configuration.enableIPForward {
-                let current = try FileSystem.readString(Self.ipForwardPath).filter {
-                    !$0.isWhitespace
-                }
-                if current != "1" {
-                    try FileSystem.write(Self.ipForwardPath, "1\n")
-                    changedIPForward = current
-                }
+                changedIPForward = try Self.enableIPForward(savedIn: ipForwardPath)
             }
-            if let statePath { try Self.loadAllocations(statePath, into: allocator, log: log) }
+            if let statePath {
+                let ports = try Self.loadAllocations(statePath, into: allocator, log: log)
+                savedPorts.withLock { $0 = ports }
+            }
             if configuration.enableIPTables {
                 try BridgeRules.install(
                     bridge: name, subnet: network,
@@ -147,6 +154,7 @@ public final class BridgeDriver: Sendable {
             if configuration.enableIPTables { try? BridgeRules.remove(bridge: name) }
             if let changedIPForward {
                 try? FileSystem.write(Self.ipForwardPath, changedIPForward + "\n")
+                if let ipForwardPath { try? FileSystem.remove(ipForwardPath) }
             }
             undoBridge()
             throw error
@@ -159,6 +167,23 @@ public final class BridgeDriver: Sendable {
                 ("created", "\(setup.created)"), ("owned", "\(owned)"), ("mtu", "\(setup.mtu)"),
                 ("took", "\(clock.now - start)"),
             ])
+    }
+
+    /// Sets `ip_forward` to 1 and returns the value to write back at shutdown, or nil.
+    ///
+    /// That value is the one `ip_forward` had, saved in `path` when changed. An earlier run
+    /// that was killed, or stopped and left its containers running, leaves `ip_forward` at 1
+    /// and its saved value in `path`, which this run then writes back.
+    private static func enableIPForward(savedIn path: String?) throws -> String? {
+        let current = try FileSystem.readString(ipForwardPath).filter { !$0.isWhitespace }
+        let saved = path.flatMap { try? FileSystem.readString($0) }?.filter { !$0.isWhitespace }
+        if current == "1" {
+            guard let saved, !saved.isEmpty, saved != "1" else { return nil }
+            return saved
+        }
+        if let path { try FileSystem.writeAtomically(path, Array("\(current)\n".utf8)) }
+        try FileSystem.write(ipForwardPath, "1\n")
+        return current
     }
 
     /// Parses `--bip`: a host address in CIDR form with a prefix of 1 to 30 bits.
@@ -213,6 +238,12 @@ public final class BridgeDriver: Sendable {
             return (chosen.address, chosen.prefixLength, existing.mtu, false)
         }
 
+        guard configuration.createsMissingBridge else {
+            // dockerd's message (libnetwork's bridge driver) for a missing `-b` bridge.
+            throw SwiftdError(
+                .invalidArgument,
+                "bridge device with non default name \(name) must be created manually")
+        }
         let chosen = try requested ?? freeAddress(socket)
         let mtu = try configuration.mtu ?? defaultRouteMTU(socket) ?? 1500
         try socket.createBridge(named: name, mtu: mtu)
@@ -258,11 +289,7 @@ public final class BridgeDriver: Sendable {
     /// NOTE: ip_forward is restored even if another daemon started later relies on it, so two
     /// daemons on one host should run with `enableIPForward` set the same way.
     public func shutdown() throws {
-        let first = isShutDown.withLock { done in
-            defer { done = true }
-            return !done
-        }
-        guard first else { return }
+        guard markShutDown() else { return }
         var failures: [any Error] = []
         let proxies = published.withLock { ports in
             defer { ports.removeAll() }
@@ -288,6 +315,7 @@ public final class BridgeDriver: Sendable {
         if let originalIPForward {
             do {
                 try FileSystem.write(Self.ipForwardPath, originalIPForward + "\n")
+                if let ipForwardPath { try FileSystem.remove(ipForwardPath) }
             } catch {
                 failures.append(error)
             }
@@ -296,7 +324,15 @@ public final class BridgeDriver: Sendable {
         if let error = failures.first { throw error }
     }
 
-    /// Throws if `shutdown()` has run.
+    /// Marks the driver shut down, and returns false if it already was.
+    func markShutDown() -> Bool {
+        isShutDown.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
+
+    /// Throws if `shutdown()` or `detachForLiveRestore()` has run.
     func ensureRunning() throws {
         if isShutDown.withLock({ $0 }) {
             throw SwiftdError(.conflict, "the bridge driver for \(bridgeName) is shut down")

@@ -12,14 +12,23 @@ import SwiftdNetlink
 /// built-in chains, as Docker inserts its rules. Every rule of a bridge names the bridge as an
 /// interface, which is how several daemons with different bridges share the chains and how
 /// stale rules are found. A chain and the jumps to it go when the last bridge's rules go.
-// TODO: isolate bridges from each other as Docker's ISOLATION chains do, and accept traffic
-// into a bridge only when it is RELATED,ESTABLISHED or for a published port: `-o BRIDGE -j
-// ACCEPT` lets a container on one network reach every container on the others.
+///
+/// Bridges are isolated from each other as Docker's two isolation stages do it: the top of
+/// `SWIFTD-FORWARD` jumps to `SWIFTD-ISOLATION-STAGE-1`, which sends what leaves each bridge
+/// for another interface (`-i BRIDGE ! -o BRIDGE`) to `SWIFTD-ISOLATION-STAGE-2`, which drops
+/// what goes out to any bridge (`-o BRIDGE -j DROP`). Traffic to and from other interfaces
+/// returns to `SWIFTD-FORWARD`.
+// TODO: accept traffic into a bridge from other interfaces only when it is RELATED,ESTABLISHED
+// or for a published port, as Docker does. That needs a conntrack match, which the libiptc shim
+// does not build yet, so `-o BRIDGE -j ACCEPT` still lets a host that routes to a bridge subnet
+// reach every container on it.
 enum BridgeRules {
     static let natChain = "SWIFTD-POSTROUTING"
     static let filterChain = "SWIFTD-FORWARD"
     static let portChain = "SWIFTD"
     static let inputChain = "SWIFTD-INPUT"
+    static let isolationChain1 = "SWIFTD-ISOLATION-STAGE-1"
+    static let isolationChain2 = "SWIFTD-ISOLATION-STAGE-2"
     /// The chain of internal bridges' rules against traffic to the host's other addresses,
     /// made only while an internal bridge exists.
     static let internalChain = Chain(
@@ -50,7 +59,25 @@ enum BridgeRules {
         Chain(
             table: .filter, name: filterChain,
             jumps: [("FORWARD", IPTablesRule(target: filterChain))]),
+        // Each chain comes after the chains that its rules and jumps need: stage 1 jumps to
+        // stage 2, and `SWIFTD-FORWARD` to stage 1. `remove` goes in the reverse order.
+        Chain(table: .filter, name: isolationChain2, jumps: []),
+        Chain(
+            table: .filter, name: isolationChain1,
+            jumps: [(filterChain, IPTablesRule(target: isolationChain1))]),
     ]
+
+    /// Returns the rules that keep the traffic of `bridge` from other bridges, by chain.
+    static func isolationRules(bridge: String) -> [String: [IPTablesRule]] {
+        [
+            isolationChain1: [
+                IPTablesRule(
+                    inInterface: bridge, outInterface: bridge, outInterfaceNegated: true,
+                    target: isolationChain2)
+            ],
+            isolationChain2: [IPTablesRule(outInterface: bridge, target: "DROP")],
+        ]
+    }
 
     /// The bridge's own rules, by chain. An internal bridge gets no MASQUERADE rule, and rules
     /// that drop what enters or leaves it through any other interface and what it sends to
@@ -82,7 +109,7 @@ enum BridgeRules {
                         inInterface: bridge, target: "DROP")
                 ],
             ]
-            return (append, top)
+            return (append.merging(isolationRules(bridge: bridge)) { $0 + $1 }, top)
         }
         let append = [
             natChain: [
@@ -100,7 +127,7 @@ enum BridgeRules {
                     target: "ACCEPT"),
             ],
         ]
-        return (append, [:])
+        return (append.merging(isolationRules(bridge: bridge)) { $0 + $1 }, [:])
     }
 
     /// Replaces the bridge's rules (stale ones from an earlier run included, published ports
@@ -139,7 +166,7 @@ enum BridgeRules {
     static func remove(bridge: String) throws {
         for tableName in [IPTablesTableName.nat, .filter] {
             try IPTablesTable.modify(tableName) { table in
-                for chain in chains + [internalChain] where chain.table == tableName {
+                for chain in (chains + [internalChain]).reversed() where chain.table == tableName {
                     guard table.chainExists(chain.name) else { continue }
                     try table.deleteRules(from: chain.name) { $0.mentions(interface: bridge) }
                     guard try table.rules(in: chain.name).isEmpty else { continue }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The network files of a container (`/etc/resolv.conf`, `/etc/hosts`, `/etc/hostname`) and
 /// the environment of its links, as Docker 1.2 wrote them. Pure functions: the caller reads
 /// the host's files and writes the results.
@@ -59,6 +63,26 @@ public enum ContainerFiles {
         return (file, plain.nameservers)
     }
 
+    /// Builds the resolv.conf of a container on the host's network, as dockerd does: the host's
+    /// text unchanged without DNS settings. Otherwise the host's name servers stay, loopback
+    /// ones included because they are reachable in the host's namespace, unless `dns` replaces
+    /// them; `search` and `options` replace the host's as in `resolvConf`.
+    public static func hostNetworkResolvConf(
+        host: String, dns: [String], search: [String], options: [String]
+    ) -> String {
+        guard !dns.isEmpty || !search.isEmpty || !options.isEmpty else { return host }
+        let servers = dns.isEmpty ? nameservers(in: host) : dns
+        return resolvConf(host: host, dns: servers, search: search, options: options).text
+    }
+
+    /// Returns the addresses of the `nameserver` lines of a resolv.conf text, in order.
+    public static func nameservers(in text: String) -> [String] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            return fields.count > 1 && fields[0] == "nameserver" ? String(fields[1]) : nil
+        }
+    }
+
     /// Returns true for `127.0.0.0/8` and `::1`, which reach only the host's own loopback.
     public static func isLoopback(_ address: String) -> Bool {
         address.hasPrefix("127.") || address == "::1"
@@ -95,6 +119,27 @@ public enum ContainerFiles {
         }
         lines += extra.map { "\($0.address)\t\($0.names.joined(separator: " "))" }
         return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// The `--add-host` address that stands for the host, as in dockerd: the default bridge's
+    /// address.
+    public static let hostGateway = "host-gateway"
+
+    /// Checks an `--add-host` value as dockerd's `ValidateExtraHost` does, and returns its
+    /// message for an invalid one: `NAME:ADDRESS` where the address is an IPv4 or IPv6
+    /// address or `host-gateway`. Nil if the value is valid.
+    public static func extraHostProblem(_ text: String) -> String? {
+        guard let entry = parseExtraHost(text) else {
+            return "bad format for add-host: \"\(text)\""
+        }
+        if entry.address == hostGateway || isIPAddress(entry.address) { return nil }
+        return "invalid IP address in add-host: \"\(entry.address)\""
+    }
+
+    /// Returns true if `text` is an IPv4 or IPv6 address, as `inet_pton` reads them.
+    public static func isIPAddress(_ text: String) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        return [AF_INET, AF_INET6].contains { family in inet_pton(family, text, &buffer) == 1 }
     }
 
     /// Parses an `--add-host` value, `NAME:ADDRESS` (the address may be IPv6 and contain

@@ -30,6 +30,12 @@ public struct BridgeConfiguration: Sendable {
     /// no MASQUERADE, no forwarding to or from other interfaces, and no traffic to the host's
     /// addresses outside the subnet.
     public var isInternal = false
+    /// Addresses of the subnet that are never given to containers, such as the auxiliary
+    /// addresses of `network create --aux-address`.
+    public var excludedAddresses: [String] = []
+    /// Whether a missing bridge is created; false makes `BridgeDriver.init` fail instead, as
+    /// dockerd does for a `-b` bridge that does not exist.
+    public var createsMissingBridge = true
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,
@@ -55,14 +61,21 @@ public struct PortBinding: Sendable, Codable, Equatable, Hashable {
     public var hostIP: String
     /// The host port; 0 asks for a free port of the ephemeral range.
     public var hostPort: Int
+    /// The last port of a host port range, such as 8010 for `8000-8010`, from which the first
+    /// free port is taken; nil for `hostPort` alone.
+    public var hostPortEnd: Int?
     /// The container port.
     public var containerPort: Int
     /// `tcp` or `udp`.
     public var proto: String
 
-    public init(hostIP: String = "", hostPort: Int, containerPort: Int, proto: String = "tcp") {
+    public init(
+        hostIP: String = "", hostPort: Int, hostPortEnd: Int? = nil, containerPort: Int,
+        proto: String = "tcp"
+    ) {
         self.hostIP = hostIP
         self.hostPort = hostPort
+        self.hostPortEnd = hostPortEnd
         self.containerPort = containerPort
         self.proto = proto
     }

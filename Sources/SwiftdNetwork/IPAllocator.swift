@@ -16,6 +16,8 @@ public final class IPAllocator: Sendable {
     public let gateway: IPv4Address
     /// The part of the subnet `allocate()` hands out from.
     public let range: IPv4Subnet
+    /// Addresses that are never handed out or reserved, besides the gateway.
+    public let excluded: Set<IPv4Address>
 
     private struct State {
         var taken: [IPv4Address: String] = [:]
@@ -23,9 +25,13 @@ public final class IPAllocator: Sendable {
     }
     private let state: Mutex<State>
 
-    /// Creates an allocator for `subnet` (prefix length at most 30) that skips `gateway`, and
-    /// allocates from `range` (inside `subnet`, prefix at most 30) or else the whole subnet.
-    public init(subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet? = nil) {
+    /// Creates an allocator for `subnet` (prefix length at most 30) that skips `gateway` and
+    /// `excluded`, and allocates from `range` (inside `subnet`, prefix at most 30) or else the
+    /// whole subnet.
+    public init(
+        subnet: IPv4Subnet, gateway: IPv4Address, range: IPv4Subnet? = nil,
+        excluded: Set<IPv4Address> = []
+    ) {
         precondition(subnet.prefixLength <= 30, "a subnet needs room for hosts")
         let range = range ?? subnet
         precondition(
@@ -34,6 +40,7 @@ public final class IPAllocator: Sendable {
         self.subnet = subnet
         self.gateway = gateway
         self.range = range
+        self.excluded = excluded
         self.state = Mutex(State(last: gateway.value))
     }
 
@@ -50,7 +57,7 @@ public final class IPAllocator: Sendable {
                 candidate = candidate >= last || candidate < first ? first : candidate + 1
                 let address = IPv4Address(candidate)
                 if address != gateway && address != subnet.broadcast
-                    && state.taken[address] == nil
+                    && state.taken[address] == nil && !excluded.contains(address)
                 {
                     state.taken[address] = owner
                     state.last = candidate
@@ -65,12 +72,16 @@ public final class IPAllocator: Sendable {
     /// Reserving an address again for the same non-empty owner does nothing.
     ///
     /// - Throws: `SwiftdError`: `invalidArgument` if the address is outside the subnet or is
-    ///   the network, broadcast or gateway address; `conflict` if another holder has it.
+    ///   the network, broadcast or gateway address; `conflict` if another holder has it or it
+    ///   is excluded.
     public func reserve(_ address: IPv4Address, owner: String = "") throws {
         guard subnet.contains(address), address != subnet.network,
             address != subnet.broadcast, address != gateway
         else {
             throw SwiftdError(.invalidArgument, "address \(address) is not usable in \(subnet)")
+        }
+        if excluded.contains(address) {
+            throw SwiftdError(.conflict, "address \(address) is already in use")
         }
         try state.withLock { state in
             if let holder = state.taken[address], holder.isEmpty || holder != owner {

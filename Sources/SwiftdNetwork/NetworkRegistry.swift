@@ -21,6 +21,11 @@ public struct NetworkRecord: Codable, Sendable, Equatable {
     public var labels: [String: String]
     /// True for `--internal`; nil in records saved before internal networks existed.
     public var isInternal: Bool?
+    /// The driver options (`-o`), such as `com.docker.network.driver.mtu`; nil in records
+    /// saved before they were kept.
+    public var options: [String: String]?
+    /// Addresses of the subnet that are never given to containers, by name (`--aux-address`).
+    public var auxiliaryAddresses: [String: String]?
 
     public init(
         id: String, name: String, created: String, bridgeName: String, subnet: String,
@@ -156,7 +161,8 @@ public final class NetworkRegistry: Sendable {
     public func create(
         name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
         labels: [String: String], id: String, created: String, isInternal: Bool = false,
-        reservedSubnets: [String] = []
+        reservedSubnets: [String] = [], options: [String: String] = [:],
+        auxiliaryAddresses: [String: String] = [:]
     ) throws -> NetworkRecord {
         guard !Self.reservedNames.contains(name), !name.isEmpty else {
             throw SwiftdError(.invalidArgument, "network name \"\(name)\" is reserved or empty")
@@ -197,6 +203,8 @@ public final class NetworkRegistry: Sendable {
             id: id, name: name, created: created, bridgeName: bridge, subnet: "", gateway: "",
             ipRange: ipRange, labels: labels)
         record.isInternal = isInternal
+        record.options = options.isEmpty ? nil : options
+        record.auxiliaryAddresses = auxiliaryAddresses.isEmpty ? nil : auxiliaryAddresses
         let driver = try makeDriver(record, bridgeIP: bridgeIP)
         record.subnet = driver.subnet
         record.gateway = driver.gateway
@@ -281,16 +289,86 @@ public final class NetworkRegistry: Sendable {
         }
     }
 
+    /// Stops every embedded DNS server and detaches every network's driver for live restore,
+    /// as `BridgeDriver.detachForLiveRestore()` describes. The bridges, their rules, the saved
+    /// leases and ports, and the networks file stay for the next start.
+    public func detachForLiveRestore() {
+        let running = resolvers.withLock { all in
+            defer { all.removeAll() }
+            return Array(all.values)
+        }
+        for resolver in running { resolver.stop() }
+        for entry in entries.withLock({ Array($0.values) }) {
+            entry.driver.detachForLiveRestore()
+        }
+    }
+
+    /// The drivers of the networks, in the order of `records`.
+    public var drivers: [BridgeDriver] {
+        let all = entries.withLock { $0 }
+        return records.compactMap { all[$0.id]?.driver }
+    }
+
+    /// Returns true if the container has a running embedded DNS server.
+    public func hasResolver(containerID: String) -> Bool {
+        resolvers.withLock { $0[containerID] != nil }
+    }
+
     private func bridgeIP(_ record: NetworkRecord) -> String? {
         guard let subnet = IPv4Subnet(record.subnet) else { return nil }
         return "\(record.gateway)/\(subnet.prefixLength)"
     }
 
+    /// The driver option that turns inter-container communication on or off.
+    public static let iccOption = "com.docker.network.bridge.enable_icc"
+    /// The driver option that sets the MTU of the bridge and the containers' interfaces.
+    public static let mtuOption = "com.docker.network.driver.mtu"
+    /// The driver option that sets the host address of published ports that name none.
+    public static let hostBindingOption = "com.docker.network.bridge.host_binding_ipv4"
+
+    /// Returns the bridge settings of the driver options (`-o`), or throws `invalidArgument`
+    /// for a value that is not valid for its option. Other options are kept but change nothing.
+    public static func bridgeSettings(_ options: [String: String]) throws -> (
+        interContainerCommunication: Bool, mtu: Int?, defaultHostIP: String?
+    ) {
+        var icc = true
+        if let text = options[iccOption] {
+            // The spellings of Go's strconv.ParseBool, which dockerd uses.
+            switch text {
+            case "1", "t", "T", "TRUE", "true", "True": icc = true
+            case "0", "f", "F", "FALSE", "false", "False": icc = false
+            default:
+                throw SwiftdError(
+                    .invalidArgument, "invalid value \"\(text)\" for \(iccOption): expected true or false")
+            }
+        }
+        var mtu: Int?
+        if let text = options[mtuOption] {
+            guard let value = Int(text), (68...65535).contains(value) else {
+                throw SwiftdError(
+                    .invalidArgument, "invalid value \"\(text)\" for \(mtuOption): expected 68 to 65535")
+            }
+            mtu = value
+        }
+        let hostIP = options[hostBindingOption]
+        if let hostIP, IPv4Address(hostIP) == nil {
+            throw SwiftdError(
+                .invalidArgument,
+                "invalid value \"\(hostIP)\" for \(hostBindingOption): expected an IPv4 address")
+        }
+        return (icc, mtu, hostIP)
+    }
+
     private func makeDriver(_ record: NetworkRecord, bridgeIP: String?) throws -> BridgeDriver {
+        let settings = try Self.bridgeSettings(record.options ?? [:])
         var configuration = BridgeConfiguration(
             bridgeName: record.bridgeName, bridgeIP: bridgeIP, enableIPTables: enableIPTables,
-            enableIPForward: false, fixedCIDR: record.ipRange, stateDirectory: directory)
+            enableIPForward: false, mtu: settings.mtu,
+            interContainerCommunication: settings.interContainerCommunication,
+            defaultHostIP: settings.defaultHostIP, fixedCIDR: record.ipRange,
+            stateDirectory: directory)
         configuration.isInternal = record.isInternal ?? false
+        configuration.excludedAddresses = (record.auxiliaryAddresses ?? [:]).values.sorted()
         return try BridgeDriver(configuration, log: log)
     }
 

@@ -59,12 +59,138 @@ struct NetworkCreateTests {
         try daemon.start()
         let bad = try daemon.client(["network", "create", "--subnet", "999.1.1.0/24", "bad"])
         #expect(bad.status == 1)
-        #expect(bad.stderr.contains("invalid CIDR address: 999.1.1.0/24"), "\(bad.stderr)")
+        #expect(
+            bad.stderr.contains("invalid subnet 999.1.1.0/24: invalid CIDR block notation"),
+            "\(bad.stderr)")
         let api = try Self.createThroughAPI(
             daemon, #"{"Name": "bad", "IPAM": {"Config": [{"Subnet": "10.1.2.0"}]}}"#)
-        #expect(api.contains("invalid CIDR address: 10.1.2.0"), "\(api)")
+        #expect(api.contains("invalid subnet 10.1.2.0: invalid CIDR block notation"), "\(api)")
         #expect(api.hasSuffix(" 400"), "\(api)")
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("IPAM settings checked as dockerd")
+    func ipamChecked() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let prefix = "10.232.\(Int.random(in: 1...254))"
+        // Each case: the IPAM config and the message dockerd 26 gives, after its first line
+        // "invalid network config:".
+        let cases: [(config: String, message: String)] = [
+            (#"{"IPRange": "\#(prefix).0/25"}"#, "invalid subnet : invalid CIDR block notation"),
+            (#"{"Gateway": "\#(prefix).1"}"#, "invalid subnet : invalid CIDR block notation"),
+            (
+                #"{"Subnet": "\#(prefix).3/24"}"#,
+                "invalid subnet \(prefix).3/24: it should be \(prefix).0/24"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "IPRange": "\#(prefix).5/25"}"#,
+                "invalid ip-range \(prefix).5/25: it should be \(prefix).0/25"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "IPRange": "10.9.9.0/25"}"#,
+                "invalid ip-range 10.9.9.0/25: parent subnet \(prefix).0/24 doesn't contain "
+                    + "ip-range"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "IPRange": "\#(prefix).0/23"}"#,
+                "* invalid ip-range \(prefix).0/23: CIDR block is bigger than its parent subnet "
+                    + "\(prefix).0/24\\n* invalid ip-range \(prefix).0/23: it should be "
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "Gateway": "10.9.9.1"}"#,
+                "invalid gateway 10.9.9.1: parent subnet \(prefix).0/24 doesn't contain this "
+                    + "address"
+            ),
+            (
+                #"{"Subnet": "\#(prefix).0/24", "AuxiliaryAddresses": {"a": "10.9.9.2"}}"#,
+                "invalid auxiliary address a: parent subnet \(prefix).0/24 doesn't contain this "
+                    + "address"
+            ),
+        ]
+        for (config, message) in cases {
+            let reply = try Self.createThroughAPI(
+                daemon, #"{"Name": "checked", "IPAM": {"Config": [\#(config)]}}"#)
+            #expect(reply.hasSuffix(" 400"), "\(config): \(reply)")
+            #expect(reply.contains("invalid network config:\\n"), "\(config): \(reply)")
+            #expect(reply.contains(message), "\(config): \(reply)")
+        }
+        let ipv6 = try Self.createThroughAPI(daemon, #"{"Name": "six", "EnableIPv6": true}"#)
+        #expect(ipv6.hasSuffix(" 400"), "\(ipv6)")
+        #expect(ipv6.contains("IPv6 networks are not supported"), "\(ipv6)")
+        let hostBits = try daemon.client(
+            ["network", "create", "--subnet", "\(prefix).3/24", "checked"])
+        #expect(hostBits.status == 1)
+        #expect(hostBits.stderr.contains("it should be \(prefix).0/24"), "\(hostBits.stderr)")
+        let names = try daemon.client(["network", "ls", "--format", "{{.Name}}"]).stdout
+        #expect(!names.contains("checked"), "\(names)")
+        #expect(!names.contains("six"), "\(names)")
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("driver options and auxiliary addresses apply")
+    func driverOptions() throws {
+        let network = try TestNetwork("options-\(UInt32.random(in: 0...UInt32.max))")
+        defer { network.cleanUp() }
+        try DaemonHarness.withDaemon { daemon in
+            let prefix = network.prefix
+            let options = [
+                "com.docker.network.bridge.name": network.bridge,
+                "com.docker.network.driver.mtu": "1400",
+                "com.docker.network.bridge.enable_icc": "false",
+                "com.docker.network.bridge.host_binding_ipv4": "127.0.0.1",
+            ]
+            let optionsJSON = String(
+                decoding: try JSONSerialization.data(withJSONObject: options), as: UTF8.self)
+            let created = try Self.createThroughAPI(
+                daemon,
+                #"{"Name": "\#(network.name)", "Options": \#(optionsJSON), "IPAM": {"Config": "#
+                    + #"[{"Subnet": "\#(prefix).0/24", "AuxiliaryAddresses": "#
+                    + #"{"printer": "\#(prefix).2"}}]}}"#)
+            #expect(created.hasSuffix(" 201"), "\(created)")
+            let inspected = try daemon.client(["network", "inspect", network.name])
+            #expect(
+                inspected.stdout.contains(#""com.docker.network.driver.mtu": "1400""#),
+                "\(inspected.stdout)")
+
+            let hostPort = Int.random(in: 27000...27999)
+            let server = try daemon.client(
+                [
+                    "run", "-d", "--name", "server", "--network", network.name, "-p",
+                    "\(hostPort):80", "busybox",
+                ] + NetworkTests.tcpServer(80))
+            #expect(server.status == 0, "\(server.stderr)")
+            let address = try NetworkConnectTests.interfaceAddress(daemon, "server", "eth0")
+            #expect(address == "\(prefix).3", "the auxiliary address was handed out: \(address)")
+            let link = try daemon.client(["exec", "server", "ip", "link", "show", "eth0"])
+            #expect(link.stdout.contains("mtu 1400"), "\(link.stdout)")
+            let port = try daemon.client(["port", "server", "80"])
+            #expect(port.stdout == "127.0.0.1:\(hostPort)\n", "\(port.stdout)")
+
+            let peer = try daemon.client(
+                [
+                    "run", "--rm", "--network", network.name, "busybox", "ping", "-c", "1", "-W",
+                    "2", address,
+                ])
+            #expect(peer.status != 0, "icc=false let a ping through: \(peer.stdout)")
+            let auxiliary = try daemon.client(
+                [
+                    "run", "--rm", "--network", network.name, "--ip", "\(prefix).2", "busybox",
+                    "true",
+                ])
+            #expect(auxiliary.status != 0)
+            #expect(auxiliary.stderr.contains("Address already in use"), "\(auxiliary.stderr)")
+
+            let bad = try Self.createThroughAPI(
+                daemon,
+                #"{"Name": "badopt", "Options": "#
+                    + #"{"com.docker.network.bridge.enable_icc": "maybe"}}"#)
+            #expect(bad.hasSuffix(" 400"), "\(bad)")
+            #expect(bad.contains("enable_icc"), "\(bad)")
+            #expect(try daemon.client(["rm", "-f", "server"]).status == 0)
+            #expect(try daemon.client(["network", "rm", network.name]).status == 0)
+        }
     }
 
     @Test("built-in networks have stable hex IDs")

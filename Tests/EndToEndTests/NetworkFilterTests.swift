@@ -43,4 +43,47 @@ struct NetworkFilterTests {
             #expect(try daemon.client(["network", "rm", kept.name]).status == 0)
         }
     }
+
+    @Test("prune until a time or duration")
+    func pruneUntil() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let token = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let old = try TestNetwork("old-\(token)")
+            let new = try TestNetwork("new-\(token)")
+            defer {
+                old.cleanUp()
+                new.cleanUp()
+            }
+            try old.create(daemon)
+            Thread.sleep(forTimeInterval: 3)
+            try new.create(daemon)
+            func listed() throws -> String {
+                try daemon.client(["network", "ls", "--filter", "name=\(token)"]).stdout
+            }
+
+            // Created more than 2 s ago: only the old network.
+            let byDuration = try daemon.client(["network", "prune", "-f", "--filter", "until=2s"])
+            #expect(byDuration.status == 0, "\(byDuration.stderr)")
+            #expect(byDuration.stdout.contains(old.name), "\(byDuration.stdout)")
+            #expect(!byDuration.stdout.contains(new.name), "\(byDuration.stdout)")
+            #expect(!(try listed()).contains(old.name))
+            #expect(try listed().contains(new.name))
+
+            let past = try daemon.client(
+                ["network", "prune", "-f", "--filter", "until=2000-01-01T00:00:00Z"])
+            #expect(past.status == 0, "\(past.stderr)")
+            #expect(try listed().contains(new.name))
+            let future = Int(Date().timeIntervalSince1970) + 3600
+            let byTime = try daemon.client(
+                ["network", "prune", "-f", "--filter", "until=\(future)"])
+            #expect(byTime.status == 0, "\(byTime.stderr)")
+            #expect(byTime.stdout.contains(new.name), "\(byTime.stdout)")
+            #expect(!(try listed()).contains(new.name))
+
+            let bad = try NetworkConnectTests.post(
+                daemon, "/networks/prune?filters=%7B%22until%22%3A%5B%22soon%22%5D%7D", "")
+            #expect(bad.0 == 400, "\(bad)")
+            #expect(bad.1.contains("invalid until filter"), "\(bad.1)")
+        }
+    }
 }

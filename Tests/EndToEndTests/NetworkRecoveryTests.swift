@@ -31,6 +31,13 @@ struct NetworkRecoveryTests {
         #expect(onNetwork.status == 0, "\(onNetwork.stderr)")
         let veths = try Self.links(on: daemon.bridge) + Self.links(on: network.bridge)
         #expect(veths.count == 2, "\(veths)")
+        let id = onNetwork.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let settings = try daemon.client(["inspect", "-f", "{{json .NetworkSettings.Networks}}", id])
+        let networks = try JSONSerialization.jsonObject(with: Data(settings.stdout.utf8))
+        let address =
+            ((networks as? [String: Any])?[network.name] as? [String: Any])?["IPAddress"]
+            as? String ?? ""
+        #expect(address.hasPrefix(network.prefix + "."), "\(address)")
 
         let pid = try #require(daemon.process?.processIdentifier)
         kill(pid, SIGKILL)
@@ -38,6 +45,10 @@ struct NetworkRecoveryTests {
         #expect(!(try Self.rules(naming: daemon.bridge)).isEmpty, "the killed daemon left no rules")
 
         try daemon.start()
+        // The killed container's lease on the user-defined network was released.
+        let reuse = try daemon.client(
+            ["run", "--rm", "--network", network.name, "--ip", address, "busybox", "true"])
+        #expect(reuse.status == 0, "\(reuse.stderr)")
         #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
         let names = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
         for veth in veths {

@@ -131,4 +131,45 @@ struct NetworkResolverTests {
             #expect(!daemon.daemonLog.contains("dns: forwarding"), "a query left the host")
         }
     }
+
+    @Test("connect starts DNS; name.network resolves")
+    func connectStartsResolver() throws {
+        let network = try TestNetwork("late-\(UInt32.random(in: 0...UInt32.max))")
+        defer { network.cleanUp() }
+        try DaemonHarness.withDaemon { daemon in
+            try network.create(daemon)
+            let target = try daemon.client(
+                [
+                    "run", "-d", "--name", "target", "--network", network.name, "busybox", "sleep",
+                    "300",
+                ])
+            #expect(target.status == 0, "\(target.stderr)")
+            let late = try daemon.client(["run", "-d", "--name", "late", "busybox", "sleep", "300"])
+            #expect(late.status == 0, "\(late.stderr)")
+            let before = try daemon.client(["exec", "late", "cat", "/etc/resolv.conf"])
+            #expect(!before.stdout.contains("127.0.0.11"), "\(before.stdout)")
+
+            let connected = try daemon.client(["network", "connect", network.name, "late"])
+            #expect(connected.status == 0, "\(connected.stderr)")
+            let resolv = try daemon.client(["exec", "late", "cat", "/etc/resolv.conf"])
+            #expect(resolv.stdout.contains("nameserver 127.0.0.11"), "\(resolv.stdout)")
+            let address = try Self.address(daemon, "target", network.name)
+            #expect(try Self.query(daemon, from: "late", "udp", "target") == address)
+            #expect(
+                try Self.query(daemon, from: "late", "udp", "target.\(network.name)") == address)
+            #expect(try Self.query(daemon, from: "target", "udp", "late.\(network.name)")
+                == Self.address(daemon, "late", network.name))
+
+            // The hosts file lists the container's own addresses, one per network, and no peer.
+            let hosts = try daemon.client(["exec", "late", "cat", "/etc/hosts"]).stdout
+            let own = try Self.address(daemon, "late", network.name)
+            #expect(hosts.contains("\(own)\t"), "\(hosts)")
+            #expect(!hosts.contains("target"), "\(hosts)")
+            #expect(!hosts.contains(address), "\(hosts)")
+
+            let removed = try daemon.client(["rm", "-f", "target", "late"])
+            #expect(removed.status == 0, "\(removed.stderr)")
+            #expect(try daemon.client(["network", "rm", network.name]).status == 0)
+        }
+    }
 }

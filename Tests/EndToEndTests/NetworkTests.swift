@@ -359,11 +359,13 @@ struct NetworkTests {
         let peer = try daemon.client(
             ["run", "-d", "--name", "peer", "--network", "testnet", "busybox", "sleep", "60"])
         #expect(peer.status == 0, "\(peer.stderr)")
+        // As in dockerd, a peer resolves through the embedded DNS server, not /etc/hosts.
         let seen = try daemon.client(["exec", "member", "cat", "/etc/hosts"])
-        #expect(seen.stdout.contains("\tpeer\n"), "\(seen.stdout)")
+        #expect(!seen.stdout.contains("\tpeer"), "\(seen.stdout)")
+        #expect(seen.stdout.contains("\(address)\t"), "\(seen.stdout)")
+        let found = try daemon.client(["exec", "member", "nslookup", "peer", "127.0.0.11"])
+        #expect(found.status == 0, "\(found.stdout)\(found.stderr)")
         #expect(try daemon.client(["rm", "-f", "peer"]).status == 0)
-        let forgotten = try daemon.client(["exec", "member", "cat", "/etc/hosts"])
-        #expect(!forgotten.stdout.contains("\tpeer\n"), "\(forgotten.stdout)")
 
         let inspect = try daemon.client(["network", "inspect", "testnet"])
         #expect(inspect.stdout.contains("\"member\""), "\(inspect.stdout)")

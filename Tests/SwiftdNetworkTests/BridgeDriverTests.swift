@@ -53,10 +53,14 @@ extension PrivilegedTests {
                     "-A SWIFTD-FORWARD -i \(name) -o \(name) -j ACCEPT",
                     "-A SWIFTD-FORWARD -o \(name) -j ACCEPT",
                     "-A SWIFTD-FORWARD -i \(name) ! -o \(name) -j ACCEPT",
+                    "-A SWIFTD-ISOLATION-STAGE-1 -i \(name) ! -o \(name) "
+                        + "-j SWIFTD-ISOLATION-STAGE-2",
+                    "-A SWIFTD-ISOLATION-STAGE-2 -o \(name) -j DROP",
                 ].sorted())
             let save = try TestSupport.run(["iptables-legacy-save"]).output
             #expect(save.contains("-A POSTROUTING -j SWIFTD-POSTROUTING"))
             #expect(save.contains("-A FORWARD -j SWIFTD-FORWARD"))
+            #expect(save.contains("-A SWIFTD-FORWARD -j SWIFTD-ISOLATION-STAGE-1"))
 
             let first = try NetworkNamespaceProcess()
             defer { first.stop() }
@@ -140,16 +144,18 @@ extension PrivilegedTests {
             // Starting again for the same bridge adds no duplicates.
             try BridgeRules.install(
                 bridge: nameA, subnet: IPv4Subnet("10.213.\(thirdA).0/24")!)
-            #expect(try TestSupport.savedRules(mentioning: nameA).count == 4)
+            #expect(try TestSupport.savedRules(mentioning: nameA).count == 6)
 
             try a.shutdown()
             #expect(try TestSupport.savedRules(mentioning: nameA).isEmpty)
-            #expect(try TestSupport.savedRules(mentioning: nameB).count == 4)
+            #expect(try TestSupport.savedRules(mentioning: nameB).count == 6)
             let save = try TestSupport.run(["iptables-legacy-save"]).output
             #expect(save.contains("-A FORWARD -j SWIFTD-FORWARD"))
             #expect(
                 save.split(separator: "\n").filter { $0 == "-A FORWARD -j SWIFTD-FORWARD" }.count
                     == 1)
+            let isolationJump = "-A SWIFTD-FORWARD -j SWIFTD-ISOLATION-STAGE-1"
+            #expect(save.split(separator: "\n").filter { $0 == isolationJump }.count == 1)
 
             try b.shutdown()
             #expect(try TestSupport.savedRules(mentioning: nameB).isEmpty)
@@ -157,6 +163,7 @@ extension PrivilegedTests {
             if !chainsWereShared {
                 #expect(!after.contains("SWIFTD-POSTROUTING"))
                 #expect(!after.contains("SWIFTD-FORWARD"))
+                #expect(!after.contains("SWIFTD-ISOLATION"))
             }
         }
 

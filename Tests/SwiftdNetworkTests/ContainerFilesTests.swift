@@ -103,4 +103,35 @@ struct ContainerFilesTests {
         #expect(ContainerFiles.parsePortKey("80/sctp") == nil)
         #expect(ContainerFiles.parsePortKey("x") == nil)
     }
+
+    @Test("host network resolv.conf keeps loopback servers")
+    func hostNetworkResolvConf() {
+        let host = Self.hostResolvConf
+        #expect(
+            ContainerFiles.hostNetworkResolvConf(host: host, dns: [], search: [], options: [])
+                == host)
+        let searched = ContainerFiles.hostNetworkResolvConf(
+            host: host, dns: [], search: ["x.test"], options: [])
+        #expect(ContainerFiles.nameservers(in: searched) == ["127.0.0.53", "10.0.0.2"])
+        #expect(searched.contains("search x.test\n"))
+        #expect(!searched.contains("search host.test"))
+        let replaced = ContainerFiles.hostNetworkResolvConf(
+            host: host, dns: ["10.9.9.9"], search: [], options: ["ndots:2"])
+        #expect(ContainerFiles.nameservers(in: replaced) == ["10.9.9.9"])
+        #expect(replaced.contains("options ndots:2\n"))
+    }
+
+    @Test("add-host values checked as dockerd")
+    func extraHostChecks() {
+        #expect(ContainerFiles.extraHostProblem("db:10.1.2.3") == nil)
+        #expect(ContainerFiles.extraHostProblem("six:fd00::1") == nil)
+        #expect(ContainerFiles.extraHostProblem("gw:host-gateway") == nil)
+        #expect(
+            ContainerFiles.extraHostProblem("db:database")
+                == "invalid IP address in add-host: \"database\"")
+        #expect(ContainerFiles.extraHostProblem("db") == "bad format for add-host: \"db\"")
+        #expect(
+            ContainerFiles.extraHostProblem(":10.1.2.3")
+                == "bad format for add-host: \":10.1.2.3\"")
+    }
 }
