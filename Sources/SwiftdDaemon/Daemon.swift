@@ -254,19 +254,26 @@ final class Daemon: Sendable {
     /// - Throws: `SystemCallError` if the monitor does not answer or holds no output.
     private func reattach(_ container: Container) throws {
         let (monitor, greeting) = try ContainerMonitor.connect(directory: container.directory)
+        let pump: OutputPump
         do {
             _ = try graph.mountContainer(id: container.id)
-            let pump = try attachStdio(container, greeting.stdio, monitor: monitor)
+            pump = try attachStdio(container, greeting.stdio, monitor: monitor)
             exec.adopt(pid: greeting.pid, containerID: container.id)
             if container.record.state.Pid != greeting.pid {
                 try container.update { $0.state.Pid = greeting.pid }
             }
-            supervise(container, pid: greeting.pid, pump: pump, monitor: monitor)
-            log.info("took back a running container", [("id", container.id), ("pid", "\(greeting.pid)")])
         } catch {
             monitor.disconnect()
             throw error
         }
+        do {
+            try reattachNetwork(container)
+        } catch {
+            // The container runs on, with as much of its network as could be restored.
+            log.error("restoring a running container's network failed", [("id", container.id), ("error", "\(error)")])
+        }
+        supervise(container, pid: greeting.pid, pump: pump, monitor: monitor)
+        log.info("took back a running container", [("id", container.id), ("pid", "\(greeting.pid)")])
     }
 
     /// Stops every running container and releases what the daemon made on the host. With
@@ -277,8 +284,8 @@ final class Daemon: Sendable {
         if configuration.liveRestore && !running.isEmpty {
             log.info("leaving containers running (--live-restore)", [("count", "\(running.count)")])
             graph.unmountAll(keeping: Set(running.map(\.id)))
+            detachNetworksForLiveRestore()
             // TODO: a command started with exec keeps running, but its exit is not recorded.
-            // TODO: leave the networks in place (bridges, rules, leases) for the next daemon.
             return
         }
         await withTaskGroup(of: Void.self) { group in

@@ -128,4 +128,33 @@ struct LiveRestoreTests {
         #expect(try Self.inspect(daemon, reader, "{{.State.Status}}") == "exited")
         #expect(try daemon.client(["rm", "-f", reader, terminal]).status == 0)
     }
+
+    @Test("published port kept across restart")
+    func publishedPortKept() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--live-restore"])
+        try daemon.importBusybox()
+        let before = try NetworkTests.rules(daemon)
+        let hostPort = Int.random(in: 24000...24999)
+        let run = try daemon.client(
+            ["run", "-d", "-p", "127.0.0.1:\(hostPort):80", "busybox"] + NetworkTests.tcpServer(80))
+        try #require(run.status == 0, "\(run.stderr)")
+        let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let address = try Self.inspect(daemon, id, "{{.NetworkSettings.IPAddress}}")
+        let rules = try NetworkTests.rules(daemon)
+
+        #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
+        // Through the bridge, the container answers while no daemon runs.
+        let direct = try NetworkTests.exchange("tcp", address, "80")
+        #expect(direct.stdout.contains("pong"), "\(direct.stderr)")
+
+        try daemon.start(extraArguments: ["--live-restore"])
+        #expect(try Self.inspect(daemon, id, "{{.NetworkSettings.IPAddress}}") == address)
+        #expect(try NetworkTests.rules(daemon) == rules)
+        let proxied = try NetworkTests.exchange("tcp", "127.0.0.1", "\(hostPort)")
+        #expect(proxied.stdout.contains("pong"), "\(proxied.stderr)\n\(daemon.daemonLog)")
+        #expect(try daemon.client(["rm", "-f", id]).status == 0)
+        #expect(try NetworkTests.rules(daemon) == before)
+    }
 }
