@@ -216,7 +216,7 @@ inside journalctl -u swiftd -p info --no-pager -o cat | grep -q 'daemon ready' \
     || fail "the start-up line is not in the journal"
 
 step "systemctl reload swiftd: SIGHUP applies the log level"
-echo '{"log-level": "debug"}' | inside tee /etc/swiftd/daemon.json >/dev/null
+echo '{"log-level": "debug", "live-restore": true}' | inside tee /etc/swiftd/daemon.json >/dev/null
 inside systemctl reload swiftd
 wait_for_journal 'configuration reloaded.*log-level=debug'
 [ "$(inside systemctl show -P MainPID swiftd)" = "$pid" ] || fail "reload restarted the daemon"
@@ -232,19 +232,23 @@ inside journalctl -u swiftd -p debug --no-pager -o cat | grep -q 'container star
     || fail "no debug line after the reload to debug"
 
 step "systemctl restart swiftd with a container running"
-inside swiftd run -d --name keeper busybox sleep 1000 >/dev/null
+inside swiftd run -d --name keeper busybox sh -c 'while true; do echo tick; sleep 0.2; done' >/dev/null
+keeper_pid=$(inside swiftd inspect -f '{{.State.Pid}}' keeper)
 inside systemctl restart swiftd
 [ "$(inside systemctl is-active swiftd)" = active ] || fail "swiftd is not active after restart"
 [ "$(inside systemctl show -P MainPID swiftd)" != "$pid" ] || fail "restart kept the old daemon"
-# NOTE: the daemon stops its containers when it stops (as Docker 1.2 did), so "keeper" has
-# exited after the restart; KillMode=process only keeps systemd from killing them first.
-echo "keeper after the restart: $(inside swiftd ps -a | grep keeper || echo gone)"
+# The shipped daemon.json sets live-restore: the container outlives the restart.
+[ "$(inside swiftd inspect -f '{{.State.Status}} {{.State.Pid}}' keeper)" = "running $keeper_pid" ] \
+    || fail "keeper did not survive the restart: $(inside swiftd ps -a | grep keeper)"
+ticks=$(inside swiftd logs keeper | wc -l)
+sleep 1
+[ "$(inside swiftd logs keeper | wc -l)" -gt "$ticks" ] || fail "keeper's log stopped at the restart"
 inside swiftd run --rm busybox true || fail "no container runs after the restart"
 
 step "apt-get purge swiftd leaves nothing behind"
 inside sh -c 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -q swiftd' \
     || fail "apt-get purge failed"
-for path in /usr/bin/swiftd /lib/systemd/system/swiftd.service /lib/systemd/system/swiftd.socket \
+for path in /usr/bin/swiftd /usr/libexec/swiftd /lib/systemd/system/swiftd.service /lib/systemd/system/swiftd.socket \
     /etc/swiftd /var/lib/swiftd /run/swiftd /run/swiftd.sock /run/swiftd.pid \
     /etc/systemd/system/sockets.target.wants/swiftd.socket \
     /etc/systemd/system/multi-user.target.wants/swiftd.service; do

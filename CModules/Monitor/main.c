@@ -2,7 +2,7 @@
  * swiftd-monitor: the small process that supervises one container.
  *
  * The daemon starts it (see swd_monitor_child in CSwiftdInit): it is the parent of the
- * container's first process, it holds the container's stdio on behalf of the daemon, and it
+ * container's first process, it keeps the container's stdio open for the daemon, and it
  * keeps the exit status until a daemon has recorded it. So the container keeps running, and
  * nothing it writes is lost, while the daemon restarts or after it crashed.
  *

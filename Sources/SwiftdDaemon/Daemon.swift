@@ -195,10 +195,10 @@ final class Daemon: Sendable {
         containers.withLock { $0.values.contains { $0.name == name } }
     }
 
-    /// Loads the containers stored under the root. A container recorded as running is taken
-    /// back from its monitor, which kept it while no daemon was there; without `--live-restore`
-    /// it is then killed, as dockerd does, and its exit handled as any other. One whose monitor
-    /// is gone is cleaned up and marked exited, with the status the monitor recorded or 255.
+    /// Loads the containers stored under the root, and takes each running one back from its
+    /// monitor. Without `--live-restore`, such a container is then killed, as dockerd does, and
+    /// its exit is handled as any other. A running container whose monitor is gone is cleaned
+    /// up and marked exited, with the status the monitor wrote, else 255.
     private func restoreContainers() throws {
         let directory = "\(configuration.root)/containers"
         var restored: Set<String> = []
@@ -251,7 +251,7 @@ final class Daemon: Sendable {
     /// Takes back a container that its monitor kept running: its output, input, cgroups and
     /// rootfs, and then its exit.
     ///
-    /// - Throws: `SystemCallError` if the monitor does not answer or holds no output.
+    /// - Throws: `SystemCallError` if the monitor cannot be reached or kept no output.
     private func reattach(_ container: Container) throws {
         let (monitor, greeting) = try ContainerMonitor.connect(directory: container.directory)
         let pump: OutputPump

@@ -6,8 +6,9 @@ import Synchronization
     import Glibc
 #endif
 
-/// Where a container's monitor comes from and lives: the `swiftd-monitor` executable, and the
-/// container's directory, where it listens on `monitor.sock` and records `exit-status`.
+/// The program and working directory of a container's monitor: the `swiftd-monitor`
+/// executable, and the container's directory, where it listens on `monitor.sock` and writes
+/// `exit-status`.
 public struct MonitorSetup: Sendable, Equatable {
     public var executable: String
     public var directory: String
@@ -17,8 +18,8 @@ public struct MonitorSetup: Sendable, Equatable {
         self.directory = directory
     }
 
-    /// The `swiftd-monitor` next to the running executable (a build directory), else the
-    /// packaged one in `/usr/libexec/swiftd`; nil if neither exists.
+    /// Finds `swiftd-monitor` next to the running executable (a build directory), else the
+    /// packaged one in `/usr/libexec/swiftd`. Returns nil if neither exists.
     public static func findExecutable() -> String? {
         var candidates: [String] = []
         if let own = try? FileSystem.readLink("/proc/self/exe") {
@@ -29,8 +30,8 @@ public struct MonitorSetup: Sendable, Equatable {
     }
 }
 
-/// The container's stdio as a monitor holds it: the write end of its stdin pipe, and the read
-/// ends of its stdout and stderr pipes, or its pty master as `stdout`.
+/// The container's stdio that a monitor keeps open: the write end of its stdin pipe, and the
+/// read ends of its stdout and stderr pipes, or its pty master as `stdout`.
 public struct MonitoredStdio: Sendable, Equatable {
     public var stdin: Int32?
     public var stdout: Int32?
@@ -46,9 +47,9 @@ public struct MonitoredStdio: Sendable, Equatable {
 /// The daemon's connection to one container's monitor (`swiftd-monitor`), the process that is
 /// the container's parent and outlives the daemon.
 ///
-/// The monitor holds the container's stdio while no daemon reads it, keeps the exit status
-/// until `finish` says it is recorded, and greets each daemon that connects with the
-/// container's pid and the stdio it holds.
+/// The monitor keeps the container's stdio open while no daemon reads it, keeps the exit
+/// status until `finish` confirms that it is recorded, and greets each daemon that connects
+/// with the container's pid and the stdio it keeps.
 public final class ContainerMonitor: Sendable {
     /// The daemon's end of the socket; closed by `finish`.
     private let socket: Mutex<Int32>
@@ -60,7 +61,7 @@ public final class ContainerMonitor: Sendable {
         self.monitorPid = monitorPid
     }
 
-    /// What a monitor says when a daemon connects.
+    /// The greeting a monitor sends to each daemon that connects.
     public struct Greeting: Sendable {
         /// The container's first process (host pid).
         public var pid: Int32
@@ -70,7 +71,7 @@ public final class ContainerMonitor: Sendable {
 
     /// Connects to the monitor of the container whose directory is `directory`, as a daemon
     /// does after a restart, and reads its greeting. If the container has exited meanwhile, its
-    /// status follows on `exitEvents`.
+    /// status follows on `eventDescriptor`.
     ///
     /// - Throws: `SystemCallError` if no monitor listens there (`ENOENT`, `ECONNREFUSED`) or it
     ///   does not greet.
@@ -141,8 +142,8 @@ public final class ContainerMonitor: Sendable {
         try? send(UInt32(SWD_MONITOR_CLOSE_STDIN.rawValue), mask: 0, fds: &none)
     }
 
-    /// A descriptor from which the monitor's later messages can be read (for an event loop);
-    /// the caller owns it. Decode what it reads with `exitStatus(in:)`.
+    /// Duplicates the connection for an event loop to read the monitor's later messages
+    /// from. The caller owns the descriptor and decodes what it reads with `exitStatus(in:)`.
     ///
     /// - Throws: `SystemCallError` from `fcntl`.
     public func eventDescriptor() throws -> Int32 {
@@ -209,8 +210,8 @@ public final class ContainerMonitor: Sendable {
         }
     }
 
-    /// The raw wait status that a monitor gone before a daemon recorded the exit left in the
-    /// container's directory, if any.
+    /// Reads the raw wait status that a monitor wrote to the container's directory when the
+    /// container exited; nil if there is none.
     public static func recordedExitStatus(directory: String) -> Int32? {
         guard let text = try? FileSystem.readString("\(directory)/exit-status") else { return nil }
         return Int32(text.filter { !$0.isWhitespace })

@@ -145,7 +145,7 @@ struct LiveRestoreTests {
         let rules = try NetworkTests.rules(daemon)
 
         #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
-        // Through the bridge, the container answers while no daemon runs.
+        // Through the bridge, the container replies while no daemon runs.
         let direct = try NetworkTests.exchange("tcp", address, "80")
         #expect(direct.stdout.contains("pong"), "\(direct.stderr)")
 

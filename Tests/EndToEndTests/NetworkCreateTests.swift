@@ -74,7 +74,10 @@ struct NetworkCreateTests {
         let daemon = try DaemonHarness()
         defer { daemon.cleanUp() }
         try daemon.start()
-        let prefix = "10.232.\(Int.random(in: 1...254))"
+        let third = Int.random(in: 1...254)
+        let prefix = "10.232.\(third)"
+        // The /23 that contains the prefix's /24, for the ip-range with host bits below.
+        let wider = "10.232.\(third & ~1).0/23"
         // Each case: the IPAM config and the message dockerd 26 gives, after its first line
         // "invalid network config:".
         let cases: [(config: String, message: String)] = [
@@ -94,9 +97,9 @@ struct NetworkCreateTests {
                     + "ip-range"
             ),
             (
-                #"{"Subnet": "\#(prefix).0/24", "IPRange": "\#(prefix).0/23"}"#,
-                "* invalid ip-range \(prefix).0/23: CIDR block is bigger than its parent subnet "
-                    + "\(prefix).0/24\\n* invalid ip-range \(prefix).0/23: it should be "
+                #"{"Subnet": "\#(prefix).0/24", "IPRange": "\#(prefix).128/23"}"#,
+                "* invalid ip-range \(prefix).128/23: CIDR block is bigger than its parent subnet "
+                    + "\(prefix).0/24\\n* invalid ip-range \(prefix).128/23: it should be \(wider)"
             ),
             (
                 #"{"Subnet": "\#(prefix).0/24", "Gateway": "10.9.9.1"}"#,
