@@ -45,6 +45,8 @@ done
 install -m 0644 "$packaging/swiftd.service" "$packaging/swiftd.socket" "$root/lib/systemd/system/"
 install -m 0644 "$packaging/daemon.json" "$root/etc/swiftd/daemon.json"
 install -m 0644 "$packaging/copyright" "$doc/copyright"
+mkdir -p "$root/usr/share/lintian/overrides"
+install -m 0644 "$packaging/lintian-overrides" "$root/usr/share/lintian/overrides/swiftd"
 gzip -9n <"$packaging/changelog" >"$doc/changelog.gz"
 chmod 0644 "$doc/changelog.gz"
 
@@ -58,11 +60,11 @@ for script in postinst prerm postrm; do
 done
 echo /etc/swiftd/daemon.json >"$root/DEBIAN/conffiles"
 
-# Depends: exactly the shared libraries the binary links, as dpkg-shlibdeps finds them.
+# Depends: exactly the shared libraries the binary links, as dpkg-shlibdeps finds them (the
+# monitor is static).
 mkdir -p "$work/src/debian"
 printf 'Source: swiftd\n\nPackage: swiftd\nArchitecture: any\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/swiftd" \
-    "$root/usr/libexec/swiftd/swiftd-monitor" \
     | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "deb: dpkg-shlibdeps found no libraries" >&2; exit 1; }
 
