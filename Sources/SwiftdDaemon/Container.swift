@@ -53,6 +53,8 @@ final class Container: Sendable {
     let input = Mutex<ProcessInput?>(nil)
     /// The connection to the running process's monitor.
     let monitor = Mutex<ContainerMonitor?>(nil)
+    /// The pump of the running process's output.
+    let pump = Mutex<OutputPump?>(nil)
     /// The restart back-off of this daemon run.
     let restartState = Mutex<RestartState>(RestartState())
 

@@ -322,6 +322,7 @@ extension Daemon {
     /// finishes the container.
     func supervise(_ container: Container, pid: Int32, pump: OutputPump, monitor: ContainerMonitor) {
         container.monitor.withLock { $0 = monitor }
+        container.pump.withLock { $0 = pump }
         Task { [self] in
             let raw = await exitStatus(from: monitor)
                 ?? ContainerMonitor.recordedExitStatus(directory: container.directory)
@@ -336,6 +337,7 @@ extension Daemon {
                 status = ExitStatus(code: 255)
             }
             await finish(container, status: status, pump: pump)
+            container.pump.withLock { $0 = nil }
             container.monitor.withLock { $0 = nil }
             await monitor.finish()
         }

@@ -285,6 +285,7 @@ final class Daemon: Sendable {
             log.info("leaving containers running (--live-restore)", [("count", "\(running.count)")])
             graph.unmountAll(keeping: Set(running.map(\.id)))
             detachNetworksForLiveRestore()
+            for container in running { container.pump.withLock { $0 }?.flushPartialLines() }
             // TODO: a command started with exec keeps running, but its exit is not recorded.
             return
         }

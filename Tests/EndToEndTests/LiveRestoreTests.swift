@@ -157,4 +157,25 @@ struct LiveRestoreTests {
         #expect(try daemon.client(["rm", "-f", id]).status == 0)
         #expect(try NetworkTests.rules(daemon) == before)
     }
+
+    @Test("unfinished line logged at shutdown")
+    func unfinishedLineLogged() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--live-restore"])
+        try daemon.importBusybox()
+        let id = try Self.runDetached(
+            daemon, ["busybox", "sh", "-c", "printf 'half '; sleep 2; echo rest; sleep 60"])
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
+        let log = try String(contentsOfFile: "\(daemon.root)/containers/\(id)/\(id)-json.log", encoding: .utf8)
+        #expect(log.contains(#""log":"half ""#), "\(log)")
+
+        try daemon.start(extraArguments: ["--live-restore"])
+        let completed = try Self.eventually {
+            try daemon.client(["logs", id]).stdout == "half rest\n"
+        }
+        #expect(completed, "\(daemon.daemonLog)")
+        #expect(try daemon.client(["rm", "-f", id]).status == 0)
+    }
 }
