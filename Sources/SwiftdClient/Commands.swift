@@ -252,6 +252,44 @@ struct Commands {
         }
     }
 
+    /// Sends one request per name, all at once as the docker CLI does, and prints each name on
+    /// success or the daemon's error otherwise, in the order of `names`.
+    func forEachConcurrently(_ names: [String], _ request: @escaping @Sendable (String) throws -> Void) -> Int32 {
+        let outcomes = Mutex<[Int: String]>([:])
+        let group = DispatchGroup()
+        // At most 16 requests in flight, so that a long list does not open hundreds of sockets.
+        let slots = DispatchSemaphore(value: 16)
+        for (index, name) in names.enumerated() {
+            slots.wait()
+            group.enter()
+            DispatchQueue.global().async {
+                defer {
+                    slots.signal()
+                    group.leave()
+                }
+                do {
+                    try request(name)
+                } catch let error as DaemonFailure {
+                    outcomes.withLock { $0[index] = error.message }
+                } catch {
+                    outcomes.withLock { $0[index] = "\(error)" }
+                }
+            }
+        }
+        group.wait()
+        var status: Int32 = 0
+        let failures = outcomes.withLock { $0 }
+        for (index, name) in names.enumerated() {
+            if let message = failures[index] {
+                writeStderr("Error response from daemon: \(message)\n")
+                status = 1
+            } else {
+                print(name)
+            }
+        }
+        return status
+    }
+
     /// Runs `body` for each name, printing the name on success and the error otherwise, as
     /// docker's multi-container commands do.
     func forEach(_ names: [String], _ body: (String) throws -> Void) throws -> Int32 {
@@ -282,7 +320,7 @@ struct Commands {
         }
         if let signal = flags.string("-s") { query.append("signal=\(percentEncode(signal))") }
         let suffix = query.isEmpty ? "" : "?" + query.joined(separator: "&")
-        return try forEach(flags.positional) { name in
+        return forEachConcurrently(flags.positional) { [self] name in
             try call("POST", "/containers/\(percentEncode(name))/stop\(suffix)")
         }
     }
@@ -292,7 +330,7 @@ struct Commands {
         try flags.parse(arguments)
         guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
         let signal = flags.string("-s").map { "?signal=\(percentEncode($0))" } ?? ""
-        return try forEach(flags.positional) { name in
+        return forEachConcurrently(flags.positional) { [self] name in
             try call("POST", "/containers/\(percentEncode(name))/kill\(signal)")
         }
     }
@@ -317,7 +355,7 @@ struct Commands {
         try flags.parse(arguments)
         guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
         let query = "?force=\(flags.bool("-f") ? 1 : 0)&v=\(flags.bool("-v") ? 1 : 0)"
-        return try forEach(flags.positional) { name in
+        return forEachConcurrently(flags.positional) { [self] name in
             try call("DELETE", "/containers/\(percentEncode(name))\(query)")
         }
     }
