@@ -122,6 +122,9 @@ public enum BPF {
     /// is attached, which is until the cgroup is removed; both file descriptors are closed
     /// before this returns. Blocks while the kernel's verifier checks the program.
     ///
+    /// NOTE: kernels before Linux 5.11 charge program memory to `RLIMIT_MEMLOCK`, which this
+    /// does not raise; a load that exceeds it there fails with `EPERM`.
+    ///
     /// - Throws: `SystemCallError` from `open` of the cgroup, from `bpf(BPF_PROG_LOAD)` or
     ///   from `bpf(BPF_PROG_ATTACH)`. A failed load carries the verifier's last message in the
     ///   subject, and its errno is `EPERM` without `CAP_BPF` or `CAP_SYS_ADMIN`, or `EINVAL`
