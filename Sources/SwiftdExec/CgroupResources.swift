@@ -74,12 +74,17 @@ extension Cgroups {
     }
 
     /// Limits the container to Docker's default devices and `rules` (`c 1:5 rwm` and the
-    /// like) through the v1 devices controller: everything is denied first, then allowed.
+    /// like). On v1 the devices controller denies everything first, then allows each rule. On
+    /// v2 a device program built from the rules is attached to the container's cgroup.
     ///
-    /// TODO: cgroup v2 controls devices only through a BPF program attached to the cgroup,
-    /// which swiftd does not load yet, so on v2 the device list is not enforced.
+    /// - Throws: `ExecError.invalidSpec` for a malformed rule or a missing v1 file;
+    ///   `SystemCallError` from the v1 files or from loading and attaching the v2 program.
     func restrictDevices(to rules: [String], id: String) throws {
-        guard version == 1, controllerBases["devices"] != nil else { return }
+        guard version == 1 else {
+            try attachDeviceProgram(allowing: Device.defaultRules + rules, id: id)
+            return
+        }
+        guard controllerBases["devices"] != nil else { return }
         try write("devices", id, "devices.deny", "a")
         for rule in Device.defaultRules + rules { try write("devices", id, "devices.allow", rule) }
     }

@@ -58,7 +58,7 @@ public struct Device: Sendable, Equatable {
     /// The devices every container may use, as runc's `DefaultAllowedDevices`
     /// (libcontainer/configs/device_defaults.go) allows them: mknod of any node, and null,
     /// zero, full, random, urandom, tty, console, ptmx, the pty slaves and tun.
-    static let defaultRules = [
+    package static let defaultRules = [
         "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
         "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
     ]

@@ -24,9 +24,12 @@ public final class ExecDriver: Sendable {
     /// `<own cgroup>/<cgroupParent>/<id>`. Creates the `cgroupParent` cgroups, and on v2 moves
     /// the daemon into `<own cgroup>/daemon` if that is what lets it enable controllers.
     ///
+    /// `cgroupRoot` is where the hierarchies are mounted; tests pass a hybrid host's cgroup2
+    /// mount (`/sys/fs/cgroup/unified`) to run containers on the v2 code paths.
+    ///
     /// - Throws: `SystemCallError` if the cgroups cannot be read or created.
-    public init(cgroupParent: String = "swiftd") throws {
-        cgroups = try Cgroups(parent: cgroupParent)
+    public init(cgroupParent: String = "swiftd", cgroupRoot: String = "/sys/fs/cgroup") throws {
+        cgroups = try Cgroups(root: cgroupRoot, parent: cgroupParent)
     }
 
     /// 1 or 2.
