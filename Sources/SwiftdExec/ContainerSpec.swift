@@ -57,7 +57,8 @@ public struct ContainerSpec: Sendable {
     /// it, reaps orphaned processes, and exits with the command's status (128 + the signal
     /// number when a signal killed it).
     public var runsInit: Bool
-    /// `--device`: nodes made in the container and allowed in its devices cgroup (v1).
+    /// `--device`: nodes made in the container and allowed by its devices cgroup (v1) or device
+    /// program (v2).
     public var devices: [Device]
     /// `--ipc`, `--uts` and `--pid`: a new namespace (the default), the host's, or another's.
     public var ipcNamespace: NamespaceMode
