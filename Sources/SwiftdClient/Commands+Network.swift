@@ -60,7 +60,8 @@ extension Commands {
     /// pair by pair onto a host range of the same length, and one container port with a host
     /// range sends the range (`8000-8010`), from which the daemon takes the first free port.
     ///
-    /// - Throws: `UsageFailure` naming the value, or for ranges of different lengths.
+    /// - Throws: `UsageFailure` naming the value; `LocalFailure` for ranges of different
+    ///   lengths.
     static func parsePublish(_ text: String) throws -> [(String, HostPortBinding)] {
         let invalid = UsageFailure(
             message: "invalid argument \"\(text)\" for \"-p, --publish\" flag")
@@ -89,8 +90,8 @@ extension Commands {
             guard let range = parseRange(hostPart) else { throw invalid }
             guard range.count == container.count || container.count == 1 else {
                 // The docker CLI's message (go-connections `nat.ParsePortSpec`).
-                throw UsageFailure(
-                    message: "invalid ranges specified for container and host Ports: "
+                throw LocalFailure(
+                    "invalid ranges specified for container and host Ports: "
                         + "\(containerPart) and \(hostPart)")
             }
             host = range
