@@ -187,7 +187,7 @@ struct NetworkCreateTests {
                 config?["AuxiliaryAddresses"] as? [String: String]
                     == ["router": "\(prefix).2", "dns": "\(prefix).3"],
                 "\(inspect.stdout)")
-            // The range holds .1 (the gateway) to .3, and the auxiliary addresses take .2 and
+            // The range contains .1 (the gateway) to .3, and the auxiliary addresses take .2 and
             // .3: no address is left for a container.
             let run = try daemon.client(
                 ["run", "-d", "--name", "crowded", "--network", network.name, "busybox", "true"])

@@ -182,7 +182,7 @@ struct NetworkPortTests {
             let reply = try NetworkTests.exchange("tcp", "127.0.0.1", "\(first + 1)")
             #expect(reply.stdout == "pong\n", "\(reply.stdout)")
 
-            // Ranges of different lengths are a usage error, and nothing is created.
+            // Ranges of different lengths are a one-line error, and nothing is created.
             let mismatched = try daemon.client(
                 ["create", "--name", "mismatched", "-p", "\(first + 5)-\(first + 6):80-82"]
                     + ["busybox"])
