@@ -7,6 +7,7 @@
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/if.h>
 #include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_conntrack.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -18,11 +19,23 @@
  * ipt_entry, xt_entry_match and xt_entry_target end in flexible array members, which Swift does
  * not import, so entries are built and read here. A rule is described by swd_ipt_spec: source
  * and destination network, in and out interface (each optionally negated), a protocol with
- * its tcp or udp port match, an addrtype destination-type match, and a target: a verdict or
- * chain name, MASQUERADE, or DNAT to one address and port.
+ * its tcp or udp port match, an addrtype destination-type match, a conntrack state match, and a
+ * target: a verdict or chain name, MASQUERADE, or DNAT to one address and port.
  */
 
 enum { SWD_TARGET_STANDARD = 0, SWD_TARGET_MASQUERADE = 1, SWD_TARGET_DNAT = 2 };
+
+/*
+ * The --ctstate bits of xt_conntrack. XT_CONNTRACK_STATE_BIT is a function-like macro, which
+ * Swift cannot import.
+ */
+enum {
+    SWD_CTSTATE_INVALID = XT_CONNTRACK_STATE_INVALID,
+    SWD_CTSTATE_NEW = XT_CONNTRACK_STATE_BIT(IP_CT_NEW),
+    SWD_CTSTATE_RELATED = XT_CONNTRACK_STATE_BIT(IP_CT_RELATED),
+    SWD_CTSTATE_ESTABLISHED = XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED),
+    SWD_CTSTATE_UNTRACKED = XT_CONNTRACK_STATE_UNTRACKED,
+};
 
 struct swd_ipt_spec {
     uint32_t source, source_mask; /* network byte order */
@@ -37,6 +50,7 @@ struct swd_ipt_spec {
     uint16_t source_port; /* with a protocol; 0 for any */
     uint16_t destination_port; /* with a protocol; 0 for any */
     uint16_t destination_type; /* XT_ADDRTYPE_* mask for -m addrtype --dst-type; 0 for none */
+    uint16_t connection_states; /* SWD_CTSTATE_* mask for -m conntrack --ctstate; 0 for none */
     const char *target;
     int target_kind; /* SWD_TARGET_* */
     uint32_t nat_address; /* DNAT: network byte order */
@@ -62,13 +76,16 @@ static inline size_t swd_ipt_port_match_size(const struct swd_ipt_spec *spec) {
 
 /*
  * Allocates the rule `spec` describes; free it with swd_ipt_entry_free. Matches come in the
- * order iptables-save prints them: the protocol's port match, then addrtype. Returns NULL
- * when out of memory.
+ * order iptables-save prints them: the protocol's port match, addrtype, then conntrack.
+ * Returns NULL when out of memory.
  */
 static inline struct ipt_entry *swd_ipt_entry_build(const struct swd_ipt_spec *spec) {
     size_t port_size = swd_ipt_port_match_size(spec);
     size_t type_size = spec->destination_type != 0
         ? XT_ALIGN(sizeof(struct xt_entry_match)) + XT_ALIGN(sizeof(struct xt_addrtype_info_v1))
+        : 0;
+    size_t state_size = spec->connection_states != 0
+        ? XT_ALIGN(sizeof(struct xt_entry_match)) + XT_ALIGN(sizeof(struct xt_conntrack_mtinfo3))
         : 0;
     size_t target_size;
     if (spec->target_kind == SWD_TARGET_STANDARD)
@@ -80,7 +97,7 @@ static inline struct ipt_entry *swd_ipt_entry_build(const struct swd_ipt_spec *s
         target_size = XT_ALIGN(sizeof(struct xt_entry_target))
             + XT_ALIGN(sizeof(struct nf_nat_ipv4_multi_range_compat));
     size_t head = XT_ALIGN(sizeof(struct ipt_entry));
-    size_t size = head + port_size + type_size + target_size;
+    size_t size = head + port_size + type_size + state_size + target_size;
     struct ipt_entry *entry = calloc(1, size);
     if (entry == NULL) return NULL;
     entry->ip.src.s_addr = spec->source;
@@ -129,8 +146,19 @@ static inline struct ipt_entry *swd_ipt_entry_build(const struct swd_ipt_spec *s
         info->dest = spec->destination_type;
         cursor += type_size;
     }
+    if (state_size != 0) {
+        /* Revision 3, the one iptables 1.8 writes for --ctstate. */
+        struct xt_entry_match *m = (struct xt_entry_match *)cursor;
+        m->u.match_size = (uint16_t)state_size;
+        strcpy(m->u.user.name, "conntrack");
+        m->u.user.revision = 3;
+        struct xt_conntrack_mtinfo3 *info = (struct xt_conntrack_mtinfo3 *)m->data;
+        info->match_flags = XT_CONNTRACK_STATE;
+        info->state_mask = spec->connection_states;
+        cursor += state_size;
+    }
 
-    entry->target_offset = (uint16_t)(head + port_size + type_size);
+    entry->target_offset = (uint16_t)(head + port_size + type_size + state_size);
     entry->next_offset = (uint16_t)size;
     struct xt_entry_target *t = (struct xt_entry_target *)cursor;
     t->u.user.target_size = (uint16_t)target_size;

@@ -816,11 +816,17 @@ public struct IPAMConfig: Codable, Sendable {
     public var Subnet: String?
     public var Gateway: String?
     public var IPRange: String?
+    /// Addresses of the subnet kept from containers, by name (`--aux-address NAME=ADDRESS`).
+    public var AuxiliaryAddresses: [String: String]?
 
-    public init(Subnet: String?, Gateway: String?, IPRange: String? = nil) {
+    public init(
+        Subnet: String?, Gateway: String?, IPRange: String? = nil,
+        AuxiliaryAddresses: [String: String]? = nil
+    ) {
         self.Subnet = Subnet
         self.Gateway = Gateway
         self.IPRange = IPRange
+        self.AuxiliaryAddresses = AuxiliaryAddresses
     }
 }
 
@@ -846,6 +852,7 @@ public struct NetworkCreateRequest: Codable, Sendable {
     public var Name: String
     public var Driver: String?
     public var Internal: Bool?
+    public var EnableIPv6: Bool?
     public var IPAM: IPAMSettings?
     public var Options: [String: String]?
     public var Labels: [String: String]?

@@ -56,10 +56,12 @@ extension Commands {
     }
 
     /// Parses `-p [IP:][HOSTPORT[-END]:]PORT[-END][/tcp|udp]` into container port keys
-    /// (`80/tcp`) with their bindings; a range of container ports takes a range of host ports
-    /// of the same length, or none.
+    /// (`80/tcp`) with their bindings, as the docker CLI does: a range of container ports maps
+    /// pair by pair onto a host range of the same length, and one container port with a host
+    /// range sends the range (`8000-8010`), from which the daemon takes the first free port.
     ///
-    /// - Throws: `UsageFailure` naming the value.
+    /// - Throws: `UsageFailure` naming the value; `LocalFailure` for ranges of different
+    ///   lengths.
     static func parsePublish(_ text: String) throws -> [(String, HostPortBinding)] {
         let invalid = UsageFailure(
             message: "invalid argument \"\(text)\" for \"-p, --publish\" flag")
@@ -85,20 +87,22 @@ extension Commands {
         guard let container = parseRange(containerPart) else { throw invalid }
         var host: ClosedRange<Int>?
         if !hostPart.isEmpty {
-            guard let range = parseRange(hostPart),
-                range.count == container.count
-                    || container.count == 1
-            else { throw invalid }
+            guard let range = parseRange(hostPart) else { throw invalid }
+            guard range.count == container.count || container.count == 1 else {
+                // The docker CLI's message (go-connections `nat.ParsePortSpec`).
+                throw LocalFailure(
+                    "invalid ranges specified for container and host Ports: "
+                        + "\(containerPart) and \(hostPart)")
+            }
             host = range
         }
 
         if let host, container.count == 1 && host.count > 1 {
-            // TODO: a host range for one container port should take the first free port
-            // of the range, as Docker does. swiftd requests the range's first port.
             return [
                 (
                     "\(container.lowerBound)/\(proto)",
-                    HostPortBinding(HostIp: hostIP, HostPort: "\(host.lowerBound)")
+                    HostPortBinding(
+                        HostIp: hostIP, HostPort: "\(host.lowerBound)-\(host.upperBound)")
                 )
             ]
         }
@@ -198,12 +202,17 @@ extension Commands {
         }
     }
 
+    /// `network create [OPTIONS] NAME`. The IPAM flags go into one IPAM config entry whenever
+    /// any of them is given, so that the daemon checks them: a range or gateway without a
+    /// subnet reaches it and gets dockerd's message.
     private func networkCreate(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([
             .init(names: ["-d", "--driver"], takesValue: true),
             .init(names: ["--subnet"], takesValue: true),
             .init(names: ["--gateway"], takesValue: true),
             .init(names: ["--ip-range"], takesValue: true),
+            .init(names: ["--aux-address"], takesValue: true),
+            .init(names: ["--ipv6"], takesValue: false),
             .init(names: ["--internal"], takesValue: false),
             .init(names: ["-o", "--opt"], takesValue: true),
             .init(names: ["--label"], takesValue: true),
@@ -215,12 +224,17 @@ extension Commands {
         var request = NetworkCreateRequest(Name: flags.positional[0])
         request.Driver = flags.string("-d") ?? "bridge"
         request.Internal = flags.bool("--internal")
-        if flags.string("--subnet") != nil || flags.string("--gateway") != nil {
+        if flags.bool("--ipv6") { request.EnableIPv6 = true }
+        let auxiliary = try Self.auxiliaryAddresses(flags.strings("--aux-address"))
+        let subnet = flags.string("--subnet")
+        let gateway = flags.string("--gateway")
+        let ipRange = flags.string("--ip-range")
+        if subnet != nil || gateway != nil || ipRange != nil || auxiliary != nil {
             request.IPAM = IPAMSettings(
                 Config: [
                     IPAMConfig(
-                        Subnet: flags.string("--subnet"), Gateway: flags.string("--gateway"),
-                        IPRange: flags.string("--ip-range"))
+                        Subnet: subnet, Gateway: gateway, IPRange: ipRange,
+                        AuxiliaryAddresses: auxiliary)
                 ])
         }
         request.Options = Self.keyValues(flags.strings("-o"))
@@ -229,6 +243,24 @@ extension Commands {
             "POST", "/networks/create", json: Array(try JSONEncoder().encode(request)))
         print(try response.decode(NetworkCreateResponse.self).Id)
         return 0
+    }
+
+    /// Parses `--aux-address NAME=ADDRESS` flags; nil when there are none.
+    ///
+    /// - Throws: `UsageFailure` for an entry without `=` or with an empty name.
+    static func auxiliaryAddresses(_ entries: [String]) throws -> [String: String]? {
+        guard !entries.isEmpty else { return nil }
+        var result: [String: String] = [:]
+        for entry in entries {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw UsageFailure(
+                    message: "invalid argument \"\(entry)\" for \"--aux-address\" flag: "
+                        + "expected NAME=ADDRESS")
+            }
+            result[String(parts[0])] = String(parts[1])
+        }
+        return result
     }
 
     /// `network connect [--alias NAME]… [--ip ADDRESS] NETWORK CONTAINER`.

@@ -451,7 +451,9 @@ extension Daemon {
                 attachments[index].endpoint = endpoint
                 connected.append(attachments[index])
                 guard name == record.networkName else { continue }
-                if !plan.bindings.isEmpty { _ = try driver.publish(endpoint, plan.bindings) }
+                if !plan.bindings.isEmpty {
+                    try publishAtStart(container, endpoint, plan.bindings, on: driver)
+                }
                 for link in plan.links {
                     try driver.link(from: endpoint, to: link.child, ports: link.ports, enable: true)
                 }
@@ -475,6 +477,29 @@ extension Daemon {
             throw error
         }
         return attachments
+    }
+
+    /// Publishes the ports of a starting container. A host port in use is a server error with
+    /// dockerd's message, "driver failed programming external connectivity on endpoint NAME
+    /// (ID): Bind for 0.0.0.0:8080 failed: port is already allocated", where the endpoint ID is
+    /// the host end of the veth.
+    ///
+    /// - Throws: `SwiftdError` (`internalError`) for a host port in use; what
+    ///   `BridgeDriver.publish` throws otherwise.
+    private func publishAtStart(
+        _ container: Container, _ endpoint: Endpoint, _ bindings: [PortBinding],
+        on driver: BridgeDriver
+    ) throws {
+        do {
+            _ = try driver.publish(endpoint, bindings)
+        } catch let error as SwiftdError where error.kind == .conflict {
+            let name = container.name.hasPrefix("/") ? String(container.name.dropFirst())
+                : container.name
+            throw SwiftdError(
+                .internalError,
+                "driver failed programming external connectivity on endpoint \(name) "
+                    + "(\(endpoint.hostInterface)): \(error.message)")
+        }
     }
 
     /// Stops the container's embedded DNS server and disconnects the endpoints of
@@ -901,7 +926,8 @@ extension Daemon {
             IPAM: IPAMSettings(
                 Config: [
                     IPAMConfig(
-                        Subnet: record.subnet, Gateway: record.gateway, IPRange: record.ipRange)
+                        Subnet: record.subnet, Gateway: record.gateway, IPRange: record.ipRange,
+                        AuxiliaryAddresses: record.auxiliaryAddresses)
                 ]),
             Containers: endpoints(on: record.name),
             Options: (record.options ?? [:]).merging(

@@ -3,18 +3,6 @@ import SwiftdAPI
 import SwiftdNetwork
 import SwiftdSystem
 
-/// The fields of a network create request that `NetworkCreateRequest` does not decode.
-private struct NetworkCreateExtras: Decodable {
-    struct IPAM: Decodable {
-        struct Config: Decodable {
-            var AuxiliaryAddresses: [String: String]?
-        }
-        var Config: [Config]?
-    }
-    var EnableIPv6: Bool?
-    var IPAM: IPAM?
-}
-
 extension Daemon {
     /// Checks a `POST /networks/create` body as dockerd does and creates the network.
     ///
@@ -28,12 +16,11 @@ extension Daemon {
     ///   `NetworkRegistry.create` throws.
     func createNetwork(_ body: String) throws -> NetworkRecord {
         let request = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(body.utf8))
-        let extras = try JSONDecoder().decode(NetworkCreateExtras.self, from: Data(body.utf8))
         guard (request.Driver ?? "bridge") == "bridge" || request.Driver == "" else {
             throw SwiftdError(
                 .unsupported, "network driver \(request.Driver ?? "") is not supported: use bridge")
         }
-        if extras.EnableIPv6 == true {
+        if request.EnableIPv6 == true {
             throw SwiftdError(
                 .invalidArgument,
                 "IPv6 networks are not supported: swiftd networks are IPv4 only; "
@@ -41,12 +28,11 @@ extension Daemon {
         }
 
         let configs = request.IPAM?.Config ?? []
-        let auxiliary = (extras.IPAM?.Config ?? []).map { $0.AuxiliaryAddresses ?? [:] }
         var problems: [String] = []
-        for (index, config) in configs.enumerated() where !(config.Subnet ?? "").contains(":") {
+        for config in configs where !(config.Subnet ?? "").contains(":") {
             problems += IPAMValidation.problems(
                 subnet: config.Subnet ?? "", ipRange: config.IPRange, gateway: config.Gateway,
-                auxiliaryAddresses: index < auxiliary.count ? auxiliary[index] : [:])
+                auxiliaryAddresses: config.AuxiliaryAddresses ?? [:])
         }
         if let message = IPAMValidation.message(problems) {
             throw SwiftdError(.invalidArgument, message)
@@ -62,7 +48,7 @@ extension Daemon {
             ipRange: range?.IPRange, bridgeName: bridgeName, labels: request.Labels ?? [:],
             id: randomID(), created: timestamp(), isInternal: request.Internal ?? false,
             reservedSubnets: network.map { [$0.subnet] } ?? [], options: options,
-            auxiliaryAddresses: index.flatMap { $0 < auxiliary.count ? auxiliary[$0] : nil } ?? [:])
+            auxiliaryAddresses: range?.AuxiliaryAddresses ?? [:])
     }
 }
 

@@ -1,6 +1,7 @@
 /// One rule of an iptables chain, in the shape swiftd manages: a source and a destination
 /// network, an in and an out interface (each optionally negated), a protocol (`tcp` or `udp`)
-/// with source and destination port, an `addrtype` destination type, and a target.
+/// with source and destination port, an `addrtype` destination type, a `conntrack` state match,
+/// and a target.
 ///
 /// The target is a verdict (`ACCEPT`, `DROP`, `RETURN`), a chain name to jump to,
 /// `MASQUERADE`, or `DNAT` to `toDestination`. `IPTablesTable.rules(in:)` reads back only the
@@ -30,6 +31,8 @@ public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
     public var destinationPort: Int?
     /// `-m addrtype --dst-type LOCAL` when true.
     public var destinationIsLocal: Bool = false
+    /// The connection tracking states of `-m conntrack --ctstate`, or empty for no such match.
+    public var connectionStates: ConnectionStates = []
     /// The target (`-j`).
     public var target: String
     /// For `DNAT`: the new destination, `a.b.c.d` or `a.b.c.d:port`.
@@ -43,7 +46,7 @@ public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
         inInterface: String? = nil, inInterfaceNegated: Bool = false,
         outInterface: String? = nil, outInterfaceNegated: Bool = false, proto: String? = nil,
         sourcePort: Int? = nil, destinationPort: Int? = nil, destinationIsLocal: Bool = false,
-        target: String, toDestination: String? = nil
+        connectionStates: ConnectionStates = [], target: String, toDestination: String? = nil
     ) {
         self.source = source
         self.destination = destination
@@ -56,6 +59,7 @@ public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
         self.sourcePort = sourcePort
         self.destinationPort = destinationPort
         self.destinationIsLocal = destinationIsLocal
+        self.connectionStates = connectionStates
         self.target = target
         self.toDestination = toDestination
         self.hasOtherCriteria = false
@@ -92,6 +96,9 @@ public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
         if let sourcePort { parts.append("--sport \(sourcePort)") }
         if let destinationPort { parts.append("--dport \(destinationPort)") }
         if destinationIsLocal { parts.append("-m addrtype --dst-type LOCAL") }
+        if !connectionStates.isEmpty {
+            parts.append("-m conntrack --ctstate \(connectionStates.description)")
+        }
         if hasOtherCriteria { parts.append("(more criteria)") }
         parts.append("-j \(target)")
         if let toDestination { parts.append("--to-destination \(toDestination)") }
@@ -127,6 +134,34 @@ public struct IPTablesRule: Sendable, Hashable, CustomStringConvertible {
         let value = UInt32(bigEndian: address)
         let octets = [value >> 24, (value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF]
         return octets.map(String.init).joined(separator: ".") + "/\(hostMask.nonzeroBitCount)"
+    }
+}
+
+/// The connection tracking states that `-m conntrack --ctstate` matches. The raw values are
+/// swiftd's own; `IPTablesTable` converts them to the kernel's bits.
+public struct ConnectionStates: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt16
+
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// `INVALID`: the packet belongs to no known connection.
+    public static let invalid = ConnectionStates(rawValue: 1 << 0)
+    /// `NEW`: the packet starts a connection.
+    public static let new = ConnectionStates(rawValue: 1 << 1)
+    /// `RELATED`: the packet starts a connection tied to a known one, such as an ICMP error.
+    public static let related = ConnectionStates(rawValue: 1 << 2)
+    /// `ESTABLISHED`: the packet belongs to a connection that has seen traffic both ways.
+    public static let established = ConnectionStates(rawValue: 1 << 3)
+    /// `UNTRACKED`: the packet was exempted from connection tracking.
+    public static let untracked = ConnectionStates(rawValue: 1 << 4)
+
+    /// The states as `iptables -S` prints them, such as `RELATED,ESTABLISHED`.
+    public var description: String {
+        let names: [(ConnectionStates, String)] = [
+            (.invalid, "INVALID"), (.new, "NEW"), (.related, "RELATED"),
+            (.established, "ESTABLISHED"), (.untracked, "UNTRACKED"),
+        ]
+        return names.filter { contains($0.0) }.map(\.1).joined(separator: ",")
     }
 }
 

@@ -277,6 +277,7 @@ public final class IPTablesTable {
                         destination_port: UInt16(rule.destinationPort ?? 0),
                         destination_type: rule.destinationIsLocal
                             ? UInt16(XT_ADDRTYPE_LOCAL) : 0,
+                        connection_states: Self.kernelMask(rule.connectionStates),
                         target: targetPointer, target_kind: kind, nat_address: natAddress,
                         nat_port: natPort)
                     return swd_ipt_entry_build(&spec)
@@ -294,6 +295,16 @@ public final class IPTablesTable {
             swd_ipt_entry_free(entry)
         }
         return try body(entry, mask)
+    }
+
+    /// Converts `states` to the `xt_conntrack` state bits.
+    private static func kernelMask(_ states: ConnectionStates) -> UInt16 {
+        let bits: [(ConnectionStates, Int)] = [
+            (.invalid, SWD_CTSTATE_INVALID), (.new, SWD_CTSTATE_NEW),
+            (.related, SWD_CTSTATE_RELATED), (.established, SWD_CTSTATE_ESTABLISHED),
+            (.untracked, SWD_CTSTATE_UNTRACKED),
+        ]
+        return bits.filter { states.contains($0.0) }.reduce(0) { $0 | UInt16($1.1) }
     }
 
     /// Throws the libiptc error if `result` is 0 (libiptc's failure value).

@@ -19,7 +19,8 @@ extension BridgeDriver {
     /// Publishes container ports of `endpoint` on the host: for each binding, a userland proxy
     /// bound to the host address and port (for connections from the host itself and to
     /// 127.0.0.1), and with iptables on, a DNAT rule in the nat chain `SWIFTD`, an ACCEPT rule
-    /// in `SWIFTD-FORWARD` and a hairpin MASQUERADE rule in `SWIFTD-POSTROUTING`.
+    /// at the top of `SWIFTD-PORTS` and a hairpin MASQUERADE rule in
+    /// `SWIFTD-POSTROUTING`.
     ///
     /// An empty `hostIP` means `BridgeConfiguration.defaultHostIP` (or `0.0.0.0`); a `hostPort`
     /// of 0 means a free port of `/proc/sys/net/ipv4/ip_local_port_range`, and a `hostPortEnd`
@@ -293,8 +294,11 @@ extension BridgeDriver {
                 source: container, destination: container, outInterface: bridgeName,
                 proto: binding.proto, destinationPort: binding.containerPort,
                 target: "MASQUERADE")
+            // At the top, before the DROP rules at the end of the chain.
             changes.append(
-                RuleChange(table: .filter, chain: BridgeRules.filterChain, rule: accept, add: add))
+                RuleChange(
+                    table: .filter, chain: BridgeRules.publishedChain, rule: accept, add: add,
+                    top: true))
             changes.append(
                 RuleChange(table: .nat, chain: BridgeRules.natChain, rule: hairpin, add: add))
         }

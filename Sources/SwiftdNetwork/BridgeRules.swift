@@ -8,24 +8,29 @@ import SwiftdNetlink
 /// and `OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j SWIFTD`, with the DNAT rules of
 /// published ports in SWIFTD. filter: `FORWARD -j SWIFTD-FORWARD`, and in that chain, per
 /// bridge, `-i BRIDGE -o BRIDGE -j ACCEPT` (or `DROP` without inter-container communication),
-/// `-o BRIDGE -j ACCEPT` and `-i BRIDGE ! -o BRIDGE -j ACCEPT`. The jumps go at the top of the
-/// built-in chains, as Docker inserts its rules. Every rule of a bridge names the bridge as an
-/// interface, which is how several daemons with different bridges share the chains and how
-/// stale rules are found. A chain and the jumps to it go when the last bridge's rules go.
+/// `-o BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-o BRIDGE -j SWIFTD-PORTS`
+/// and `-i BRIDGE ! -o BRIDGE -j ACCEPT`, as dockerd writes its FORWARD rules. `SWIFTD-PORTS`
+/// (dockerd's filter `DOCKER` chain) decides on new connections into a bridge from other
+/// interfaces: the ACCEPT rules of published ports go at its top, and each bridge's
+/// `! -i BRIDGE -o BRIDGE -j DROP` at its end, as Docker 28 drops direct routing to
+/// unpublished ports. Without that DROP, the FORWARD policy
+/// (ACCEPT unless the host sets it) would let a host that routes to a bridge subnet reach every
+/// container port. The jumps go at the top of the built-in chains, as Docker inserts its rules.
+/// Every rule of a bridge names the bridge as an interface, which is how several daemons with
+/// different bridges share the chains and how stale rules are found. A chain and the jumps to it
+/// go when the last bridge's rules go.
 ///
 /// Bridges are isolated from each other as Docker's two isolation stages do it: the top of
 /// `SWIFTD-FORWARD` jumps to `SWIFTD-ISOLATION-STAGE-1`, which sends what leaves each bridge
 /// for another interface (`-i BRIDGE ! -o BRIDGE`) to `SWIFTD-ISOLATION-STAGE-2`, which drops
 /// what goes out to any bridge (`-o BRIDGE -j DROP`). Traffic to and from other interfaces
 /// returns to `SWIFTD-FORWARD`.
-// TODO: accept traffic into a bridge from other interfaces only when it is RELATED,ESTABLISHED
-// or for a published port, as Docker does. That needs a conntrack match, which the libiptc shim
-// does not build yet, so `-o BRIDGE -j ACCEPT` still lets a host that routes to a bridge subnet
-// reach every container on it.
 enum BridgeRules {
     static let natChain = "SWIFTD-POSTROUTING"
     static let filterChain = "SWIFTD-FORWARD"
     static let portChain = "SWIFTD"
+    /// The filter chain that decides on new connections into a bridge from other interfaces.
+    static let publishedChain = "SWIFTD-PORTS"
     static let inputChain = "SWIFTD-INPUT"
     static let isolationChain1 = "SWIFTD-ISOLATION-STAGE-1"
     static let isolationChain2 = "SWIFTD-ISOLATION-STAGE-2"
@@ -34,7 +39,8 @@ enum BridgeRules {
     static let internalChain = Chain(
         table: .filter, name: inputChain, jumps: [("INPUT", IPTablesRule(target: inputChain))])
 
-    /// A shared chain and the rules in built-in chains that jump to it.
+    /// A shared chain and the rules in built-in chains that jump to it. Chain names are unique
+    /// across the two tables, because `rules` keys a bridge's rules by chain name alone.
     struct Chain {
         let table: IPTablesTableName
         let name: String
@@ -56,11 +62,13 @@ enum BridgeRules {
                         destinationIsLocal: true, target: portChain)
                 ),
             ]),
+        // Each chain comes after the chains that its rules and jumps need: `SWIFTD-FORWARD`
+        // jumps to `SWIFTD-PORTS` and to stage 1, and stage 1 to stage 2. `remove` goes in
+        // the reverse order.
+        Chain(table: .filter, name: publishedChain, jumps: []),
         Chain(
             table: .filter, name: filterChain,
             jumps: [("FORWARD", IPTablesRule(target: filterChain))]),
-        // Each chain comes after the chains that its rules and jumps need: stage 1 jumps to
-        // stage 2, and `SWIFTD-FORWARD` to stage 1. `remove` goes in the reverse order.
         Chain(table: .filter, name: isolationChain2, jumps: []),
         Chain(
             table: .filter, name: isolationChain1,
@@ -121,10 +129,18 @@ enum BridgeRules {
                 IPTablesRule(
                     inInterface: bridge, outInterface: bridge,
                     target: interContainer ? "ACCEPT" : "DROP"),
-                IPTablesRule(outInterface: bridge, target: "ACCEPT"),
+                IPTablesRule(
+                    outInterface: bridge, connectionStates: [.related, .established],
+                    target: "ACCEPT"),
+                IPTablesRule(outInterface: bridge, target: publishedChain),
                 IPTablesRule(
                     inInterface: bridge, outInterface: bridge, outInterfaceNegated: true,
                     target: "ACCEPT"),
+            ],
+            publishedChain: [
+                IPTablesRule(
+                    inInterface: bridge, inInterfaceNegated: true, outInterface: bridge,
+                    target: "DROP")
             ],
         ]
         return (append.merging(isolationRules(bridge: bridge)) { $0 + $1 }, [:])

@@ -36,9 +36,12 @@ struct NetworkCreateTests {
             same.stderr.contains(
                 "invalid pool request: Pool overlaps with other one on this address space"),
             "\(same.stderr)")
+        // The /23 that contains the network's /24: an odd third octet is a host bit of a /23.
+        let third = try #require(Int(first.prefix.split(separator: ".")[2]))
+        let widerSubnet = "10.233.\(third & ~1).0/23"
         let wider = try Self.createThroughAPI(
             daemon,
-            #"{"Name": "wider", "IPAM": {"Config": [{"Subnet": "\#(first.prefix).0/23"}]}}"#)
+            #"{"Name": "wider", "IPAM": {"Config": [{"Subnet": "\#(widerSubnet)"}]}}"#)
         #expect(wider.hasSuffix(" 403"), "\(wider)")
         #expect(wider.contains("Pool overlaps"), "\(wider)")
         let onBridge = try Self.createThroughAPI(
@@ -130,6 +133,76 @@ struct NetworkCreateTests {
         #expect(!names.contains("checked"), "\(names)")
         #expect(!names.contains("six"), "\(names)")
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("client IPAM flags reach daemon")
+    func clientIPAMFlags() throws {
+        let network = try TestNetwork("aux-\(UInt32.random(in: 0...UInt32.max))")
+        defer { network.cleanUp() }
+        try DaemonHarness.withDaemon { daemon in
+            let prefix = network.prefix
+            // Without --subnet, the range and the gateway reach the daemon, which rejects them.
+            let rangeOnly = try daemon.client(
+                ["network", "create", "--ip-range", "\(prefix).0/25", "norange"])
+            #expect(rangeOnly.status == 1)
+            #expect(
+                rangeOnly.stderr.contains("invalid subnet : invalid CIDR block notation"),
+                "\(rangeOnly.stderr)")
+            let gatewayOnly = try daemon.client(
+                ["network", "create", "--gateway", "\(prefix).1", "nogateway"])
+            #expect(gatewayOnly.status == 1)
+            #expect(
+                gatewayOnly.stderr.contains("invalid subnet : invalid CIDR block notation"),
+                "\(gatewayOnly.stderr)")
+            let ipv6 = try daemon.client(["network", "create", "--ipv6", "six"])
+            #expect(ipv6.status == 1)
+            #expect(ipv6.stderr.contains("IPv6 networks are not supported"), "\(ipv6.stderr)")
+            let outside = try daemon.client(
+                [
+                    "network", "create", "--subnet", "\(prefix).0/24", "--aux-address",
+                    "router=10.9.9.9", "outside",
+                ])
+            #expect(outside.status == 1)
+            #expect(
+                outside.stderr.contains("invalid auxiliary address router: parent subnet"),
+                "\(outside.stderr)")
+            let malformed = try daemon.client(
+                ["network", "create", "--aux-address", "router", "malformed"])
+            #expect(malformed.status != 0)
+            #expect(
+                malformed.stderr.hasPrefix(
+                    "swiftd: invalid argument \"router\" for \"--aux-address\" flag"),
+                "\(malformed.stderr)")
+
+            try network.create(
+                daemon,
+                [
+                    "--ip-range", "\(prefix).0/30", "--aux-address", "router=\(prefix).2",
+                    "--aux-address", "dns=\(prefix).3",
+                ])
+            let inspect = try daemon.client(["network", "inspect", network.name])
+            #expect(inspect.status == 0, "\(inspect.stderr)")
+            let document = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8))
+            let ipam = ((document as? [[String: Any]])?.first?["IPAM"] as? [String: Any])
+            let config = (ipam?["Config"] as? [[String: Any]])?.first
+            #expect(config?["IPRange"] as? String == "\(prefix).0/30")
+            #expect(
+                config?["AuxiliaryAddresses"] as? [String: String]
+                    == ["router": "\(prefix).2", "dns": "\(prefix).3"],
+                "\(inspect.stdout)")
+            // The range contains .1 (the gateway) to .3, and the auxiliary addresses take .2 and
+            // .3: no address is left for a container.
+            let run = try daemon.client(
+                ["run", "-d", "--name", "crowded", "--network", network.name, "busybox", "true"])
+            #expect(run.status != 0, "\(run.stdout)")
+            #expect(run.stderr.contains("no free address left in"), "\(run.stderr)")
+            _ = try daemon.client(["rm", "-f", "crowded"])
+            let names = try daemon.client(["network", "ls", "--format", "{{.Name}}"]).stdout
+            for rejected in ["norange", "nogateway", "six", "outside", "malformed"] {
+                #expect(!names.contains(rejected), "\(names)")
+            }
+            #expect(try daemon.client(["network", "rm", network.name]).status == 0)
+        }
     }
 
     @Test("driver options and auxiliary addresses apply")

@@ -51,7 +51,10 @@ extension PrivilegedTests {
                 rules == [
                     "-A SWIFTD-POSTROUTING -s \(prefix).0/24 ! -o \(name) -j MASQUERADE",
                     "-A SWIFTD-FORWARD -i \(name) -o \(name) -j ACCEPT",
-                    "-A SWIFTD-FORWARD -o \(name) -j ACCEPT",
+                    "-A SWIFTD-FORWARD -o \(name) -m conntrack --ctstate RELATED,ESTABLISHED "
+                        + "-j ACCEPT",
+                    "-A SWIFTD-FORWARD -o \(name) -j SWIFTD-PORTS",
+                    "-A SWIFTD-PORTS ! -i \(name) -o \(name) -j DROP",
                     "-A SWIFTD-FORWARD -i \(name) ! -o \(name) -j ACCEPT",
                     "-A SWIFTD-ISOLATION-STAGE-1 -i \(name) ! -o \(name) "
                         + "-j SWIFTD-ISOLATION-STAGE-2",
@@ -144,11 +147,11 @@ extension PrivilegedTests {
             // Starting again for the same bridge adds no duplicates.
             try BridgeRules.install(
                 bridge: nameA, subnet: IPv4Subnet("10.213.\(thirdA).0/24")!)
-            #expect(try TestSupport.savedRules(mentioning: nameA).count == 6)
+            #expect(try TestSupport.savedRules(mentioning: nameA).count == 8)
 
             try a.shutdown()
             #expect(try TestSupport.savedRules(mentioning: nameA).isEmpty)
-            #expect(try TestSupport.savedRules(mentioning: nameB).count == 6)
+            #expect(try TestSupport.savedRules(mentioning: nameB).count == 8)
             let save = try TestSupport.run(["iptables-legacy-save"]).output
             #expect(save.contains("-A FORWARD -j SWIFTD-FORWARD"))
             #expect(

@@ -141,7 +141,7 @@ extension PrivilegedTests {
                     + "--to-destination \(cip):53",
                 "-A SWIFTD -d 127.0.0.1/32 ! -i \(name) -p tcp -m tcp --dport "
                     + "\(bindings[2].hostPort) -j DNAT --to-destination \(cip):80",
-                "-A SWIFTD-FORWARD -d \(cip)/32 ! -i \(name) -o \(name) -p tcp -m tcp --dport 80 "
+                "-A SWIFTD-PORTS -d \(cip)/32 ! -i \(name) -o \(name) -p tcp -m tcp --dport 80 "
                     + "-j ACCEPT",
                 "-A SWIFTD-POSTROUTING -s \(cip)/32 -d \(cip)/32 -o \(name) -p udp -m udp "
                     + "--dport 53 -j MASQUERADE",

@@ -134,6 +134,51 @@ struct PrivilegedTests {
             #expect(try TestSupport.savedRules(mentioning: chain).isEmpty)
         }
 
+        @Test("builds a conntrack state match")
+        func conntrackMatch() throws {
+            let chain = "SWIFTD-T" + TestSupport.hex(6).uppercased()
+            let bridge = "swdt" + TestSupport.hex(6)
+            defer { _ = try? IPTablesTable.modify(.filter) { try $0.deleteChain(chain) } }
+            let established = IPTablesRule(
+                outInterface: bridge, connectionStates: [.related, .established], target: "ACCEPT")
+            let fresh = IPTablesRule(
+                outInterface: bridge, connectionStates: [.new], target: "DROP")
+            let added = try IPTablesTable.modify(.filter) { table in
+                try table.createChainIfMissing(chain)
+                return [
+                    try table.appendRule(established, to: chain),
+                    try table.appendRule(established, to: chain),
+                    try table.appendRule(fresh, to: chain),
+                ]
+            }
+            #expect(added == [true, false, true])
+
+            // Golden text: what iptables-legacy itself prints for these rules.
+            let printed = try TestSupport.run(["iptables-legacy", "-S", chain]).output
+            #expect(
+                printed == """
+                    -N \(chain)
+                    -A \(chain) -o \(bridge) -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+                    -A \(chain) -o \(bridge) -m conntrack --ctstate NEW -j DROP
+
+                    """)
+            #expect("-A \(chain) \(established)" == printed.split(separator: "\n")[1])
+            // iptables finds the rule that libiptc wrote, so both build the same entry.
+            let check = try TestSupport.run(
+                [
+                    "iptables-legacy", "-C", chain, "-o", bridge, "-m", "conntrack", "--ctstate",
+                    "RELATED,ESTABLISHED", "-j", "ACCEPT",
+                ])
+            #expect(check.status == 0)
+
+            let deleted = try IPTablesTable.modify(.filter) { table in
+                try table.deleteRule(established, from: chain)
+            }
+            #expect(deleted == 1)
+            let left = try IPTablesTable.modify(.filter) { try $0.rules(in: chain) }
+            #expect(left.map(\.target) == ["DROP"])
+        }
+
         @Test("commits nothing when the body throws")
         func rollsBack() throws {
             let chain = "SWIFTD-T" + TestSupport.hex(6).uppercased()
