@@ -298,6 +298,11 @@ extension Daemon {
             if record.hostConfig.AutoRemove == true {
                 Task { [self] in try? await remove(container, force: true) }
             }
+            // A failure of the host's networking (a port taken) is the daemon's, as dockerd
+            // reports it; what the container asked for that cannot run is the request's.
+            if let classified = error as? any ClassifiedError, classified.kind == .internalError {
+                throw error
+            }
             throw SwiftdError(.invalidArgument, "failed to create task for container: \(error)")
         }
         try container.update { record in

@@ -225,9 +225,7 @@ struct NetworkPortTests {
                 second.1.contains(
                     "): Bind for 127.0.0.1:\(hostPort) failed: port is already allocated"),
                 "\(second.1)")
-            withKnownIssue("the start handler turns every start failure into a 400") {
-                #expect(second.0 == 500, "\(second.1)")
-            }
+            #expect(second.0 == 500, "\(second.1)")
             // The failed start leaves no rule, and the container is not running.
             #expect(try NetworkTests.rules(daemon) == rulesBefore)
             let running = try NetworkTests.inspectField(daemon, "second", ["State", "Running"])
