@@ -298,8 +298,8 @@ extension Daemon {
             if record.hostConfig.AutoRemove == true {
                 Task { [self] in try? await remove(container, force: true) }
             }
-            // A failure of the host's networking (a port taken) is the daemon's, as dockerd
-            // reports it; what the container asked for that cannot run is the request's.
+            // A host port already taken is the daemon's failure (500), as dockerd reports it.
+            // Every other start failure is a bad request (400).
             if let classified = error as? any ClassifiedError, classified.kind == .internalError {
                 throw error
             }
@@ -335,9 +335,8 @@ extension Daemon {
             if let raw {
                 status = exec.exitStatus(raw: raw, pid: pid, containerID: container.id)
             } else {
-                // The monitor is gone without a word: removing the cgroups below ends what is
-                // left of the container, and 255 says that its status was lost, as dockerd
-                // reports a container whose shim died.
+                // The monitor ended without reporting the exit. Removing the cgroups below ends
+                // what is left of the container, and exit code 255 marks the status as lost.
                 log.error("a container's monitor ended before its process", [("id", container.id)])
                 status = ExitStatus(code: 255)
             }

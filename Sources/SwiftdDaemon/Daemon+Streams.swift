@@ -134,7 +134,7 @@ extension Daemon {
 
     /// Starts the container's process under its monitor, with pipes (or a pty with `Tty`) for
     /// its stdio, and begins pumping its output into the log and to attached clients. The
-    /// monitor holds duplicates of the stdio, so that the process and its output survive the
+    /// monitor keeps duplicates of the stdio, so that the process and its output survive the
     /// daemon.
     func startProcess(
         _ container: Container, _ spec: ContainerSpec, prepare: (Int32) throws -> Void

@@ -271,7 +271,8 @@ public final class ExecDriver: Sendable {
         try cgroups.remove(id: containerID)
     }
 
-    /// The IDs of the containers that have cgroups below `cgroupParent`, running or left over.
+    /// Lists the IDs of the containers that have cgroups below `cgroupParent`, running or
+    /// left over.
     public func containerCgroups() -> Set<String> {
         cgroups.children()
     }

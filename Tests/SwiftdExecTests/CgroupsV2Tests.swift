@@ -4,9 +4,9 @@ import Testing
 
 @testable import SwiftdExec
 
-/// The cgroup v2 paths of `Cgroups`, on a directory tree laid out as the unified hierarchy:
-/// these hosts mount v1 controllers, so the kernel's v2 files are played by plain files, and
-/// the tests check what swiftd writes to them and how it reads them.
+/// Tests of the cgroup v2 paths of `Cgroups`, on a directory tree laid out as the unified
+/// hierarchy. These hosts mount the v1 controllers, so plain files stand in for the kernel's v2
+/// files, and the tests check what swiftd writes to them and reads from them.
 @Suite("cgroups v2 files")
 struct CgroupsV2Tests {
     /// A fake unified hierarchy whose root is this process's v2 cgroup (`0::/` here).
@@ -25,7 +25,7 @@ struct CgroupsV2Tests {
             base = root + (own == "/" ? "" : own) + "/swiftd-test"
         }
 
-        /// The `0::PATH` entry of /proc/self/cgroup.
+        /// Reads the path of this process's v2 cgroup (the `0::PATH` line of /proc/self/cgroup).
         static func ownV2Path() throws -> String {
             let lines = try FileSystem.readString("/proc/self/cgroup").split(separator: "\n")
             let entry = lines.first { $0.hasPrefix("0::") }
