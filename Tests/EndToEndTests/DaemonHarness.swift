@@ -126,19 +126,25 @@ final class DaemonHarness: @unchecked Sendable {
         }
     }
 
+    /// The name of the cgroup the daemon makes for its containers in each hierarchy:
+    /// `swiftd-` and the first 12 hexadecimal digits of the root's engine ID.
+    var cgroupName: String? {
+        let engine = ((try? String(contentsOfFile: "\(root)/engine-id", encoding: .utf8)) ?? "")
+            .filter { $0.isHexDigit }.prefix(12)
+        return engine.isEmpty ? nil : "swiftd-\(engine)"
+    }
+
     /// Ends the containers and monitors that a live-restore daemon left running: the processes
     /// in the cgroups named after this root's engine ID, then the monitors.
     func endContainers() {
-        let engine = ((try? String(contentsOfFile: "\(root)/engine-id", encoding: .utf8)) ?? "")
-            .filter { $0.isHexDigit }.prefix(12)
-        if !engine.isEmpty {
+        if let cgroupName {
             let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
             for line in own.split(separator: "\n") {
                 let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
                 guard fields.count == 3 else { continue }
                 var hierarchy = fields[1].replacingOccurrences(of: "name=", with: "")
                 if hierarchy.isEmpty { hierarchy = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/unified") ? "unified" : "" }
-                let base = "/sys/fs/cgroup/\(hierarchy)\(fields[2])/swiftd-\(engine)"
+                let base = "/sys/fs/cgroup/\(hierarchy)\(fields[2])/\(cgroupName)"
                 for child in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
                     let procs = (try? String(contentsOfFile: "\(base)/\(child)/cgroup.procs", encoding: .utf8)) ?? ""
                     for pid in procs.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }

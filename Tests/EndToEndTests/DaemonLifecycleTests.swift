@@ -129,6 +129,9 @@ struct DaemonLifecycleTests {
         let harness = try DaemonHarness()
         defer { harness.cleanUp() }
         try harness.start()
+        let cgroup = try #require(harness.cgroupName)
+        let made = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", cgroup]).stdout
+        #expect(!made.isEmpty, "no \(cgroup) cgroup after the start")
         let pid = try #require(harness.process?.processIdentifier)
         kill(pid, SIGQUIT)
         harness.process?.waitUntilExit()
@@ -137,9 +140,9 @@ struct DaemonLifecycleTests {
 
         // The stale pidfile names a dead process: a new daemon takes over and cleans up.
         try harness.start()
-        let stale = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", "swiftd-\(pid)"]).stdout
-        #expect(stale.isEmpty, "\(stale)")
         #expect(harness.stop() == 0)
+        let stale = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", cgroup]).stdout
+        #expect(stale.isEmpty, "\(stale)")
         let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
         #expect(!rules.contains(harness.bridge))
         #expect(!FileManager.default.fileExists(atPath: harness.pidfile))

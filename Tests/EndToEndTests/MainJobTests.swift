@@ -60,8 +60,8 @@ struct MainJobTests {
             #expect(daemon.mountPoints(under: daemon.root).isEmpty)
             let bridgePorts = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link", "show", "master", daemon.bridge]).stdout
             #expect(bridgePorts.isEmpty)
-            let pid = try String(contentsOfFile: daemon.pidfile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-            let containerCgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup/memory", "-path", "*swiftd-\(pid)/*", "-type", "d"]).stdout
+            let cgroup = try #require(daemon.cgroupName)
+            let containerCgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup/memory", "-path", "*\(cgroup)/*", "-type", "d"]).stdout
             #expect(containerCgroups.isEmpty)
         }
     }
@@ -174,7 +174,6 @@ struct MainJobTests {
         #expect(detached.status == 0)
         let exited = try harness.client(["run", "busybox", "true"])
         #expect(exited.status == 0)
-        let pid = try String(contentsOfFile: harness.pidfile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         // The container's host-side veth: tests running at the same time add and remove links
         // of their own, so only this daemon's links are checked.
         let ours = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link", "show", "master", harness.bridge])
@@ -194,8 +193,9 @@ struct MainJobTests {
         // Every rule of the daemon names its bridge; another test's daemon may use the subnet.
         let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
         #expect(!rules.contains(harness.bridge))
+        let cgroup = try #require(harness.cgroupName)
         for controller in ["memory", "pids", "cpu"] {
-            let cgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup/\(controller)", "-maxdepth", "4", "-name", "swiftd-\(pid)"]).stdout
+            let cgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup/\(controller)", "-maxdepth", "4", "-name", cgroup]).stdout
             #expect(cgroups.isEmpty, "left in \(controller): \(cgroups)")
         }
         #expect(!FileManager.default.fileExists(atPath: harness.pidfile))
