@@ -216,10 +216,10 @@ struct DaemonSignalTests {
         #expect(elapsed < 2, "the third SIGTERM took \(elapsed) s to end the daemon")
         #expect(process.terminationStatus == 128 + SIGTERM)
         // The next start cleans up what the hurried exit left, its cgroups included.
-        let oldPid = process.processIdentifier
+        let cgroup = try #require(harness.cgroupName)
         try harness.start()
         #expect(harness.stop() == 0)
-        let cgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", "swiftd-\(oldPid)"]).stdout
+        let cgroups = try DaemonHarness.capture("/usr/bin/find", ["/sys/fs/cgroup", "-maxdepth", "5", "-name", cgroup]).stdout
         #expect(cgroups.isEmpty, "\(cgroups)")
     }
 
