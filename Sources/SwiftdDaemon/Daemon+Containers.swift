@@ -278,6 +278,9 @@ extension Daemon {
             (pid, pump, monitor) = try startProcess(container, spec) {
                 [self] pid in
                 attached = try attachNetwork(container, networkPlan, pid: pid)
+                if spec.newNetworkNamespace && !networkPlan.bridged {
+                    try BridgeDriver.bringUpLoopback(pid: pid)
+                }
             }
         } catch {
             detachNetworks(container, attached)

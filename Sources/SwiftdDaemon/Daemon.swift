@@ -202,6 +202,7 @@ final class Daemon: Sendable {
     private func restoreContainers() throws {
         let directory = "\(configuration.root)/containers"
         var restored: Set<String> = []
+        var takenBack: [TakenBack] = []
         for id in try FileSystem.list(directory) {
             let path = "\(directory)/\(id)"
             guard let bytes = try? FileSystem.read("\(path)/config.v2.json"),
@@ -214,7 +215,7 @@ final class Daemon: Sendable {
             containers.withLock { $0[id] = container }
             guard record.state.Running else { continue }
             do {
-                try reattach(container)
+                takenBack.append(try reattach(container))
                 restored.insert(id)
                 continue
             } catch {
@@ -235,6 +236,7 @@ final class Daemon: Sendable {
             }
             log.info("marked a container exited after a daemon restart", [("id", id)])
         }
+        for taken in takenBack { resume(taken) }
         // Cgroups of containers that are not running any more (a daemon killed while one
         // exited, for instance).
         for id in exec.containerCgroups() where !restored.contains(id) {
@@ -252,28 +254,42 @@ final class Daemon: Sendable {
     /// rootfs, and then its exit.
     ///
     /// - Throws: `SystemCallError` if the monitor cannot be reached or kept no output.
-    private func reattach(_ container: Container) throws {
+    private func reattach(_ container: Container) throws -> TakenBack {
         let (monitor, greeting) = try ContainerMonitor.connect(directory: container.directory)
-        let pump: OutputPump
         do {
             _ = try graph.mountContainer(id: container.id)
-            pump = try attachStdio(container, greeting.stdio, monitor: monitor)
+            let pump = try attachStdio(container, greeting.stdio, monitor: monitor)
             exec.adopt(pid: greeting.pid, containerID: container.id)
             if container.record.state.Pid != greeting.pid {
                 try container.update { $0.state.Pid = greeting.pid }
             }
+            return TakenBack(container: container, pid: greeting.pid, pump: pump, monitor: monitor)
         } catch {
             monitor.disconnect()
             throw error
         }
+    }
+
+    /// A running container taken back from its monitor, whose network and supervision resume
+    /// once every container is loaded (links name other containers).
+    private struct TakenBack {
+        let container: Container
+        let pid: Int32
+        let pump: OutputPump
+        let monitor: ContainerMonitor
+    }
+
+    /// Restores the network of a container taken back, then waits for its exit.
+    private func resume(_ taken: TakenBack) {
+        let container = taken.container
         do {
             try reattachNetwork(container)
         } catch {
             // The container runs on, with as much of its network as could be restored.
             log.error("restoring a running container's network failed", [("id", container.id), ("error", "\(error)")])
         }
-        supervise(container, pid: greeting.pid, pump: pump, monitor: monitor)
-        log.info("took back a running container", [("id", container.id), ("pid", "\(greeting.pid)")])
+        supervise(container, pid: taken.pid, pump: taken.pump, monitor: taken.monitor)
+        log.info("took back a running container", [("id", container.id), ("pid", "\(taken.pid)")])
     }
 
     /// Stops every running container and releases what the daemon made on the host. With

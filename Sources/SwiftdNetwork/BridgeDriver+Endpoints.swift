@@ -2,6 +2,15 @@ import SwiftdNetlink
 import SwiftdSystem
 
 extension BridgeDriver {
+    /// Brings up the loopback interface in the network namespace of `pid`: a container with
+    /// a namespace of its own but no network (`--network none`) still has `lo` up, as in Docker.
+    ///
+    /// - Throws: `NetlinkError` or `SystemCallError` if the namespace cannot be entered or the
+    ///   link set up.
+    public static func bringUpLoopback(pid: Int32) throws {
+        try NetlinkSocket(networkNamespaceOf: pid).setLinkUp("lo")
+    }
+
     /// Creates a veth pair, attaches the host end to the bridge, moves the other end into the
     /// network namespace of `pid`, names it `interface` there, gives it `address` (or else the
     /// next free address), with `defaultRoute` a default route via the gateway, and brings the

@@ -178,4 +178,32 @@ struct LiveRestoreTests {
         #expect(completed, "\(daemon.daemonLog)")
         #expect(try daemon.client(["rm", "-f", id]).status == 0)
     }
+
+    @Test("link rules kept across restart")
+    func linkRulesKept() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        let flags = ["--live-restore", "--icc=false"]
+        try daemon.start(extraArguments: flags)
+        try daemon.importBusybox()
+        let target = try daemon.client(
+            ["run", "-d", "--name", "target", "--expose", "80", "busybox"] + NetworkTests.tcpServer(80))
+        try #require(target.status == 0, "\(target.stderr)")
+        // Several linking containers: some IDs sort before the target's, so some are loaded
+        // before the container they link to.
+        for index in 0..<4 {
+            let linker = try daemon.client(
+                ["run", "-d", "--name", "linker\(index)", "--link", "target:one", "busybox", "sleep", "60"])
+            try #require(linker.status == 0, "\(linker.stderr)")
+        }
+        let rules = try NetworkTests.rules(daemon)
+
+        daemon.killDaemon()
+        try daemon.start(extraArguments: flags)
+        #expect(try NetworkTests.rules(daemon) == rules, "\(daemon.daemonLog)")
+        let reply = try daemon.client(["exec", "linker0", "sh", "-c", "nc one 80 </dev/null"])
+        #expect(reply.stdout.contains("pong"), "\(reply.stderr)")
+        let removed = try daemon.client(["rm", "-f", "target", "linker0", "linker1", "linker2", "linker3"])
+        #expect(removed.status == 0, "\(removed.stderr)")
+    }
 }

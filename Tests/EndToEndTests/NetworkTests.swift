@@ -425,4 +425,13 @@ struct NetworkTests {
         #expect(try daemon.client(["rm", "orphan"]).status == 0)
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
+
+    @Test("none network has loopback up")
+    func noneNetworkLoopback() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let result = try daemon.client(
+                ["run", "--rm", "--network", "none", "busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1"])
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        }
+    }
 }
