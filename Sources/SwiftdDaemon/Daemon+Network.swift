@@ -117,10 +117,29 @@ extension Daemon {
 
         let publishes =
             bindings.values.contains { !$0.isEmpty } || hostConfig.PublishAllPorts == true
-        if publishes && !bridged {
+        // With the host's network, dockerd keeps published ports in the configuration and
+        // publishes nothing, because the container's ports are the host's already.
+        if publishes && !bridged && mode != "host" {
             throw SwiftdError(
                 .invalidArgument,
                 "conflicting options: port publishing and the \(mode) network mode")
+        }
+        if mode.hasPrefix("container:") {
+            // The container's names and files are those of the container whose network it
+            // joins, so settings of its own conflict, as in dockerd.
+            if !(hostConfig.Dns ?? []).isEmpty {
+                throw SwiftdError(.invalidArgument, "conflicting options: dns and the network mode")
+            }
+            if !(hostConfig.ExtraHosts ?? []).isEmpty {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "conflicting options: custom host-to-IP mapping and the network mode")
+            }
+            if !(request.ExposedPorts ?? [:]).isEmpty {
+                throw SwiftdError(
+                    .invalidArgument,
+                    "conflicting options: port exposing and the container type network mode")
+            }
         }
         if let links = hostConfig.Links, !links.isEmpty {
             guard bridged && !isUserNetwork else {

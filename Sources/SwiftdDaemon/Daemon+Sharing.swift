@@ -21,15 +21,33 @@ extension Daemon {
             host.IpcMode, kind: "IPC", plain: ["", "none", "private", "shareable", "host"])
         host.PidMode = try normalizeMode(host.PidMode, kind: "PID", plain: ["", "host"])
         host.UTSMode = try normalizeMode(host.UTSMode, kind: "UTS", plain: ["", "host"])
+        let hostnameRequested = !(requestedHostname ?? "").isEmpty
         if host.UTSMode == "host" {
-            if let requestedHostname, !requestedHostname.isEmpty {
+            if hostnameRequested {
                 throw SwiftdError(.invalidArgument, "conflicting options: hostname and the UTS mode")
             }
-            var buffer = [CChar](repeating: 0, count: 256)
-            if gethostname(&buffer, buffer.count - 1) == 0 {
-                config.Hostname = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
+            config.Hostname = Self.hostName() ?? config.Hostname
         }
+        let networkMode = host.NetworkMode ?? ""
+        if networkMode == "host" && !hostnameRequested {
+            // As dockerd: a container on the host's network is named as the host.
+            config.Hostname = Self.hostName() ?? config.Hostname
+        }
+        if networkMode.hasPrefix("container:") {
+            if hostnameRequested {
+                throw SwiftdError(.invalidArgument, "conflicting options: hostname and the network mode")
+            }
+            let target = try container(String(networkMode.dropFirst("container:".count)))
+            config.Hostname = target.record.config.Hostname
+            config.Domainname = target.record.config.Domainname
+        }
+    }
+
+    /// Returns the host's name, from gethostname(2).
+    static func hostName() -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return nil }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private func normalizeMode(_ mode: String?, kind: String, plain: Set<String>) throws -> String? {

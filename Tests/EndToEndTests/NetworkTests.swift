@@ -434,4 +434,34 @@ struct NetworkTests {
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         }
     }
+
+    @Test("host and container modes name containers")
+    func networkModeHostnames() throws {
+        try DaemonHarness.withDaemon { daemon in
+            // gethostname, not ProcessInfo.hostName, which may look the name up in DNS.
+            var buffer = [CChar](repeating: 0, count: 256)
+            gethostname(&buffer, 255)
+            let hostName = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let onHost = try daemon.client(["run", "--rm", "--network", "host", "busybox", "hostname"])
+            #expect(onHost.stdout == "\(hostName)\n", "\(onHost.stderr)")
+            // dockerd publishes nothing on the host's network, and does not reject -p there.
+            let published = try daemon.client(
+                ["run", "--rm", "--network", "host", "-p", "127.0.0.1:18999:80", "busybox", "true"])
+            #expect(published.status == 0, "\(published.stderr)")
+
+            let base = try daemon.client(
+                ["run", "-d", "--name", "base", "-h", "basehost", "busybox", "sleep", "60"])
+            try #require(base.status == 0, "\(base.stderr)")
+            let joined = try daemon.client(
+                ["run", "--rm", "--network", "container:base", "busybox", "hostname"])
+            #expect(joined.stdout == "basehost\n", "\(joined.stderr)")
+            for conflicting in [["-h", "other"], ["--dns", "127.0.0.1"], ["--add-host", "a:10.0.0.1"], ["--expose", "80"]] {
+                let result = try daemon.client(
+                    ["run", "--rm", "--network", "container:base"] + conflicting + ["busybox", "true"])
+                #expect(result.status == 125, "\(conflicting)")
+                #expect(result.stderr.contains("conflicting options"), "\(conflicting): \(result.stderr)")
+            }
+            #expect(try daemon.client(["rm", "-f", "base"]).status == 0)
+        }
+    }
 }
