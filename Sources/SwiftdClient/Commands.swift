@@ -129,18 +129,19 @@ struct Commands {
         var path = "/containers/create"
         if let name { path += "?name=\(percentEncode(name))" }
         var response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
-        if response.status == 404, let image = request.Image {
+        // A 404 for a network or a linked container is not about the image.
+        if response.status == 404, let image = request.Image,
+            response.errorMessage.hasPrefix("No such image")
+        {
             writeStderr("Unable to find image '\(image)' locally\n")
             // As docker does: pull the missing image, then create again.
-            if response.errorMessage.hasPrefix("No such image") {
-                do {
-                    try pullImage(image, output: 2)
-                } catch let failure as DaemonFailure {
-                    let message = "\(response.errorMessage), and pulling it failed: \(failure.message)"
-                    throw DaemonFailure(message: message, exitStatus: 125)
-                }
-                response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
+            do {
+                try pullImage(image, output: 2)
+            } catch let failure as DaemonFailure {
+                let message = "\(response.errorMessage), and pulling it failed: \(failure.message)"
+                throw DaemonFailure(message: message, exitStatus: 125)
             }
+            response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
         }
         if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
         return try response.decode(ContainerCreateResponse.self).Id

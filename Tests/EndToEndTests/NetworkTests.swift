@@ -462,6 +462,11 @@ struct NetworkTests {
                 #expect(result.stderr.contains("conflicting options"), "\(conflicting): \(result.stderr)")
             }
             #expect(try daemon.client(["rm", "-f", "base"]).status == 0)
+
+            // A missing network is not a missing image: nothing about pulling is printed.
+            let unknown = try daemon.client(["run", "--rm", "--network", "no-such-net", "busybox", "true"])
+            #expect(unknown.status == 125)
+            #expect(!unknown.stderr.contains("Unable to find image"), "\(unknown.stderr)")
         }
     }
 }
