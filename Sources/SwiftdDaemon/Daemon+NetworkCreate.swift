@@ -38,6 +38,10 @@ extension Daemon {
             throw SwiftdError(.invalidArgument, message)
         }
 
+        if configs.filter({ !($0.Subnet ?? "").contains(":") }).count > 1 {
+            // dockerd's bridge driver: one IPv4 subnet per network.
+            throw SwiftdError(.forbidden, "bridge driver doesn't support multiple subnets")
+        }
         let index = configs.firstIndex { !($0.Subnet ?? "").contains(":") }
         let range = index.map { configs[$0] }
         var options = request.Options ?? [:]

@@ -317,4 +317,19 @@ struct NetworkCreateTests {
         #expect(try ids() == before)
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
+
+    @Test("second IPv4 subnet rejected with 403")
+    func secondSubnetRejected() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start()
+        let third = Int.random(in: 1...127) * 2
+        let reply = try Self.createThroughAPI(
+            daemon,
+            #"{"Name": "twice", "IPAM": {"Config": [{"Subnet": "10.233.\#(third).0/24"}, "#
+                + #"{"Subnet": "10.233.\#(third + 1).0/24"}]}}"#)
+        #expect(reply.hasSuffix(" 403"), "\(reply)")
+        #expect(reply.contains("bridge driver doesn't support multiple subnets"), "\(reply)")
+        #expect(try daemon.client(["network", "inspect", "twice"]).status != 0)
+    }
 }
