@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -118,6 +119,12 @@ int32_t swd_monitor_connect(const char *directory) {
     while (connected != 0 && errno == EINTR);
     int saved = errno;
     close(dir);
+    /* A monitor that is stopped or stuck must not hold up the caller for long. */
+    struct timeval timeout = {2, 0};
+    if (connected == 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0) {
+        saved = errno;
+        connected = -1;
+    }
     if (connected != 0) {
         close(fd);
         errno = saved;

@@ -23,8 +23,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The container's stdio that the monitor holds, by slot (stdin, stdout, stderr). */
@@ -53,10 +55,13 @@ static int listen_socket(void) {
     return fd;
 }
 
-/* Records the status in exit-status, written whole or not at all. */
+/* Records the status and the time (Unix seconds) in exit-status, written whole or not at all. */
 static void record_exit(int status) {
-    char text[32];
-    int length = snprintf(text, sizeof text, "%d\n", status);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char text[64];
+    int length = snprintf(text, sizeof text, "%d %lld.%09ld\n", status, (long long)now.tv_sec,
+                          now.tv_nsec);
     int fd = open(SWD_MONITOR_EXIT_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return;
     int written = write(fd, text, (size_t)length) == length && fsync(fd) == 0;
@@ -79,6 +84,59 @@ static int peer_is_root(int connection) {
     socklen_t length = sizeof credentials;
     return getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 &&
            credentials.uid == 0;
+}
+
+/* At most this many connections at once; the daemon needs one. */
+#define SWD_MONITOR_CONNECTIONS 8
+
+/* Accepts a connection from root into a free slot and greets it. A connection that sends
+ * only part of a message is dropped after a second, so that it cannot stall the monitor. */
+static void accept_connection(int listener, int connections[], pid_t child, int exited,
+                              int status) {
+    int accepted = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    if (accepted < 0) return;
+    struct timeval timeout = {1, 0};
+    int slot = -1;
+    for (int i = 0; i < SWD_MONITOR_CONNECTIONS && slot < 0; i++)
+        if (connections[i] < 0) slot = i;
+    if (slot < 0 || !peer_is_root(accepted) ||
+        setsockopt(accepted, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) != 0 ||
+        setsockopt(accepted, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) != 0 ||
+        greet(accepted, child, exited, status) != 0) {
+        close(accepted);
+        return;
+    }
+    connections[slot] = accepted;
+}
+
+/* Handles one message on *connection, closing it at its end or on a malformed message.
+ * Returns 1 when the monitor is done: the exit is recorded and a daemon confirmed it. */
+static int serve(int *connection, int exited) {
+    struct swd_monitor_message message;
+    int32_t passed[3];
+    if (swd_monitor_receive(*connection, &message, passed) <= 0) {
+        close(*connection);
+        *connection = -1;
+        return 0;
+    }
+    switch (message.type) {
+    case SWD_MONITOR_KEEP:
+        for (int slot = 0; slot < 3; slot++) {
+            if (held[slot] >= 0) close(held[slot]);
+            held[slot] = passed[slot];
+        }
+        return 0;
+    case SWD_MONITOR_CLOSE_STDIN:
+        if (held[0] >= 0) close(held[0]);
+        held[0] = -1;
+        return 0;
+    case SWD_MONITOR_DONE:
+        return exited;
+    default:
+        for (int slot = 0; slot < 3; slot++)
+            if (passed[slot] >= 0) close(passed[slot]);
+        return 0;
+    }
 }
 
 int main(int argc, char **argv) {
@@ -107,10 +165,12 @@ int main(int argc, char **argv) {
     }
 
     int exited = 0, status = 0;
-    if (greet(connection, child, 0, 0) != 0) {
-        close(connection);
-        connection = -1;
-    }
+    /* Every connected daemon or client, the starting daemon's first. A client that connects
+     * does not displace the daemon: each gets the greeting and the exit. */
+    int connections[SWD_MONITOR_CONNECTIONS];
+    for (int i = 0; i < SWD_MONITOR_CONNECTIONS; i++) connections[i] = -1;
+    if (greet(connection, child, 0, 0) == 0) connections[0] = connection;
+    else close(connection);
     for (;;) {
         /* The child may have exited before the signalfd existed: reap before each wait. */
         pid_t reaped;
@@ -120,16 +180,21 @@ int main(int argc, char **argv) {
             exited = 1;
             status = raw;
             record_exit(status);
-            if (connection >= 0 &&
-                swd_monitor_send(connection, SWD_MONITOR_EXIT, status, 0, NULL) != 0) {
-                close(connection);
-                connection = -1;
+            for (int i = 0; i < SWD_MONITOR_CONNECTIONS; i++) {
+                if (connections[i] < 0) continue;
+                if (swd_monitor_send(connections[i], SWD_MONITOR_EXIT, status, 0, NULL) != 0) {
+                    close(connections[i]);
+                    connections[i] = -1;
+                }
             }
         }
 
-        struct pollfd fds[3] = {
-            {children, POLLIN, 0}, {listener, POLLIN, 0}, {connection, POLLIN, 0}};
-        if (poll(fds, connection >= 0 ? 3 : 2, -1) < 0) {
+        struct pollfd fds[2 + SWD_MONITOR_CONNECTIONS];
+        fds[0] = (struct pollfd){children, POLLIN, 0};
+        fds[1] = (struct pollfd){listener, POLLIN, 0};
+        for (int i = 0; i < SWD_MONITOR_CONNECTIONS; i++)
+            fds[2 + i] = (struct pollfd){connections[i], POLLIN, 0};
+        if (poll(fds, 2 + SWD_MONITOR_CONNECTIONS, -1) < 0) {
             if (errno == EINTR) continue;
             return 1;
         }
@@ -138,51 +203,13 @@ int main(int argc, char **argv) {
             while (read(children, &info, sizeof info) == sizeof info) {
             }
         }
-        if (fds[1].revents & POLLIN) {
-            int accepted = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-            if (accepted >= 0 && !peer_is_root(accepted)) {
-                close(accepted);
-            } else if (accepted >= 0) {
-                /* The newest daemon is the one that counts. */
-                if (connection >= 0) close(connection);
-                connection = accepted;
-                if (greet(connection, child, exited, status) != 0) {
-                    close(connection);
-                    connection = -1;
-                }
-            }
-        }
-        if (connection >= 0 && fds[2].revents) {
-            struct swd_monitor_message message;
-            int32_t passed[3];
-            int received = swd_monitor_receive(connection, &message, passed);
-            if (received <= 0) {
-                close(connection);
-                connection = -1;
-                continue;
-            }
-            switch (message.type) {
-            case SWD_MONITOR_KEEP:
-                for (int slot = 0; slot < 3; slot++) {
-                    if (held[slot] >= 0) close(held[slot]);
-                    held[slot] = passed[slot];
-                }
-                break;
-            case SWD_MONITOR_CLOSE_STDIN:
-                if (held[0] >= 0) close(held[0]);
-                held[0] = -1;
-                break;
-            case SWD_MONITOR_DONE:
-                if (exited) {
-                    unlink(SWD_MONITOR_SOCKET);
-                    unlink(SWD_MONITOR_EXIT_FILE);
-                    return 0;
-                }
-                break;
-            default:
-                for (int slot = 0; slot < 3; slot++)
-                    if (passed[slot] >= 0) close(passed[slot]);
-                break;
+        if (fds[1].revents & POLLIN) accept_connection(listener, connections, child, exited, status);
+        for (int i = 0; i < SWD_MONITOR_CONNECTIONS; i++) {
+            if (connections[i] < 0 || fds[2 + i].revents == 0) continue;
+            if (serve(&connections[i], exited)) {
+                unlink(SWD_MONITOR_SOCKET);
+                unlink(SWD_MONITOR_EXIT_FILE);
+                return 0;
             }
         }
     }

@@ -334,6 +334,9 @@ extension Daemon {
         Task { [self] in
             let raw = await exitStatus(from: monitor)
                 ?? ContainerMonitor.recordedExitStatus(directory: container.directory)
+            // The monitor's time of the exit, which may be long before a restarted daemon
+            // learns of it.
+            let exitTime = ContainerMonitor.recordedExit(directory: container.directory)?.time
             let status: ExitStatus
             if let raw {
                 status = exec.exitStatus(raw: raw, pid: pid, containerID: container.id)
@@ -343,7 +346,9 @@ extension Daemon {
                 log.error("a container's monitor ended before its process", [("id", container.id)])
                 status = ExitStatus(code: 255)
             }
-            await finish(container, status: status, pump: pump)
+            await finish(
+                container, status: status, pump: pump,
+                finishedAt: exitTime.map { timestamp(Date(timeIntervalSince1970: $0)) })
             container.pump.withLock { $0 = nil }
             container.monitor.withLock { $0 = nil }
             await monitor.finish()
@@ -384,7 +389,9 @@ extension Daemon {
     }
 
     /// Cleans up after the container's process exited, records the exit, and wakes waiters.
-    private func finish(_ container: Container, status: ExitStatus, pump: OutputPump) async {
+    private func finish(
+        _ container: Container, status: ExitStatus, pump: OutputPump, finishedAt: String? = nil
+    ) async {
         // Every process of the container died with its PID 1, so the pipes reach end of file.
         // A second's grace covers output still in flight. After it, a process that escaped the
         // PID namespace is cut off.
@@ -417,7 +424,7 @@ extension Daemon {
                 record.state.Pid = 0
                 record.state.ExitCode = status.code
                 record.state.OOMKilled = status.oomKilled
-                record.state.FinishedAt = timestamp()
+                record.state.FinishedAt = finishedAt ?? timestamp()
                 record.endpoint = nil
             }
         } catch {

@@ -34,6 +34,9 @@ final class Daemon: Sendable {
     /// The `swiftd-monitor` program that each container runs under.
     let monitorExecutable: String
     private let containers = Mutex<[String: Container]>([:])
+    /// The containers that this daemon took back running from their monitors at start-up:
+    /// their exits, even those while no daemon ran, go through the normal exit path.
+    let takenBackAtStart = Mutex<Set<String>>([])
 
     init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {
         self.configuration = configuration
@@ -220,6 +223,7 @@ final class Daemon: Sendable {
                 continue
             } catch {
                 log.info("a running container's monitor is gone", [("id", id), ("error", "\(error)")])
+                ContainerMonitor.killStray(directory: path)
             }
             let raw = ContainerMonitor.recordedExitStatus(directory: path)
             // Removing the cgroups kills whatever is left of the container.
@@ -236,6 +240,7 @@ final class Daemon: Sendable {
             }
             log.info("marked a container exited after a daemon restart", [("id", id)])
         }
+        takenBackAtStart.withLock { $0 = restored }
         for taken in takenBack { resume(taken) }
         // Cgroups of containers that are not running any more (a daemon killed while one
         // exited, for instance).
@@ -301,7 +306,13 @@ final class Daemon: Sendable {
             log.info("leaving containers running (--live-restore)", [("count", "\(running.count)")])
             graph.unmountAll(keeping: Set(running.map(\.id)))
             detachNetworksForLiveRestore()
-            for container in running { container.pump.withLock { $0 }?.flushPartialLines() }
+            // Output already read from a pipe is written to the log before the daemon exits,
+            // unfinished lines too; the rest waits in the pipes for the next daemon.
+            for container in running {
+                guard let pump = container.pump.withLock({ $0 }) else { continue }
+                pump.cancel()
+                await pump.waitUntilDrained()
+            }
             // TODO: a command started with exec keeps running, but its exit is not recorded.
             return
         }

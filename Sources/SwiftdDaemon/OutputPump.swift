@@ -104,14 +104,6 @@ final class OutputPump: Sendable {
         if !entries.isEmpty { log.append(entries) }
     }
 
-    /// Logs the unfinished lines of both streams as they are, for a daemon that exits while
-    /// the container runs on: the rest of each line becomes an entry of its own later.
-    func flushPartialLines() {
-        guard log != nil else { return }
-        flushPartial(.stdout)
-        flushPartial(.stderr)
-    }
-
     /// Writes what is left of an unfinished line when its stream ends.
     private func flushPartial(_ kind: StreamFrame.Kind) {
         let rest = partial.withLock { partial in

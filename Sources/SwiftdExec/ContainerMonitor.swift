@@ -213,7 +213,29 @@ public final class ContainerMonitor: Sendable {
     /// Reads the raw wait status that a monitor wrote to the container's directory when the
     /// container exited; nil if there is none.
     public static func recordedExitStatus(directory: String) -> Int32? {
+        recordedExit(directory: directory)?.status
+    }
+
+    /// Reads the raw wait status and the time of the exit (Unix seconds) that a monitor wrote
+    /// to the container's directory; nil if there is none.
+    public static func recordedExit(directory: String) -> (status: Int32, time: Double?)? {
         guard let text = try? FileSystem.readString("\(directory)/exit-status") else { return nil }
-        return Int32(text.filter { !$0.isWhitespace })
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard let first = fields.first, let status = Int32(first) else { return nil }
+        return (status, fields.count > 1 ? Double(fields[1]) : nil)
+    }
+
+    /// Kills a monitor that no daemon can reach any more (its socket was removed, or it does
+    /// not answer): the `swiftd-monitor` process whose working directory is `directory`.
+    public static func killStray(directory: String) {
+        guard let entries = try? FileSystem.list("/proc") else { return }
+        for entry in entries {
+            guard let pid = Int32(entry),
+                let command = try? FileSystem.readString("/proc/\(pid)/comm"),
+                command.hasPrefix("swiftd-monitor"),
+                (try? FileSystem.readLink("/proc/\(pid)/cwd")) == directory
+            else { continue }
+            kill(pid, SIGKILL)
+        }
     }
 }

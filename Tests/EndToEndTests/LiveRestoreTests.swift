@@ -79,14 +79,21 @@ struct LiveRestoreTests {
         #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
         Thread.sleep(forTimeInterval: 2)
 
+        let restart = Date()
         try daemon.start(extraArguments: ["--live-restore"])
         #expect(try Self.inspect(daemon, once, "{{.State.Status}} {{.State.ExitCode}}") == "exited 3")
+        // The time of the exit is the monitor's, not the restart's.
+        let finished = try Self.inspect(daemon, once, "{{.State.FinishedAt}}")
+        let finishedAt = try #require(ISO8601DateFormatter.withFraction.date(from: finished), "\(finished)")
+        #expect(finishedAt < restart, "\(finished)")
         #expect(try daemon.client(["logs", once]).stdout == "bye\n")
         // The restart policy applies to an exit that no daemon saw.
         let restarted = try Self.eventually {
             try Self.inspect(daemon, again, "{{.RestartCount}}") != "0"
         }
         #expect(restarted, "\(daemon.daemonLog)")
+        // One restart, from the exit the monitor reported, and no second start racing it.
+        #expect(!daemon.daemonLog.contains("already being started"), "\(daemon.daemonLog)")
         #expect(try daemon.client(["rm", "-f", once, again]).status == 0)
         #expect(Self.eventually { daemon.monitorPids().isEmpty })
     }
@@ -205,5 +212,62 @@ struct LiveRestoreTests {
         #expect(reply.stdout.contains("pong"), "\(reply.stderr)")
         let removed = try daemon.client(["rm", "-f", "target", "linker0", "linker1", "linker2", "linker3"])
         #expect(removed.status == 0, "\(removed.stderr)")
+    }
+
+    @Test("client on monitor socket harmless")
+    func monitorClientHarmless() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--live-restore"])
+        try daemon.importBusybox()
+        let id = try Self.runDetached(daemon, ["busybox", "sleep", "60"])
+        // Connect, send part of a message, and hang up, as a stray client might.
+        // Through the directory's descriptor: the full path is longer than sun_path.
+        let directory = "\(daemon.root)/containers/\(id)"
+        let script = """
+            import os, socket, sys, time
+            d = os.open(sys.argv[1], os.O_PATH)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(f"/proc/self/fd/{d}/monitor.sock")
+            s.send(b"xyz")
+            time.sleep(0.2)
+            s.close()
+            """
+        let poked = try DaemonHarness.capture("/usr/bin/python3", ["-c", script, directory])
+        #expect(poked.status == 0, "\(poked.stderr)")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try Self.inspect(daemon, id, "{{.State.Status}}") == "running", "\(daemon.daemonLog)")
+        #expect(try daemon.client(["rm", "-f", id]).status == 0)
+    }
+
+    @Test("fast output kept across restart")
+    func fastOutputKept() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        try daemon.start(extraArguments: ["--live-restore"])
+        try daemon.importBusybox()
+        let count = 200_000
+        let id = try Self.runDetached(daemon, ["busybox", "sh", "-c", "seq 1 \(count); sleep 60"])
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
+        try daemon.start(extraArguments: ["--live-restore"])
+
+        let complete = try Self.eventually(30) {
+            try daemon.client(["logs", "--tail", "1", id]).stdout == "\(count)\n"
+        }
+        #expect(complete, "\(daemon.daemonLog)")
+        let lines = try daemon.client(["logs", id]).stdout.split(separator: "\n")
+        #expect(lines.count == count)
+        #expect(lines.enumerated().allSatisfy { Int($0.element) == $0.offset + 1 })
+        #expect(try daemon.client(["rm", "-f", id]).status == 0)
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// A formatter for the RFC 3339 times with fractional seconds that inspect shows.
+    static var withFraction: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
     }
 }

@@ -211,7 +211,8 @@ struct swd_monitor_message {
 
 /* The monitor's socket, in monitor_directory. */
 #define SWD_MONITOR_SOCKET "monitor.sock"
-/* The file in monitor_directory where the monitor records the child's raw wait status. */
+/* The file in monitor_directory where the monitor records the child's raw wait status and the
+ * time of the exit (Unix seconds with a fraction), separated by a space. */
 #define SWD_MONITOR_EXIT_FILE "exit-status"
 
 /* Sends one message with the descriptors of mask (fds in slot order). Returns 0, or -1 with
@@ -224,8 +225,8 @@ int swd_monitor_send(int32_t socket, uint32_t type, int32_t value, uint32_t mask
  * malformed message). */
 int swd_monitor_receive(int32_t socket, struct swd_monitor_message *message, int32_t fds[3]);
 
-/* Connects to the monitor socket in directory (any path length). Returns the close-on-exec
- * socket, or -1 with errno. */
+/* Connects to the monitor socket in directory (any path length), with a 2-second receive
+ * timeout. Returns the close-on-exec socket, or -1 with errno. */
 int32_t swd_monitor_connect(const char *directory);
 
 /* pipe2(2) with O_CLOEXEC; glibc's Swift module hides pipe2. */
