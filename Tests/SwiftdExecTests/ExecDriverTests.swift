@@ -345,8 +345,10 @@ struct ExecDriverTests {
                 #expect(await driver.wait(pid: pid) == ExitStatus(code: 0))
                 try driver.removeCgroups(containerID: spec.id)
             }
+            // A leak adds descriptors. One can also close meanwhile: the pipe of an earlier
+            // test's child process, released late on another thread.
             let after = try FileSystem.list("/proc/self/fd").count
-            #expect(after == before)
+            #expect(after <= before)
             let sorted = latencies.sorted()
             print("exec start latency over 50: median \(sorted[25]), min \(sorted[0]), "
                 + "max \(sorted[49])")
