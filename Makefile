@@ -3,7 +3,7 @@ SWIFT_FLAGS := -Xswiftc -warnings-as-errors
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-route-3-dev libiptc-dev libsystemd-dev libcap-dev \
 	libseccomp-dev libarchive-dev libssl-dev busybox-static iptables iproute2 iputils-ping \
 	util-linux curl tar openssl skopeo docker-registry debootstrap systemd-container lintian \
-	linux-libc-dev
+	linux-libc-dev libc6-dev
 export SWIFTD_GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 export SWIFTD_BUILD_TIME := $(shell git log -1 --format=%cI 2>/dev/null)
 

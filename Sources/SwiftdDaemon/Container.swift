@@ -164,7 +164,7 @@ final class ProcessInput: Sendable {
     /// Serialises writes with `close`, so that a write never reaches a reused descriptor.
     private let fd: Mutex<Int32>
     let isTerminal: Bool
-    /// Runs after the first `close`: the monitor holds a duplicate of a stdin pipe, which it
+    /// Runs after the first `close`: the monitor keeps a duplicate of a stdin pipe, which it
     /// must close too before the process reads end of file.
     private let onClose: (@Sendable () -> Void)?
 

@@ -146,10 +146,10 @@ extension Daemon {
     /// At daemon start: restarts the containers whose policy applies to how they last exited
     /// (`always`, `unless-stopped` unless stopped by the user, `on-failure` after a failure).
     func applyRestartPoliciesAtStart() {
-        let takenBack = takenBackAtStart.withLock { $0 }
+        let reattached = reattachedAtStart.withLock { $0 }
         // A container taken back gets its restart policy from its exit, when the monitor
         // reports it, even if that exit happened while no daemon ran.
-        for container in allContainers() where !container.isRunning && !takenBack.contains(container.id) {
+        for container in allContainers() where !container.isRunning && !reattached.contains(container.id) {
             let record = container.record
             guard record.state.Status != "created",
                 shouldRestart(record, exitCode: record.state.ExitCode)

@@ -36,7 +36,7 @@ final class Daemon: Sendable {
     private let containers = Mutex<[String: Container]>([:])
     /// The containers that this daemon took back running from their monitors at start-up:
     /// their exits, even those while no daemon ran, go through the normal exit path.
-    let takenBackAtStart = Mutex<Set<String>>([])
+    let reattachedAtStart = Mutex<Set<String>>([])
 
     init(configuration: DaemonConfiguration, engine: Engine, log: Logger) throws {
         self.configuration = configuration
@@ -205,7 +205,7 @@ final class Daemon: Sendable {
     private func restoreContainers() throws {
         let directory = "\(configuration.root)/containers"
         var restored: Set<String> = []
-        var takenBack: [TakenBack] = []
+        var reattached: [ReattachedContainer] = []
         for id in try FileSystem.list(directory) {
             let path = "\(directory)/\(id)"
             guard let bytes = try? FileSystem.read("\(path)/config.v2.json"),
@@ -218,7 +218,7 @@ final class Daemon: Sendable {
             containers.withLock { $0[id] = container }
             guard record.state.Running else { continue }
             do {
-                takenBack.append(try reattach(container))
+                reattached.append(try reattach(container))
                 restored.insert(id)
                 continue
             } catch {
@@ -240,8 +240,8 @@ final class Daemon: Sendable {
             }
             log.info("marked a container exited after a daemon restart", [("id", id)])
         }
-        takenBackAtStart.withLock { $0 = restored }
-        for taken in takenBack { resume(taken) }
+        reattachedAtStart.withLock { $0 = restored }
+        for container in reattached { resume(container) }
         // Cgroups of containers that are not running any more (a daemon killed while one
         // exited, for instance).
         for id in exec.containerCgroups() where !restored.contains(id) {
@@ -259,7 +259,7 @@ final class Daemon: Sendable {
     /// rootfs, and then its exit.
     ///
     /// - Throws: `SystemCallError` if the monitor cannot be reached or kept no output.
-    private func reattach(_ container: Container) throws -> TakenBack {
+    private func reattach(_ container: Container) throws -> ReattachedContainer {
         let (monitor, greeting) = try ContainerMonitor.connect(directory: container.directory)
         do {
             _ = try graph.mountContainer(id: container.id)
@@ -268,7 +268,7 @@ final class Daemon: Sendable {
             if container.record.state.Pid != greeting.pid {
                 try container.update { $0.state.Pid = greeting.pid }
             }
-            return TakenBack(container: container, pid: greeting.pid, pump: pump, monitor: monitor)
+            return ReattachedContainer(container: container, pid: greeting.pid, pump: pump, monitor: monitor)
         } catch {
             monitor.disconnect()
             throw error
@@ -277,7 +277,7 @@ final class Daemon: Sendable {
 
     /// A running container taken back from its monitor, whose network and supervision resume
     /// once every container is loaded (links name other containers).
-    private struct TakenBack {
+    private struct ReattachedContainer {
         let container: Container
         let pid: Int32
         let pump: OutputPump
@@ -285,16 +285,16 @@ final class Daemon: Sendable {
     }
 
     /// Restores the network of a container taken back, then waits for its exit.
-    private func resume(_ taken: TakenBack) {
-        let container = taken.container
+    private func resume(_ reattached: ReattachedContainer) {
+        let container = reattached.container
         do {
             try reattachNetwork(container)
         } catch {
             // The container runs on, with as much of its network as could be restored.
             log.error("restoring a running container's network failed", [("id", container.id), ("error", "\(error)")])
         }
-        supervise(container, pid: taken.pid, pump: taken.pump, monitor: taken.monitor)
-        log.info("took back a running container", [("id", container.id), ("pid", "\(taken.pid)")])
+        supervise(container, pid: reattached.pid, pump: reattached.pump, monitor: reattached.monitor)
+        log.info("took back a running container", [("id", container.id), ("pid", "\(reattached.pid)")])
     }
 
     /// Stops every running container and releases what the daemon made on the host. With
@@ -306,8 +306,8 @@ final class Daemon: Sendable {
             log.info("leaving containers running (--live-restore)", [("count", "\(running.count)")])
             graph.unmountAll(keeping: Set(running.map(\.id)))
             detachNetworksForLiveRestore()
-            // Output already read from a pipe is written to the log before the daemon exits,
-            // unfinished lines too; the rest waits in the pipes for the next daemon.
+            // Output already read from a pipe, unfinished lines included, reaches the log before
+            // the daemon exits. The rest waits in the pipes for the next daemon.
             for container in running {
                 guard let pump = container.pump.withLock({ $0 }) else { continue }
                 pump.cancel()

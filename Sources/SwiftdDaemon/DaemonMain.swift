@@ -434,7 +434,7 @@ extension Daemon {
     /// dockerd keeps its `engine-id`.
     var engineID: String { Self.engineID(root: configuration.root) }
 
-    /// The engine ID stored in `root`, made and stored at the first call.
+    /// Reads the engine ID stored in `root`, making and storing one at the first call.
     static func engineID(root: String) -> String {
         let path = "\(root)/engine-id"
         if let stored = try? FileSystem.readString(path), !stored.isEmpty {

@@ -154,7 +154,7 @@ final class Cgroups: Sendable {
         }
     }
 
-    /// The names of the container cgroups below the parent, in any hierarchy.
+    /// Lists the names of the container cgroups below the parent, in any hierarchy.
     func children() -> Set<String> {
         var names: Set<String> = []
         for base in bases {

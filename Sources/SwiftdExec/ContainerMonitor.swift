@@ -216,8 +216,8 @@ public final class ContainerMonitor: Sendable {
         recordedExit(directory: directory)?.status
     }
 
-    /// Reads the raw wait status and the time of the exit (Unix seconds) that a monitor wrote
-    /// to the container's directory; nil if there is none.
+    /// Reads the raw wait status and the exit time (Unix seconds) that a monitor wrote to the
+    /// container's directory. Returns nil if there is none.
     public static func recordedExit(directory: String) -> (status: Int32, time: Double?)? {
         guard let text = try? FileSystem.readString("\(directory)/exit-status") else { return nil }
         let fields = text.split(whereSeparator: \.isWhitespace)
@@ -225,8 +225,8 @@ public final class ContainerMonitor: Sendable {
         return (status, fields.count > 1 ? Double(fields[1]) : nil)
     }
 
-    /// Kills a monitor that no daemon can reach any more (its socket was removed, or it does
-    /// not answer): the `swiftd-monitor` process whose working directory is `directory`.
+    /// Kills the `swiftd-monitor` process whose working directory is `directory`, for a
+    /// monitor that no daemon can reach because its socket was removed or it timed out.
     public static func killStray(directory: String) {
         guard let entries = try? FileSystem.list("/proc") else { return }
         for entry in entries {

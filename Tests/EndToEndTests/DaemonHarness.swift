@@ -115,7 +115,7 @@ final class DaemonHarness: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: work)
     }
 
-    /// The pids of the container monitors that work in this harness's directory (a monitor's
+    /// Finds the pids of the container monitors in this harness's directory (a monitor's
     /// working directory is its container's).
     func monitorPids() -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []

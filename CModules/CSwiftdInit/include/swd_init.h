@@ -180,7 +180,7 @@ void swd_container_abort(struct swd_container_child *child);
 
 /*
  * The monitor's protocol: fixed-size messages over a Unix stream socket, some carrying
- * descriptors (SCM_RIGHTS). The monitor keeps the container's exit status and holds its stdio
+ * descriptors (SCM_RIGHTS). The monitor keeps the container's exit status and keeps its stdio open
  * (stdin's write end, the stdout and stderr read ends or the pty master), so that neither the
  * container nor its output is lost while no daemon is connected.
  */
@@ -188,7 +188,7 @@ enum swd_monitor_type {
     SWD_MONITOR_CHILD = 'C',   /* monitor to caller, before exec: value is the child's pid */
     SWD_MONITOR_FAILED = 'E',  /* monitor to caller: value is the errno of a failed clone or exec */
     SWD_MONITOR_HELLO = 'P',   /* monitor to daemon on every connection: value is the child's
-                                * pid; the held descriptors follow, as mask says */
+                                * pid; the kept descriptors follow, as mask lists them */
     SWD_MONITOR_EXIT = 'X',    /* monitor to daemon: value is the child's raw wait status */
     SWD_MONITOR_KEEP = 'F',    /* daemon to monitor: hold these descriptors (mask), replacing
                                 * those held before */
