@@ -123,6 +123,26 @@ public final class Router: Sendable {
         return headers
     }
 
+    /// Answers `GET` and `HEAD /_ping` (with or without a version prefix) on the calling
+    /// thread, without a job, as the Docker 1.2 server answered its ping; clients poll it, so
+    /// it skips the hop to the cooperative pool. Returns false for every other request, and
+    /// for a version out of range, whose error `handle` writes.
+    public func respondWithoutJob(_ request: HTTPRequest, response: ResponseWriter) -> Bool {
+        guard request.method == "GET" || request.method == "HEAD", request.path.hasSuffix("/_ping") else {
+            return false
+        }
+        let prefix = request.path.dropLast("/_ping".count)
+        if !prefix.isEmpty {
+            guard prefix.hasPrefix("/v"), prefix.count > 2,
+                prefix.dropFirst(2).allSatisfy({ $0.isNumber || $0 == "." }),
+                APIVersion.compare(String(prefix.dropFirst(2)), APIVersion.minimum) >= 0,
+                APIVersion.compare(String(prefix.dropFirst(2)), APIVersion.current) <= 0
+            else { return false }
+        }
+        try? sendText(response, Array("OK".utf8))
+        return true
+    }
+
     /// Handles one request: routing, version check, running the job and writing the response.
     public func handle(_ request: HTTPRequest, body: BodyReader, response: ResponseWriter) async {
         var segments = request.path.split(separator: "/").map(String.init)[...]
@@ -246,10 +266,7 @@ public final class Router: Sendable {
                 let code = job.environment.int("statusCode").map { HTTPStatus($0) } ?? .noContent
                 try response.send(code, headers: jobHeaders())
             case .text:
-                try response.send(.ok, headers: [
-                    ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate"),
-                    ("Pragma", "no-cache"), ("Builder-Version", "1"),
-                ], body: job.stdout.bytes)
+                try sendText(response, job.stdout.bytes)
             case .stream(let contentType):
                 if response.state == .nothing {
                     try response.startStream(contentType: contentType, headers: jobHeaders())
@@ -263,6 +280,14 @@ public final class Router: Sendable {
         } catch {
             log.debug("response not sent", [("job", job.name), ("error", "\(error)")])
         }
+    }
+
+    /// Sends a 200 plain-text body with the headers dockerd sends with `/_ping`.
+    private func sendText(_ response: ResponseWriter, _ body: [UInt8]) throws {
+        try response.send(.ok, headers: [
+            ("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-cache, no-store, must-revalidate"),
+            ("Pragma", "no-cache"), ("Builder-Version", "1"),
+        ], body: body)
     }
 
     private func sendError(_ response: ResponseWriter, _ status: HTTPStatus, _ message: String) {

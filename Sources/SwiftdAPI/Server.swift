@@ -8,12 +8,17 @@ import SwiftdTLS
 public typealias RequestHandler =
     @Sendable (HTTPRequest, BodyReader, ResponseWriter) async -> Void
 
+/// Answers a request on the connection's thread and returns true, or returns false to leave
+/// it to the `RequestHandler`. For requests that need neither a body nor a wait.
+public typealias ImmediateHandler = @Sendable (HTTPRequest, ResponseWriter) -> Bool
+
 /// An HTTP/1.1 server on unix sockets, with one thread per connection.
 ///
 /// Each connection's thread parses requests and waits while the async handler runs, so a slow
 /// client never blocks the cooperative pool while its request is read.
 public final class HTTPServer: Sendable {
     private let handler: RequestHandler
+    private let immediate: ImmediateHandler?
     private let commonHeaders: [(name: String, value: String)]
     private let log: Logger
     private let listeners = Mutex<[Int32]>([])
@@ -21,12 +26,15 @@ public final class HTTPServer: Sendable {
     private let stopping = Atomic<Bool>(false)
 
     /// Creates a server that adds `commonHeaders` to every response.
+    ///
+    /// `immediate`, when given, sees each request first, on the connection's thread.
     public init(
         commonHeaders: [(name: String, value: String)], log: Logger,
-        handler: @escaping RequestHandler
+        immediate: ImmediateHandler? = nil, handler: @escaping RequestHandler
     ) {
         self.commonHeaders = commonHeaders
         self.log = log
+        self.immediate = immediate
         self.handler = handler
     }
 
@@ -216,7 +224,9 @@ public final class HTTPServer: Sendable {
             }
             let body = BodyReader(connection: connection, framing: framing)
             let writer = ResponseWriter(connection: connection, method: request.method, commonHeaders: commonHeaders)
-            runBlocking { [handler] in await handler(request, body, writer) }
+            if immediate?(request, writer) != true {
+                runBlocking { [handler] in await handler(request, body, writer) }
+            }
 
             switch writer.state {
             case .hijacked:

@@ -39,7 +39,10 @@ struct ContainerRecord: Codable, Sendable {
 final class Container: Sendable {
     let id: String
     let directory: String
-    private let state: Mutex<ContainerRecord>
+    /// The record, and how many times it has changed since this object was made.
+    private let state: Mutex<(record: ContainerRecord, revision: UInt64)>
+    /// The JSON of the container's list entry, with the revision and status text it shows.
+    private let listEntryCache = Mutex<(revision: UInt64, status: String, json: [UInt8])?>(nil)
     let output: OutputBroadcast
     /// The json-file log of the container's output, with its rotation and followers.
     let log: ContainerLog
@@ -61,25 +64,26 @@ final class Container: Sendable {
     init(record: ContainerRecord, directory: String) {
         id = record.id
         self.directory = directory
-        state = Mutex(record)
+        state = Mutex((record, 0))
         output = OutputBroadcast()
         log = ContainerLog(path: "\(directory)/\(record.id)-json.log")
     }
 
-    var record: ContainerRecord { state.withLock { $0 } }
+    var record: ContainerRecord { state.withLock { $0.record } }
 
-    var name: String { state.withLock { $0.name } }
+    var name: String { state.withLock { $0.record.name } }
 
-    var isRunning: Bool { state.withLock { $0.state.Running } }
+    var isRunning: Bool { state.withLock { $0.record.state.Running } }
 
     var logPath: String { log.path }
 
     /// Changes the record and writes it to disk atomically.
     @discardableResult
     func update<T>(_ body: (inout ContainerRecord) -> T) throws -> T {
-        let (result, snapshot) = state.withLock { record in
-            let result = body(&record)
-            return (result, record)
+        let (result, snapshot) = state.withLock { state in
+            let result = body(&state.record)
+            state.revision += 1
+            return (result, state.record)
         }
         try save(snapshot)
         return result
@@ -137,9 +141,27 @@ final class Container: Sendable {
         for waiter in waiters { waiter.finish() }
     }
 
+    /// Returns the JSON of the container's entry in `GET /containers/json`, made by `encode`
+    /// from the record and the status text, and reused until either changes, so that a listing
+    /// encodes only the containers that changed since the one before.
+    func listEntry(_ encode: (ContainerRecord, String) throws -> [UInt8]) rethrows -> [UInt8] {
+        let (record, revision) = state.withLock { ($0.record, $0.revision) }
+        let status = Self.statusText(record)
+        if let cached = listEntryCache.withLock({ $0 }), cached.revision == revision, cached.status == status {
+            return cached.json
+        }
+        let json = try encode(record, status)
+        listEntryCache.withLock { cache in
+            // A listing that read an older record must not replace a newer entry.
+            if (cache?.revision ?? 0) <= revision { cache = (revision, status, json) }
+        }
+        return json
+    }
+
     /// The short status text of `docker ps`, such as `Up 3 seconds` or `Exited (0) 1 minute ago`.
-    var statusText: String {
-        let record = record
+    var statusText: String { Self.statusText(record) }
+
+    private static func statusText(_ record: ContainerRecord) -> String {
         let now = Date()
         switch record.state.Status {
         case "running", "paused":

@@ -31,7 +31,8 @@ extension Daemon {
         let before = try filters["before"].map { try $0.map { try container($0).record.created } }
         let since = try filters["since"].map { try $0.map { try container($0).record.created } }
 
-        var summaries: [ContainerSummary] = []
+        var entries: [[UInt8]] = []
+        let encoder = JSONEncoder()
         for container in allContainers().reversed() {
             let record = container.record
             let state = record.state
@@ -56,9 +57,17 @@ extension Daemon {
             if let health = filters["health"], !health.contains("none") { continue }
             if let task = try filters.bool("is-task"), task { continue }
             if let isolation = filters["isolation"], !isolation.contains("default") { continue }
-            summaries.append(summary(container))
-            if limit > 0 && summaries.count == limit { break }
+            entries.append(try container.listEntry { Array(try encoder.encode(summary($0, status: $1))) })
+            if limit > 0 && entries.count == limit { break }
         }
-        try await job.stdout.write(Array(try JSONEncoder().encode(summaries)))
+        // The array as JSONEncoder writes one: no spaces between the entries.
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(entries.reduce(2) { $0 + $1.count + 1 })
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json += entry
+        }
+        json.append(UInt8(ascii: "]"))
+        try await job.stdout.write(json)
     }
 }

@@ -534,13 +534,16 @@ extension Daemon {
     }
 
     func summary(_ container: Container) -> ContainerSummary {
-        let record = container.record
+        summary(container.record, status: container.statusText)
+    }
+
+    func summary(_ record: ContainerRecord, status: String) -> ContainerSummary {
         let command = ([record.path] + record.args).joined(separator: " ")
         let networks = endpointSettings(record)
         var result = ContainerSummary(
             Id: record.id, Names: ["/\(record.name)"], Image: record.imageName, ImageID: record.imageID,
             Command: command, Created: Int64(parseTimestamp(record.created)?.timeIntervalSince1970 ?? 0),
-            State: record.state.Status, Status: container.statusText, Labels: record.config.Labels,
+            State: record.state.Status, Status: status, Labels: record.config.Labels,
             NetworkMode: record.hostConfig.NetworkMode ?? "default",
             NetworkSettings: NetworkSettingsSummary(Networks: networks))
         result.Ports = portSummaries(record)

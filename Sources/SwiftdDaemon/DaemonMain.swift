@@ -60,15 +60,17 @@ public enum DaemonMain {
         }
         _ = rootLock
         let startedAt = ContinuousClock.now
-        let engine = Engine(trace: { line in log.info(line) })
+        // Every API request is a job, so the trace is at debug level, as dockerd logs requests.
+        let engine = Engine(isTracing: { log.level <= .debug }, trace: { line in log.debug(line) })
         let gate = Gate()
+        let router = Router(engine: engine, routes: DockerRoutes.all, log: log)
         let server = HTTPServer(
             commonHeaders: Router.commonHeaders(serverVersion: SwiftdVersion.version, cors: configuration.enableCORS),
-            log: log
+            log: log, immediate: { request, response in router.respondWithoutJob(request, response: response) }
         ) { request, body, response in
             // Requests that arrive while the daemon loads wait here instead of failing.
             if !request.path.hasSuffix("/_ping") { await gate.wait() }
-            await router(engine, log).handle(request, body: body, response: response)
+            await router.handle(request, body: body, response: response)
         }
 
         let cleanup: @Sendable () -> Void = {
@@ -223,10 +225,6 @@ public enum DaemonMain {
             "configuration reloaded",
             [("file", reloaded.configFile), ("log-level", reloaded.logLevel.name)])
         log.level = reloaded.logLevel
-    }
-
-    private static func router(_ engine: Engine, _ log: Logger) -> Router {
-        Router(engine: engine, routes: DockerRoutes.all, log: log)
     }
 
     /// The jobs that need no daemon object: ping and version.

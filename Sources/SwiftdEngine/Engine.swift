@@ -21,6 +21,9 @@ public final class Engine: Sendable {
     private let shutdownDone = Mutex<ShutdownProgress>(.notStarted)
     /// Receives the `+job` and `-job` trace lines.
     let trace: @Sendable (String) -> Void
+    /// Asked before each job whether its trace lines are wanted, so that a quiet daemon does
+    /// not format two lines per API request.
+    let isTracing: @Sendable () -> Bool
     /// How long `shutdown()` waits for running jobs, and then for shutdown handlers.
     let jobGrace: Duration
     let handlerGrace: Duration
@@ -28,14 +31,17 @@ public final class Engine: Sendable {
     /// Creates an engine with the built-in `commands` job.
     ///
     /// - Parameters:
-    ///   - trace: receives one line when each job starts and one when it ends.
     ///   - jobGrace: the longest `shutdown()` waits for running jobs (5 s in the daemon).
     ///   - handlerGrace: the longest it waits for the shutdown handlers (10 s in the daemon).
+    ///   - isTracing: whether a job that starts now is traced; read once per job.
+    ///   - trace: receives one line when each traced job starts and one when it ends.
     public init(
         jobGrace: Duration = .seconds(5), handlerGrace: Duration = .seconds(10),
+        isTracing: @escaping @Sendable () -> Bool = { true },
         trace: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.trace = trace
+        self.isTracing = isTracing
         self.jobGrace = jobGrace
         self.handlerGrace = handlerGrace
         let commands: Handler = { [unowned self] job in

@@ -56,6 +56,14 @@ public final class Job: Sendable {
         defer { engine.end(number) }
         guard let handler else { return finish(.notFound, EngineError.noSuchJob(name)) }
 
+        guard engine.isTracing() else {
+            do {
+                try await handler(self)
+                return finish(.ok, nil)
+            } catch {
+                return finish(.error, error)
+            }
+        }
         let clock = ContinuousClock()
         let start = clock.now
         engine.trace("+job \(description)")

@@ -87,13 +87,13 @@ struct ReloadTests {
 
     @Test("SIGHUP applies the log level")
     func reloadsLogLevel() throws {
-        let daemon = try ReloadingDaemon(logLevel: "info")
+        let daemon = try ReloadingDaemon(logLevel: "debug")
         defer { daemon.cleanUp() }
         #expect(try daemon.linesLoggedByVersion().contains("+job version"))
 
-        try daemon.writeConfig("{\"log-level\": \"error\"}")
+        try daemon.writeConfig("{\"log-level\": \"info\"}")
         try daemon.hangUp(waitingFor: "configuration reloaded", count: 1)
-        #expect(daemon.log.contains("log-level=error"))
+        #expect(daemon.log.contains("log-level=info"))
         let quiet = try daemon.linesLoggedByVersion()
         #expect(!quiet.contains("+job version"), "\(quiet)")
 
@@ -105,7 +105,7 @@ struct ReloadTests {
 
     @Test("SIGHUP with an invalid file")
     func keepsSettingsOnInvalidFile() throws {
-        let daemon = try ReloadingDaemon(logLevel: "info")
+        let daemon = try ReloadingDaemon(logLevel: "debug")
         defer { daemon.cleanUp() }
 
         try daemon.writeConfig("{\"log-level\": \"loud\"}")

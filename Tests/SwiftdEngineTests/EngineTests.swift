@@ -91,6 +91,22 @@ struct EngineTests {
         #expect(trace[3].hasPrefix("-job bad() = ERR (1)"))
     }
 
+    @Test("jobs started while tracing is off leave no trace and keep their status")
+    func traceOff() async throws {
+        let lines = Mutex<[String]>([])
+        let tracing = Atomic<Bool>(false)
+        let engine = Engine(
+            isTracing: { tracing.load(ordering: .relaxed) }, trace: { line in lines.withLock { $0.append(line) } })
+        try engine.register("bad") { _ in throw EngineError.shutdown }
+        let quiet = engine.job("bad")
+        #expect(await quiet.run() == .error)
+        #expect(quiet.error as? EngineError == .shutdown)
+        #expect(lines.withLock { $0 }.isEmpty)
+        tracing.store(true, ordering: .relaxed)
+        await engine.job("bad").run()
+        #expect(lines.withLock { $0 }.count == 2)
+    }
+
     @Test("after shutdown new jobs fail with engine is shutdown")
     func shutdownRejectsJobs() async throws {
         let engine = Engine(jobGrace: .milliseconds(100), handlerGrace: .milliseconds(100))
