@@ -520,7 +520,7 @@ class Dockerd(Daemon):
                 "--exec-root", os.path.join(self.work, "run"),
                 "--pidfile", os.path.join(self.work, "daemon.pid"),
                 "--config-file", os.path.join(self.work, "daemon.json"),
-                "--bridge", self.bridge, "--iptables=true", "--ip-forward=true",
+                "--bridge", self.bridge, "--iptables=true", "--ip-forward=false",
                 "--cgroup-parent", f"/{self.cgroup}"]
 
     def prepare(self):
@@ -539,12 +539,9 @@ class Dockerd(Daemon):
         if os.path.exists(path):
             with open(path) as file:
                 self.bridge_nf = (path, file.read().strip())
-        # dockerd sets the FORWARD policy to DROP when it turns forwarding on itself. With
-        # forwarding already on (swiftd turns it on too), it leaves the policy alone.
-        with open("/proc/sys/net/ipv4/ip_forward") as file:
-            if file.read().strip() != "1":
-                raise RuntimeError("net.ipv4.ip_forward is 0: dockerd would set the FORWARD "
-                                   "policy to DROP; run the swiftd half first or set it to 1")
+        # dockerd sets the FORWARD policy to DROP when it turns forwarding on itself, which
+        # would cut off every other bridge on the host. None of the workloads routes beyond
+        # the bridge, so it runs with --ip-forward=false and leaves the sysctl alone.
         run(["ip", "link", "add", "name", self.bridge, "type", "bridge"])
         run(["ip", "addr", "add", self.gateway, "dev", self.bridge])
         run(["ip", "link", "set", self.bridge, "up"])
