@@ -65,18 +65,48 @@ extension Graph {
         }
     }
 
-    /// The files the daemon bind-mounts over in every container. The init layer contains them
-    /// empty, as dockerd's init layer does (moby `daemon/initlayer/setup_unix.go`), so their
-    /// mount points are no change of the container. `diff` and `commit` leave them out.
-    static let initLayerFiles = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+    /// The entries of every container's init layer, the read-only layer between the image and
+    /// the container's own. They are the mount points and files that the container's mounts
+    /// cover, and `/.dockerenv` and `/etc/mtab`, as in dockerd's init layer (moby
+    /// `daemon/initlayer/setup_unix.go`). Because they are below the container's layer, `diff`
+    /// and `commit` leave them out; `export` writes the merged view and includes them, as
+    /// `docker export` does.
+    static let initLayerEntries: [(path: String, kind: InitLayerEntry)] = [
+        ("/.dockerenv", .emptyFile),
+        ("/dev/console", .emptyFile),
+        ("/dev/pts", .directory),
+        ("/dev/shm", .directory),
+        ("/etc/hostname", .emptyFile),
+        ("/etc/hosts", .emptyFile),
+        ("/etc/mtab", .symbolicLink(to: "/proc/mounts")),
+        ("/etc/resolv.conf", .emptyFile),
+        ("/proc", .directory),
+        ("/sys", .directory),
+    ]
 
-    /// Creates the init layer directory at `path` with `initLayerFiles` as empty files.
+    /// Creates the init layer directory at `path` with `initLayerEntries`. Directories and
+    /// files get mode 0755 (less the umask), as dockerd gives them.
     ///
-    /// NOTE: its `/etc` directory hides an image's `/etc` that is a symbolic link.
+    /// NOTE: its `/etc` and `/dev` directories hide an image's `/etc` or `/dev` that is a
+    /// symbolic link, and its `/etc/mtab` hides the image's.
     private func createInitLayer(_ path: String) throws {
-        try FileSystem.createDirectory(path + "/etc", mode: 0o755)
-        for file in Self.initLayerFiles {
-            try FileSystem.writeAtomically(path + file, [], mode: 0o644)
+        try FileSystem.createDirectory(path, mode: 0o755)
+        for (entry, kind) in Self.initLayerEntries {
+            let target = path + entry
+            try FileSystem.createDirectory(FileSystem.parent(of: target), mode: 0o755)
+            switch kind {
+            case .directory:
+                try FileSystem.createDirectory(target, mode: 0o755)
+            case .emptyFile:
+                let descriptor = try retryingInterrupts("open", target) {
+                    open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+                }
+                close(descriptor)
+            case .symbolicLink(let destination):
+                if symlink(destination, target) != 0 {
+                    throw SystemCallError(call: "symlink", subject: target, errno: errno)
+                }
+            }
         }
     }
 
@@ -213,4 +243,11 @@ extension Graph {
         }
         return lower
     }
+}
+
+/// The kind of one entry of a container's init layer.
+enum InitLayerEntry: Sendable {
+    case directory
+    case emptyFile
+    case symbolicLink(to: String)
 }
