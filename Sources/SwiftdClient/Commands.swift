@@ -511,7 +511,8 @@ struct Commands {
         for change in flags.strings("-c") { query += "&changes=\(percentEncode(change))" }
         try streamProgress(
             "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
-            upload: chunks(of: fd, subject: source), output: 1)
+            upload: chunks(of: fd, subject: source), drawsUpload: true,
+            uploadSize: remainingSize(of: fd), output: 1)
         return 0
     }
 
