@@ -7,17 +7,22 @@ import SwiftdSystem
 extension Graph {
     /// Creates the container's overlay2 directory (`diff/` as upperdir, `work/`, `merged/`) on
     /// top of the image's layers, and records which image it uses (so `deleteImage` refuses
-    /// to remove that image).
+    /// to remove that image). A size in `options`, else in the graph's options, limits what
+    /// the container writes (and, under vfs, its copy of the image) with a project quota.
     ///
     /// - Throws: `SwiftdError(.notFound)` for an unknown image, `.conflict` when a layer for
-    ///   `id` exists, `.invalidArgument` for an ID that is not a plain name;
-    ///   `SystemCallError` on a file-system failure.
-    public func createContainerLayer(id: String, imageID: String) throws {
+    ///   `id` exists, `.invalidArgument` for an ID that is not a plain name or for a size
+    ///   where the file system has no project quotas; `SystemCallError` on a file-system
+    ///   failure.
+    public func createContainerLayer(
+        id: String, imageID: String, options: StorageOptions? = nil
+    ) throws {
         guard !id.isEmpty, !id.contains("/"), !id.hasPrefix("."), !id.hasPrefix("tmp-"),
             id != "l"
         else {
             throw SwiftdError(.invalidArgument, "invalid container layer ID \"\(id)\"")
         }
+        let size = try sizeLimit(options)
         let temporary = overlayRoot + "/tmp-" + id
         if driver == .vfs {
             // The copy is made outside the lock: it takes as long as the image is big.
@@ -29,6 +34,9 @@ extension Graph {
             }
             do {
                 try FileSystem.createDirectory(temporary + "/rootfs", mode: 0o755)
+                if size > 0 {
+                    try state.withLock { try limit([temporary + "/rootfs"], to: size, &$0) }
+                }
                 try createInitLayer(temporary + "/init")
                 try composeLayers(layers + [temporary + "/init"], into: temporary + "/rootfs")
             } catch {
@@ -46,6 +54,10 @@ extension Graph {
                 if driver == .overlay2 {
                     for part in ["diff", "work", "merged"] {
                         try FileSystem.createDirectory(temporary + "/" + part, mode: 0o755)
+                    }
+                    // The upper and work directories: overlayfs writes nowhere else.
+                    if size > 0 {
+                        try limit([temporary + "/diff", temporary + "/work"], to: size, &state)
                     }
                     try createInitLayer(temporary + "/init")
                 }
