@@ -55,6 +55,9 @@ enum CommandHelp {
                   --volumes-from CONTAINER[:ro|rw]
                                        Mount the volumes and binds of a container (repeatable)
                   --shm-size BYTES     Size of /dev/shm (default 64m)
+                  --storage-opt size=BYTES
+                                       Size limit of the container's writable layer, such as 1G
+                                       (needs project quotas under the daemon's root)
                   --cap-add CAP        Add a capability (repeatable; ALL for every one)
                   --cap-drop CAP       Drop a capability (repeatable; ALL for every one)
                   --security-opt OPT   no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json

@@ -47,4 +47,39 @@ extension Commands {
         }
         hostConfig.LogConfig = LogConfiguration(Type: driver ?? "", Config: options)
     }
+
+    static let storageOptionFlags: [FlagParser.Flag] = [
+        .init(names: ["--storage-opt"], takesValue: true)
+    ]
+
+    /// Returns the `--storage-opt KEY=VALUE` options as `HostConfig.StorageOpt` takes them.
+    ///
+    /// - Throws: `UsageFailure` for an option that is not `KEY=VALUE`, as the docker CLI does.
+    func storageOptions(_ flags: FlagParser) throws -> [String: String] {
+        var options: [String: String] = [:]
+        for option in flags.strings("--storage-opt") {
+            let parts = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else {
+                throw UsageFailure(message: "invalid storage option \"\(option)\": expected KEY=VALUE")
+            }
+            options[String(parts[0])] = String(parts[1])
+        }
+        return options
+    }
+
+    /// Encodes the create request with `storageOptions` as `HostConfig.StorageOpt`.
+    // NOTE: SwiftdAPI's `HostConfig` has no `StorageOpt` field, so the option is added to the
+    // encoded JSON.
+    func createBody(_ request: ContainerCreateRequest, storageOptions: [String: String]) throws
+        -> [UInt8]
+    {
+        let encoded = try JSONEncoder().encode(request)
+        guard !storageOptions.isEmpty,
+            var object = try JSONSerialization.jsonObject(with: encoded) as? [String: Any]
+        else { return Array(encoded) }
+        var hostConfig = object["HostConfig"] as? [String: Any] ?? [:]
+        hostConfig["StorageOpt"] = storageOptions
+        object["HostConfig"] = hostConfig
+        return Array(try JSONSerialization.data(withJSONObject: object))
+    }
 }

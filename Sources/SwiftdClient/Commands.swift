@@ -33,7 +33,7 @@ struct Commands {
         .init(names: ["-i", "--interactive"], takesValue: false),
         .init(names: ["-t", "--tty"], takesValue: false),
         .init(names: ["--detach-keys"], takesValue: true),
-    ] + networkFlags + storageFlags + resourceFlags + loggingFlags
+    ] + networkFlags + storageFlags + resourceFlags + loggingFlags + storageOptionFlags
 
     /// Builds the create request from `create`/`run` flags; returns it with the container name.
     func createRequest(_ arguments: [String]) throws -> (ContainerCreateRequest, String?, FlagParser) {
@@ -125,10 +125,13 @@ struct Commands {
     }
 
     /// Creates the container and returns its ID.
-    func createContainer(_ request: ContainerCreateRequest, name: String?) throws -> String {
+    func createContainer(
+        _ request: ContainerCreateRequest, name: String?, storageOptions: [String: String] = [:]
+    ) throws -> String {
         var path = "/containers/create"
         if let name { path += "?name=\(percentEncode(name))" }
-        var response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
+        let body = try createBody(request, storageOptions: storageOptions)
+        var response = try client.request("POST", path, json: body)
         // A 404 for a network or a linked container is not about the image.
         if response.status == 404, let image = request.Image,
             response.errorMessage.hasPrefix("No such image")
@@ -141,21 +144,21 @@ struct Commands {
                 let message = "\(response.errorMessage), and pulling it failed: \(failure.message)"
                 throw DaemonFailure(message: message, exitStatus: 125)
             }
-            response = try client.request("POST", path, json: Array(try JSONEncoder().encode(request)))
+            response = try client.request("POST", path, json: body)
         }
         if response.status >= 400 { throw DaemonFailure(message: response.errorMessage) }
         return try response.decode(ContainerCreateResponse.self).Id
     }
 
     func create(_ arguments: [String]) throws -> Int32 {
-        let (request, name, _) = try createRequest(arguments)
-        print(try createContainer(request, name: name))
+        let (request, name, flags) = try createRequest(arguments)
+        print(try createContainer(request, name: name, storageOptions: try storageOptions(flags)))
         return 0
     }
 
     func run(_ arguments: [String]) throws -> Int32 {
         let (request, name, flags) = try createRequest(arguments)
-        let id = try createContainer(request, name: name)
+        let id = try createContainer(request, name: name, storageOptions: try storageOptions(flags))
         if flags.bool("-d") {
             try startContainer(id, autoRemove: flags.bool("--rm"))
             print(id)
@@ -511,7 +514,8 @@ struct Commands {
         for change in flags.strings("-c") { query += "&changes=\(percentEncode(change))" }
         try streamProgress(
             "/images/create?\(query)", headers: [("Content-Type", "application/x-tar")],
-            upload: chunks(of: fd, subject: source), output: 1)
+            upload: chunks(of: fd, subject: source), drawsUpload: true,
+            uploadSize: remainingSize(of: fd), output: 1)
         return 0
     }
 

@@ -125,22 +125,94 @@ struct ProgressDisplay {
     }
 }
 
+/// The line that the client draws on a terminal while it sends an archive to the daemon, because
+/// the daemon sends no progress for the upload. The line shows the bytes sent so far, and a bar
+/// when the archive's size is known, redrawn in place with `ProgressDisplay`. Off a terminal it
+/// draws nothing.
+struct UploadProgress {
+    /// The bytes sent between two redraws, so that small reads from a pipe do not each redraw.
+    static let redrawInterval: Int64 = 512 * 1024
+
+    /// The archive's size in bytes, or nil when it is unknown (a pipe).
+    let total: Int64?
+    private var display: ProgressDisplay
+    private(set) var sent: Int64 = 0
+    /// The value of `sent` at the last redraw, or nil before the first one.
+    private var drawnAt: Int64?
+    private var finished = false
+
+    init(total: Int64?, isTerminal: Bool, columns: Int) {
+        self.total = total
+        display = ProgressDisplay(isTerminal: isTerminal, columns: columns)
+    }
+
+    /// Counts `count` more bytes sent and returns the text that redraws the line, or an empty
+    /// text off a terminal, after `finish()`, or when less than `redrawInterval` was sent since
+    /// the last redraw.
+    mutating func add(_ count: Int) -> String {
+        sent += Int64(count)
+        guard display.isTerminal, !finished, count > 0 else { return "" }
+        if let drawnAt, sent - drawnAt < Self.redrawInterval { return "" }
+        return draw()
+    }
+
+    /// Returns the text that draws the final count, if the line does not show it yet, and ends
+    /// the line. The text is empty off a terminal, when nothing was sent, and on a second call.
+    mutating func finish() -> String {
+        guard display.isTerminal, !finished else { return "" }
+        finished = true
+        guard sent > 0 else { return "" }
+        return (drawnAt == sent ? "" : draw()) + "\n"
+    }
+
+    private mutating func draw() -> String {
+        drawnAt = sent
+        var message = ProgressMessage(status: "Uploading")
+        message.progressDetail = .init(current: sent, total: total)
+        return display.render(message)
+    }
+}
+
 extension Commands {
     /// Sends a POST whose response is a JSON progress stream and draws each message on
-    /// `output` (a file descriptor, or nil to draw nothing) with `ProgressDisplay`.
+    /// `output` (a file descriptor, or nil to draw nothing) with `ProgressDisplay`. With
+    /// `drawsUpload`, the upload's own progress is drawn first with `UploadProgress`, with a bar
+    /// when `uploadSize` (in bytes) is known.
     ///
     /// - Throws: `DaemonFailure` (exit status 1) with the daemon's message for an error
     ///   response or an `error` message inside the stream.
     func streamProgress(
         _ path: String, headers: [(String, String)] = [],
-        upload: (() throws -> [UInt8]?)? = nil, output: Int32?
+        upload: (() throws -> [UInt8]?)? = nil, drawsUpload: Bool = false, uploadSize: Int64? = nil,
+        output: Int32?
     ) throws {
         let isTerminal = output.map { isatty($0) == 1 } ?? false
         let columns = output.flatMap { Sockets.windowSize($0)?.columns } ?? 200
         var display = ProgressDisplay(isTerminal: isTerminal, columns: columns)
         var lines = ProgressLines()
         var streamError: String?
-        let response = try client.stream("POST", path, headers: headers, upload: upload) {
+        var sending = upload
+        var uploadProgress: UploadProgress?
+        if let upload, let output, drawsUpload {
+            uploadProgress = UploadProgress(
+                total: uploadSize, isTerminal: isTerminal, columns: columns)
+            // The client sends the whole body before it reads the response, so the line ends
+            // before the first response message is drawn.
+            sending = {
+                let chunk = try upload()
+                let text =
+                    if let chunk { uploadProgress?.add(chunk.count) } else { uploadProgress?.finish() }
+                if let text, !text.isEmpty { try? FileSystem.writeAll(output, Array(text.utf8)) }
+                return chunk
+            }
+        }
+        defer {
+            // After a failed upload, the error goes below the line.
+            if let output, let text = uploadProgress?.finish(), !text.isEmpty {
+                try? FileSystem.writeAll(output, Array(text.utf8))
+            }
+        }
+        let response = try client.stream("POST", path, headers: headers, upload: sending) {
             bytes in
             lines.feed(bytes) { message in
                 if let error = message.errorDetail?.message ?? message.error {
@@ -156,4 +228,13 @@ extension Commands {
         }
         if let streamError { throw DaemonFailure(message: streamError, exitStatus: 1) }
     }
+}
+
+/// Returns the bytes left to read from `descriptor` when it is a regular file (a named archive,
+/// or standard input redirected from one), or nil for a pipe, socket or terminal.
+func remainingSize(of descriptor: Int32) -> Int64? {
+    var info = stat()
+    guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+    let offset = lseek(descriptor, 0, SEEK_CUR)
+    return Int64(info.st_size) - Int64(max(offset, 0))
 }

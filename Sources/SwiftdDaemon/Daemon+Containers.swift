@@ -142,6 +142,7 @@ extension Daemon {
         try validateRestartPolicy(hostConfig)
         _ = try terminalSize(hostConfig.ConsoleSize)
         try validateResources(&hostConfig)
+        let storageOptions = try storageOptions(createBody: body)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""
@@ -200,7 +201,7 @@ extension Daemon {
         try add(container)
         do {
             try FileSystem.createDirectory(directory, mode: 0o710)
-            try graph.createContainerLayer(id: id, imageID: image.id)
+            try graph.createContainerLayer(id: id, imageID: image.id, options: storageOptions)
             try container.save()
         } catch {
             forget(container)

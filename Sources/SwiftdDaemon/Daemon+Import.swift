@@ -11,8 +11,7 @@ extension Daemon {
     ///
     /// As with dockerd, a body import sends no progress: every error, a broken archive too, is
     /// the response's status, which clients such as docker-py check instead of the stream.
-    /// Nothing is stored on an error.
-    /// TODO: the swiftd client could draw the upload's progress itself on a terminal.
+    /// Nothing is stored on an error. The swiftd client draws the upload's progress itself.
     func importImage(_ job: Job) async throws {
         guard let source = job.environment["fromSrc"] else {
             throw SwiftdError(.unsupported, "pulling images (fromImage) is not supported yet; use fromSrc=- to import")

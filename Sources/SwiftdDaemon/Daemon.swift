@@ -44,7 +44,10 @@ final class Daemon: Sendable {
         self.log = log
         try FileSystem.createDirectory("\(configuration.root)/containers", mode: 0o710)
         try FileSystem.createDirectory(configuration.execRoot, mode: 0o700)
-        graph = try Graph(root: configuration.root, driver: try Self.storageDriver(configuration, log))
+        let driver = try Self.storageDriver(configuration, log)
+        graph = try Graph(
+            root: configuration.root, driver: driver,
+            options: StorageOptions(daemonOptions: configuration.storageOptions, driver: driver))
         // Spooled uploads of a daemon that was killed: nothing refers to them.
         try? FileSystem.removeTree("\(configuration.root)/tmp")
         volumes = try VolumeStore(directory: "\(configuration.root)/volumes")

@@ -30,6 +30,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var dns: [String] = []
     public var dnsSearch: [String] = []
     public var storageDriver: String?
+    /// The `--storage-opt` options as given, `KEY=VALUE` each; `StorageOptions` parses them.
     public var storageOptions: [String] = []
     public var execDriver = "native"
     public var selinuxEnabled = false

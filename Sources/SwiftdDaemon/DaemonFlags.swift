@@ -71,7 +71,7 @@ struct DaemonFlag: Sendable {
         DaemonFlag(names: ["--storage-driver", "-s"], key: "storage-driver", kind: .string, valueName: "NAME",
             help: "Storage driver: overlay2 (the default where overlay mounts work) or vfs") { config, value in config.storageDriver = value },
         DaemonFlag(names: ["--storage-opt"], key: "storage-opts", kind: .list, valueName: "KEY=VALUE",
-            help: "Storage driver option (repeatable)") { config, value in config.storageOptions.append(value) },
+            help: "Storage driver option (repeatable): overlay2.size for overlay2 or size for vfs sets the default size limit of each container's writable layer, such as 10G; it needs project quotas") { config, value in config.storageOptions.append(value) },
         DaemonFlag(names: ["--exec-driver", "-e"], key: "exec-driver", kind: .string, valueName: "NAME",
             help: "Exec driver; only native (default)") { config, value in config.execDriver = value },
         DaemonFlag(names: ["--selinux-enabled"], key: "selinux-enabled", kind: .bool, valueName: "",
@@ -304,11 +304,21 @@ extension DaemonConfiguration {
         if let driver = storageDriver, StorageDriver(rawValue: driver) == nil {
             throw ConfigurationError("invalid --storage-driver \(driver): use overlay2 or vfs")
         }
-        if let option = storageOptions.first {
-            // TODO: size quotas (overlay2.size, vfs.size) need project quotas on the backing
-            // file system; no other option of dockerd's drivers applies to swiftd's.
-            throw ConfigurationError(
-                "invalid --storage-opt \(option): the \(storageDriver ?? "overlay2") driver takes no options")
+        // Without -s the driver is found at start-up, so the options of either driver pass
+        // here. The graph checks them again for the driver it gets.
+        let drivers = storageDriver.flatMap(StorageDriver.init(rawValue:)).map { [$0] } ?? [.overlay2, .vfs]
+        for option in storageOptions {
+            var firstError: SwiftdError?
+            for driver in drivers {
+                do {
+                    _ = try StorageOptions(daemonOptions: [option], driver: driver)
+                    firstError = nil
+                    break
+                } catch let error as SwiftdError {
+                    firstError = firstError ?? error
+                }
+            }
+            if let firstError { throw ConfigurationError("invalid --storage-opt \(option): \(firstError.message)") }
         }
         do {
             _ = try LogOptions(driver: logDriver, config: logOptions)

@@ -7,17 +7,22 @@ import SwiftdSystem
 extension Graph {
     /// Creates the container's overlay2 directory (`diff/` as upperdir, `work/`, `merged/`) on
     /// top of the image's layers, and records which image it uses (so `deleteImage` refuses
-    /// to remove that image).
+    /// to remove that image). A size in `options`, else in the graph's options, limits what
+    /// the container writes (and, under vfs, its copy of the image) with a project quota.
     ///
     /// - Throws: `SwiftdError(.notFound)` for an unknown image, `.conflict` when a layer for
-    ///   `id` exists, `.invalidArgument` for an ID that is not a plain name;
-    ///   `SystemCallError` on a file-system failure.
-    public func createContainerLayer(id: String, imageID: String) throws {
+    ///   `id` exists, `.invalidArgument` for an ID that is not a plain name or for a size
+    ///   where the file system has no project quotas; `SystemCallError` on a file-system
+    ///   failure.
+    public func createContainerLayer(
+        id: String, imageID: String, options: StorageOptions? = nil
+    ) throws {
         guard !id.isEmpty, !id.contains("/"), !id.hasPrefix("."), !id.hasPrefix("tmp-"),
             id != "l"
         else {
             throw SwiftdError(.invalidArgument, "invalid container layer ID \"\(id)\"")
         }
+        let size = try sizeLimit(options)
         let temporary = overlayRoot + "/tmp-" + id
         if driver == .vfs {
             // The copy is made outside the lock: it takes as long as the image is big.
@@ -29,6 +34,9 @@ extension Graph {
             }
             do {
                 try FileSystem.createDirectory(temporary + "/rootfs", mode: 0o755)
+                if size > 0 {
+                    try state.withLock { try limit([temporary + "/rootfs"], to: size, &$0) }
+                }
                 try createInitLayer(temporary + "/init")
                 try composeLayers(layers + [temporary + "/init"], into: temporary + "/rootfs")
             } catch {
@@ -46,6 +54,10 @@ extension Graph {
                 if driver == .overlay2 {
                     for part in ["diff", "work", "merged"] {
                         try FileSystem.createDirectory(temporary + "/" + part, mode: 0o755)
+                    }
+                    // The upper and work directories: overlayfs writes nowhere else.
+                    if size > 0 {
+                        try limit([temporary + "/diff", temporary + "/work"], to: size, &state)
                     }
                     try createInitLayer(temporary + "/init")
                 }
@@ -65,18 +77,48 @@ extension Graph {
         }
     }
 
-    /// The files the daemon bind-mounts over in every container. The init layer contains them
-    /// empty, as dockerd's init layer does (moby `daemon/initlayer/setup_unix.go`), so their
-    /// mount points are no change of the container. `diff` and `commit` leave them out.
-    static let initLayerFiles = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+    /// The entries of every container's init layer, the read-only layer between the image and
+    /// the container's own. They are the mount points and files that the container's mounts
+    /// cover, and `/.dockerenv` and `/etc/mtab`, as in dockerd's init layer (moby
+    /// `daemon/initlayer/setup_unix.go`). Because they are below the container's layer, `diff`
+    /// and `commit` leave them out; `export` writes the merged view and includes them, as
+    /// `docker export` does.
+    static let initLayerEntries: [(path: String, kind: InitLayerEntry)] = [
+        ("/.dockerenv", .emptyFile),
+        ("/dev/console", .emptyFile),
+        ("/dev/pts", .directory),
+        ("/dev/shm", .directory),
+        ("/etc/hostname", .emptyFile),
+        ("/etc/hosts", .emptyFile),
+        ("/etc/mtab", .symbolicLink(to: "/proc/mounts")),
+        ("/etc/resolv.conf", .emptyFile),
+        ("/proc", .directory),
+        ("/sys", .directory),
+    ]
 
-    /// Creates the init layer directory at `path` with `initLayerFiles` as empty files.
+    /// Creates the init layer directory at `path` with `initLayerEntries`. Directories and
+    /// files get mode 0755 (less the umask), as dockerd gives them.
     ///
-    /// NOTE: its `/etc` directory hides an image's `/etc` that is a symbolic link.
+    /// NOTE: its `/etc` and `/dev` directories hide an image's `/etc` or `/dev` that is a
+    /// symbolic link, and its `/etc/mtab` hides the image's.
     private func createInitLayer(_ path: String) throws {
-        try FileSystem.createDirectory(path + "/etc", mode: 0o755)
-        for file in Self.initLayerFiles {
-            try FileSystem.writeAtomically(path + file, [], mode: 0o644)
+        try FileSystem.createDirectory(path, mode: 0o755)
+        for (entry, kind) in Self.initLayerEntries {
+            let target = path + entry
+            try FileSystem.createDirectory(FileSystem.parent(of: target), mode: 0o755)
+            switch kind {
+            case .directory:
+                try FileSystem.createDirectory(target, mode: 0o755)
+            case .emptyFile:
+                let descriptor = try retryingInterrupts("open", target) {
+                    open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+                }
+                close(descriptor)
+            case .symbolicLink(let destination):
+                if symlink(destination, target) != 0 {
+                    throw SystemCallError(call: "symlink", subject: target, errno: errno)
+                }
+            }
         }
     }
 
@@ -213,4 +255,11 @@ extension Graph {
         }
         return lower
     }
+}
+
+/// The kind of one entry of a container's init layer.
+enum InitLayerEntry: Sendable {
+    case directory
+    case emptyFile
+    case symbolicLink(to: String)
 }

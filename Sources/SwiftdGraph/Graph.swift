@@ -18,22 +18,56 @@ public final class Graph: Sendable {
     public let root: String
     /// The driver for containers created from now on; each container layer records its own.
     public let driver: StorageDriver
+    /// The daemon's storage options, the defaults of every container layer.
+    public let options: StorageOptions
+    /// The project quotas of the file system under `overlay2/`, or nil where it has none.
+    let projectQuota: ProjectQuota?
+    /// The reason that the file system under `overlay2/` has no project quotas, or nil where it
+    /// has them.
+    public let projectQuotaUnsupportedReason: String?
     let state: Mutex<GraphState>
 
     /// Opens or creates the store under `root`, loads the index, and removes half-written
     /// leftovers of a crash: temporary files and directories, layer directories with no
     /// record, dangling short links, and tags of missing images.
     ///
-    /// - Throws: `SystemCallError` when a directory cannot be created or read.
-    public init(root: String, driver: StorageDriver = .overlay2) throws {
+    /// It also finds out whether the file system under `overlay2/` enforces project quotas,
+    /// which size limits need.
+    ///
+    /// - Throws: `SwiftdError(.invalidArgument)` when `options` sets a size but the file
+    ///   system has no project quotas; `SystemCallError` when a directory cannot be created or
+    ///   read.
+    public init(
+        root: String, driver: StorageDriver = .overlay2, options: StorageOptions = StorageOptions()
+    ) throws {
         self.root = root
         self.driver = driver
+        self.options = options
         for directory in [
             "image/content/sha256", "layers/sha256", "layers/containers", "overlay2/l",
         ] {
             try FileSystem.createDirectory(root + "/" + directory, mode: 0o700)
         }
-        state = Mutex(try GraphState.load(root: root))
+        var state = try GraphState.load(root: root)
+        do {
+            let quota = try ProjectQuota(directory: root + "/overlay2")
+            state.nextProjectID = try Self.nextProjectID(root + "/overlay2", state)
+            projectQuota = quota
+            projectQuotaUnsupportedReason = nil
+        } catch {
+            projectQuota = nil
+            projectQuotaUnsupportedReason = (error as? SwiftdError)?.message ?? "\(error)"
+        }
+        if let reason = projectQuotaUnsupportedReason, (options.size ?? 0) > 0 {
+            // dockerd's messages for overlay2.size and vfs's size.
+            throw SwiftdError(
+                .invalidArgument,
+                driver == .overlay2
+                    ? "Storage option overlay2.size not supported. Filesystem does not support "
+                        + "Project Quota: \(reason)"
+                    : "Filesystem does not support, or has not enabled quotas: \(reason)")
+        }
+        self.state = Mutex(state)
     }
 
     var overlayRoot: String { root + "/overlay2" }
@@ -60,6 +94,8 @@ struct GraphState: Sendable {
     var containers: [String: ContainerRecord] = [:]
     /// Containers whose rootfs this process mounted.
     var mounted: Set<String> = []
+    /// The project ID that the next container layer with a size limit gets.
+    var nextProjectID: UInt32 = 1
 
     static func load(root: String) throws -> GraphState {
         var state = GraphState()
@@ -127,7 +163,8 @@ struct GraphState: Sendable {
         let overlay = root + "/overlay2"
         var known = Set(layers.values.map(\.cacheID))
         known.formUnion(containers.keys)
-        for name in try FileSystem.list(overlay) where name != "l" && !known.contains(name) {
+        known.formUnion(["l", ProjectQuota.deviceName])
+        for name in try FileSystem.list(overlay) where !known.contains(name) {
             if Mounts.mountPoints(under: overlay + "/" + name).isEmpty {
                 try FileSystem.removeTree(overlay + "/" + name)
             }

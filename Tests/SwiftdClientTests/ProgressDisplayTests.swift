@@ -94,4 +94,51 @@ struct ProgressDisplayTests {
     func humanSizes(bytes: Int64, text: String) {
         #expect(ProgressDisplay.humanSize(bytes) == text)
     }
+
+    @Test("upload line redrawn every 512 KiB")
+    func uploadRedrawsInPlace() {
+        var progress = UploadProgress(total: 2_000_000, isTerminal: true, columns: 120)
+        let clear = "\u{1b}[1K\u{1b}[K\r"
+        let half = "[" + String(repeating: "=", count: 25) + ">" + String(repeating: " ", count: 25) + "] "
+        #expect(progress.add(1_000_000) == "\(clear)Uploading \(half)     1MB/2MB\r")
+        // Less than 512 KiB since the last redraw: nothing new is drawn.
+        #expect(progress.add(100_000) == "")
+        let full = "[" + String(repeating: "=", count: 40) + ">" + String(repeating: " ", count: 10) + "] "
+        #expect(progress.add(500_000) == "\(clear)Uploading \(full)   1.6MB/2MB\r")
+        #expect(progress.sent == 1_600_000)
+        // The line shows the final count already, so finishing only ends it.
+        #expect(progress.finish() == "\n")
+        #expect(progress.finish() == "")
+        #expect(progress.add(400_000) == "")
+    }
+
+    @Test("upload finish draws last count")
+    func uploadFinishDrawsLastCount() {
+        var progress = UploadProgress(total: 1_001_000, isTerminal: true, columns: 80)
+        #expect(progress.add(1_000_000) == "\u{1b}[1K\u{1b}[K\rUploading      1MB/1.001MB\r")
+        #expect(progress.add(1000) == "")
+        #expect(progress.finish() == "\u{1b}[1K\u{1b}[K\rUploading  1.001MB/1.001MB\r\n")
+    }
+
+    @Test("upload of unknown size shows count")
+    func uploadOfUnknownSize() {
+        var progress = UploadProgress(total: nil, isTerminal: true, columns: 120)
+        #expect(progress.add(2_500_000) == "\u{1b}[1K\u{1b}[K\rUploading    2.5MB\r")
+        #expect(progress.finish() == "\n")
+    }
+
+    @Test("upload draws nothing off a terminal")
+    func uploadOffTerminal() {
+        var progress = UploadProgress(total: 2_000_000, isTerminal: false, columns: 120)
+        #expect(progress.add(1_000_000) == "")
+        #expect(progress.add(1_000_000) == "")
+        #expect(progress.finish() == "")
+        #expect(progress.sent == 2_000_000)
+    }
+
+    @Test("empty upload draws nothing")
+    func emptyUpload() {
+        var progress = UploadProgress(total: 0, isTerminal: true, columns: 120)
+        #expect(progress.finish() == "")
+    }
 }

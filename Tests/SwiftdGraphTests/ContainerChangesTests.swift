@@ -157,4 +157,59 @@ struct ContainerChangesTests {
         let copy = try graph.mountContainer(id: "o2")
         #expect(try FileSystem.list(copy + "/dir") == ["new"])
     }
+
+    @Test("init layer outside diff and commit", arguments: StorageDriver.allCases)
+    func initLayer(driver: StorageDriver) throws {
+        let work = try TemporaryDirectory("init-layer")
+        defer { work.remove() }
+        let graph = try Graph(root: work.path + "/root", driver: driver)
+        defer { graph.unmountAll() }
+        var base = TarBuilder()
+        base.add("bin/", .directory, mode: 0o755)
+        base.add("bin/tool", data: [1], mode: 0o755)
+        try base.write(to: work.path + "/base.tar")
+        let layer = try graph.importLayer(fromFile: work.path + "/base.tar")
+        let image = try graph.createImage(ImageConfig(rootfs: .init(diffIDs: [layer.diffID])))
+        try graph.createContainerLayer(id: "i1", imageID: image.id)
+        defer { try? graph.removeContainerLayer(id: "i1") }
+        let rootfs = try graph.mountContainer(id: "i1")
+
+        for directory in ["/dev/pts", "/dev/shm", "/proc", "/sys"] {
+            #expect(FileSystem.isDirectory(rootfs + directory), "\(directory) is no directory")
+        }
+        let files = ["/.dockerenv", "/dev/console", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+        for file in files {
+            var info = stat()
+            #expect(lstat(rootfs + file, &info) == 0, "\(file) is missing")
+            #expect((info.st_mode & S_IFMT) == S_IFREG, "\(file) is no regular file")
+            #expect(info.st_size == 0, "\(file) is not empty")
+        }
+        let mtab = try FileManager.default.destinationOfSymbolicLink(atPath: rootfs + "/etc/mtab")
+        #expect(mtab == "/proc/mounts")
+        #expect(try graph.changes(containerID: "i1").isEmpty)
+
+        // A new file beside the init layer's files is the only change, and all a commit keeps.
+        try FileSystem.write(rootfs + "/etc/motd", "hello")
+        #expect(
+            try graph.changes(containerID: "i1").map(\.description) == ["C /etc", "A /etc/motd"])
+        let committed = try graph.commit(containerID: "i1")
+        let newLayer = try graph.layerDirectory(committed.diffIDs[1])
+        #expect(try FileSystem.list(newLayer) == ["etc"])
+        #expect(try FileSystem.list(newLayer + "/etc") == ["motd"])
+
+        // Export writes the merged view, init layer included, as docker export does.
+        try graph.export(containerID: "i1", to: work.path + "/export.tar")
+        let names = Set(
+            try run("/usr/bin/tar", ["-tf", work.path + "/export.tar"])
+                .split(separator: "\n")
+                .map { line in
+                    var name = Substring(line)
+                    if name.hasPrefix("./") { name = name.dropFirst(2) }
+                    if name.hasSuffix("/") { name = name.dropLast() }
+                    return String(name)
+                })
+        for entry in files + ["/dev/pts", "/dev/shm", "/proc", "/sys", "/etc/mtab", "/etc/motd"] {
+            #expect(names.contains(String(entry.dropFirst())), "\(entry) is not exported")
+        }
+    }
 }
