@@ -90,6 +90,8 @@ public struct HostConfig: Codable, Sendable, Equatable {
     /// `no-new-privileges`, `seccomp=unconfined` or `seccomp=FILE CONTENTS`.
     public var SecurityOpt: [String]?
     public var ShmSize: Int64?
+    /// `--storage-opt`: options of the container's writable layer; `size` is the only one.
+    public var StorageOpt: [String: String]?
     /// The terminal's first size with `Tty`: `[height, width]`.
     public var ConsoleSize: [Int]?
     /// The logging driver; swiftd writes `json-file` logs.

@@ -66,20 +66,4 @@ extension Commands {
         }
         return options
     }
-
-    /// Encodes the create request with `storageOptions` as `HostConfig.StorageOpt`.
-    // NOTE: SwiftdAPI's `HostConfig` has no `StorageOpt` field, so the option is added to the
-    // encoded JSON.
-    func createBody(_ request: ContainerCreateRequest, storageOptions: [String: String]) throws
-        -> [UInt8]
-    {
-        let encoded = try JSONEncoder().encode(request)
-        guard !storageOptions.isEmpty,
-            var object = try JSONSerialization.jsonObject(with: encoded) as? [String: Any]
-        else { return Array(encoded) }
-        var hostConfig = object["HostConfig"] as? [String: Any] ?? [:]
-        hostConfig["StorageOpt"] = storageOptions
-        object["HostConfig"] = hostConfig
-        return Array(try JSONSerialization.data(withJSONObject: object))
-    }
 }

@@ -117,6 +117,8 @@ struct Commands {
         try applyStorageFlags(flags, to: &hostConfig)
         try applyResourceFlags(flags, to: &hostConfig)
         try applyLoggingFlags(flags, to: &hostConfig)
+        let storageOptions = try storageOptions(flags)
+        if !storageOptions.isEmpty { hostConfig.StorageOpt = storageOptions }
         request.HostConfig = hostConfig
         request.AttachStdout = !flags.bool("-d")
         request.AttachStderr = !flags.bool("-d")
@@ -125,12 +127,10 @@ struct Commands {
     }
 
     /// Creates the container and returns its ID.
-    func createContainer(
-        _ request: ContainerCreateRequest, name: String?, storageOptions: [String: String] = [:]
-    ) throws -> String {
+    func createContainer(_ request: ContainerCreateRequest, name: String?) throws -> String {
         var path = "/containers/create"
         if let name { path += "?name=\(percentEncode(name))" }
-        let body = try createBody(request, storageOptions: storageOptions)
+        let body = Array(try JSONEncoder().encode(request))
         var response = try client.request("POST", path, json: body)
         // A 404 for a network or a linked container is not about the image.
         if response.status == 404, let image = request.Image,
@@ -151,14 +151,14 @@ struct Commands {
     }
 
     func create(_ arguments: [String]) throws -> Int32 {
-        let (request, name, flags) = try createRequest(arguments)
-        print(try createContainer(request, name: name, storageOptions: try storageOptions(flags)))
+        let (request, name, _) = try createRequest(arguments)
+        print(try createContainer(request, name: name))
         return 0
     }
 
     func run(_ arguments: [String]) throws -> Int32 {
         let (request, name, flags) = try createRequest(arguments)
-        let id = try createContainer(request, name: name, storageOptions: try storageOptions(flags))
+        let id = try createContainer(request, name: name)
         if flags.bool("-d") {
             try startContainer(id, autoRemove: flags.bool("--rm"))
             print(id)

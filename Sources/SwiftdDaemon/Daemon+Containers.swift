@@ -142,7 +142,7 @@ extension Daemon {
         try validateRestartPolicy(hostConfig)
         _ = try terminalSize(hostConfig.ConsoleSize)
         try validateResources(&hostConfig)
-        let storageOptions = try storageOptions(createBody: body)
+        let storageOptions = try storageOptions(hostConfig)
 
         let id = randomID()
         var name = job.environment["name"] ?? ""
