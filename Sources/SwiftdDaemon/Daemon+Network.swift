@@ -353,8 +353,8 @@ extension Daemon {
             spec.environment += ContainerFiles.linkEnvironment(
                 alias: alias, parentName: record.name, childIP: endpoint.ipAddress, ports: ports,
                 childEnvironment: child.record.config.Env)
-            let names = alias == child.name ? [alias] : [alias, child.name]
-            extraHosts.append(.init(address: endpoint.ipAddress, names: names))
+            // Docker 1.2's line for a link: the child's address and the alias alone.
+            extraHosts.append(.init(address: endpoint.ipAddress, names: [alias]))
             links.append((endpoint, ports))
         }
 
@@ -500,8 +500,9 @@ extension Daemon {
 
     /// Publishes the ports of a starting container. A host port in use is a server error with
     /// dockerd's message, "driver failed programming external connectivity on endpoint NAME
-    /// (ID): Bind for 0.0.0.0:8080 failed: port is already allocated", where the endpoint ID is
-    /// the host end of the veth.
+    /// (ID): Bind for 0.0.0.0:8080 failed: port is already allocated" when another container
+    /// holds it, or "… (ID): Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind:
+    /// address already in use" when another program does.
     ///
     /// - Throws: `SwiftdError` (`internalError`) for a host port in use; what
     ///   `BridgeDriver.publish` throws otherwise.
@@ -517,7 +518,7 @@ extension Daemon {
             throw SwiftdError(
                 .internalError,
                 "driver failed programming external connectivity on endpoint \(name) "
-                    + "(\(endpoint.hostInterface)): \(error.message)")
+                    + "(\(endpoint.endpointID)): \(error.message)")
         }
     }
 
@@ -589,8 +590,7 @@ extension Daemon {
             guard let child = try? self.container(childName), child.isRunning,
                 let endpoint = child.record.endpoint
             else { continue }
-            let names = alias == child.name ? [alias] : [alias, child.name]
-            extra.append(.init(address: endpoint.ipAddress, names: names))
+            extra.append(.init(address: endpoint.ipAddress, names: [alias]))
         }
         let text = Self.hostsText(
             hostname: current.config.Hostname, domainname: current.config.Domainname,
@@ -719,7 +719,7 @@ extension Daemon {
             let endpoint = attachment.endpoint
             var settings = EndpointSettings(
                 NetworkID: networkID(attachment.network),
-                EndpointID: endpoint?.hostInterface ?? "", Gateway: endpoint?.gateway ?? "",
+                EndpointID: endpoint?.endpointID ?? "", Gateway: endpoint?.gateway ?? "",
                 IPAddress: endpoint?.ipAddress ?? "", IPPrefixLen: endpoint?.prefixLength ?? 0,
                 MacAddress: endpoint?.macAddress ?? "")
             settings.Aliases = attachment.aliases
@@ -835,7 +835,7 @@ extension Daemon {
                 json: job.environment["filters"], allowed: ["label", "label!", "until"])
             let until = try Self.pruneCutoff(filters["until"] ?? [])
             var deleted: [String] = []
-            for record in networks.records where users(of: record).isEmpty {
+            for record in networks.records where endpointHolders(of: record).isEmpty {
                 guard filters.labelsMatch(record.labels) else { continue }
                 // Only networks created at or before the cutoff go, as in dockerd.
                 if let until, let created = parseTimestamp(record.created), created > until {
@@ -860,28 +860,30 @@ extension Daemon {
         }
     }
 
-    /// Removes a user-defined network that no container uses.
+    /// Removes a user-defined network that no running container is connected to.
     ///
-    /// - Throws: `SwiftdError`: `invalidArgument` for a built-in network, `notFound` for an
-    ///   unknown one, `forbidden` while a container uses it.
+    /// As in dockerd, containers that are created or stopped have no endpoints, so they do not
+    /// keep the network: it is removed, and their next start fails with "network NAME not
+    /// found" until they are disconnected from it.
+    ///
+    /// - Throws: `SwiftdError`: `forbidden` for a built-in network or while a running container
+    ///   is connected, with dockerd's messages; `notFound` for an unknown network.
     private func removeNetwork(_ reference: String) throws {
         if NetworkRegistry.reservedNames.contains(reference)
             || networks.builtinName(matching: reference) != nil
         {
-            throw SwiftdError(
-                .invalidArgument,
-                "\(reference) is a pre-defined network and cannot be removed")
+            let name = networks.builtinName(matching: reference) ?? reference
+            throw SwiftdError(.forbidden, "\(name) is a pre-defined network and cannot be removed")
         }
         guard let found = networks.lookUp(reference) else {
             throw SwiftdError(.notFound, "network \(reference) not found")
         }
-        let users = users(of: found.record)
-        guard users.isEmpty else {
-            // dockerd returns 403 here, because libnetwork's ActiveEndpointsError is Forbidden.
+        guard endpointHolders(of: found.record).isEmpty else {
+            // dockerd 26's message; libnetwork's ActiveEndpointsError is Forbidden, so 403.
             throw SwiftdError(
                 .forbidden,
                 "error while removing network: network \(found.record.name) id "
-                    + "\(found.record.id) has active endpoints (\(users.joined(separator: ", ")))")
+                    + "\(found.record.id) has active endpoints")
         }
         try networks.remove(found.record.id)
         events.emit(
@@ -889,12 +891,11 @@ extension Daemon {
             attributes: ["name": found.record.name, "type": "bridge"])
     }
 
-    /// Returns the names of the containers, running or not, that are on the network.
-    private func users(of record: NetworkRecord) -> [String] {
+    /// Returns the names of the containers that have an endpoint on the network: those that
+    /// run (or are paused) while connected to it.
+    private func endpointHolders(of record: NetworkRecord) -> [String] {
         allContainers().filter { container in
-            let containerRecord = container.record
-            return containerRecord.networkName == record.name
-                || containerRecord.attachments.contains { $0.network == record.name }
+            container.record.connectedEndpoints.contains { $0.network == record.name }
         }.map(\.name)
     }
 
@@ -909,7 +910,7 @@ extension Daemon {
                 })?.endpoint
             else { continue }
             result[container.id] = NetworkContainer(
-                Name: record.name, EndpointID: endpoint.hostInterface,
+                Name: record.name, EndpointID: endpoint.endpointID,
                 MacAddress: endpoint.macAddress,
                 IPv4Address: "\(endpoint.ipAddress)/\(endpoint.prefixLength)")
         }

@@ -94,7 +94,18 @@ extension Daemon {
     /// - Throws: `SwiftdError`: `notFound` for an unknown network; `forbidden` if the
     ///   container is not on the network; `conflict` while the container starts or stops.
     func disconnect(_ container: Container, from reference: String) throws {
-        let name = try bridgeNetworkName(reference)
+        let name: String
+        do {
+            name = try bridgeNetworkName(reference)
+        } catch let error as SwiftdError where error.kind == .notFound {
+            // A network removed while the container did not run stays in its record, and
+            // would fail its next start: it can still be disconnected.
+            let stale = container.record.attachments.contains {
+                $0.network == reference && $0.endpoint == nil
+            }
+            guard stale else { throw error }
+            name = reference
+        }
         try withNetworkChange(container) { record in
             guard let attachment = record.attachments.first(where: { $0.network == name }) else {
                 throw SwiftdError(
@@ -159,7 +170,8 @@ extension Daemon {
     /// Answers a question that the embedded DNS server of container `id` received: the names,
     /// aliases and short IDs of the running containers on the user-defined networks it is on,
     /// and reverse lookups in those networks' subnets. Any other name without a dot does not
-    /// exist; other names go to the upstream servers.
+    /// exist; other names go to the upstream servers, unless the container is only on internal
+    /// networks, which gets SERVFAIL for them.
     ///
     /// `joining` names the networks of a container that is starting: its process may send
     /// queries before its record shows it running with its endpoints.
@@ -182,7 +194,11 @@ extension Daemon {
         }
         let name = question.name
         if let address = DNSMessage.reverseLookupAddress(name) {
-            return reverseLookup(address, question, members: members, shared: shared)
+            let answer = reverseLookup(address, question, members: members, shared: shared)
+            guard answer == .forward, !hasExternalAccess(asker, joining: joining) else {
+                return answer
+            }
+            return .serverFailure
         }
         var addresses: [String] = []
         for member in members {
@@ -200,9 +216,22 @@ extension Daemon {
                 question.type == DNSMessage.typeA || question.type == DNSMessage.typeANY
             return .records(wantsAddresses ? addresses.compactMap(DNSAnswer.address) : [])
         }
-        // TODO: a container only on internal networks should not have names forwarded, as
-        // Docker's server does not; swiftd forwards them from the host's namespace.
-        return name.contains(".") ? .forward : .nameError
+        guard name.contains(".") else { return .nameError }
+        return hasExternalAccess(asker, joining: joining) ? .forward : .serverFailure
+    }
+
+    /// Returns true if the container is on a network that is not internal, so that its
+    /// embedded DNS server may forward queries from the host's namespace. As dockerd's
+    /// resolver does, one only on internal networks gets no answer from outside.
+    ///
+    /// NOTE: dockerd still forwards such queries from the container's own namespace to servers
+    /// that are not the host's loopback; swiftd's server forwards from the host's namespace
+    /// only, so it forwards nothing for such a container.
+    private func hasExternalAccess(_ record: ContainerRecord?, joining: Set<String>) -> Bool {
+        let names =
+            record?.state.Running == true
+            ? (record?.connectedEndpoints ?? []).map(\.network) : Array(joining)
+        return names.contains { (try? bridgeDriver(named: $0).isInternal) == false }
     }
 
     /// Answers a PTR question for an address in the subnet of a shared network with
