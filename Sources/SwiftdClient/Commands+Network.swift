@@ -14,11 +14,13 @@ extension Commands {
         .init(names: ["--add-host"], takesValue: true),
         .init(names: ["--network-alias"], takesValue: true),
         .init(names: ["--ip"], takesValue: true),
+        .init(names: ["--mac-address"], takesValue: true),
     ]
 
     /// Puts the network flags into the create request: `-p` into `PortBindings` and
-    /// `ExposedPorts`, `--expose` into `ExposedPorts`, `--network-alias` and `--ip` into the
-    /// `NetworkingConfig` entry of the `--network` network, and the rest into `HostConfig`.
+    /// `ExposedPorts`, `--expose` into `ExposedPorts`, `--network-alias`, `--ip`,
+    /// `--mac-address` and the links of a user-defined network into the `NetworkingConfig`
+    /// entry of the `--network` network, and the rest into `HostConfig`.
     ///
     /// - Throws: `UsageFailure` for a malformed `-p` or `--expose`.
     func applyNetworkFlags(
@@ -46,11 +48,17 @@ extension Commands {
         hostConfig.DnsSearch = list("--dns-search")
         hostConfig.DnsOptions = list("--dns-option")
         hostConfig.ExtraHosts = try list("--add-host")?.map(Self.parseExtraHost)
+        let network = hostConfig.NetworkMode ?? "default"
+        let isUserNetwork = !["default", "bridge", "host", "none"].contains(network)
+            && !network.hasPrefix("container:")
+        // As the docker CLI does, links on a user-defined network also go to its endpoint,
+        // where the daemon makes them aliases of its DNS server.
         let settings = EndpointConfig(
             Aliases: list("--network-alias"),
-            IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) })
+            IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) },
+            Links: isUserNetwork ? list("--link") : nil,
+            MacAddress: flags.string("--mac-address"))
         if settings != EndpointConfig() {
-            let network = hostConfig.NetworkMode ?? "default"
             request.NetworkingConfig = NetworkingConfig(EndpointsConfig: [network: settings])
         }
     }
@@ -395,11 +403,12 @@ extension Commands {
         return result
     }
 
-    /// `network connect [--alias NAME]… [--ip ADDRESS] NETWORK CONTAINER`.
+    /// `network connect [--alias NAME]… [--ip ADDRESS] [--link NAME:ALIAS]… NETWORK CONTAINER`.
     private func networkConnect(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([
             .init(names: ["--alias"], takesValue: true),
             .init(names: ["--ip"], takesValue: true),
+            .init(names: ["--link"], takesValue: true),
         ])
         try flags.parse(arguments)
         guard flags.positional.count == 2 else {
@@ -411,7 +420,8 @@ extension Commands {
             Container: flags.positional[1],
             EndpointConfig: EndpointConfig(
                 Aliases: aliases.isEmpty ? nil : aliases,
-                IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) }))
+                IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) },
+                Links: flags.strings("--link").isEmpty ? nil : flags.strings("--link")))
         _ = try call(
             "POST", "/networks/\(percentEncode(flags.positional[0]))/connect",
             json: Array(try JSONEncoder().encode(request)))

@@ -141,8 +141,14 @@ extension Daemon {
                     "conflicting options: port exposing and the container type network mode")
             }
         }
-        if let links = hostConfig.Links, !links.isEmpty {
-            guard bridged && !isUserNetwork else {
+        var userNetworkLinks: [String]?
+        if let links = hostConfig.Links, !links.isEmpty, isUserNetwork {
+            // As dockerd, links on a user-defined network are aliases of that network's
+            // embedded DNS server, and name no container until they are resolved.
+            userNetworkLinks = try links.map(Self.checkLink)
+            hostConfig.Links = nil
+        } else if let links = hostConfig.Links, !links.isEmpty {
+            guard bridged else {
                 throw SwiftdError(
                     .invalidArgument, "conflicting options: links and the \(mode) network mode")
             }
@@ -168,8 +174,28 @@ extension Daemon {
                     .invalidArgument, "unable to derive the IP value for host-gateway")
             }
         }
-        return try requestedAttachments(
+        var attachments = try requestedAttachments(
             request.NetworkingConfig?.EndpointsConfig ?? [:], mode: mode, bridged: bridged)
+        if let userNetworkLinks, !attachments.isEmpty {
+            // The docker CLI sends the links in the network's EndpointsConfig too.
+            let given = attachments[0].links ?? []
+            attachments[0].links = given + userNetworkLinks.filter { !given.contains($0) }
+        }
+        return attachments
+    }
+
+    /// Checks a link, `NAME:ALIAS` or `NAME`, as dockerd's `ParseLink` does and returns it.
+    ///
+    /// - Throws: `SwiftdError` (`invalidArgument`) with dockerd's message for an empty link or
+    ///   one with more than one colon.
+    static func checkLink(_ link: String) throws -> String {
+        guard !link.isEmpty else {
+            throw SwiftdError(.invalidArgument, "empty string specified for links")
+        }
+        guard link.split(separator: ":", omittingEmptySubsequences: false).count <= 2 else {
+            throw SwiftdError(.invalidArgument, "bad format for links: \(link)")
+        }
+        return link
     }
 
     /// Returns the networks of a create request: the network mode's, with the settings of its
@@ -232,14 +258,20 @@ extension Daemon {
         return found.record.name
     }
 
-    /// Checks a container's settings on one network (`--network-alias`, `--ip`) and returns
-    /// its attachment.
+    /// Checks a container's settings on one network (`--network-alias`, `--ip`,
+    /// `--mac-address`, links) and returns its attachment.
     ///
     /// - Throws: `SwiftdError` (`invalidArgument`) for aliases or an address on the default
-    ///   bridge, or an address that is malformed or outside the network's subnet.
+    ///   bridge, an address that is malformed or outside the network's subnet, a MAC address
+    ///   that `parseMACAddress` rejects, or a malformed link.
     func attachment(to network: String, _ settings: EndpointConfig) throws -> NetworkAttachment {
         let aliases = (settings.Aliases ?? []).filter { !$0.isEmpty }
         let address = settings.IPAMConfig?.IPv4Address.flatMap { $0.isEmpty ? nil : $0 }
+        let mac = settings.MacAddress.flatMap { $0.isEmpty ? nil : $0 }
+        if let mac { _ = try parseMACAddress(mac) }
+        // NOTE: dockerd keeps links of the default bridge's endpoint too, where they change
+        // nothing because that network has no embedded DNS server; swiftd drops them.
+        let links = network == "bridge" ? [] : try (settings.Links ?? []).map(Self.checkLink)
         if network == "bridge" {
             if !aliases.isEmpty {
                 throw SwiftdError(
@@ -266,7 +298,8 @@ extension Daemon {
             }
         }
         return NetworkAttachment(
-            network: network, aliases: aliases, requestedAddress: address, endpoint: nil)
+            network: network, aliases: aliases, requestedAddress: address,
+            requestedMACAddress: mac, links: links.isEmpty ? nil : links, endpoint: nil)
     }
 
     /// Parses the `HostPort` of a binding: "" or "0" for a free ephemeral port, `N`, or a range
@@ -465,6 +498,7 @@ extension Daemon {
                 let endpoint = try driver.connect(
                     containerID: container.id, pid: pid, interface: "eth\(index)",
                     address: attachments[index].requestedAddress,
+                    macAddress: try attachments[index].requestedMACAddress.map(parseMACAddress),
                     defaultRoute: !routed && !driver.isInternal)
                 routed = routed || !driver.isInternal
                 attachments[index].endpoint = endpoint
@@ -721,7 +755,7 @@ extension Daemon {
                 NetworkID: networkID(attachment.network),
                 EndpointID: endpoint?.endpointID ?? "", Gateway: endpoint?.gateway ?? "",
                 IPAddress: endpoint?.ipAddress ?? "", IPPrefixLen: endpoint?.prefixLength ?? 0,
-                MacAddress: endpoint?.macAddress ?? "")
+                MacAddress: endpoint?.macAddress ?? attachment.requestedMACAddress ?? "")
             settings.Aliases = attachment.aliases
             settings.IPAMConfig = attachment.requestedAddress.map {
                 EndpointIPAMConfig(IPv4Address: $0)

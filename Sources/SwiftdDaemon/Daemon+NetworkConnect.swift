@@ -38,6 +38,7 @@ extension Daemon {
                 let endpoint = try driver.connect(
                     containerID: container.id, pid: record.state.Pid, interface: interface,
                     address: attachment.requestedAddress,
+                    macAddress: try attachment.requestedMACAddress.map(parseMACAddress),
                     defaultRoute: !driver.isInternal && !routed)
                 if name == record.networkName {
                     // Back on the network of its network mode: the ports and links come back.
@@ -164,6 +165,22 @@ private struct NetworkMember {
     var network: String
     var endpoint: Endpoint
     var aliases: [String]
+
+    /// Returns true if `name` (lowercase) is the container's name, short ID or one of its
+    /// aliases, alone or with the network's name as its domain, as in dockerd.
+    func answers(_ name: String) -> Bool {
+        let names = [record.name, String(record.id.prefix(12))] + aliases
+        return (names + names.map { "\($0).\(network)" }).contains { $0.lowercased() == name }
+    }
+
+    /// Returns true if `asker` has a link on this member's network whose alias is `name`.
+    func isLinked(_ name: String, by asker: ContainerRecord?) -> Bool {
+        let links = asker?.attachments.first { $0.network == network }?.links ?? []
+        return links.contains { link in
+            let alias = Daemon.parseLink(link).alias
+            return [alias, "\(alias).\(network)"].contains { $0.lowercased() == name }
+        }
+    }
 }
 
 extension Daemon {
@@ -200,17 +217,16 @@ extension Daemon {
             }
             return .serverFailure
         }
+        let linked = linkedAddresses(name, asker: asker, members: members, shared: shared)
         var addresses: [String] = []
-        for member in members {
-            var names =
-                [member.record.name, String(member.record.id.prefix(12))] + member.aliases
-            // As dockerd, each name also resolves with the network's name as its domain.
-            names += names.map { "\($0).\(member.network)" }
+        // As in dockerd, a link's alias that names no running container there hides a
+        // container of that name on the link's network from the asker.
+        for member in members where linked.isEmpty && !member.isLinked(name, by: asker) {
             let address = member.endpoint.ipAddress
-            guard names.contains(where: { $0.lowercased() == name }), !addresses.contains(address)
-            else { continue }
+            guard member.answers(name), !addresses.contains(address) else { continue }
             addresses.append(address)
         }
+        addresses = linked.isEmpty ? addresses : linked
         if !addresses.isEmpty {
             let wantsAddresses =
                 question.type == DNSMessage.typeA || question.type == DNSMessage.typeANY
@@ -232,6 +248,29 @@ extension Daemon {
             record?.state.Running == true
             ? (record?.connectedEndpoints ?? []).map(\.network) : Array(joining)
         return names.contains { (try? bridgeDriver(named: $0).isInternal) == false }
+    }
+
+    /// Returns the addresses that `name` stands for as the alias of one of the asker's links
+    /// on a shared user-defined network: those of the running containers there that the link
+    /// names, as dockerd's resolver looks aliases up before names.
+    private func linkedAddresses(
+        _ name: String, asker: ContainerRecord?, members: [NetworkMember], shared: Set<String>
+    ) -> [String] {
+        var addresses: [String] = []
+        for attachment in asker?.attachments ?? [] where shared.contains(attachment.network) {
+            for link in attachment.links ?? [] {
+                let (target, alias) = Self.parseLink(link)
+                let aliasNames = [alias, "\(alias).\(attachment.network)"].map { $0.lowercased() }
+                guard aliasNames.contains(name) else { continue }
+                for member in members where member.network == attachment.network {
+                    let address = member.endpoint.ipAddress
+                    if member.answers(target.lowercased()) && !addresses.contains(address) {
+                        addresses.append(address)
+                    }
+                }
+            }
+        }
+        return addresses
     }
 
     /// Answers a PTR question for an address in the subnet of a shared network with
