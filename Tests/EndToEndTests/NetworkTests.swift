@@ -316,7 +316,7 @@ struct NetworkTests {
         let daemon = try DaemonHarness()
         defer { daemon.cleanUp() }
         let token = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let bridge = "swdn\(token.prefix(8))"
+        let bridge = "swdt\(token.prefix(8))"
         defer { _ = try? DaemonHarness.capture("/usr/sbin/ip", ["link", "delete", bridge]) }
         let routes = try DaemonHarness.capture("/usr/sbin/ip", ["-4", "route"]).stdout
         var prefix: String
