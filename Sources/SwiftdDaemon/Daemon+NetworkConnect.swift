@@ -237,8 +237,8 @@ extension Daemon {
     }
 
     /// Returns true if the container is on a network that is not internal, so that its
-    /// embedded DNS server may forward queries from the host's namespace. As dockerd's
-    /// resolver does, one only on internal networks gets no answer from outside.
+    /// embedded DNS server may forward queries from the host's namespace. As with dockerd's
+    /// resolver, a container only on internal networks gets no reply from outside.
     ///
     /// NOTE: dockerd still forwards such queries from the container's own namespace to servers
     /// that are not the host's loopback; swiftd's server forwards from the host's namespace

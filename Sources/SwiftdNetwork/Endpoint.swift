@@ -165,8 +165,8 @@ public func formatMACAddress(_ bytes: [UInt8]) -> String {
 /// `net.ParseMAC` reads: `02:42:ac:11:00:02`, `02-42-ac-11-00-02` or `0242.ac11.0002`.
 ///
 /// - Throws: `SwiftdError` (`invalidArgument`): dockerd's "invalid MAC address TEXT" for text
-///   in none of these forms; the same words and the reason for an address that is not 6 bytes
-///   long, or is a multicast address, which the kernel does not give an Ethernet interface.
+///   in none of these forms. An address that is not 6 bytes long, or is a multicast address,
+///   gets the same words and the reason, because the kernel rejects it for an Ethernet link.
 public func parseMACAddress(_ text: String) throws -> [UInt8] {
     let invalid = SwiftdError(.invalidArgument, "invalid MAC address \(text)")
     let groups: [Substring]

@@ -45,11 +45,11 @@ public enum IPAMValidation {
     }
 
     /// Returns dockerd's error for addresses of a valid IPAM config entry that its allocator
-    /// cannot reserve, or nil: a gateway that is the subnet's network or broadcast address, and
-    /// an auxiliary address inside the container range (`ipRange`, else the subnet) that is the
-    /// gateway, the network or broadcast address, or an earlier auxiliary address. Auxiliary
-    /// addresses go in name order. libnetwork reports these as internal errors, so dockerd
-    /// returns status 500.
+    /// cannot reserve, or nil. These are a gateway that is the subnet's network or broadcast
+    /// address, and an auxiliary address inside the container range (`ipRange`, else the
+    /// subnet) that repeats the gateway, the network or broadcast address, or an earlier
+    /// auxiliary address in name order. libnetwork reports these as internal errors, so
+    /// dockerd returns status 500.
     ///
     /// `gateway` is the one given, or nil for the subnet's first host address.
     public static func allocationProblem(

@@ -9,7 +9,7 @@ import Testing
     "network parity", .serialized,
     .enabled(if: DaemonHarness.isRoot, "needs root for namespaces, bridges and iptables"))
 struct NetworkParityTests {
-    /// A program on the host that holds `ADDRESS:PORT` (`tcp` or `udp`) for `seconds`, prints
+    /// A program on the host that binds `ADDRESS:PORT` (`tcp` or `udp`) for `seconds`, prints
     /// `ready` once bound, answers each DNS query with an empty NOERROR reply, and prints the
     /// number of datagrams it got when it ends.
     static let holderScript = """
@@ -63,7 +63,7 @@ struct NetworkParityTests {
     @Test("driver options and IPAM errors as dockerd")
     func optionsAndIPAM() throws {
         let plain = try TestNetwork("plain")
-        let quiet = try TestNetwork("quiet")
+        let quiet = try TestNetwork("quiet", avoiding: [plain])
         defer {
             plain.cleanUp()
             quiet.cleanUp()
@@ -184,7 +184,7 @@ struct NetworkParityTests {
     @Test("network rm: only running containers hold a network")
     func removal() throws {
         let idle = try TestNetwork("idle")
-        let busy = try TestNetwork("busy")
+        let busy = try TestNetwork("busy", avoiding: [idle])
         defer {
             idle.cleanUp()
             busy.cleanUp()
@@ -243,7 +243,8 @@ struct NetworkParityTests {
             let settings = try #require(try NetworkConnectTests.networks(daemon, "fixed")[network.name])
             #expect(settings["MacAddress"] as? String == mac, "\(settings)")
             let endpointID = try #require(settings["EndpointID"] as? String)
-            #expect(endpointID.count == 64 && endpointID.allSatisfy(\.isHexDigit), "\(endpointID)")
+            #expect(endpointID.count == 64, "\(endpointID)")
+            #expect(endpointID.allSatisfy { $0.isHexDigit }, "\(endpointID)")
             let link = try daemon.client(["exec", "fixed", "cat", "/sys/class/net/eth0/address"])
             #expect(link.stdout == mac + "\n", "\(link.stdout)\(link.stderr)")
             let listed = try daemon.client(
@@ -259,7 +260,7 @@ struct NetworkParityTests {
                 #expect(created.1.contains("invalid MAC address \(bad)\(reason)"), "\(created.1)")
             }
 
-            // A port that another program holds: dockerd's words around its proxy's error.
+            // A port that another program has bound: dockerd's words around its proxy's error.
             let port = Int.random(in: 29000...29999)
             let holder = try Self.hold("tcp", "0.0.0.0", port, seconds: 20)
             defer { holder.process.terminate() }
@@ -332,7 +333,7 @@ struct NetworkParityTests {
             #expect(!hosts.contains("\tdb"), "\(hosts)")
 
             // network connect --link gives an alias on the joined network only.
-            let second = try TestNetwork("linked2")
+            let second = try TestNetwork("linked2", avoiding: [network])
             defer { second.cleanUp() }
             try second.create(daemon)
             #expect(try daemon.client(["network", "connect", second.name, "target"]).status == 0)
@@ -354,7 +355,7 @@ struct NetworkParityTests {
     @Test("internal-only containers get SERVFAIL for outside names")
     func internalDNS() throws {
         let closed = try TestNetwork("closed")
-        let open = try TestNetwork("open")
+        let open = try TestNetwork("open", avoiding: [closed])
         defer {
             closed.cleanUp()
             open.cleanUp()
@@ -385,5 +386,16 @@ struct NetworkParityTests {
             #expect(try daemon.client(["rm", "-f", "inside", "outside"]).status == 0)
             #expect(try daemon.client(["network", "rm", closed.name, open.name]).status == 0)
         }
+    }
+}
+
+extension TestNetwork {
+    /// Picks a network whose subnet differs from those of `others`, which need not exist yet.
+    init(_ name: String, avoiding others: [TestNetwork]) throws {
+        var candidate = try TestNetwork(name)
+        while others.contains(where: { $0.prefix == candidate.prefix }) {
+            candidate = try TestNetwork(name)
+        }
+        self = candidate
     }
 }

@@ -187,7 +187,7 @@ extension PrivilegedTests {
                     ])
             }
             #expect(taken?.kind == .conflict)
-            // A port another program holds gets the words of dockerd's userland proxy.
+            // A port that another program has bound gets the words of dockerd's userland proxy.
             #expect(
                 taken?.message
                     == "Error starting userland proxy: listen tcp4 0.0.0.0:\(tcpPort + 2): bind: "
