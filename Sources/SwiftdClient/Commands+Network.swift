@@ -301,7 +301,8 @@ extension Commands {
         }
         for range in ipRanges {
             var matched = false
-            for index in configs.indices where try subnetContains(configs[index].Subnet ?? "", range) {
+            for index in configs.indices
+            where try subnetContains(configs[index].Subnet ?? "", range) {
                 if let earlier = configs[index].IPRange {
                     throw NetworkCreateFailure(
                         "cannot configure multiple ranges (\(range), \(earlier)) on the same "

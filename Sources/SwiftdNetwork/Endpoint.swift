@@ -172,7 +172,8 @@ public func parseMACAddress(_ text: String) throws -> [UInt8] {
     let groups: [Substring]
     let digitsPerGroup: Int
     if text.contains(":") || text.contains("-") {
-        groups = text.split(separator: text.contains(":") ? ":" : "-", omittingEmptySubsequences: false)
+        let separator: Character = text.contains(":") ? ":" : "-"
+        groups = text.split(separator: separator, omittingEmptySubsequences: false)
         digitsPerGroup = 2
     } else {
         groups = text.split(separator: ".", omittingEmptySubsequences: false)
