@@ -892,10 +892,19 @@ public struct NetworkingConfig: Codable, Sendable {
 public struct EndpointConfig: Codable, Sendable, Equatable {
     public var Aliases: [String]?
     public var IPAMConfig: EndpointIPAMConfig?
+    /// Links on a user-defined network, `NAME:ALIAS`: names that only this container resolves.
+    public var Links: [String]?
+    /// The MAC address of the container's interface on this network (`--mac-address`).
+    public var MacAddress: String?
 
-    public init(Aliases: [String]? = nil, IPAMConfig: EndpointIPAMConfig? = nil) {
+    public init(
+        Aliases: [String]? = nil, IPAMConfig: EndpointIPAMConfig? = nil, Links: [String]? = nil,
+        MacAddress: String? = nil
+    ) {
         self.Aliases = Aliases
         self.IPAMConfig = IPAMConfig
+        self.Links = Links
+        self.MacAddress = MacAddress
     }
 }
 

@@ -14,11 +14,13 @@ extension Commands {
         .init(names: ["--add-host"], takesValue: true),
         .init(names: ["--network-alias"], takesValue: true),
         .init(names: ["--ip"], takesValue: true),
+        .init(names: ["--mac-address"], takesValue: true),
     ]
 
     /// Puts the network flags into the create request: `-p` into `PortBindings` and
-    /// `ExposedPorts`, `--expose` into `ExposedPorts`, `--network-alias` and `--ip` into the
-    /// `NetworkingConfig` entry of the `--network` network, and the rest into `HostConfig`.
+    /// `ExposedPorts`, `--expose` into `ExposedPorts`, `--network-alias`, `--ip`,
+    /// `--mac-address` and the links of a user-defined network into the `NetworkingConfig`
+    /// entry of the `--network` network, and the rest into `HostConfig`.
     ///
     /// - Throws: `UsageFailure` for a malformed `-p` or `--expose`.
     func applyNetworkFlags(
@@ -45,14 +47,48 @@ extension Commands {
         hostConfig.Dns = list("--dns")
         hostConfig.DnsSearch = list("--dns-search")
         hostConfig.DnsOptions = list("--dns-option")
-        hostConfig.ExtraHosts = list("--add-host")
+        hostConfig.ExtraHosts = try list("--add-host")?.map(Self.parseExtraHost)
+        let network = hostConfig.NetworkMode ?? "default"
+        let isUserNetwork = !["default", "bridge", "host", "none"].contains(network)
+            && !network.hasPrefix("container:")
+        // As the docker CLI does, links on a user-defined network also go to its endpoint,
+        // where the daemon makes them aliases of its DNS server.
         let settings = EndpointConfig(
             Aliases: list("--network-alias"),
-            IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) })
+            IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) },
+            Links: isUserNetwork ? list("--link") : nil,
+            MacAddress: flags.string("--mac-address"))
         if settings != EndpointConfig() {
-            let network = hostConfig.NetworkMode ?? "default"
             request.NetworkingConfig = NetworkingConfig(EndpointsConfig: [network: settings])
         }
+    }
+
+    /// Parses `--add-host NAME=ADDRESS` or `NAME:ADDRESS` into the `NAME:ADDRESS` form the
+    /// API takes, as the docker CLI does: the address is an IPv4 or IPv6 address, optionally in
+    /// square brackets, or `host-gateway`, which the daemon replaces with the bridge's address.
+    ///
+    /// - Throws: `UsageFailure` with the docker CLI's message for a value without a name, a
+    ///   name with a colon, or an address that is none of these.
+    static func parseExtraHost(_ text: String) throws -> String {
+        let separator = text.contains("=") ? "=" : ":"
+        let parts = text.split(separator: separator, maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[0].contains(":") else {
+            throw UsageFailure(
+                message: "invalid argument \"\(text)\" for \"--add-host\" flag: bad format for "
+                    + "add-host: \"\(text)\"")
+        }
+        var address = String(parts[1])
+        if address != "host-gateway" {
+            if address.count > 2 && address.hasPrefix("[") && address.hasSuffix("]") {
+                address = String(address.dropFirst().dropLast())
+            }
+            guard parseIPBytes(address) != nil else {
+                throw UsageFailure(
+                    message: "invalid argument \"\(text)\" for \"--add-host\" flag: invalid IP "
+                        + "address in add-host: \"\(address)\"")
+            }
+        }
+        return "\(parts[0]):\(address)"
     }
 
     /// Parses `-p [IP:][HOSTPORT[-END]:]PORT[-END][/tcp|udp]` into container port keys
@@ -202,9 +238,8 @@ extension Commands {
         }
     }
 
-    /// `network create [OPTIONS] NAME`. The IPAM flags go into one IPAM config entry whenever
-    /// any of them is given, so that the daemon checks them: a range or gateway without a
-    /// subnet reaches it and gets dockerd's message.
+    /// `network create [OPTIONS] NAME`. The IPAM flags are grouped into one IPAM config entry
+    /// per `--subnet`, as the docker CLI groups them (`ipamConfigs`).
     private func networkCreate(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([
             .init(names: ["-d", "--driver"], takesValue: true),
@@ -212,6 +247,7 @@ extension Commands {
             .init(names: ["--gateway"], takesValue: true),
             .init(names: ["--ip-range"], takesValue: true),
             .init(names: ["--aux-address"], takesValue: true),
+            .init(names: ["--ipam-driver"], takesValue: true),
             .init(names: ["--ipv6"], takesValue: false),
             .init(names: ["--internal"], takesValue: false),
             .init(names: ["-o", "--opt"], takesValue: true),
@@ -225,24 +261,129 @@ extension Commands {
         request.Driver = flags.string("-d") ?? "bridge"
         request.Internal = flags.bool("--internal")
         if flags.bool("--ipv6") { request.EnableIPv6 = true }
-        let auxiliary = try Self.auxiliaryAddresses(flags.strings("--aux-address"))
-        let subnet = flags.string("--subnet")
-        let gateway = flags.string("--gateway")
-        let ipRange = flags.string("--ip-range")
-        if subnet != nil || gateway != nil || ipRange != nil || auxiliary != nil {
-            request.IPAM = IPAMSettings(
-                Config: [
-                    IPAMConfig(
-                        Subnet: subnet, Gateway: gateway, IPRange: ipRange,
-                        AuxiliaryAddresses: auxiliary)
-                ])
-        }
+        let auxiliary = try Self.auxiliaryAddresses(flags.strings("--aux-address")) ?? [:]
+        let configs = try Self.ipamConfigs(
+            subnets: flags.strings("--subnet"), ipRanges: flags.strings("--ip-range"),
+            gateways: flags.strings("--gateway"), auxiliaryAddresses: auxiliary)
+        request.IPAM = IPAMSettings(
+            Driver: flags.string("--ipam-driver") ?? "default", Config: configs)
         request.Options = Self.keyValues(flags.strings("-o"))
         request.Labels = Self.keyValues(flags.strings("--label"))
         let response = try call(
             "POST", "/networks/create", json: Array(try JSONEncoder().encode(request)))
         print(try response.decode(NetworkCreateResponse.self).Id)
         return 0
+    }
+
+    /// Groups `--subnet`, `--ip-range`, `--gateway` and `--aux-address` values into one IPAM
+    /// config per subnet, in the order of the subnets, with the docker CLI's checks and
+    /// messages: each range, gateway and auxiliary address goes to the subnet that contains it.
+    /// A subnet alone is sent as given, for the daemon to check.
+    ///
+    /// - Throws: `NetworkCreateFailure` for a range or gateway without a subnet, overlapping
+    ///   subnets, a value no subnet contains, or two ranges or gateways for one subnet.
+    static func ipamConfigs(
+        subnets: [String], ipRanges: [String], gateways: [String],
+        auxiliaryAddresses: [String: String]
+    ) throws -> [IPAMConfig] {
+        guard subnets.count >= ipRanges.count, subnets.count >= gateways.count else {
+            throw NetworkCreateFailure("every ip-range or gateway must have a corresponding subnet")
+        }
+        var configs: [IPAMConfig] = []
+        for subnet in subnets {
+            for earlier in configs.compactMap(\.Subnet) {
+                if try subnetContains(subnet, earlier) || subnetContains(earlier, subnet) {
+                    throw NetworkCreateFailure(
+                        "multiple overlapping subnet configuration is not supported")
+                }
+            }
+            configs.append(IPAMConfig(Subnet: subnet, Gateway: nil))
+        }
+        for range in ipRanges {
+            var matched = false
+            for index in configs.indices
+            where try subnetContains(configs[index].Subnet ?? "", range) {
+                if let earlier = configs[index].IPRange {
+                    throw NetworkCreateFailure(
+                        "cannot configure multiple ranges (\(range), \(earlier)) on the same "
+                            + "subnet (\(configs[index].Subnet ?? ""))")
+                }
+                configs[index].IPRange = range
+                matched = true
+            }
+            if !matched { throw NetworkCreateFailure("no matching subnet for range \(range)") }
+        }
+        for gateway in gateways {
+            var matched = false
+            for index in configs.indices
+            where try subnetContains(configs[index].Subnet ?? "", gateway) {
+                if let earlier = configs[index].Gateway {
+                    throw NetworkCreateFailure(
+                        "cannot configure multiple gateways (\(gateway), \(earlier)) for the same "
+                            + "subnet (\(configs[index].Subnet ?? ""))")
+                }
+                configs[index].Gateway = gateway
+                matched = true
+            }
+            if !matched { throw NetworkCreateFailure("no matching subnet for gateway \(gateway)") }
+        }
+        for (name, address) in auxiliaryAddresses.sorted(by: { $0.key < $1.key }) {
+            var matched = false
+            for index in configs.indices
+            where try subnetContains(configs[index].Subnet ?? "", address) {
+                configs[index].AuxiliaryAddresses = (configs[index].AuxiliaryAddresses ?? [:])
+                    .merging([name: address]) { $1 }
+                matched = true
+            }
+            if !matched {
+                throw NetworkCreateFailure("no matching subnet for aux-address \(address)")
+            }
+        }
+        return configs
+    }
+
+    /// Returns true if the CIDR block `subnet` contains `value`, an address or the address
+    /// part of a CIDR block, as the docker CLI's `subnetMatches`. A value that is no address
+    /// is in no subnet.
+    ///
+    /// - Throws: `NetworkCreateFailure` if `subnet` or a CIDR `value` is malformed.
+    static func subnetContains(_ subnet: String, _ value: String) throws -> Bool {
+        guard let block = parseCIDRBytes(subnet) else {
+            throw NetworkCreateFailure("invalid subnet: invalid CIDR address: \(subnet)")
+        }
+        let address: [UInt8]?
+        if value.contains("/") {
+            guard let parsed = parseCIDRBytes(value) else {
+                throw NetworkCreateFailure("invalid CIDR address: \(value)")
+            }
+            address = parsed.bytes
+        } else {
+            address = parseIPBytes(value)
+        }
+        guard let address, address.count == block.bytes.count else { return false }
+        for bit in 0..<block.prefixLength {
+            let mask = UInt8(0x80) >> UInt8(bit % 8)
+            if address[bit / 8] & mask != block.bytes[bit / 8] & mask { return false }
+        }
+        return true
+    }
+
+    /// Parses `ADDRESS/PREFIX` for IPv4 or IPv6; nil if malformed.
+    private static func parseCIDRBytes(_ text: String) -> (bytes: [UInt8], prefixLength: Int)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let bytes = parseIPBytes(String(parts[0])),
+            parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), let prefix = Int(parts[1]),
+            prefix <= bytes.count * 8
+        else { return nil }
+        return (bytes, prefix)
+    }
+
+    /// Parses an IPv4 or IPv6 address into its bytes with `inet_pton`; nil if malformed.
+    static func parseIPBytes(_ text: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET, text, &buffer) == 1 { return Array(buffer.prefix(4)) }
+        if inet_pton(AF_INET6, text, &buffer) == 1 { return buffer }
+        return nil
     }
 
     /// Parses `--aux-address NAME=ADDRESS` flags; nil when there are none.
@@ -263,11 +404,12 @@ extension Commands {
         return result
     }
 
-    /// `network connect [--alias NAME]… [--ip ADDRESS] NETWORK CONTAINER`.
+    /// `network connect [--alias NAME]… [--ip ADDRESS] [--link NAME:ALIAS]… NETWORK CONTAINER`.
     private func networkConnect(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([
             .init(names: ["--alias"], takesValue: true),
             .init(names: ["--ip"], takesValue: true),
+            .init(names: ["--link"], takesValue: true),
         ])
         try flags.parse(arguments)
         guard flags.positional.count == 2 else {
@@ -279,7 +421,8 @@ extension Commands {
             Container: flags.positional[1],
             EndpointConfig: EndpointConfig(
                 Aliases: aliases.isEmpty ? nil : aliases,
-                IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) }))
+                IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) },
+                Links: flags.strings("--link").isEmpty ? nil : flags.strings("--link")))
         _ = try call(
             "POST", "/networks/\(percentEncode(flags.positional[0]))/connect",
             json: Array(try JSONEncoder().encode(request)))
@@ -302,38 +445,109 @@ extension Commands {
         return 0
     }
 
+    /// `network ls [-q] [--no-trunc] [-f FILTER]… [--format FORMAT]`, sorted by name in
+    /// natural order as the docker CLI sorts it.
     private func networkList(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([
             .init(names: ["-q", "--quiet"], takesValue: false),
             .init(names: ["--no-trunc"], takesValue: false),
             .init(names: ["-f", "--filter"], takesValue: true),
+            .init(names: ["--format"], takesValue: true),
         ])
         try flags.parse(arguments)
+        let template = try flags.string("--format").map {
+            try OutputTemplate($0, headers: ["ID": "NETWORK ID"])
+        }
         let path = "/networks" + (try Self.filtersQuery(flags.strings("-f")))
         let networks = try call("GET", path).decode([NetworkResource].self)
+            .sorted { Self.naturalLess($0.Name, $1.Name) }
         let truncate = !flags.bool("--no-trunc")
         func shortID(_ id: String) -> String { truncate ? String(id.prefix(12)) : id }
         if flags.bool("-q") {
             for network in networks { print(shortID(network.Id)) }
             return 0
         }
+        if let template {
+            let rows = networks.map { Self.networkRow($0, id: shortID($0.Id)) }
+            writeStdout(Array(try template.render(all: rows).utf8))
+            return 0
+        }
         var rows = [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]]
-        for network in networks.sorted(by: { $0.Name < $1.Name }) {
+        for network in networks {
             rows.append([shortID(network.Id), network.Name, network.Driver, network.Scope])
         }
         printTable(rows)
         return 0
     }
 
+    /// Returns the fields that `network ls --format` templates see, named as the docker CLI's
+    /// network formatter names them.
+    static func networkRow(_ network: NetworkResource, id: String) -> LabeledRow {
+        let labels = network.Labels.keys.sorted().map { "\($0)=\(network.Labels[$0] ?? "")" }
+        let created = parseRFC3339(network.Created).map(FormatRows.goTime) ?? network.Created
+        let fields: [String: Any] = [
+            "ID": id, "Name": network.Name, "Driver": network.Driver, "Scope": network.Scope,
+            "IPv6": "\(network.EnableIPv6)", "Internal": "\(network.Internal)",
+            "Labels": labels.joined(separator: ","), "CreatedAt": created,
+        ]
+        return LabeledRow(fields: fields, labels: network.Labels)
+    }
+
+    /// Parses an RFC 3339 time with or without fractional seconds.
+    private static func parseRFC3339(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+
+    /// Compares names in natural order, as the docker CLI's `sortorder.NaturalLess`: runs of
+    /// digits compare by their value, so `net2` sorts before `net10`.
+    static func naturalLess(_ left: String, _ right: String) -> Bool {
+        var first = Substring(left)
+        var second = Substring(right)
+        while let a = first.first, let b = second.first {
+            if a.isASCII && a.isNumber && b.isASCII && b.isNumber {
+                let digitsA = first.prefix { $0.isASCII && $0.isNumber }
+                let digitsB = second.prefix { $0.isASCII && $0.isNumber }
+                let valueA = digitsA.drop { $0 == "0" }
+                let valueB = digitsB.drop { $0 == "0" }
+                if valueA.count != valueB.count { return valueA.count < valueB.count }
+                if valueA != valueB { return valueA < valueB }
+                if digitsA.count != digitsB.count { return digitsA.count < digitsB.count }
+                first = first.dropFirst(digitsA.count)
+                second = second.dropFirst(digitsB.count)
+                continue
+            }
+            if a != b { return a < b }
+            first = first.dropFirst()
+            second = second.dropFirst()
+        }
+        return first.isEmpty && !second.isEmpty
+    }
+
+    /// `network inspect [-f FORMAT] NETWORK…`: the networks as a JSON array, or each rendered
+    /// with the Go template.
     private func networkInspect(_ arguments: [String]) throws -> Int32 {
-        guard !arguments.isEmpty else {
+        var flags = FlagParser([
+            .init(names: ["-f", "--format"], takesValue: true)
+        ])
+        try flags.parse(arguments)
+        guard !flags.positional.isEmpty else {
             throw UsageFailure(message: "network inspect requires at least 1 argument: NETWORK")
         }
+        let template = try flags.string("-f").map { try OutputTemplate($0) }
         var documents: [String] = []
-        for name in arguments {
-            documents.append(prettyJSON(try call("GET", "/networks/\(percentEncode(name))").body))
+        for name in flags.positional {
+            let body = try call("GET", "/networks/\(percentEncode(name))").body
+            if let template {
+                writeStdout(Array(try template.render(all: [try jsonTree(body)]).utf8))
+            } else {
+                documents.append(prettyJSON(body))
+            }
         }
-        print("[\n" + documents.joined(separator: ",\n") + "\n]")
+        if template == nil { print("[\n" + documents.joined(separator: ",\n") + "\n]") }
         return 0
     }
 
@@ -379,4 +593,12 @@ extension Commands {
         }
         return result
     }
+}
+
+/// A `network create` flag combination that the client rejects before any request, printed
+/// bare with exit status 1 as the docker CLI prints it.
+struct NetworkCreateFailure: Error, CustomStringConvertible {
+    var description: String
+
+    init(_ description: String) { self.description = description }
 }

@@ -141,8 +141,14 @@ extension Daemon {
                     "conflicting options: port exposing and the container type network mode")
             }
         }
-        if let links = hostConfig.Links, !links.isEmpty {
-            guard bridged && !isUserNetwork else {
+        var userNetworkLinks: [String]?
+        if let links = hostConfig.Links, !links.isEmpty, isUserNetwork {
+            // As dockerd, links on a user-defined network are aliases of that network's
+            // embedded DNS server, and name no container until they are resolved.
+            userNetworkLinks = try links.map(Self.checkLink)
+            hostConfig.Links = nil
+        } else if let links = hostConfig.Links, !links.isEmpty {
+            guard bridged else {
                 throw SwiftdError(
                     .invalidArgument, "conflicting options: links and the \(mode) network mode")
             }
@@ -168,8 +174,28 @@ extension Daemon {
                     .invalidArgument, "unable to derive the IP value for host-gateway")
             }
         }
-        return try requestedAttachments(
+        var attachments = try requestedAttachments(
             request.NetworkingConfig?.EndpointsConfig ?? [:], mode: mode, bridged: bridged)
+        if let userNetworkLinks, !attachments.isEmpty {
+            // The docker CLI sends the links in the network's EndpointsConfig too.
+            let given = attachments[0].links ?? []
+            attachments[0].links = given + userNetworkLinks.filter { !given.contains($0) }
+        }
+        return attachments
+    }
+
+    /// Checks a link, `NAME:ALIAS` or `NAME`, as dockerd's `ParseLink` does and returns it.
+    ///
+    /// - Throws: `SwiftdError` (`invalidArgument`) with dockerd's message for an empty link or
+    ///   one with more than one colon.
+    static func checkLink(_ link: String) throws -> String {
+        guard !link.isEmpty else {
+            throw SwiftdError(.invalidArgument, "empty string specified for links")
+        }
+        guard link.split(separator: ":", omittingEmptySubsequences: false).count <= 2 else {
+            throw SwiftdError(.invalidArgument, "bad format for links: \(link)")
+        }
+        return link
     }
 
     /// Returns the networks of a create request: the network mode's, with the settings of its
@@ -232,14 +258,20 @@ extension Daemon {
         return found.record.name
     }
 
-    /// Checks a container's settings on one network (`--network-alias`, `--ip`) and returns
-    /// its attachment.
+    /// Checks a container's settings on one network (`--network-alias`, `--ip`,
+    /// `--mac-address`, links) and returns its attachment.
     ///
     /// - Throws: `SwiftdError` (`invalidArgument`) for aliases or an address on the default
-    ///   bridge, or an address that is malformed or outside the network's subnet.
+    ///   bridge, an address that is malformed or outside the network's subnet, a MAC address
+    ///   that `parseMACAddress` rejects, or a malformed link.
     func attachment(to network: String, _ settings: EndpointConfig) throws -> NetworkAttachment {
         let aliases = (settings.Aliases ?? []).filter { !$0.isEmpty }
         let address = settings.IPAMConfig?.IPv4Address.flatMap { $0.isEmpty ? nil : $0 }
+        let mac = settings.MacAddress.flatMap { $0.isEmpty ? nil : $0 }
+        if let mac { _ = try parseMACAddress(mac) }
+        // NOTE: dockerd keeps links of the default bridge's endpoint too, where they change
+        // nothing because that network has no embedded DNS server; swiftd drops them.
+        let links = network == "bridge" ? [] : try (settings.Links ?? []).map(Self.checkLink)
         if network == "bridge" {
             if !aliases.isEmpty {
                 throw SwiftdError(
@@ -266,7 +298,8 @@ extension Daemon {
             }
         }
         return NetworkAttachment(
-            network: network, aliases: aliases, requestedAddress: address, endpoint: nil)
+            network: network, aliases: aliases, requestedAddress: address,
+            requestedMACAddress: mac, links: links.isEmpty ? nil : links, endpoint: nil)
     }
 
     /// Parses the `HostPort` of a binding: "" or "0" for a free ephemeral port, `N`, or a range
@@ -353,8 +386,8 @@ extension Daemon {
             spec.environment += ContainerFiles.linkEnvironment(
                 alias: alias, parentName: record.name, childIP: endpoint.ipAddress, ports: ports,
                 childEnvironment: child.record.config.Env)
-            let names = alias == child.name ? [alias] : [alias, child.name]
-            extraHosts.append(.init(address: endpoint.ipAddress, names: names))
+            // Docker 1.2's line for a link: the child's address and the alias alone.
+            extraHosts.append(.init(address: endpoint.ipAddress, names: [alias]))
             links.append((endpoint, ports))
         }
 
@@ -465,6 +498,7 @@ extension Daemon {
                 let endpoint = try driver.connect(
                     containerID: container.id, pid: pid, interface: "eth\(index)",
                     address: attachments[index].requestedAddress,
+                    macAddress: try attachments[index].requestedMACAddress.map(parseMACAddress),
                     defaultRoute: !routed && !driver.isInternal)
                 routed = routed || !driver.isInternal
                 attachments[index].endpoint = endpoint
@@ -500,8 +534,9 @@ extension Daemon {
 
     /// Publishes the ports of a starting container. A host port in use is a server error with
     /// dockerd's message, "driver failed programming external connectivity on endpoint NAME
-    /// (ID): Bind for 0.0.0.0:8080 failed: port is already allocated", where the endpoint ID is
-    /// the host end of the veth.
+    /// (ID): Bind for 0.0.0.0:8080 failed: port is already allocated" when another container
+    /// holds it, or "… (ID): Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind:
+    /// address already in use" when another program does.
     ///
     /// - Throws: `SwiftdError` (`internalError`) for a host port in use; what
     ///   `BridgeDriver.publish` throws otherwise.
@@ -517,7 +552,7 @@ extension Daemon {
             throw SwiftdError(
                 .internalError,
                 "driver failed programming external connectivity on endpoint \(name) "
-                    + "(\(endpoint.hostInterface)): \(error.message)")
+                    + "(\(endpoint.endpointID)): \(error.message)")
         }
     }
 
@@ -589,8 +624,7 @@ extension Daemon {
             guard let child = try? self.container(childName), child.isRunning,
                 let endpoint = child.record.endpoint
             else { continue }
-            let names = alias == child.name ? [alias] : [alias, child.name]
-            extra.append(.init(address: endpoint.ipAddress, names: names))
+            extra.append(.init(address: endpoint.ipAddress, names: [alias]))
         }
         let text = Self.hostsText(
             hostname: current.config.Hostname, domainname: current.config.Domainname,
@@ -719,9 +753,9 @@ extension Daemon {
             let endpoint = attachment.endpoint
             var settings = EndpointSettings(
                 NetworkID: networkID(attachment.network),
-                EndpointID: endpoint?.hostInterface ?? "", Gateway: endpoint?.gateway ?? "",
+                EndpointID: endpoint?.endpointID ?? "", Gateway: endpoint?.gateway ?? "",
                 IPAddress: endpoint?.ipAddress ?? "", IPPrefixLen: endpoint?.prefixLength ?? 0,
-                MacAddress: endpoint?.macAddress ?? "")
+                MacAddress: endpoint?.macAddress ?? attachment.requestedMACAddress ?? "")
             settings.Aliases = attachment.aliases
             settings.IPAMConfig = attachment.requestedAddress.map {
                 EndpointIPAMConfig(IPv4Address: $0)
@@ -835,7 +869,7 @@ extension Daemon {
                 json: job.environment["filters"], allowed: ["label", "label!", "until"])
             let until = try Self.pruneCutoff(filters["until"] ?? [])
             var deleted: [String] = []
-            for record in networks.records where users(of: record).isEmpty {
+            for record in networks.records where endpointHolders(of: record).isEmpty {
                 guard filters.labelsMatch(record.labels) else { continue }
                 // Only networks created at or before the cutoff go, as in dockerd.
                 if let until, let created = parseTimestamp(record.created), created > until {
@@ -860,28 +894,30 @@ extension Daemon {
         }
     }
 
-    /// Removes a user-defined network that no container uses.
+    /// Removes a user-defined network that no running container is connected to.
     ///
-    /// - Throws: `SwiftdError`: `invalidArgument` for a built-in network, `notFound` for an
-    ///   unknown one, `forbidden` while a container uses it.
+    /// As in dockerd, containers that are created or stopped have no endpoints, so they do not
+    /// keep the network: it is removed, and their next start fails with "network NAME not
+    /// found" until they are disconnected from it.
+    ///
+    /// - Throws: `SwiftdError`: `forbidden` for a built-in network or while a running container
+    ///   is connected, with dockerd's messages; `notFound` for an unknown network.
     private func removeNetwork(_ reference: String) throws {
         if NetworkRegistry.reservedNames.contains(reference)
             || networks.builtinName(matching: reference) != nil
         {
-            throw SwiftdError(
-                .invalidArgument,
-                "\(reference) is a pre-defined network and cannot be removed")
+            let name = networks.builtinName(matching: reference) ?? reference
+            throw SwiftdError(.forbidden, "\(name) is a pre-defined network and cannot be removed")
         }
         guard let found = networks.lookUp(reference) else {
             throw SwiftdError(.notFound, "network \(reference) not found")
         }
-        let users = users(of: found.record)
-        guard users.isEmpty else {
-            // dockerd returns 403 here, because libnetwork's ActiveEndpointsError is Forbidden.
+        guard endpointHolders(of: found.record).isEmpty else {
+            // dockerd 26's message; libnetwork's ActiveEndpointsError is Forbidden, so 403.
             throw SwiftdError(
                 .forbidden,
                 "error while removing network: network \(found.record.name) id "
-                    + "\(found.record.id) has active endpoints (\(users.joined(separator: ", ")))")
+                    + "\(found.record.id) has active endpoints")
         }
         try networks.remove(found.record.id)
         events.emit(
@@ -889,12 +925,11 @@ extension Daemon {
             attributes: ["name": found.record.name, "type": "bridge"])
     }
 
-    /// Returns the names of the containers, running or not, that are on the network.
-    private func users(of record: NetworkRecord) -> [String] {
+    /// Returns the names of the containers that have an endpoint on the network: those that
+    /// run (or are paused) while connected to it.
+    private func endpointHolders(of record: NetworkRecord) -> [String] {
         allContainers().filter { container in
-            let containerRecord = container.record
-            return containerRecord.networkName == record.name
-                || containerRecord.attachments.contains { $0.network == record.name }
+            container.record.connectedEndpoints.contains { $0.network == record.name }
         }.map(\.name)
     }
 
@@ -909,7 +944,7 @@ extension Daemon {
                 })?.endpoint
             else { continue }
             result[container.id] = NetworkContainer(
-                Name: record.name, EndpointID: endpoint.hostInterface,
+                Name: record.name, EndpointID: endpoint.endpointID,
                 MacAddress: endpoint.macAddress,
                 IPv4Address: "\(endpoint.ipAddress)/\(endpoint.prefixLength)")
         }

@@ -38,6 +38,7 @@ extension Daemon {
                 let endpoint = try driver.connect(
                     containerID: container.id, pid: record.state.Pid, interface: interface,
                     address: attachment.requestedAddress,
+                    macAddress: try attachment.requestedMACAddress.map(parseMACAddress),
                     defaultRoute: !driver.isInternal && !routed)
                 if name == record.networkName {
                     // Back on the network of its network mode: the ports and links come back.
@@ -94,7 +95,18 @@ extension Daemon {
     /// - Throws: `SwiftdError`: `notFound` for an unknown network; `forbidden` if the
     ///   container is not on the network; `conflict` while the container starts or stops.
     func disconnect(_ container: Container, from reference: String) throws {
-        let name = try bridgeNetworkName(reference)
+        let name: String
+        do {
+            name = try bridgeNetworkName(reference)
+        } catch let error as SwiftdError where error.kind == .notFound {
+            // A network removed while the container did not run stays in its record, and
+            // would fail its next start: it can still be disconnected.
+            let stale = container.record.attachments.contains {
+                $0.network == reference && $0.endpoint == nil
+            }
+            guard stale else { throw error }
+            name = reference
+        }
         try withNetworkChange(container) { record in
             guard let attachment = record.attachments.first(where: { $0.network == name }) else {
                 throw SwiftdError(
@@ -153,13 +165,30 @@ private struct NetworkMember {
     var network: String
     var endpoint: Endpoint
     var aliases: [String]
+
+    /// Returns true if `name` (lowercase) is the container's name, short ID or one of its
+    /// aliases, alone or with the network's name as its domain, as in dockerd.
+    func answers(_ name: String) -> Bool {
+        let names = [record.name, String(record.id.prefix(12))] + aliases
+        return (names + names.map { "\($0).\(network)" }).contains { $0.lowercased() == name }
+    }
+
+    /// Returns true if `asker` has a link on this member's network whose alias is `name`.
+    func isLinked(_ name: String, by asker: ContainerRecord?) -> Bool {
+        let links = asker?.attachments.first { $0.network == network }?.links ?? []
+        return links.contains { link in
+            let alias = Daemon.parseLink(link).alias
+            return [alias, "\(alias).\(network)"].contains { $0.lowercased() == name }
+        }
+    }
 }
 
 extension Daemon {
     /// Answers a question that the embedded DNS server of container `id` received: the names,
     /// aliases and short IDs of the running containers on the user-defined networks it is on,
     /// and reverse lookups in those networks' subnets. Any other name without a dot does not
-    /// exist; other names go to the upstream servers.
+    /// exist; other names go to the upstream servers, unless the container is only on internal
+    /// networks, which gets SERVFAIL for them.
     ///
     /// `joining` names the networks of a container that is starting: its process may send
     /// queries before its record shows it running with its endpoints.
@@ -182,27 +211,66 @@ extension Daemon {
         }
         let name = question.name
         if let address = DNSMessage.reverseLookupAddress(name) {
-            return reverseLookup(address, question, members: members, shared: shared)
+            let answer = reverseLookup(address, question, members: members, shared: shared)
+            guard answer == .forward, !hasExternalAccess(asker, joining: joining) else {
+                return answer
+            }
+            return .serverFailure
         }
+        let linked = linkedAddresses(name, asker: asker, members: members, shared: shared)
         var addresses: [String] = []
-        for member in members {
-            var names =
-                [member.record.name, String(member.record.id.prefix(12))] + member.aliases
-            // As dockerd, each name also resolves with the network's name as its domain.
-            names += names.map { "\($0).\(member.network)" }
+        // As in dockerd, a link's alias that names no running container there hides a
+        // container of that name on the link's network from the asker.
+        for member in members where linked.isEmpty && !member.isLinked(name, by: asker) {
             let address = member.endpoint.ipAddress
-            guard names.contains(where: { $0.lowercased() == name }), !addresses.contains(address)
-            else { continue }
+            guard member.answers(name), !addresses.contains(address) else { continue }
             addresses.append(address)
         }
+        addresses = linked.isEmpty ? addresses : linked
         if !addresses.isEmpty {
             let wantsAddresses =
                 question.type == DNSMessage.typeA || question.type == DNSMessage.typeANY
             return .records(wantsAddresses ? addresses.compactMap(DNSAnswer.address) : [])
         }
-        // TODO: a container only on internal networks should not have names forwarded, as
-        // Docker's server does not; swiftd forwards them from the host's namespace.
-        return name.contains(".") ? .forward : .nameError
+        guard name.contains(".") else { return .nameError }
+        return hasExternalAccess(asker, joining: joining) ? .forward : .serverFailure
+    }
+
+    /// Returns true if the container is on a network that is not internal, so that its
+    /// embedded DNS server may forward queries from the host's namespace. As with dockerd's
+    /// resolver, a container only on internal networks gets no reply from outside.
+    ///
+    /// NOTE: dockerd still forwards such queries from the container's own namespace to servers
+    /// that are not the host's loopback; swiftd's server forwards from the host's namespace
+    /// only, so it forwards nothing for such a container.
+    private func hasExternalAccess(_ record: ContainerRecord?, joining: Set<String>) -> Bool {
+        let names =
+            record?.state.Running == true
+            ? (record?.connectedEndpoints ?? []).map(\.network) : Array(joining)
+        return names.contains { (try? bridgeDriver(named: $0).isInternal) == false }
+    }
+
+    /// Returns the addresses that `name` stands for as the alias of one of the asker's links
+    /// on a shared user-defined network: those of the running containers there that the link
+    /// names, as dockerd's resolver looks aliases up before names.
+    private func linkedAddresses(
+        _ name: String, asker: ContainerRecord?, members: [NetworkMember], shared: Set<String>
+    ) -> [String] {
+        var addresses: [String] = []
+        for attachment in asker?.attachments ?? [] where shared.contains(attachment.network) {
+            for link in attachment.links ?? [] {
+                let (target, alias) = Self.parseLink(link)
+                let aliasNames = [alias, "\(alias).\(attachment.network)"].map { $0.lowercased() }
+                guard aliasNames.contains(name) else { continue }
+                for member in members where member.network == attachment.network {
+                    let address = member.endpoint.ipAddress
+                    if member.answers(target.lowercased()) && !addresses.contains(address) {
+                        addresses.append(address)
+                    }
+                }
+            }
+        }
+        return addresses
     }
 
     /// Answers a PTR question for an address in the subnet of a shared network with

@@ -12,8 +12,8 @@ extension Daemon {
     /// `host_binding_ipv4` set up the bridge; other options are kept and shown by inspect.
     ///
     /// - Throws: `SwiftdError`: `invalidArgument` for invalid IPAM settings or option values
-    ///   and for `EnableIPv6`; `unsupported` for a driver other than bridge. What
-    ///   `NetworkRegistry.create` throws.
+    ///   and for `EnableIPv6`; `unsupported` for a driver other than bridge; `notFound` for an
+    ///   IPAM driver other than `default`. What `NetworkRegistry.create` throws.
     func createNetwork(_ body: String) throws -> NetworkRecord {
         let request = try JSONDecoder().decode(NetworkCreateRequest.self, from: Data(body.utf8))
         guard (request.Driver ?? "bridge") == "bridge" || request.Driver == "" else {
@@ -36,6 +36,15 @@ extension Daemon {
         }
         if let message = IPAMValidation.message(problems) {
             throw SwiftdError(.invalidArgument, message)
+        }
+        let ipamDriver = request.IPAM?.Driver ?? ""
+        if ipamDriver == "null" {
+            // dockerd's other built-in IPAM driver, which hands out no addresses.
+            throw SwiftdError(.unsupported, "IPAM driver null is not supported: use default")
+        }
+        if !ipamDriver.isEmpty && ipamDriver != "default" {
+            // dockerd looks any other name up as an IPAM plugin, and has none of that name.
+            throw SwiftdError(.notFound, "plugin \"\(ipamDriver)\" not found")
         }
 
         if configs.filter({ !($0.Subnet ?? "").contains(":") }).count > 1 {

@@ -8,6 +8,11 @@ struct NetworkAttachment: Codable, Sendable, Equatable {
     var aliases: [String]
     /// `--ip`: the address the container asked for, if any.
     var requestedAddress: String?
+    /// `--mac-address`: the MAC address the container asked for, if any.
+    var requestedMACAddress: String?
+    /// `--link NAME:ALIAS` on a user-defined network: aliases that only this container
+    /// resolves, through the embedded DNS server, to the container NAME on this network.
+    var links: [String]?
     /// The container's endpoint while it runs.
     var endpoint: Endpoint?
 }

@@ -13,8 +13,9 @@ extension BridgeDriver {
 
     /// Creates a veth pair, attaches the host end to the bridge, moves the other end into the
     /// network namespace of `pid`, names it `interface` there, gives it `address` (or else the
-    /// next free address), with `defaultRoute` a default route via the gateway, and brings the
-    /// interface and lo up. Throws and undoes everything on failure.
+    /// next free address) and `macAddress` (or else the one derived from the address), with
+    /// `defaultRoute` a default route via the gateway, and brings the interface and lo up.
+    /// Throws and undoes everything on failure.
     ///
     /// Blocks for a few milliseconds; the in-namespace steps run on a socket opened by a
     /// dedicated thread (see `NetlinkSocket.init(networkNamespaceOf:)`).
@@ -26,7 +27,7 @@ extension BridgeDriver {
     ///   step (for example the interface name already exists in the namespace).
     public func connect(
         containerID: String, pid: Int32, interface: String = "eth0", address requested: String? = nil,
-        defaultRoute: Bool = true
+        macAddress requestedMAC: [UInt8]? = nil, defaultRoute: Bool = true
     ) throws -> Endpoint {
         try ensureRunning()
         let clock = ContinuousClock()
@@ -37,11 +38,12 @@ extension BridgeDriver {
         // The peer starts in the host namespace, where eth0 is usually taken: it gets a unique
         // temporary name and is renamed once inside the container's namespace.
         let peerName = "swdc" + randomHex(digits: 8)
+        let mac = requestedMAC ?? macAddressBytes(for: address)
         do {
             let host = try NetlinkSocket()
             try host.createVethPair(
                 named: hostName, peerName: peerName, mtu: mtu,
-                peerMACAddress: macAddressBytes(for: address))
+                peerMACAddress: mac)
             do {
                 try host.attach(hostName, toBridge: bridgeName)
                 try host.setLinkUp(hostName)
@@ -76,8 +78,8 @@ extension BridgeDriver {
             ])
         return Endpoint(
             containerID: containerID, hostInterface: hostName, ipAddress: address.description,
-            prefixLength: prefixLength, gateway: gateway,
-            macAddress: macAddress(for: address), interfaceName: interface)
+            prefixLength: prefixLength, gateway: gateway, macAddress: formatMACAddress(mac),
+            interfaceName: interface, id: randomHex(digits: 64))
     }
 
     /// Reserves the address a container asked for (`--ip`).

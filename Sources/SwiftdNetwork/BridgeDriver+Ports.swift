@@ -218,6 +218,14 @@ extension BridgeDriver {
         binding.hostPortEnd = nil
         let target = (containerIP, UInt16(binding.containerPort))
         if binding.hostPort != 0 && requestedRange == nil {
+            let holders = taken.values.map(\.binding) + started.map(\.binding)
+            if holders.contains(where: { Self.overlaps($0, binding) }) {
+                // dockerd's port allocator message for a port that one of its containers holds.
+                throw SwiftdError(
+                    .conflict,
+                    "Bind for \(binding.hostIP):\(binding.hostPort) failed: port is already "
+                        + "allocated")
+            }
             let proxy = try PortProxy(binding, target: target)
             return PublishedPort(binding: binding, containerIP: containerIP, proxy: proxy)
         }
@@ -249,6 +257,14 @@ extension BridgeDriver {
             .internalError,
             "no free \(binding.proto) port on \(binding.hostIP) in \(range.lowerBound)-"
                 + "\(range.upperBound)")
+    }
+
+    /// Returns true if two bindings of the same protocol and host port share a host address,
+    /// `0.0.0.0` sharing every address.
+    static func overlaps(_ first: PortBinding, _ second: PortBinding) -> Bool {
+        guard first.proto == second.proto, first.hostPort == second.hostPort else { return false }
+        return first.hostIP == second.hostIP || first.hostIP == "0.0.0.0"
+            || second.hostIP == "0.0.0.0"
     }
 
     /// Reads `/proc/sys/net/ipv4/ip_local_port_range`.

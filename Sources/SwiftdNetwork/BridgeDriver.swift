@@ -148,7 +148,8 @@ public final class BridgeDriver: Sendable {
                 try BridgeRules.install(
                     bridge: name, subnet: network,
                     interContainer: configuration.interContainerCommunication,
-                    isInternal: configuration.isInternal)
+                    isInternal: configuration.isInternal,
+                    masquerade: configuration.enableIPMasquerade)
             }
         } catch {
             if configuration.enableIPTables { try? BridgeRules.remove(bridge: name) }

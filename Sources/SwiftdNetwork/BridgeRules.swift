@@ -87,13 +87,15 @@ enum BridgeRules {
         ]
     }
 
-    /// The bridge's own rules, by chain. An internal bridge gets no MASQUERADE rule, and rules
+    /// The bridge's own rules, by chain. Without `masquerade` the bridge gets no MASQUERADE
+    /// rule. An internal bridge gets no MASQUERADE rule either, and rules
     /// that drop what enters or leaves it through any other interface and what it sends to
     /// the host's addresses outside its subnet; these go at the top of their chains, before
     /// other bridges' ACCEPT rules.
-    static func rules(bridge: String, subnet: IPv4Subnet, interContainer: Bool, isInternal: Bool)
-        -> (append: [String: [IPTablesRule]], top: [String: [IPTablesRule]])
-    {
+    static func rules(
+        bridge: String, subnet: IPv4Subnet, interContainer: Bool, isInternal: Bool,
+        masquerade: Bool = true
+    ) -> (append: [String: [IPTablesRule]], top: [String: [IPTablesRule]]) {
         guard !isInternal else {
             let append = [
                 filterChain: [
@@ -119,12 +121,7 @@ enum BridgeRules {
             ]
             return (append.merging(isolationRules(bridge: bridge)) { $0 + $1 }, top)
         }
-        let append = [
-            natChain: [
-                IPTablesRule(
-                    source: subnet.description, outInterface: bridge,
-                    outInterfaceNegated: true, target: "MASQUERADE")
-            ],
+        var append = [
             filterChain: [
                 IPTablesRule(
                     inInterface: bridge, outInterface: bridge,
@@ -143,6 +140,13 @@ enum BridgeRules {
                     target: "DROP")
             ],
         ]
+        if masquerade {
+            append[natChain] = [
+                IPTablesRule(
+                    source: subnet.description, outInterface: bridge,
+                    outInterfaceNegated: true, target: "MASQUERADE")
+            ]
+        }
         return (append.merging(isolationRules(bridge: bridge)) { $0 + $1 }, [:])
     }
 
@@ -150,10 +154,12 @@ enum BridgeRules {
     /// and links too) with the rules for `subnet`, creating the chains and jumps as needed.
     /// Each table changes in one commit.
     static func install(
-        bridge: String, subnet: IPv4Subnet, interContainer: Bool = true, isInternal: Bool = false
+        bridge: String, subnet: IPv4Subnet, interContainer: Bool = true, isInternal: Bool = false,
+        masquerade: Bool = true
     ) throws {
         let own = rules(
-            bridge: bridge, subnet: subnet, interContainer: interContainer, isInternal: isInternal)
+            bridge: bridge, subnet: subnet, interContainer: interContainer, isInternal: isInternal,
+            masquerade: masquerade)
         let used = isInternal ? chains + [internalChain] : chains
         for tableName in [IPTablesTableName.nat, .filter] {
             try IPTablesTable.modify(tableName) { table in

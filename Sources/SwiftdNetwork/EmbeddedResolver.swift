@@ -16,6 +16,9 @@ public enum ResolverAnswer: Sendable, Equatable {
     case nameError
     /// The name is not a local one: the query goes to the upstream servers.
     case forward
+    /// The name is not a local one, but the container may not reach the upstream servers
+    /// (it is only on internal networks): SERVFAIL, without asking anyone else.
+    case serverFailure
 }
 
 /// A DNS server for one container on 127.0.0.11:53, UDP and TCP, as Docker's embedded server.
@@ -239,6 +242,10 @@ public final class EmbeddedResolver: Sendable {
                     to: query, code: DNSMessage.noError, answers: answers, maxSize: maxSize))
         case .nameError:
             return .reply(DNSMessage.response(to: query, code: DNSMessage.nameError))
+        case .serverFailure:
+            return .reply(
+                DNSMessage.response(
+                    to: query, code: DNSMessage.serverFailure, authoritative: false))
         case .forward:
             log.debug(
                 "dns: forwarding a query",

@@ -1,4 +1,5 @@
 import SwiftdNetlink
+import SwiftdSystem
 
 /// The settings of the daemon's bridge.
 public struct BridgeConfiguration: Sendable {
@@ -30,6 +31,10 @@ public struct BridgeConfiguration: Sendable {
     /// no MASQUERADE, no forwarding to or from other interfaces, and no traffic to the host's
     /// addresses outside the subnet.
     public var isInternal = false
+    /// Whether the subnet's traffic to other interfaces is masqueraded as the host's address
+    /// (`com.docker.network.bridge.enable_ip_masquerade`). Without it, no MASQUERADE rule is
+    /// written and containers leave with their own addresses.
+    public var enableIPMasquerade = true
     /// Addresses of the subnet that are never given to containers, such as the auxiliary
     /// addresses of `network create --aux-address`.
     public var excludedAddresses: [String] = []
@@ -98,6 +103,9 @@ public struct ExposedPort: Sendable, Codable, Equatable, Hashable {
 public struct Endpoint: Sendable, Codable, Equatable {
     /// The container the endpoint belongs to.
     public var containerID: String
+    /// The endpoint's ID, 64 hexadecimal digits as dockerd's endpoint IDs; nil in records
+    /// saved before endpoints had one.
+    public var id: String?
     /// The host end of the veth pair, such as `veth1a2b3c4`.
     public var hostInterface: String
     /// The container's address, such as `172.17.0.2`.
@@ -106,7 +114,8 @@ public struct Endpoint: Sendable, Codable, Equatable {
     public var prefixLength: Int
     /// The container's default gateway (the bridge address), such as `172.17.0.1`.
     public var gateway: String
-    /// The MAC address of the container's interface, derived from `ipAddress`.
+    /// The MAC address of the container's interface: the one the container asked for, else
+    /// derived from `ipAddress`.
     public var macAddress: String
     /// The interface in the container, such as `eth1`; nil in records saved before a container
     /// could have several, which means `eth0`.
@@ -114,9 +123,10 @@ public struct Endpoint: Sendable, Codable, Equatable {
 
     public init(
         containerID: String, hostInterface: String, ipAddress: String, prefixLength: Int,
-        gateway: String, macAddress: String, interfaceName: String = "eth0"
+        gateway: String, macAddress: String, interfaceName: String = "eth0", id: String? = nil
     ) {
         self.containerID = containerID
+        self.id = id
         self.hostInterface = hostInterface
         self.ipAddress = ipAddress
         self.prefixLength = prefixLength
@@ -124,6 +134,12 @@ public struct Endpoint: Sendable, Codable, Equatable {
         self.macAddress = macAddress
         self.interfaceName = interfaceName
     }
+}
+
+extension Endpoint {
+    /// The endpoint ID shown by inspect and in errors: `id`, or the host end of the veth for an
+    /// endpoint saved without one.
+    public var endpointID: String { id ?? hostInterface }
 }
 
 /// Derives the MAC address Docker gives a container: `02:42` followed by the four bytes of its IPv4
@@ -134,8 +150,55 @@ public func macAddressBytes(for address: IPv4Address) -> [UInt8] {
 
 /// Formats `macAddressBytes(for:)` as lowercase colon-separated text.
 public func macAddress(for address: IPv4Address) -> String {
-    macAddressBytes(for: address).map { byte in
+    formatMACAddress(macAddressBytes(for: address))
+}
+
+/// Formats MAC address bytes as lowercase colon-separated text, such as `02:42:ac:11:00:02`.
+public func formatMACAddress(_ bytes: [UInt8]) -> String {
+    bytes.map { byte in
         let text = String(byte, radix: 16)
         return text.count == 1 ? "0" + text : text
     }.joined(separator: ":")
+}
+
+/// Parses the MAC address of a container's interface (`--mac-address`) in the forms Go's
+/// `net.ParseMAC` reads: `02:42:ac:11:00:02`, `02-42-ac-11-00-02` or `0242.ac11.0002`.
+///
+/// - Throws: `SwiftdError` (`invalidArgument`): dockerd's "invalid MAC address TEXT" for text
+///   in none of these forms. An address that is not 6 bytes long, or is a multicast address,
+///   gets the same words and the reason, because the kernel rejects it for an Ethernet link.
+public func parseMACAddress(_ text: String) throws -> [UInt8] {
+    let invalid = SwiftdError(.invalidArgument, "invalid MAC address \(text)")
+    let groups: [Substring]
+    let digitsPerGroup: Int
+    if text.contains(":") || text.contains("-") {
+        let separator: Character = text.contains(":") ? ":" : "-"
+        groups = text.split(separator: separator, omittingEmptySubsequences: false)
+        digitsPerGroup = 2
+    } else {
+        groups = text.split(separator: ".", omittingEmptySubsequences: false)
+        digitsPerGroup = 4
+    }
+    var bytes: [UInt8] = []
+    for group in groups {
+        guard group.count == digitsPerGroup, group.allSatisfy(\.isHexDigit) else { throw invalid }
+        var rest = group
+        while !rest.isEmpty {
+            guard let byte = UInt8(rest.prefix(2), radix: 16) else { throw invalid }
+            bytes.append(byte)
+            rest = rest.dropFirst(2)
+        }
+    }
+    // Go's forms: 6, 8 or 20 bytes.
+    guard [6, 8, 20].contains(bytes.count) else { throw invalid }
+    guard bytes.count == 6 else {
+        throw SwiftdError(
+            .invalidArgument, "invalid MAC address \(text): an Ethernet address has 6 bytes")
+    }
+    guard bytes[0] & 1 == 0 else {
+        throw SwiftdError(
+            .invalidArgument,
+            "invalid MAC address \(text): a multicast address cannot be an interface's address")
+    }
+    return bytes
 }

@@ -44,6 +44,42 @@ public enum IPAMValidation {
         }
     }
 
+    /// Returns dockerd's error for addresses of a valid IPAM config entry that its allocator
+    /// cannot reserve, or nil. These are a gateway that is the subnet's network or broadcast
+    /// address, and an auxiliary address inside the container range (`ipRange`, else the
+    /// subnet) that repeats the gateway, the network or broadcast address, or an earlier
+    /// auxiliary address in name order. libnetwork reports these as internal errors, so
+    /// dockerd returns status 500.
+    ///
+    /// `gateway` is the one given, or nil for the subnet's first host address.
+    public static func allocationProblem(
+        subnet text: String, ipRange: String?, gateway: String?,
+        auxiliaryAddresses: [String: String]
+    ) -> String? {
+        guard let (address, prefixLength) = parseCIDR(text) else { return nil }
+        let subnet = IPv4Subnet(containing: address, prefixLength: prefixLength)
+        let reserved = [subnet.network, subnet.broadcast]
+        let gatewayAddress = gateway.flatMap(IPv4Address.init)
+        if let gateway, let gatewayAddress, reserved.contains(gatewayAddress) {
+            return "failed to allocate gateway (\(gateway)): Address already in use"
+        }
+        let range = ipRange.flatMap(parseCIDR).map {
+            IPv4Subnet(containing: $0.address, prefixLength: $0.prefixLength)
+        } ?? subnet
+        var taken = reserved + [gatewayAddress ?? IPv4Address(subnet.network.value + 1)]
+        for (name, text) in auxiliaryAddresses.sorted(by: { $0.key < $1.key }) {
+            // libnetwork ignores the error for an address outside the range: it reserves
+            // nothing there, so such an address may repeat the gateway or another.
+            guard let auxiliary = IPv4Address(text), range.contains(auxiliary) else { continue }
+            if taken.contains(auxiliary) {
+                return "failed to allocate secondary ip address (\(name):\(text)): Address "
+                    + "already in use"
+            }
+            taken.append(auxiliary)
+        }
+        return nil
+    }
+
     /// Checks `--ip-range` against its subnet, which the messages name as `subnetText`.
     private static func rangeProblems(
         _ text: String, in subnet: IPv4Subnet, as subnetText: String

@@ -156,8 +156,10 @@ public final class NetworkRegistry: Sendable {
     /// but not the subnet of another network or any of `reservedSubnets`.
     ///
     /// - Throws: `SwiftdError` with `conflict` if the name is taken, `invalidArgument` for a
-    ///   reserved name or a malformed subnet, gateway or range, and `forbidden` for a subnet
-    ///   that overlaps another network's. What `BridgeDriver.init` throws.
+    ///   reserved name or a malformed subnet, gateway or range, `forbidden` for a subnet
+    ///   that overlaps another network's, and `internalError` for a gateway or auxiliary
+    ///   address that `IPAMValidation.allocationProblem` rejects. What `BridgeDriver.init`
+    ///   throws.
     public func create(
         name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
         labels: [String: String], id: String, created: String, isInternal: Bool = false,
@@ -191,6 +193,12 @@ public final class NetworkRegistry: Sendable {
             guard let address = IPv4Address(gatewayText), parsed.contains(address) else {
                 throw SwiftdError(
                     .invalidArgument, "invalid gateway \(gatewayText): not inside \(parsed)")
+            }
+            if let problem = IPAMValidation.allocationProblem(
+                subnet: subnet, ipRange: ipRange, gateway: gateway,
+                auxiliaryAddresses: auxiliaryAddresses)
+            {
+                throw SwiftdError(.internalError, problem)
             }
             bridgeIP = "\(address)/\(parsed.prefixLength)"
         } else if gateway != nil {
@@ -321,42 +329,73 @@ public final class NetworkRegistry: Sendable {
 
     /// The driver option that turns inter-container communication on or off.
     public static let iccOption = "com.docker.network.bridge.enable_icc"
+    /// The driver option that turns the MASQUERADE rule of the subnet on or off.
+    public static let masqueradeOption = "com.docker.network.bridge.enable_ip_masquerade"
     /// The driver option that sets the MTU of the bridge and the containers' interfaces.
     public static let mtuOption = "com.docker.network.driver.mtu"
     /// The driver option that sets the host address of published ports that name none.
     public static let hostBindingOption = "com.docker.network.bridge.host_binding_ipv4"
 
-    /// Returns the bridge settings of the driver options (`-o`), or throws `invalidArgument`
-    /// for a value that is not valid for its option. Other options are kept but change nothing.
-    public static func bridgeSettings(_ options: [String: String]) throws -> (
-        interContainerCommunication: Bool, mtu: Int?, defaultHostIP: String?
-    ) {
-        var icc = true
+    /// The bridge settings that the driver options (`-o`) of a network give.
+    public struct BridgeSettings: Sendable, Equatable {
+        public var interContainerCommunication = true
+        public var ipMasquerade = true
+        public var mtu: Int?
+        public var defaultHostIP: String?
+    }
+
+    /// Returns the bridge settings of the driver options (`-o`). Other options are kept but
+    /// change nothing.
+    ///
+    /// - Throws: `SwiftdError` (`invalidArgument`) with dockerd's message for a value that is
+    ///   not valid for its option, such as `failed to parse com.docker.network.bridge.enable_icc
+    ///   value: maybe (strconv.ParseBool: parsing "maybe": invalid syntax)`.
+    public static func bridgeSettings(_ options: [String: String]) throws -> BridgeSettings {
+        var settings = BridgeSettings()
         if let text = options[iccOption] {
-            // The spellings of Go's strconv.ParseBool, which dockerd uses.
-            switch text {
-            case "1", "t", "T", "TRUE", "true", "True": icc = true
-            case "0", "f", "F", "FALSE", "false", "False": icc = false
-            default:
-                throw SwiftdError(
-                    .invalidArgument, "invalid value \"\(text)\" for \(iccOption): expected true or false")
-            }
+            settings.interContainerCommunication = try parseBool(text, option: iccOption)
         }
-        var mtu: Int?
+        if let text = options[masqueradeOption] {
+            settings.ipMasquerade = try parseBool(text, option: masqueradeOption)
+        }
         if let text = options[mtuOption] {
-            guard let value = Int(text), (68...65535).contains(value) else {
-                throw SwiftdError(
-                    .invalidArgument, "invalid value \"\(text)\" for \(mtuOption): expected 68 to 65535")
+            guard let value = Int(text) else {
+                throw parseFailure(
+                    mtuOption, text, "strconv.Atoi: parsing \"\(text)\": invalid syntax")
             }
-            mtu = value
+            guard (68...65535).contains(value) else {
+                // dockerd's ErrInvalidMtu; it takes 0 for the default, swiftd does not.
+                throw SwiftdError(.invalidArgument, "invalid MTU number: \(value)")
+            }
+            settings.mtu = value
         }
-        let hostIP = options[hostBindingOption]
-        if let hostIP, IPv4Address(hostIP) == nil {
-            throw SwiftdError(
-                .invalidArgument,
-                "invalid value \"\(hostIP)\" for \(hostBindingOption): expected an IPv4 address")
+        if let hostIP = options[hostBindingOption] {
+            // NOTE: dockerd takes an IPv6 address here too; swiftd publishes on IPv4 only.
+            guard IPv4Address(hostIP) != nil else {
+                throw parseFailure(hostBindingOption, hostIP, "nil ip")
+            }
+            settings.defaultHostIP = hostIP
         }
-        return (icc, mtu, hostIP)
+        return settings
+    }
+
+    /// Parses a boolean option value with the spellings of Go's `strconv.ParseBool`, which
+    /// dockerd uses.
+    private static func parseBool(_ text: String, option: String) throws -> Bool {
+        switch text {
+        case "1", "t", "T", "TRUE", "true", "True": return true
+        case "0", "f", "F", "FALSE", "false", "False": return false
+        default:
+            throw parseFailure(
+                option, text, "strconv.ParseBool: parsing \"\(text)\": invalid syntax")
+        }
+    }
+
+    /// Returns dockerd's error for a driver option value that does not parse.
+    private static func parseFailure(_ option: String, _ value: String, _ reason: String)
+        -> SwiftdError
+    {
+        SwiftdError(.invalidArgument, "failed to parse \(option) value: \(value) (\(reason))")
     }
 
     private func makeDriver(_ record: NetworkRecord, bridgeIP: String?) throws -> BridgeDriver {
@@ -368,6 +407,7 @@ public final class NetworkRegistry: Sendable {
             defaultHostIP: settings.defaultHostIP, fixedCIDR: record.ipRange,
             stateDirectory: directory)
         configuration.isInternal = record.isInternal ?? false
+        configuration.enableIPMasquerade = settings.ipMasquerade
         configuration.excludedAddresses = (record.auxiliaryAddresses ?? [:]).values.sorted()
         return try BridgeDriver(configuration, log: log)
     }

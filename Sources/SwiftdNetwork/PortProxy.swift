@@ -29,9 +29,9 @@ final class PortProxy: Sendable {
 
     /// Binds `binding.hostIP:hostPort` (which must be set) and starts relaying to `target`.
     ///
-    /// - Throws: `SwiftdError` (`conflict`) with Docker's message "Bind for 0.0.0.0:8080
-    ///   failed: port is already allocated" if the address and port are in use.
-    ///   `SystemCallError` for other socket failures.
+    /// - Throws: `SwiftdError` (`conflict`) with the message of dockerd's userland proxy,
+    ///   "Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind: address already in
+    ///   use", if the address and port are in use. `SystemCallError` for other socket failures.
     init(_ binding: PortBinding, target: (address: IPv4Address, port: UInt16)) throws {
         self.binding = binding
         self.target = target
@@ -57,8 +57,8 @@ final class PortProxy: Sendable {
                 if code == EADDRINUSE {
                     throw SwiftdError(
                         .conflict,
-                        "Bind for \(binding.hostIP):\(binding.hostPort) failed: port is already "
-                            + "allocated")
+                        "Error starting userland proxy: listen \(binding.proto)4 "
+                            + "\(binding.hostIP):\(binding.hostPort): bind: address already in use")
                 }
                 throw SystemCallError(call: "bind", subject: subject, errno: code)
             }

@@ -11,7 +11,7 @@ struct TestNetwork {
     init(_ name: String) throws {
         self.name = name
         let token = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        bridge = "swdn\(token.prefix(8))"
+        bridge = "swdt\(token.prefix(8))"
         let routes = try DaemonHarness.capture("/usr/sbin/ip", ["-4", "route"]).stdout
         var prefix: String
         repeat {

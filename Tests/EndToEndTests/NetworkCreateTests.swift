@@ -141,18 +141,20 @@ struct NetworkCreateTests {
         defer { network.cleanUp() }
         try DaemonHarness.withDaemon { daemon in
             let prefix = network.prefix
-            // Without --subnet, the range and the gateway reach the daemon, which rejects them.
+            // Without --subnet, the client rejects a range or a gateway as the docker CLI does.
             let rangeOnly = try daemon.client(
                 ["network", "create", "--ip-range", "\(prefix).0/25", "norange"])
             #expect(rangeOnly.status == 1)
             #expect(
-                rangeOnly.stderr.contains("invalid subnet : invalid CIDR block notation"),
+                rangeOnly.stderr
+                    == "every ip-range or gateway must have a corresponding subnet\n",
                 "\(rangeOnly.stderr)")
             let gatewayOnly = try daemon.client(
                 ["network", "create", "--gateway", "\(prefix).1", "nogateway"])
             #expect(gatewayOnly.status == 1)
             #expect(
-                gatewayOnly.stderr.contains("invalid subnet : invalid CIDR block notation"),
+                gatewayOnly.stderr
+                    == "every ip-range or gateway must have a corresponding subnet\n",
                 "\(gatewayOnly.stderr)")
             let ipv6 = try daemon.client(["network", "create", "--ipv6", "six"])
             #expect(ipv6.status == 1)
@@ -164,7 +166,7 @@ struct NetworkCreateTests {
                 ])
             #expect(outside.status == 1)
             #expect(
-                outside.stderr.contains("invalid auxiliary address router: parent subnet"),
+                outside.stderr == "no matching subnet for aux-address 10.9.9.9\n",
                 "\(outside.stderr)")
             let malformed = try daemon.client(
                 ["network", "create", "--aux-address", "router", "malformed"])

@@ -80,7 +80,10 @@ extension PrivilegedTests {
                     == Endpoint(
                         containerID: "c1", hostInterface: one.hostInterface,
                         ipAddress: "\(prefix).2", prefixLength: 24, gateway: "\(prefix).1",
-                        macAddress: String(format: "02:42:0a:d5:%02x:02", third)))
+                        macAddress: String(format: "02:42:0a:d5:%02x:02", third), id: one.id))
+            #expect(one.id?.count == 64)
+            #expect(one.id?.allSatisfy(\.isHexDigit) == true)
+            #expect(two.id != one.id)
             #expect(two.ipAddress == "\(prefix).3")
             #expect(one.hostInterface.hasPrefix("veth"))
             #expect(one.hostInterface.count == 11)

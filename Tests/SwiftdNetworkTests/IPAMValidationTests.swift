@@ -65,3 +65,31 @@ struct IPAMValidationTests {
                 == "invalid network config:\ninvalid subnet x: invalid CIDR block notation")
     }
 }
+
+@Suite("IPAM allocation")
+struct IPAMAllocationTests {
+    @Test("auxiliary addresses that dockerd cannot reserve")
+    func auxiliaryConflicts() {
+        let used = ": Address already in use"
+        let cases: [(range: String?, gateway: String?, aux: [String: String], expected: String?)] = [
+            (nil, nil, ["printer": "10.5.0.9"], nil),
+            (nil, nil, ["router": "10.5.0.1"], "failed to allocate secondary ip address (router:10.5.0.1)" + used),
+            (nil, "10.5.0.7", ["a": "10.5.0.7"], "failed to allocate secondary ip address (a:10.5.0.7)" + used),
+            (nil, "10.5.0.7", ["a": "10.5.0.1"], nil),
+            (nil, nil, ["net": "10.5.0.0"], "failed to allocate secondary ip address (net:10.5.0.0)" + used),
+            (nil, nil, ["all": "10.5.0.255"], "failed to allocate secondary ip address (all:10.5.0.255)" + used),
+            // The second name in order repeats the first.
+            (nil, nil, ["b": "10.5.0.9", "a": "10.5.0.9"], "failed to allocate secondary ip address (b:10.5.0.9)" + used),
+            // Outside the range, libnetwork reserves nothing and reports nothing.
+            ("10.5.0.128/25", nil, ["router": "10.5.0.1"], nil),
+            ("10.5.0.128/25", nil, ["all": "10.5.0.255"], "failed to allocate secondary ip address (all:10.5.0.255)" + used),
+            (nil, "10.5.0.0", [:], "failed to allocate gateway (10.5.0.0)" + used),
+            (nil, "10.5.0.255", [:], "failed to allocate gateway (10.5.0.255)" + used),
+        ]
+        for (range, gateway, aux, expected) in cases {
+            let problem = IPAMValidation.allocationProblem(
+                subnet: "10.5.0.0/24", ipRange: range, gateway: gateway, auxiliaryAddresses: aux)
+            #expect(problem == expected, "range \(range ?? "-") gateway \(gateway ?? "-") \(aux)")
+        }
+    }
+}

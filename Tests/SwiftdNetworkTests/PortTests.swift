@@ -187,6 +187,11 @@ extension PrivilegedTests {
                     ])
             }
             #expect(taken?.kind == .conflict)
+            // A port that another program has bound gets the words of dockerd's userland proxy.
+            #expect(
+                taken?.message
+                    == "Error starting userland proxy: listen tcp4 0.0.0.0:\(tcpPort + 2): bind: "
+                    + "address already in use")
             #expect(try normalizedSave(name, prefix) == rulesBefore)
             // The first binding of the failed call was undone: its port is free again.
             let reuse = try PortProxy(
