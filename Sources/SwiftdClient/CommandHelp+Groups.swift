@@ -27,6 +27,9 @@ extension CommandHelp {
               --subnet CIDR        Subnet, such as 10.1.2.0/24 (default: a free one)
               --gateway ADDRESS    Bridge address (default: the subnet's first)
               --ip-range CIDR      Part of the subnet that containers get addresses from
+              --aux-address NAME=IP
+                                   Address the network must not hand out (repeatable)
+              --ipam-driver NAME   IP address management driver (default, the only one)
               --internal           Restrict external access to the network
           -o, --opt KEY=VALUE      Driver option, such as
                                    com.docker.network.bridge.name=NAME (repeatable)
@@ -40,6 +43,8 @@ extension CommandHelp {
         Options:
               --alias NAME     Further name of the container on the network (repeatable)
               --ip ADDRESS     IPv4 address of the container on the network
+              --link NAME[:ALIAS]
+                               Name that only this container resolves to NAME (repeatable)
         """,
         "network disconnect": """
         Usage: swiftd network disconnect [OPTIONS] NETWORK CONTAINER
@@ -58,11 +63,15 @@ extension CommandHelp {
           -f, --filter KEY=VALUE   dangling, driver, id, label, name, scope or type=custom|builtin
           -q, --quiet              Print only the IDs
               --no-trunc           Do not shorten IDs
+              --format TEMPLATE    table or a Go template
         """,
         "network inspect": """
-        Usage: swiftd network inspect NETWORK [NETWORK...]
+        Usage: swiftd network inspect [OPTIONS] NETWORK [NETWORK...]
 
         Shows networks as JSON.
+
+        Options:
+          -f, --format TEMPLATE   Format the output with a Go template
         """,
         "network rm": """
         Usage: swiftd network rm NETWORK [NETWORK...]

@@ -21,9 +21,10 @@ enum CommandHelp {
                   --dns ADDRESS        DNS server for /etc/resolv.conf (repeatable)
                   --dns-search DOMAIN  DNS search domain (repeatable)
                   --dns-option OPT     resolv.conf option, such as ndots:2 (repeatable)
-                  --add-host NAME:IP   Add a line to /etc/hosts (repeatable)
+                  --add-host NAME:IP   Add a line to /etc/hosts; NAME=IP too (repeatable)
                   --network-alias NAME Further name on a user-defined network (repeatable)
                   --ip ADDRESS         IPv4 address on a user-defined network
+                  --mac-address MAC    MAC address of the container's interface
               -h, --hostname NAME      Host name inside the container
               -w, --workdir DIR        Working directory inside the container
               -u, --user USER[:GROUP]  User to run as: a name or uid from the image's /etc/passwd,
