@@ -79,7 +79,9 @@ test-package: deb
 # Runs the same workloads against swiftd and Debian's dockerd and prints one table (needs root;
 # BENCH_QUICK=1 for fewer repetitions, BENCH_NO_DOCKER=1 for swiftd's column alone).
 .PHONY: bench
-bench: release
+# It measures the binary that the Debian package installs: the Swift runtime linked in.
+bench: deps
+	swift build -c release --static-swift-stdlib $(SWIFT_FLAGS)
 	scripts/bench-deps.sh
 	python3 bench/bench.py --swiftd .build/release/swiftd --output .build/bench-results.md \
 		$(if $(filter 1,$(BENCH_NO_DOCKER)),--no-docker)
