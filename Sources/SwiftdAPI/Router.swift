@@ -123,10 +123,10 @@ public final class Router: Sendable {
         return headers
     }
 
-    /// Answers `GET` and `HEAD /_ping` (with or without a version prefix) on the calling
-    /// thread, without a job, as the Docker 1.2 server answered its ping; clients poll it, so
-    /// it skips the hop to the cooperative pool. Returns false for every other request, and
-    /// for a version out of range, whose error `handle` writes.
+    /// Responds to `GET` and `HEAD /_ping` (with or without a version prefix) on the calling
+    /// thread without a job, as the Docker 1.2 server did. Clients poll it, so it skips the
+    /// hop to the cooperative pool. Returns false for every other request, and for a version
+    /// out of range, whose error `handle` writes.
     public func respondWithoutJob(_ request: HTTPRequest, response: ResponseWriter) -> Bool {
         guard request.method == "GET" || request.method == "HEAD", request.path.hasSuffix("/_ping") else {
             return false

@@ -8,8 +8,8 @@ import SwiftdTLS
 public typealias RequestHandler =
     @Sendable (HTTPRequest, BodyReader, ResponseWriter) async -> Void
 
-/// Answers a request on the connection's thread and returns true, or returns false to leave
-/// it to the `RequestHandler`. For requests that need neither a body nor a wait.
+/// Responds to a request on the connection's thread and returns true, or returns false to
+/// leave it to the `RequestHandler`. It suits requests that need neither a body nor a wait.
 public typealias ImmediateHandler = @Sendable (HTTPRequest, ResponseWriter) -> Bool
 
 /// An HTTP/1.1 server on unix sockets, with one thread per connection.
@@ -27,7 +27,7 @@ public final class HTTPServer: Sendable {
 
     /// Creates a server that adds `commonHeaders` to every response.
     ///
-    /// `immediate`, when given, sees each request first, on the connection's thread.
+    /// `immediate`, when given, receives each request first, on the connection's thread.
     public init(
         commonHeaders: [(name: String, value: String)], log: Logger,
         immediate: ImmediateHandler? = nil, handler: @escaping RequestHandler
