@@ -633,17 +633,7 @@ func printTable(_ rows: [[String]]) {
 
 /// "5 seconds ago", as docker's CREATED column.
 func humanAgo(_ date: Date) -> String {
-    let seconds = Int(Date().timeIntervalSince(date))
-    switch seconds {
-    case ..<1: return "Less than a second ago"
-    case 1: return "1 second ago"
-    case ..<60: return "\(seconds) seconds ago"
-    case ..<120: return "About a minute ago"
-    case ..<3600: return "\(seconds / 60) minutes ago"
-    case ..<7200: return "About an hour ago"
-    case ..<(48 * 3600): return "\(seconds / 3600) hours ago"
-    default: return "\(seconds / 86400) days ago"
-    }
+    humanDuration(Date().timeIntervalSince(date)) + " ago"
 }
 
 /// Sizes in decimal units, as docker prints them ("2.1MB").

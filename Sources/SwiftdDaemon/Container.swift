@@ -286,21 +286,6 @@ final class OutputBroadcast: Sendable {
     }
 }
 
-/// Formats a duration as `docker ps` does: `Less than a second`, `5 seconds`, `About a minute`.
-func humanDuration(_ seconds: TimeInterval) -> String {
-    let s = Int(seconds)
-    switch s {
-    case ..<1: return "Less than a second"
-    case 1: return "1 second"
-    case ..<60: return "\(s) seconds"
-    case ..<120: return "About a minute"
-    case ..<3600: return "\(s / 60) minutes"
-    case ..<7200: return "About an hour"
-    case ..<(48 * 3600): return "\(s / 3600) hours"
-    default: return "\(s / 86400) days"
-    }
-}
-
 /// Formats a time as RFC 3339 with fractional seconds, as Docker writes timestamps.
 func timestamp(_ date: Date = Date()) -> String {
     let formatter = ISO8601DateFormatter()

@@ -2,6 +2,7 @@ import Foundation
 import SwiftdAPI
 import SwiftdEngine
 import SwiftdGraph
+import SwiftdNetwork
 import SwiftdSystem
 
 extension Daemon {
@@ -11,8 +12,8 @@ extension Daemon {
         let filters = try FilterArguments(
             json: job.environment["filters"],
             allowed: [
-                "ancestor", "before", "exited", "health", "id", "isolation", "is-task", "label", "name",
-                "network", "since", "status",
+                "ancestor", "before", "exited", "expose", "health", "id", "isolation", "is-task", "label",
+                "name", "network", "publish", "since", "status",
             ])
         let limit = Int(job.environment["limit"] ?? "") ?? -1
         let all = job.environment.bool("all") || limit > 0
@@ -30,6 +31,8 @@ extension Daemon {
         let ancestors = try (filters["ancestor"] ?? []).map { try graph.image($0).id }
         let before = try filters["before"].map { try $0.map { try container($0).record.created } }
         let since = try filters["since"].map { try $0.map { try container($0).record.created } }
+        let published = try (filters["publish"] ?? []).map { try PortFilter(parsing: $0, key: "publish") }
+        let exposed = try (filters["expose"] ?? []).map { try PortFilter(parsing: $0, key: "expose") }
 
         var entries: [[UInt8]] = []
         let encoder = JSONEncoder()
@@ -53,6 +56,14 @@ extension Daemon {
                 let name = mode == "default" ? "bridge" : mode
                 if !networks.contains(name) && !networks.contains(record.networkName) { continue }
             }
+            if !published.isEmpty {
+                let ports = publishedContainerPorts(record)
+                if !published.contains(where: { filter in ports.contains(where: filter.matches) }) { continue }
+            }
+            if !exposed.isEmpty {
+                let ports = exposedPorts(record.config) + publishedContainerPorts(record)
+                if !exposed.contains(where: { filter in ports.contains(where: filter.matches) }) { continue }
+            }
             // swiftd has no health checks, no swarm tasks and one isolation.
             if let health = filters["health"], !health.contains("none") { continue }
             if let task = try filters.bool("is-task"), task { continue }
@@ -69,5 +80,40 @@ extension Daemon {
         }
         json.append(UInt8(ascii: "]"))
         try await job.stdout.write(json)
+    }
+
+    /// Returns the container ports that `PortBindings` publishes and those published now (`-P`).
+    private func publishedContainerPorts(_ record: ContainerRecord) -> [ExposedPort] {
+        let bound = (record.hostConfig.PortBindings ?? [:]).keys.compactMap(ContainerFiles.parsePortKey)
+        let live = portSummaries(record).filter { $0.PublicPort != nil }.map {
+            ExposedPort(port: $0.PrivatePort, proto: $0.Type)
+        }
+        return bound + live
+    }
+}
+
+/// A `publish` or `expose` filter of the container list: `PORT`, `START-END`, either with
+/// `/PROTO` (tcp when left out), as dockerd parses them.
+struct PortFilter {
+    let ports: ClosedRange<Int>
+    let proto: String
+
+    /// - Throws: `SwiftdError(.invalidArgument)` for a value that is not a port or a range.
+    init(parsing value: String, key: String) throws {
+        let parts = value.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
+        let bounds = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0) }
+        guard !bounds.isEmpty, bounds.allSatisfy({ $0 != nil && (1...65535).contains($0!) }),
+            let first = bounds.first!, let last = bounds.last!, first <= last,
+            ["tcp", "udp", "sctp"].contains(proto)
+        else {
+            throw SwiftdError(
+                .invalidArgument, "invalid filter '\(key)=\(value)': expected PORT or START-END, with /tcp or /udp")
+        }
+        ports = first...last
+    }
+
+    func matches(_ port: ExposedPort) -> Bool {
+        port.proto == proto && ports.contains(port.port)
     }
 }

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+/// The `publish` and `expose` filters of `GET /containers/json`, through `swiftd ps`.
+@Suite(
+    "container list filters", .serialized,
+    .enabled(if: DaemonHarness.isRoot, "needs root to start the daemon"))
+struct ContainerListFilterTests {
+    @Test("publish and expose by port, range and protocol")
+    func publishAndExpose() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let web = try daemon.client([
+                "create", "--name", "web", "-p", "127.0.0.1::80", "--expose", "9000/udp", "busybox", "true",
+            ])
+            #expect(web.status == 0, "\(web.stderr)")
+            let plain = try daemon.client(["create", "--name", "plain", "--expose", "80", "busybox", "true"])
+            #expect(plain.status == 0, "\(plain.stderr)")
+
+            func names(_ filter: String) throws -> [String] {
+                let result = try daemon.client(["ps", "-a", "--format", "{{.Names}}", "--filter", filter])
+                #expect(result.status == 0, "\(result.stderr)")
+                return result.stdout.split(separator: "\n").map(String.init).sorted()
+            }
+            #expect(try names("publish=80") == ["web"])
+            #expect(try names("publish=80/tcp") == ["web"])
+            #expect(try names("publish=80/udp") == [])
+            #expect(try names("publish=70-90") == ["web"])
+            #expect(try names("expose=80") == ["plain", "web"])
+            #expect(try names("expose=9000/udp") == ["web"])
+            #expect(try names("expose=9000") == [])
+
+            let bad = try daemon.client(["ps", "--filter", "publish=eighty"])
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("invalid filter 'publish=eighty'"), "\(bad.stderr)")
+            let reversed = try daemon.client(["ps", "--filter", "expose=90-70"])
+            #expect(reversed.status != 0)
+            #expect(try daemon.client(["rm", "web", "plain"]).status == 0)
+        }
+    }
+}
