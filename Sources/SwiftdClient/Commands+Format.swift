@@ -12,17 +12,13 @@ enum FormatRows {
         var command = container.Command
         if truncate && command.count > 20 { command = String(command.prefix(19)) + "…" }
         let created = Date(timeIntervalSince1970: TimeInterval(container.Created))
-        let ports = container.Ports.map { port -> String in
-            guard let published = port.PublicPort else { return "\(port.PrivatePort)/\(port.Type)" }
-            return "\(port.IP ?? "0.0.0.0"):\(published)->\(port.PrivatePort)/\(port.Type)"
-        }
         // TODO: the daemon's container list leaves Mounts empty, so Mounts is empty and
         // LocalVolumes 0 here; Size is docker's "0B" because the list is never asked for sizes.
         let fields: [String: Any] = [
             "ID": truncate ? String(container.Id.prefix(12)) : container.Id,
-            "Image": container.Image, "Command": "\"\(command)\"",
+            "Image": displayedImage(container, truncate: truncate), "Command": "\"\(command)\"",
             "CreatedAt": goTime(created), "RunningFor": humanAgo(created),
-            "Ports": ports.joined(separator: ", "), "State": container.State, "Status": container.Status,
+            "Ports": formatPorts(container.Ports), "State": container.State, "Status": container.Status,
             "Names": container.Names.map { String($0.drop { $0 == "/" }) }.joined(separator: ","),
             "Labels": container.Labels.keys.sorted().map { "\($0)=\(container.Labels[$0]!)" }.joined(separator: ","),
             "Networks": container.NetworkSettings.Networks.keys.sorted().joined(separator: ","),

@@ -205,17 +205,6 @@ extension Commands {
     }
 }
 
-/// Formats the PORTS column of `ps`: `0.0.0.0:8080->80/tcp` for a published port, `80/tcp` for an
-/// exposed one.
-func formatPorts(_ ports: [ContainerSummary.Port]) -> String {
-    ports.map { port in
-        if let publicPort = port.PublicPort {
-            return "\(port.IP ?? ""):\(publicPort)->\(port.PrivatePort)/\(port.Type)"
-        }
-        return "\(port.PrivatePort)/\(port.Type)"
-    }.joined(separator: ", ")
-}
-
 extension Commands {
     /// `swiftd network create|ls|inspect|rm|prune`.
     func network(_ arguments: [String]) throws -> Int32 {

@@ -390,7 +390,8 @@ struct Commands {
             if truncate && command.count > 20 { command = String(command.prefix(19)) + "…" }
             let created = humanAgo(Date(timeIntervalSince1970: TimeInterval(container.Created)))
             rows.append([
-                truncate ? String(container.Id.prefix(12)) : container.Id, container.Image, "\"\(command)\"",
+                truncate ? String(container.Id.prefix(12)) : container.Id, displayedImage(container, truncate: truncate),
+                "\"\(command)\"",
                 created, container.Status, formatPorts(container.Ports), container.Names.map { String($0.dropFirst()) }.joined(separator: ","),
             ])
         }

@@ -41,8 +41,8 @@ final class Container: Sendable {
     let directory: String
     /// The record, and how many times it has changed since this object was made.
     private let state: Mutex<(record: ContainerRecord, revision: UInt64)>
-    /// The JSON of the container's list entry, with the revision and status text it shows.
-    private let listEntryCache = Mutex<(revision: UInt64, status: String, json: [UInt8])?>(nil)
+    /// The JSON of the container's list entry, with the revision, status text and image it shows.
+    private let listEntryCache = Mutex<(revision: UInt64, status: String, image: String, json: [UInt8])?>(nil)
     let output: OutputBroadcast
     /// The json-file log of the container's output, with its rotation and followers.
     let log: ContainerLog
@@ -142,18 +142,24 @@ final class Container: Sendable {
     }
 
     /// Returns the JSON of the container's entry in `GET /containers/json`, made by `encode`
-    /// from the record and the status text, and reused until either changes, so that a listing
-    /// encodes only the containers that changed since the one before.
-    func listEntry(_ encode: (ContainerRecord, String) throws -> [UInt8]) rethrows -> [UInt8] {
+    /// from the record, the status text and the image to show (`image` reads the record). The
+    /// entry is reused until one of them changes, so that a listing encodes only the
+    /// containers that changed since the one before.
+    func listEntry(
+        image: (ContainerRecord) -> String, _ encode: (ContainerRecord, String, String) throws -> [UInt8]
+    ) rethrows -> [UInt8] {
         let (record, revision) = state.withLock { ($0.record, $0.revision) }
         let status = Self.statusText(record)
-        if let cached = listEntryCache.withLock({ $0 }), cached.revision == revision, cached.status == status {
+        let listedImage = image(record)
+        if let cached = listEntryCache.withLock({ $0 }), cached.revision == revision, cached.status == status,
+            cached.image == listedImage
+        {
             return cached.json
         }
-        let json = try encode(record, status)
+        let json = try encode(record, status, listedImage)
         listEntryCache.withLock { cache in
             // A listing that read an older record must not replace a newer entry.
-            if (cache?.revision ?? 0) <= revision { cache = (revision, status, json) }
+            if (cache?.revision ?? 0) <= revision { cache = (revision, status, listedImage, json) }
         }
         return json
     }

@@ -68,7 +68,12 @@ extension Daemon {
             if let health = filters["health"], !health.contains("none") { continue }
             if let task = try filters.bool("is-task"), task { continue }
             if let isolation = filters["isolation"], !isolation.contains("default") { continue }
-            entries.append(try container.listEntry { Array(try encoder.encode(summary($0, status: $1))) })
+            let entry = try container.listEntry(image: listedImage) { record, status, image in
+                var summary = summary(record, status: status)
+                summary.Image = image
+                return Array(try encoder.encode(summary))
+            }
+            entries.append(entry)
             if limit > 0 && entries.count == limit { break }
         }
         // The array as JSONEncoder writes one: no spaces between the entries.
@@ -80,6 +85,15 @@ extension Daemon {
         }
         json.append(UInt8(ascii: "]"))
         try await job.stdout.write(json)
+    }
+
+    /// Returns the image of a list entry as dockerd shows it: the name the container was
+    /// created with while that name still refers to the container's image, else the image ID.
+    private func listedImage(_ record: ContainerRecord) -> String {
+        guard let image = try? graph.image(record.imageName), image.id == record.imageID else {
+            return record.imageID
+        }
+        return record.imageName
     }
 
     /// Returns the container ports that `PortBindings` publishes and those published now (`-P`).

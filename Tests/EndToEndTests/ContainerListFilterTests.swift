@@ -37,4 +37,27 @@ struct ContainerListFilterTests {
             #expect(try daemon.client(["rm", "web", "plain"]).status == 0)
         }
     }
+
+    @Test("image column after its tag moves")
+    func movedTag() throws {
+        try DaemonHarness.withDaemon { daemon in
+            #expect(try daemon.client(["tag", "busybox", "moving:1"]).status == 0)
+            let created = try daemon.client(["create", "--name", "old", "moving:1", "true"])
+            #expect(created.status == 0, "\(created.stderr)")
+            func image() throws -> String {
+                let result = try daemon.client(["ps", "-a", "--filter", "name=old", "--format", "{{.Image}}"])
+                #expect(result.status == 0, "\(result.stderr)")
+                return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(try image() == "moving:1")
+
+            let commit = try daemon.client(["commit", "old", "moving:1"])
+            #expect(commit.status == 0, "\(commit.stderr)")
+            let id = try daemon.client(["inspect", "-f", "{{.Image}}", "old"]).stdout
+            let shortID = String(id.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("sha256:".count).prefix(12))
+            #expect(shortID.count == 12)
+            #expect(try image() == shortID)
+            #expect(try daemon.client(["rm", "old"]).status == 0)
+        }
+    }
 }
