@@ -42,12 +42,10 @@ extension Commands {
     }
 
     /// Turns a relative time such as `10m` into Unix seconds; other values pass through.
+    /// Converts a `--since` or `--until` value as `logs` does: a duration, a time with or
+    /// without a zone, or Unix seconds.
     private func eventTime(_ text: String) throws -> String {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        if let unit = text.last, let factor = units[unit], let amount = Double(text.dropLast()) {
-            return String(format: "%.9f", Date().timeIntervalSince1970 - amount * factor)
-        }
-        return text
+        try apiTimestamp(text, now: Date())
     }
 }
 

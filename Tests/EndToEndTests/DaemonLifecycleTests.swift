@@ -189,6 +189,19 @@ struct DaemonLifecycleTests {
         #expect(images.stdout.contains("image import"))
         let json = try harness.client(["events", "--since", "0", "--until", until, "--format", "json", "--filter", "event=die"])
         #expect(json.stdout.contains("\"Action\":\"die\""))
+
+        // A local time without a zone and a duration, as the docker CLI takes them.
+        var now = time(nil) - 3600
+        var parts = tm()
+        localtime_r(&now, &parts)
+        let hourAgo = String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
+        for since in [hourAgo, "1h"] {
+            let recent = try harness.client(["events", "--since", since, "--until", until, "--filter", "event=destroy"])
+            #expect(recent.status == 0, "\(recent.stderr)")
+            #expect(recent.stdout.split(separator: "\n").count == 1, "\(since): \(recent.stdout)")
+        }
         #expect(harness.stop() == 0)
     }
 }
