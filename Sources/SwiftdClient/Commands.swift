@@ -266,7 +266,9 @@ struct Commands {
         for (index, name) in names.enumerated() {
             slots.wait()
             group.enter()
-            DispatchQueue.global().async {
+            // A thread per request: Dispatch's global queue runs about one blocking work item per
+            // core on Linux, which would send two or three requests at a time on a small machine.
+            let thread = Thread {
                 defer {
                     slots.signal()
                     group.leave()
@@ -279,6 +281,8 @@ struct Commands {
                     outcomes.withLock { $0[index] = "\(error)" }
                 }
             }
+            thread.stackSize = 512 * 1024
+            thread.start()
         }
         group.wait()
         var status: Int32 = 0
