@@ -69,6 +69,17 @@ extension ClientMain {
             name: "volume", summary: "Create, list, inspect and remove volumes",
             subcommands: [["create"], ["ls", "list"], ["inspect"], ["rm", "remove"], ["prune"]]
         ) { try $0.volume($1) },
+        .init(
+            name: "image", summary: "List, inspect, remove, move and prune images",
+            subcommands: [
+                ["ls", "list"], ["inspect"], ["rm", "remove"], ["tag"], ["history"], ["import"],
+                ["load"], ["save"], ["prune"], ["pull"], ["push"],
+            ]
+        ) { try $0.image($1) },
+        .init(
+            name: "system", summary: "Show how much disk space images and containers take",
+            subcommands: [["df"]]
+        ) { try $0.system($1) },
         .init(name: "logs", summary: "Show a container's output") { try $0.logs($1) },
         .init(name: "stop", summary: "Stop running containers") { try $0.stop($1) },
         .init(name: "kill", summary: "Send a signal to running containers") { try $0.kill($1) },

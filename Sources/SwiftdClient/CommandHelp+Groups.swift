@@ -1,6 +1,58 @@
 extension CommandHelp {
-    /// The help of the `network` and `volume` groups and of each of their subcommands.
+    /// The help of the `network`, `volume`, `image` and `system` groups and of each of their
+    /// subcommands (an `image` subcommand that runs a top-level command shows that one's help).
     static let groupTexts: [String: String] = [
+        "image": """
+        Usage: swiftd image COMMAND
+
+        Manages images.
+
+        Commands:
+          ls        List images (swiftd images)
+          inspect   Show images as JSON
+          rm        Remove images (swiftd rmi)
+          tag       Add a name to an image
+          history   Show how an image was made
+          import    Create an image from a tar archive
+          load      Read images from a tar archive
+          save      Write images to a tar archive
+          prune     Remove unused images
+          pull      Download an image from a registry
+          push      Upload an image to a registry
+
+        Run 'swiftd image COMMAND --help' for more information on a command.
+        """,
+        "image prune": """
+        Usage: swiftd image prune [OPTIONS]
+
+        Removes dangling images (those without a name) that no container uses; with --all,
+        every image that no container uses.
+
+        Options:
+          -a, --all                Remove named images as well
+              --filter KEY=VALUE   label=KEY[=VALUE], label!=KEY[=VALUE] or until=TIME
+                                   (Unix seconds, RFC 3339 or a duration such as 24h)
+          -f, --force              Do not ask for confirmation (swiftd never asks)
+        """,
+        "system": """
+        Usage: swiftd system COMMAND
+
+        Manages the daemon's data.
+
+        Commands:
+          df   Show how much disk space images and containers take
+
+        Run 'swiftd system COMMAND --help' for more information on a command.
+        """,
+        "system df": """
+        Usage: swiftd system df [OPTIONS]
+
+        Shows how much disk space images and containers take, and how much removing the
+        unused ones would free.
+
+        Options:
+          -v, --verbose   Show every image and container
+        """,
         "network": """
         Usage: swiftd network COMMAND
 

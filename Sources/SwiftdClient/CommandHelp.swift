@@ -381,6 +381,34 @@ enum CommandHelp {
 
     /// Returns the help of a command or of a group's subcommand (`network create`).
     static func text(for topic: String) -> String? {
-        texts[topic] ?? groupTexts[topic] ?? moreTexts[topic]
+        if let command = imageAliases[topic], let text = texts[command] {
+            return aliased(text, command: command)
+        }
+        return texts[topic] ?? groupTexts[topic] ?? moreTexts[topic]
+    }
+
+    /// The top-level command that each `image` subcommand other than `prune` runs.
+    static let imageAliases: [String: String] = [
+        "image ls": "images", "image list": "images", "image inspect": "inspect",
+        "image rm": "rmi", "image remove": "rmi", "image tag": "tag", "image history": "history",
+        "image import": "import", "image load": "load", "image save": "save",
+        "image pull": "pull", "image push": "push",
+    ]
+
+    /// Returns a top-level command's help, its usage line under the `image` name and an
+    /// `Aliases:` line after it.
+    private static func aliased(_ text: String, command: String) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let name = ["images": "image ls", "rmi": "image rm"][command] ?? "image \(command)"
+        if let usage = lines.first, usage.hasPrefix("Usage: swiftd \(command)") {
+            lines[0] = "Usage: swiftd \(name)" + usage.dropFirst("Usage: swiftd \(command)".count)
+        }
+        let names = imageAliases.filter { $0.value == command }.keys.sorted() + [command]
+        let line = "Aliases: " + names.map { "swiftd \($0)" }.joined(separator: ", ")
+        lines.insert(contentsOf: ["", line], at: min(1, lines.count))
+        if command == "inspect" {
+            lines += ["", "swiftd image inspect looks up images only, as --type image does."]
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -33,7 +33,8 @@ extension Commands {
         guard arguments.count == 2 else { throw UsageFailure(message: "requires exactly 2 arguments: SOURCE_IMAGE TARGET_IMAGE[:TAG]") }
         let target = arguments[1]
         var query = "repo=\(percentEncode(target))"
-        if let colon = target.lastIndex(of: ":"), !target[colon...].contains("/") {
+        // A digest's colon is not a tag's: the daemon rejects `NAME@DIGEST` as a whole.
+        if let colon = target.lastIndex(of: ":"), !target[colon...].contains("/"), !target.contains("@") {
             query = "repo=\(percentEncode(String(target[..<colon])))&tag=\(percentEncode(String(target[target.index(after: colon)...])))"
         }
         try call("POST", "/images/\(arguments[0])/tag?\(query)")

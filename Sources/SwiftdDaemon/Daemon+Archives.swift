@@ -48,12 +48,7 @@ extension Daemon {
             }
             try await job.stdout.write(Array(try JSONEncoder().encode(entries)))
         }
-        try engine.register("images_prune") { [self] job in
-            let report = try graph.pruneImages()
-            let deleted = report.deleted.map { ["Deleted": $0] }
-            let body: [String: JSONScalar] = ["ImagesDeleted": .objects(deleted), "SpaceReclaimed": .int64(report.spaceReclaimed)]
-            try await job.stdout.write(Array(try JSONEncoder().encode(body)))
-        }
+        try engine.register("images_prune") { [self] job in try await pruneImages(job) }
     }
 
     /// Writes a file made by `produce` to the job's stdout in chunks, then removes it.
@@ -210,5 +205,55 @@ extension Daemon {
             guard writable else { return }
             try await job.stdout.write(Array(try JSONEncoder().encode(ProgressMessage(error: message))) + [10])
         }
+    }
+}
+
+// MARK: image prune
+
+extension Daemon {
+    /// `POST /images/prune`: dangling images, or with the filter `dangling=false` every image
+    /// no container uses, narrowed by `label`, `label!` and `until` as in dockerd.
+    private func pruneImages(_ job: Job) async throws {
+        let filters = try FilterArguments(
+            json: job.environment["filters"], allowed: ["dangling", "label", "label!", "until"])
+        let includingNamed = try filters.bool("dangling") == false
+        let until = try Self.pruneCutoff(filters["until"] ?? [])
+        let report = try graph.pruneImages(includingNamed: includingNamed) { image in
+            let labels = image.config.config?.labels ?? [:]
+            guard filters.labelsMatch(labels) else { return false }
+            if let unwanted = filters["label!"],
+                unwanted.contains(where: { FilterArguments.labelMatches($0, labels) })
+            {
+                return false
+            }
+            // Only images created before the cutoff go.
+            if let until, let created = parseTimestamp(image.created), created >= until {
+                return false
+            }
+            return true
+        }
+        let items = imageDeleteItems(report.deleted)
+        for item in items {
+            for (key, value) in item {
+                events.emit(type: "image", action: key == "Untagged" ? "untag" : "delete", id: value)
+            }
+        }
+        let body: [String: JSONScalar] = [
+            "ImagesDeleted": .objects(items), "SpaceReclaimed": .int64(report.spaceReclaimed),
+        ]
+        try await job.stdout.write(Array(try JSONEncoder().encode(body)))
+    }
+}
+
+/// Turns the graph's `Untagged: REF` and `Deleted: ID` report lines into the
+/// `{"Untagged": REF}` and `{"Deleted": ID}` items of dockerd's image delete and prune
+/// responses.
+func imageDeleteItems(_ lines: [String]) -> [[String: String]] {
+    lines.compactMap { line in
+        let parts = line.split(separator: ":", maxSplits: 1).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard parts.count == 2 else { return nil }
+        return [parts[0]: parts[1]]
     }
 }

@@ -20,6 +20,9 @@ extension Daemon {
             }
             let tag = job.environment["tag"].flatMap { $0.isEmpty ? nil : $0 }
             let reference = try Reference(parsing: tag.map { "\(repo):\($0)" } ?? repo)
+            guard reference.digest == nil else {
+                throw SwiftdError(.invalidArgument, "refusing to create a tag with a digest reference")
+            }
             try graph.tag(image.id, as: reference)
             events.emit(type: "image", action: "tag", id: image.id, attributes: ["name": reference.familiarString])
         }
@@ -27,14 +30,12 @@ extension Daemon {
             let name = try job.argument("name")
             let force = job.environment["force"].map { $0 == "1" || $0 == "true" } ?? false
             if force { try refuseForcedDeleteOfRunningImage(name) }
-            var items: [[String: String]] = []
-            for line in try graph.deleteImage(name, force: force) {
-                // The graph reports `Untagged: REF` and `Deleted: ID` lines, as docker rmi prints.
-                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2 else { continue }
-                items.append([parts[0]: parts[1]])
-                let action = parts[0] == "Untagged" ? "untag" : "delete"
-                events.emit(type: "image", action: action, id: parts[1], attributes: ["name": name])
+            let items = imageDeleteItems(try graph.deleteImage(name, force: force))
+            for item in items {
+                for (key, value) in item {
+                    let action = key == "Untagged" ? "untag" : "delete"
+                    events.emit(type: "image", action: action, id: value, attributes: ["name": name])
+                }
             }
             try await job.stdout.write(Array(try JSONEncoder().encode(items)))
         }

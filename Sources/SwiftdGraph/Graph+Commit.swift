@@ -71,9 +71,12 @@ extension Graph {
         let (upper, _) = try containerDirectories(id)
         let vfs = try isVFSContainer(id)
         let parent = try state.withLock { state in
-            guard let record = state.containers[id], let config = state.images[record.imageID]
-            else { throw SwiftdError(.notFound, "No such container layer: \(id)") }
-            return config
+            guard let record = state.containers[id], let diffIDs = record.layerStack(state) else {
+                throw SwiftdError(.notFound, "No such container layer: \(id)")
+            }
+            // NOTE: when `rmi -f` deleted the image, its config is gone, so the new image
+            // gets only the layers, the default platform and `config`.
+            return state.images[record.imageID] ?? ImageConfig(rootfs: .init(diffIDs: diffIDs))
         }
         let tar = overlayRoot + "/tmp-commit-" + randomHex(16) + ".tar"
         defer { try? FileSystem.remove(tar) }
@@ -145,7 +148,7 @@ extension Graph {
             guard let record = state.containers[id] else {
                 throw SwiftdError(.notFound, "No such container layer: \(id)")
             }
-            let diffIDs = state.images[record.imageID]?.rootfs.diffIDs ?? []
+            let diffIDs = record.layerStack(state) ?? []
             var lower = diffIDs.reversed().compactMap { state.layers[$0] }.map {
                 overlayRoot + "/" + $0.cacheID + "/diff"
             }

@@ -66,7 +66,9 @@ extension Graph {
                 try? FileSystem.removeTree(temporary)
                 throw error
             }
-            let record = ContainerRecord(id: id, imageID: image, driver: driver)
+            let record = ContainerRecord(
+                id: id, imageID: image, driver: driver,
+                diffIDs: state.images[image]?.rootfs.diffIDs)
             do {
                 try FileSystem.writeAtomically(containerPath(id), try encode(record))
             } catch {
@@ -143,7 +145,7 @@ extension Graph {
                 state.mounted.insert(id)
                 return merged
             }
-            let lower = try lowerDirectories(imageID: record.imageID, container: id, state)
+            let lower = try lowerDirectories(record, state)
             let data =
                 "lowerdir=\(lower.joined(separator: ":")),upperdir=\(directory)/diff,"
                 + "workdir=\(directory)/work"
@@ -192,6 +194,10 @@ extension Graph {
             let doomed = overlayRoot + "/tmp-" + id
             try rename(directory, to: doomed)
             try FileSystem.removeTree(doomed)
+            if state.images[record.imageID] == nil {
+                // `rmi -f` deleted the image and left its layers to this container.
+                try removeUnusedLayers(record.diffIDs ?? [], state: &state)
+            }
         }
     }
 
@@ -230,18 +236,19 @@ extension Graph {
     /// The lowerdir list, top layer first, through the short links. A layer that appears
     /// twice is kept only at its highest place: overlayfs refuses a directory twice, and the
     /// higher copy already decides every path the lower one touches.
-    private func lowerDirectories(imageID: String, container: String, _ state: GraphState)
+    private func lowerDirectories(_ record: ContainerRecord, _ state: GraphState)
         throws -> [String]
     {
-        guard let config = state.images[imageID] else {
-            throw SwiftdError(.notFound, "No such image: \(imageID)")
+        guard let diffIDs = record.layerStack(state) else {
+            throw SwiftdError(.notFound, "No such image: \(record.imageID)")
         }
+        let container = record.id
         var seen: Set<String> = []
         var lower: [String] = []
         // Containers created before the init layer existed have none.
         let initLayer = overlayRoot + "/" + container + "/init"
         if FileSystem.exists(initLayer) { lower.append(initLayer) }
-        for diffID in config.rootfs.diffIDs.reversed() where seen.insert(diffID).inserted {
+        for diffID in diffIDs.reversed() where seen.insert(diffID).inserted {
             guard let record = state.layers[diffID] else {
                 throw SwiftdError(.notFound, "No such layer: \(diffID)")
             }

@@ -107,9 +107,21 @@ extension Graph {
     ///   uses the image and the removal would leave it without a tag or delete it, or when the
     ///   ID is tagged in several repositories. `SystemCallError` on a write failure.
     public func deleteImage(_ nameOrID: String, force: Bool = false) throws -> [String] {
+        try deleteImage(nameOrID, force: force, unlessUsed: false)
+    }
+
+    /// Runs `deleteImage(_:force:)`, and with `unlessUsed` throws `.conflict` before changing
+    /// anything when a container layer uses the image, regardless of `force`.
+    func deleteImage(_ nameOrID: String, force: Bool, unlessUsed: Bool) throws -> [String] {
         try state.withLock { state in
             let (id, byReference) = try resolve(nameOrID, state)
             let short = String(id.dropFirst("sha256:".count).prefix(12))
+            if unlessUsed, let user = state.containers.values.first(where: { $0.imageID == id }) {
+                throw SwiftdError(
+                    .conflict,
+                    "conflict: unable to delete \(short) - container \(user.id.prefix(12)) is "
+                        + "using its referenced image \(short)")
+            }
             let imageTags = state.tags.filter { $0.value == id }.map(\.key).sorted()
             var untag: [String]
             if let byReference {
@@ -144,8 +156,11 @@ extension Graph {
                         + "force) - container \(user.id.prefix(12)) is using its referenced "
                         + "image \(short)")
             }
-            let deletesImage = untag.count == imageTags.count && (user == nil || !force)
-            if deletesImage, let user {
+            // Forced by ID, an image that only stopped containers use goes, as in dockerd: the
+            // containers keep its layers. The daemon rejects this for a running container.
+            let deletesImage =
+                untag.count == imageTags.count && (user == nil || !force || byReference == nil)
+            if deletesImage, !force, let user {
                 throw SwiftdError(
                     .conflict,
                     "conflict: unable to delete \(short) (must be forced) - container "
@@ -161,22 +176,40 @@ extension Graph {
                 report += untag.map { "Untagged: \($0)" }
             }
             guard deletesImage, let config = state.images[id] else { return report }
+            for var container in state.containers.values
+            where container.imageID == id && container.diffIDs == nil {
+                // Older records name only the image: give them its layers before it goes.
+                container.diffIDs = config.rootfs.diffIDs
+                try FileSystem.writeAtomically(containerPath(container.id), try encode(container))
+                state.containers[container.id] = container
+            }
             try FileSystem.remove(configPath(id))
             state.images[id] = nil
             report.append("Deleted: \(id)")
-
-            let inUse = Set(state.images.values.flatMap(\.rootfs.diffIDs))
-            let chains = ChainID.chainIDs(config.rootfs.diffIDs)
-            var removed: Set<String> = []
-            for (diffID, chainID) in zip(config.rootfs.diffIDs, chains).reversed()
-            where !inUse.contains(diffID) && !removed.contains(diffID) {
-                guard let record = state.layers[diffID] else { continue }
-                try removeLayer(record, state: &state)
-                removed.insert(diffID)
-                report.append("Deleted: \(chainID)")
-            }
+            report += try removeUnusedLayers(config.rootfs.diffIDs, state: &state)
             return report
         }
+    }
+
+    /// Removes the layers of `diffIDs` (an image's, bottom first) that no image and no
+    /// container layer uses, top first, and returns a `Deleted: CHAIN_ID` line for each.
+    @discardableResult
+    func removeUnusedLayers(_ diffIDs: [String], state: inout GraphState) throws -> [String] {
+        var inUse = Set(state.images.values.flatMap(\.rootfs.diffIDs))
+        for container in state.containers.values {
+            inUse.formUnion(container.layerStack(state) ?? [])
+        }
+        let chains = ChainID.chainIDs(diffIDs)
+        var removed: Set<String> = []
+        var report: [String] = []
+        for (diffID, chainID) in zip(diffIDs, chains).reversed()
+        where !inUse.contains(diffID) && !removed.contains(diffID) {
+            guard let record = state.layers[diffID] else { continue }
+            try removeLayer(record, state: &state)
+            removed.insert(diffID)
+            report.append("Deleted: \(chainID)")
+        }
+        return report
     }
 
     /// Resolves `nameOrID` to an image ID, and reports which tag matched if it was a reference.

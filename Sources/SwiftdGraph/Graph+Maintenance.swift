@@ -21,7 +21,8 @@ public struct HistoryEntry: Sendable, Equatable {
 
 /// The images and space that `pruneImages()` removed.
 public struct PruneReport: Sendable, Equatable {
-    /// `Deleted: sha256:…` lines, as `deleteImage` reports them, image after image.
+    /// `Untagged: REFERENCE` and `Deleted: sha256:…` lines, as `deleteImage` reports them,
+    /// image after image.
     public var deleted: [String]
     /// The uncompressed size of the layers removed, in bytes.
     public var spaceReclaimed: Int64
@@ -112,21 +113,28 @@ extension Graph {
     }
 
     /// Deletes every dangling image (no tag or digest reference, no container layer) and
-    /// the layers only they used, as `docker image prune` does.
+    /// the layers only they used, as `docker image prune` does. With `includingNamed`, images
+    /// with references go too, as with `docker image prune --all`, when no container uses them.
+    /// Only the images that `selects` returns true for are considered.
     ///
     /// - Throws: `SystemCallError` when a removal fails; what was removed before stays
     ///   removed.
-    public func pruneImages() throws -> PruneReport {
-        let (dangling, before) = state.withLock { state in
+    public func pruneImages(
+        includingNamed: Bool = false, where selects: (Image) -> Bool = { _ in true }
+    ) throws -> PruneReport {
+        let (candidates, before) = state.withLock { state in
             let referenced = Set(state.tags.values)
             let used = Set(state.containers.values.map(\.imageID))
-            let ids = state.images.keys.filter { !referenced.contains($0) && !used.contains($0) }
-            return (ids.sorted(), state.layers)
+            let ids = state.images.keys.filter {
+                (includingNamed || !referenced.contains($0)) && !used.contains($0)
+            }
+            return (ids.sorted().map { makeImage($0, state) }, state.layers)
         }
+        let unused = candidates.filter(selects).map(\.id)
         var report = PruneReport(deleted: [], spaceReclaimed: 0)
-        for id in dangling {
+        for id in unused {
             do {
-                report.deleted += try deleteImage(id)
+                report.deleted += try deleteImage(id, force: includingNamed, unlessUsed: true)
             } catch let error as SwiftdError where error.kind == .conflict {
                 // A container started using it since the list was made.
                 continue

@@ -36,6 +36,16 @@ struct ContainerRecord: Codable, Sendable {
     var imageID: String
     /// The driver that made the layer; nil (records before vfs existed) means overlay2.
     var driver: StorageDriver?
+    /// The image's layers, bottom first, by diff ID, so that the container keeps them after
+    /// `rmi -f` deletes its image. Nil in records written before the field existed: the
+    /// image's config gives them then.
+    var diffIDs: [String]?
+
+    /// The container's image layers, bottom first, or nil when neither the record nor the
+    /// image in `state` has them.
+    func layerStack(_ state: GraphState) -> [String]? {
+        diffIDs ?? state.images[imageID]?.rootfs.diffIDs
+    }
 
     var isVFS: Bool { driver == .vfs }
 }
