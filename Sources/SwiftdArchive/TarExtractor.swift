@@ -114,6 +114,43 @@ public enum TarArchive {
         return try extract(stream, into: target, options: options)
     }
 
+    /// Reads the archive at `path` (plain or compressed) to its end without writing anything.
+    /// A caller that cannot undo an extraction calls it first, to reject a truncated or corrupt
+    /// archive before the first entry is written.
+    ///
+    /// - Throws: `ArchiveError` (`invalidArgument`) naming the entry being read and libarchive's
+    ///   or the decompressor's message.
+    public static func check(file path: String) throws {
+        let stream = try DecompressedStream(path: path)
+        guard let reader = archive_read_new() else {
+            throw ArchiveError(.internalError, "archive_read_new: out of memory")
+        }
+        defer { archive_read_free(reader) }
+        archive_read_support_format_tar(reader)
+        let context = Unmanaged.passUnretained(stream).toOpaque()
+        let opened = archive_read_open(reader, context, nil, { _, context, block in
+            guard let context else { return -1 }
+            return Unmanaged<DecompressedStream>.fromOpaque(context).takeUnretainedValue().next(block)
+        }, nil)
+        guard opened == ARCHIVE_OK else { throw readError(reader, stream, entry: nil) }
+        try withExtendedLifetime(stream) {
+            while true {
+                var entry: OpaquePointer?
+                let status = archive_read_next_header(reader, &entry)
+                if status == ARCHIVE_EOF { break }
+                guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
+                    throw readError(reader, stream, entry: nil)
+                }
+                // Without a seek callback, skipping reads the data, so a truncated body fails here.
+                if archive_read_data_skip(reader) < ARCHIVE_WARN {
+                    let name = archive_entry_pathname(entry).map { String(cString: $0) }
+                    throw readError(reader, stream, entry: name)
+                }
+            }
+            try stream.drain()
+        }
+    }
+
     private static func extract(
         _ stream: DecompressedStream, into target: ExtractTarget, options: ExtractOptions
     ) throws -> ExtractResult {

@@ -87,6 +87,9 @@ extension Daemon {
             // free disk there. Extracting from the socket as the body arrives would not.
             let spool = try await spoolBody(job, prefix: "cp")
             defer { try? FileSystem.remove(spool) }
+            // Extraction writes into the container as it goes and cannot be undone, so a
+            // truncated or corrupt archive is refused before the first entry is written.
+            try TarArchive.check(file: spool)
             _ = try TarArchive.extract(file: spool, into: location.hostPath, options: options)
         }
         job.environment["statusCode"] = "200"

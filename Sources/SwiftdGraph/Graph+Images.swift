@@ -49,7 +49,7 @@ extension Graph {
         do {
             config = try JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
         } catch {
-            throw SwiftdError(.invalidArgument, "invalid image config: \(error)")
+            throw SwiftdError(.invalidArgument, "invalid image config: \(describeDecodingFailure(error))")
         }
         guard config.rootfs.type == "layers" else {
             throw SwiftdError(

@@ -207,7 +207,7 @@ struct UnpackedArchive {
                 manifest = try JSONDecoder().decode(OCIManifest.self, from: Data(manifestBytes))
             } catch {
                 throw SwiftdError(
-                    .invalidArgument, "invalid archive: manifest \(descriptor.digest): \(error)")
+                    .invalidArgument, "invalid archive: manifest \(descriptor.digest): \(describeDecodingFailure(error))")
             }
             let configBytes = try blob(manifest.config)
             var layers: [String] = []
@@ -243,7 +243,7 @@ struct UnpackedArchive {
         do {
             return try JSONDecoder().decode(Value.self, from: Data(bytes))
         } catch {
-            throw SwiftdError(.invalidArgument, "invalid archive: \(name): \(error)")
+            throw SwiftdError(.invalidArgument, "invalid archive: \(name): \(describeDecodingFailure(error))")
         }
     }
 

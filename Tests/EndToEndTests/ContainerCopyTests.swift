@@ -127,6 +127,30 @@ struct ContainerCopyTests {
         }
     }
 
+    @Test("truncated archive writes nothing")
+    func truncatedArchive() throws {
+        try DaemonHarness.withDaemon { daemon in
+            #expect(try daemon.client(["create", "--name", "cut", "busybox", "true"]).status == 0)
+            let staging = "\(daemon.work)/cut"
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            try Data(repeating: 0x61, count: 1000).write(to: URL(fileURLWithPath: "\(staging)/a.txt"))
+            try Data(repeating: 0x62, count: 200_000).write(to: URL(fileURLWithPath: "\(staging)/big"))
+            let tar = "\(daemon.work)/cut.tar"
+            #expect(try DaemonHarness.capture("/usr/bin/tar", ["cf", tar, "-C", staging, "a.txt", "big"]).status == 0)
+            let whole = try Data(contentsOf: URL(fileURLWithPath: tar))
+            try whole.prefix(100_000).write(to: URL(fileURLWithPath: tar))
+
+            let put = try DaemonHarness.capture("/usr/bin/curl", [
+                "-s", "-w", " %{http_code}", "-X", "PUT", "--data-binary", "@\(tar)", "--unix-socket",
+                daemon.socket, "http://x/containers/cut/archive?path=/tmp",
+            ])
+            #expect(put.stdout.hasSuffix(" 400"), "\(put.stdout)")
+            #expect(put.stdout.contains("big"), "\(put.stdout)")
+            let written = try daemon.client(["cp", "cut:/tmp/a.txt", "-"])
+            #expect(written.status != 0, "a.txt was written: \(written.stdout.count) bytes")
+        }
+    }
+
     @Test("missing path and read-only rootfs")
     func rejections() throws {
         try DaemonHarness.withDaemon { daemon in

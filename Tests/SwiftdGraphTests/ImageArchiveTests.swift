@@ -245,6 +245,14 @@ struct ImageArchiveTests {
             try FileSystem.writeAtomically(
                 directory + "/bad.json", Array("{\"rootfs\":".utf8), mode: 0o644)
         }))
+        cases.append(("config without architecture", "invalid image config: missing field architecture", { directory in
+            let path = directory + "/manifest.json"
+            let text = try FileSystem.readString(path).replacingOccurrences(
+                of: "blobs/sha256/" + configID.dropFirst(7), with: "partial.json")
+            try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o644)
+            let partial = #"{"os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+            try FileSystem.writeAtomically(directory + "/partial.json", Array(partial.utf8), mode: 0o644)
+        }))
         cases.append(("config digest mismatch", "has digest", { directory in
             let path = directory + "/blobs/sha256/" + configID.dropFirst(7)
             var bytes = try FileSystem.read(path)
