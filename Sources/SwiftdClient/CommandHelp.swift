@@ -351,9 +351,15 @@ enum CommandHelp {
               -p=false             Do not pause a running container
             """,
         "history": """
-            Usage: swiftd history IMAGE
+            Usage: swiftd history [OPTIONS] IMAGE
 
             Shows the steps that made an image.
+
+            Options:
+                  --format TEMPLATE   Format the output with a Go template, or table TEMPLATE
+              -H, --human             Sizes and dates in human-readable form (default true)
+                  --no-trunc          Do not shorten IDs and commands
+              -q, --quiet             Print only the image IDs
             """,
         "version": """
             Usage: swiftd version [-f TEMPLATE]

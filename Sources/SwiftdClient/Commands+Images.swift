@@ -94,19 +94,58 @@ extension Commands {
         return 0
     }
 
-    /// `swiftd history IMAGE`.
+    /// `swiftd history [--no-trunc] [-H=false] [-q] [--format TEMPLATE] IMAGE`.
     func history(_ arguments: [String]) throws -> Int32 {
-        guard arguments.count == 1 else { throw UsageFailure(message: "requires exactly 1 argument: IMAGE") }
-        let entries = try call("GET", "/images/\(arguments[0])/history").decode([HistoryLine].self)
-        var rows = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
-        for entry in entries {
-            let id = entry.Id.hasPrefix("sha256:") ? String(entry.Id.dropFirst(7).prefix(12)) : entry.Id
-            var createdBy = entry.CreatedBy
-            if createdBy.count > 45 { createdBy = String(createdBy.prefix(44)) + "…" }
-            rows.append([id, humanAgo(Date(timeIntervalSince1970: TimeInterval(entry.Created))), createdBy, humanSize(entry.Size), entry.Comment])
+        var flags = FlagParser([
+            .init(names: ["--no-trunc"], takesValue: false), .init(names: ["-H", "--human"], takesValue: false),
+            .init(names: ["-q", "--quiet"], takesValue: false), .init(names: ["--format"], takesValue: true),
+        ])
+        try flags.parse(arguments)
+        guard flags.positional.count == 1 else { throw UsageFailure(message: "requires exactly 1 argument: IMAGE") }
+        // Sizes and times are human-readable unless `-H=false` turns it off.
+        let human = !arguments.contains { ["-H=false", "-H=0", "--human=false", "--human=0"].contains($0) }
+        let truncate = !flags.bool("--no-trunc")
+        let template = try flags.string("--format").map {
+            try OutputTemplate($0, headers: [
+                "ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
+                "Size": "SIZE", "Comment": "COMMENT",
+            ])
         }
-        printTable(rows)
+        let entries = try call("GET", "/images/\(percentEncode(flags.positional[0]))/history").decode([HistoryLine].self)
+        let rows = entries.map { entry -> [String: Any] in
+            var id = entry.Id
+            if truncate && id.hasPrefix("sha256:") { id = String(id.dropFirst(7).prefix(12)) }
+            var createdBy = entry.CreatedBy.replacingOccurrences(of: "\t", with: " ")
+            if truncate && createdBy.count > 45 { createdBy = String(createdBy.prefix(44)) + "…" }
+            let created = Date(timeIntervalSince1970: TimeInterval(entry.Created))
+            let createdAt = rfc3339(created)
+            return [
+                "ID": id, "CreatedSince": human ? humanAgo(created) : createdAt, "CreatedAt": createdAt,
+                "CreatedBy": createdBy, "Size": human ? humanSize(entry.Size) : String(entry.Size),
+                "Comment": entry.Comment,
+            ]
+        }
+        if flags.bool("-q") {
+            for row in rows { print(row["ID"] as? String ?? "") }
+            return 0
+        }
+        if let template {
+            writeStdout(Array(try template.render(all: rows).utf8))
+            return 0
+        }
+        var table = [["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]]
+        for row in rows {
+            table.append(["ID", "CreatedSince", "CreatedBy", "Size", "Comment"].map { row[$0] as? String ?? "" })
+        }
+        printTable(table)
         return 0
+    }
+
+    /// Formats a time as Go's `time.RFC3339` in UTC: `2024-01-02T03:04:05Z`.
+    private func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
     }
 }
 

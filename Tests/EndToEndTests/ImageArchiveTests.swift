@@ -73,6 +73,18 @@ struct ImageArchiveEndToEndTests {
             #expect(check.stdout == "hi\ngone\n")
             let history = try daemon.client(["history", "changed:v1"])
             #expect(history.stdout.contains("my change"))
+            let ids = try daemon.client(["history", "-q", "--no-trunc", "changed:v1"])
+            #expect(ids.status == 0, "\(ids.stderr)")
+            let imageID = commit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(ids.stdout.split(separator: "\n").first.map(String.init) == imageID, "\(ids.stdout)")
+            let raw = try daemon.client(["history", "-H=false", "--format", "{{.Size}}|{{.CreatedSince}}|{{.Comment}}", "changed:v1"])
+            #expect(raw.status == 0, "\(raw.stderr)")
+            let top = raw.stdout.split(separator: "\n").first.map(String.init) ?? ""
+            let fields = top.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            #expect(fields.count == 3, "\(raw.stdout)")
+            #expect(fields.first.flatMap { Int($0) } != nil, "size in bytes: \(top)")
+            #expect(fields.dropFirst().first?.hasSuffix("Z") == true, "RFC 3339 time: \(top)")
+            #expect(fields.last == "my change")
             let exported = "\(daemon.work)/export.tar"
             #expect(try daemon.client(["export", "-o", exported, "changer"]).status == 0)
             let listing = try DaemonHarness.capture("/usr/bin/tar", ["-tf", exported]).stdout
