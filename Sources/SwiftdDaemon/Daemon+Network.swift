@@ -773,18 +773,18 @@ extension Daemon {
 
 extension Daemon {
     /// Creates the registry of user-defined networks, kept in `ROOT/network`, and recreates
-    /// the saved ones.
+    /// the saved ones, except any whose bridge is `defaultBridge`.
     ///
     /// - Throws: `SystemCallError` if the directory cannot be made or the file read;
     ///   `SwiftdError` (`internalError`) if the file is not valid JSON.
-    static func makeNetworkRegistry(_ configuration: DaemonConfiguration, log: Logger) throws
-        -> NetworkRegistry
-    {
+    static func makeNetworkRegistry(
+        _ configuration: DaemonConfiguration, defaultBridge: String?, log: Logger
+    ) throws -> NetworkRegistry {
         let directory = "\(configuration.root)/network"
         try FileSystem.createDirectory(directory, mode: 0o700)
         let registry = NetworkRegistry(
             directory: directory, enableIPTables: configuration.iptables, log: log)
-        try registry.restore()
+        try registry.restore(defaultBridge: defaultBridge)
         return registry
     }
 

@@ -41,6 +41,11 @@ public struct BridgeConfiguration: Sendable {
     /// Whether a missing bridge is created; false makes `BridgeDriver.init` fail instead, as
     /// dockerd does for a `-b` bridge that does not exist.
     public var createsMissingBridge = true
+    /// Whether an existing bridge that `stateDirectory` records as made by swiftd is this
+    /// driver's to delete at shutdown, and to delete and make again when its address differs
+    /// from `bridgeIP`. False for a new network: a bridge that exists before the network does
+    /// belongs to someone else, even if its name is recorded.
+    public var adoptsRecordedBridge = true
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,
