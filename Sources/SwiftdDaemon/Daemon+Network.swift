@@ -27,16 +27,34 @@ extension Daemon {
     /// Creates the default bridge from the daemon's network flags, with its address leases
     /// kept in `ROOT/network` so that they survive a restart; nil with `-b none`.
     ///
-    /// Blocks on netlink and iptables (milliseconds).
+    /// The bridge's name is kept in `ROOT/network/default-bridge`. When the previous run used
+    /// another bridge (and was killed, so it left it behind), that bridge's rules go, and the
+    /// bridge too if swiftd made it, as `BridgeDriver.removeLeftovers` describes. Blocks on
+    /// netlink and iptables (milliseconds).
     ///
     /// - Throws: what `BridgeDriver.init` throws; `SystemCallError` if the state directory
-    ///   cannot be made.
+    ///   cannot be made or the bridge's name not saved.
     static func makeBridgeDriver(_ configuration: DaemonConfiguration, log: Logger) throws
         -> BridgeDriver?
     {
-        guard configuration.bridge != "none" else { return nil }
         let stateDirectory = "\(configuration.root)/network"
         try FileSystem.createDirectory(stateDirectory, mode: 0o700)
+        let recordPath = "\(stateDirectory)/default-bridge"
+        let previous = (try? FileSystem.readString(recordPath))?.filter { !$0.isWhitespace }
+        if let previous, !previous.isEmpty, previous != configuration.bridge {
+            do {
+                try BridgeDriver.removeLeftovers(
+                    of: previous, stateDirectory: stateDirectory, log: log)
+            } catch {
+                log.error(
+                    "cleaning up the previous default bridge failed",
+                    [("bridge", previous), ("error", "\(error)")])
+            }
+        }
+        guard configuration.bridge != "none" else {
+            if previous != nil { try FileSystem.remove(recordPath) }
+            return nil
+        }
         var bridgeConfiguration = BridgeConfiguration(
             bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
             enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward,
@@ -47,7 +65,16 @@ extension Daemon {
         // it, where dockerd rejects -b and --bip together; the test harness relies on that.
         bridgeConfiguration.createsMissingBridge =
             configuration.bridge == DaemonConfiguration().bridge || configuration.bridgeIP != nil
-        return try BridgeDriver(bridgeConfiguration, log: log)
+        let driver = try BridgeDriver(bridgeConfiguration, log: log)
+        if previous != configuration.bridge {
+            do {
+                try FileSystem.writeAtomically(recordPath, Array("\(configuration.bridge)\n".utf8))
+            } catch {
+                try? driver.shutdown()
+                throw error
+            }
+        }
+        return driver
     }
 
     /// Releases the saved address leases and ports, on the default bridge and on every
