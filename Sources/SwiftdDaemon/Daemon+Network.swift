@@ -180,10 +180,16 @@ extension Daemon {
                     .invalidArgument, "conflicting options: links and the \(mode) network mode")
             }
             hostConfig.Links = try links.map { link in
-                let (childName, alias) = Self.parseLink(link)
+                let (childName, alias) = Self.parseLink(try Self.checkLink(link))
                 let child = try container(childName)
                 return "/\(child.name):/\(name)/\(alias)"
             }
+        }
+        try Self.checkName(config.Hostname, "hostname")
+        if !config.Domainname.isEmpty { try Self.checkName(config.Domainname, "domain name") }
+        for domain in hostConfig.DnsSearch ?? [] { try Self.checkName(domain, "DNS search domain") }
+        for option in hostConfig.DnsOptions ?? [] {
+            try Self.checkLineText(option, "DNS option")
         }
         for server in hostConfig.Dns ?? [] where !isIPv4(server) {
             throw SwiftdError(
@@ -193,6 +199,7 @@ extension Daemon {
             if let problem = ContainerFiles.extraHostProblem(entry) {
                 throw SwiftdError(.invalidArgument, problem)
             }
+            try Self.checkName(entry, "extra host")
             if ContainerFiles.parseExtraHost(entry)?.address == ContainerFiles.hostGateway,
                 network == nil
             {
@@ -222,7 +229,30 @@ extension Daemon {
         guard link.split(separator: ":", omittingEmptySubsequences: false).count <= 2 else {
             throw SwiftdError(.invalidArgument, "bad format for links: \(link)")
         }
+        try checkName(link, "link")
         return link
+    }
+
+    /// Throws `invalidArgument` if `value`, which goes into `/etc/resolv.conf` or
+    /// `/etc/hosts` as one line, contains a control character such as a newline.
+    static func checkLineText(_ value: String, _ what: String) throws {
+        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw SwiftdError(
+                .invalidArgument,
+                "invalid \(what) \(String(reflecting: value)): control characters are not allowed")
+        }
+    }
+
+    /// Throws `invalidArgument` if `value`, a name written to `/etc/hosts` or
+    /// `/etc/resolv.conf`, contains a control character or whitespace, either of which would
+    /// end the name early there.
+    static func checkName(_ value: String, _ what: String) throws {
+        try checkLineText(value, what)
+        if value.contains(where: \.isWhitespace) {
+            throw SwiftdError(
+                .invalidArgument,
+                "invalid \(what) \(String(reflecting: value)): whitespace is not allowed")
+        }
     }
 
     /// Returns the networks of a create request: the network mode's, with the settings of its
@@ -293,6 +323,7 @@ extension Daemon {
     ///   that `parseMACAddress` rejects, or a malformed link.
     func attachment(to network: String, _ settings: EndpointConfig) throws -> NetworkAttachment {
         let aliases = (settings.Aliases ?? []).filter { !$0.isEmpty }
+        for alias in aliases { try Self.checkName(alias, "network alias") }
         let address = settings.IPAMConfig?.IPv4Address.flatMap { $0.isEmpty ? nil : $0 }
         let mac = settings.MacAddress.flatMap { $0.isEmpty ? nil : $0 }
         if let mac { _ = try parseMACAddress(mac) }

@@ -171,7 +171,8 @@ public func formatMACAddress(_ bytes: [UInt8]) -> String {
 ///
 /// - Throws: `SwiftdError` (`invalidArgument`): dockerd's "invalid MAC address TEXT" for text
 ///   in none of these forms. An address that is not 6 bytes long, or is a multicast address,
-///   gets the same words and the reason, because the kernel rejects it for an Ethernet link.
+///   gets the same words and the reason, as does the all-zero address, because the kernel
+///   rejects these for an Ethernet link.
 public func parseMACAddress(_ text: String) throws -> [UInt8] {
     let invalid = SwiftdError(.invalidArgument, "invalid MAC address \(text)")
     let groups: [Substring]
@@ -199,6 +200,11 @@ public func parseMACAddress(_ text: String) throws -> [UInt8] {
     guard bytes.count == 6 else {
         throw SwiftdError(
             .invalidArgument, "invalid MAC address \(text): an Ethernet address has 6 bytes")
+    }
+    guard bytes.contains(where: { $0 != 0 }) else {
+        throw SwiftdError(
+            .invalidArgument,
+            "invalid MAC address \(text): the all-zero address cannot be an interface's address")
     }
     guard bytes[0] & 1 == 0 else {
         throw SwiftdError(
