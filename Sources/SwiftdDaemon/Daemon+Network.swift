@@ -235,23 +235,23 @@ extension Daemon {
 
     /// Throws `invalidArgument` if `value`, which goes into `/etc/resolv.conf` or
     /// `/etc/hosts` as one line, contains a control character such as a newline.
-    static func checkLineText(_ value: String, _ what: String) throws {
+    static func checkLineText(_ value: String, _ field: String) throws {
         if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw SwiftdError(
                 .invalidArgument,
-                "invalid \(what) \(String(reflecting: value)): control characters are not allowed")
+                "invalid \(field) \(String(reflecting: value)): control characters are not allowed")
         }
     }
 
     /// Throws `invalidArgument` if `value`, a name written to `/etc/hosts` or
     /// `/etc/resolv.conf`, contains a control character or whitespace, either of which would
     /// end the name early there.
-    static func checkName(_ value: String, _ what: String) throws {
-        try checkLineText(value, what)
+    static func checkName(_ value: String, _ field: String) throws {
+        try checkLineText(value, field)
         if value.contains(where: \.isWhitespace) {
             throw SwiftdError(
                 .invalidArgument,
-                "invalid \(what) \(String(reflecting: value)): whitespace is not allowed")
+                "invalid \(field) \(String(reflecting: value)): whitespace is not allowed")
         }
     }
 

@@ -3,9 +3,9 @@ import SwiftdSystem
 
 extension BridgeDriver {
     /// Removes what a driver of `bridgeName` with this state directory left on the host when
-    /// its daemon was killed: the bridge's iptables rules (DNAT rules of published ports
-    /// included), the bridge if the state directory records that swiftd made it, the saved
-    /// leases, and `ip_forward` as it was before that driver changed it.
+    /// its daemon was killed. That is the bridge's iptables rules (DNAT rules of published
+    /// ports included) and the saved leases. The bridge goes too if the state directory
+    /// records that swiftd made it, and `ip_forward` gets back the value it had before.
     ///
     /// A daemon calls this at start-up for the bridge of its previous run when it now uses
     /// another one, because no driver of that name will run to replace its rules. A bridge

@@ -217,7 +217,7 @@ public final class BridgeDriver: Sendable {
     /// Finds the bridge or creates it, and makes sure it has its address and is up.
     ///
     /// A bridge that swiftd made (`recordedAsOwned`) but whose address is not `requested` is
-    /// deleted and made again with `requested`; any other bridge with another address is an
+    /// deleted and made again with `requested`. Any other bridge with another address is an
     /// error.
     private static func prepareBridge(
         _ name: String, _ requested: (address: IPv4Address, prefixLength: Int)?,

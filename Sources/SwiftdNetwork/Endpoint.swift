@@ -197,6 +197,7 @@ public func parseMACAddress(_ text: String) throws -> [UInt8] {
     }
     // Go's forms: 6, 8 or 20 bytes.
     guard [6, 8, 20].contains(bytes.count) else { throw invalid }
+
     guard bytes.count == 6 else {
         throw SwiftdError(
             .invalidArgument, "invalid MAC address \(text): an Ethernet address has 6 bytes")
