@@ -27,16 +27,34 @@ extension Daemon {
     /// Creates the default bridge from the daemon's network flags, with its address leases
     /// kept in `ROOT/network` so that they survive a restart; nil with `-b none`.
     ///
-    /// Blocks on netlink and iptables (milliseconds).
+    /// The bridge's name is kept in `ROOT/network/default-bridge`. When the previous run used
+    /// another bridge (and was killed, so it left it behind), that bridge's rules go, and the
+    /// bridge too if swiftd made it, as `BridgeDriver.removeLeftovers` describes. Blocks on
+    /// netlink and iptables (milliseconds).
     ///
     /// - Throws: what `BridgeDriver.init` throws; `SystemCallError` if the state directory
-    ///   cannot be made.
+    ///   cannot be made or the bridge's name not saved.
     static func makeBridgeDriver(_ configuration: DaemonConfiguration, log: Logger) throws
         -> BridgeDriver?
     {
-        guard configuration.bridge != "none" else { return nil }
         let stateDirectory = "\(configuration.root)/network"
         try FileSystem.createDirectory(stateDirectory, mode: 0o700)
+        let recordPath = "\(stateDirectory)/default-bridge"
+        let previous = (try? FileSystem.readString(recordPath))?.filter { !$0.isWhitespace }
+        if let previous, !previous.isEmpty, previous != configuration.bridge {
+            do {
+                try BridgeDriver.removeLeftovers(
+                    of: previous, stateDirectory: stateDirectory, log: log)
+            } catch {
+                log.error(
+                    "cleaning up the previous default bridge failed",
+                    [("bridge", previous), ("error", "\(error)")])
+            }
+        }
+        guard configuration.bridge != "none" else {
+            if previous != nil { try FileSystem.remove(recordPath) }
+            return nil
+        }
         var bridgeConfiguration = BridgeConfiguration(
             bridgeName: configuration.bridge, bridgeIP: configuration.bridgeIP,
             enableIPTables: configuration.iptables, enableIPForward: configuration.ipForward,
@@ -47,7 +65,16 @@ extension Daemon {
         // it, where dockerd rejects -b and --bip together; the test harness relies on that.
         bridgeConfiguration.createsMissingBridge =
             configuration.bridge == DaemonConfiguration().bridge || configuration.bridgeIP != nil
-        return try BridgeDriver(bridgeConfiguration, log: log)
+        let driver = try BridgeDriver(bridgeConfiguration, log: log)
+        if previous != configuration.bridge {
+            do {
+                try FileSystem.writeAtomically(recordPath, Array("\(configuration.bridge)\n".utf8))
+            } catch {
+                try? driver.shutdown()
+                throw error
+            }
+        }
+        return driver
     }
 
     /// Releases the saved address leases and ports, on the default bridge and on every
@@ -153,10 +180,16 @@ extension Daemon {
                     .invalidArgument, "conflicting options: links and the \(mode) network mode")
             }
             hostConfig.Links = try links.map { link in
-                let (childName, alias) = Self.parseLink(link)
+                let (childName, alias) = Self.parseLink(try Self.checkLink(link))
                 let child = try container(childName)
                 return "/\(child.name):/\(name)/\(alias)"
             }
+        }
+        try Self.checkName(config.Hostname, "hostname")
+        if !config.Domainname.isEmpty { try Self.checkName(config.Domainname, "domain name") }
+        for domain in hostConfig.DnsSearch ?? [] { try Self.checkName(domain, "DNS search domain") }
+        for option in hostConfig.DnsOptions ?? [] {
+            try Self.checkLineText(option, "DNS option")
         }
         for server in hostConfig.Dns ?? [] where !isIPv4(server) {
             throw SwiftdError(
@@ -166,6 +199,7 @@ extension Daemon {
             if let problem = ContainerFiles.extraHostProblem(entry) {
                 throw SwiftdError(.invalidArgument, problem)
             }
+            try Self.checkName(entry, "extra host")
             if ContainerFiles.parseExtraHost(entry)?.address == ContainerFiles.hostGateway,
                 network == nil
             {
@@ -195,7 +229,30 @@ extension Daemon {
         guard link.split(separator: ":", omittingEmptySubsequences: false).count <= 2 else {
             throw SwiftdError(.invalidArgument, "bad format for links: \(link)")
         }
+        try checkName(link, "link")
         return link
+    }
+
+    /// Throws `invalidArgument` if `value`, which goes into `/etc/resolv.conf` or
+    /// `/etc/hosts` as one line, contains a control character such as a newline.
+    static func checkLineText(_ value: String, _ field: String) throws {
+        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw SwiftdError(
+                .invalidArgument,
+                "invalid \(field) \(String(reflecting: value)): control characters are not allowed")
+        }
+    }
+
+    /// Throws `invalidArgument` if `value`, a name written to `/etc/hosts` or
+    /// `/etc/resolv.conf`, contains a control character or whitespace, either of which would
+    /// end the name early there.
+    static func checkName(_ value: String, _ field: String) throws {
+        try checkLineText(value, field)
+        if value.contains(where: \.isWhitespace) {
+            throw SwiftdError(
+                .invalidArgument,
+                "invalid \(field) \(String(reflecting: value)): whitespace is not allowed")
+        }
     }
 
     /// Returns the networks of a create request: the network mode's, with the settings of its
@@ -266,6 +323,7 @@ extension Daemon {
     ///   that `parseMACAddress` rejects, or a malformed link.
     func attachment(to network: String, _ settings: EndpointConfig) throws -> NetworkAttachment {
         let aliases = (settings.Aliases ?? []).filter { !$0.isEmpty }
+        for alias in aliases { try Self.checkName(alias, "network alias") }
         let address = settings.IPAMConfig?.IPv4Address.flatMap { $0.isEmpty ? nil : $0 }
         let mac = settings.MacAddress.flatMap { $0.isEmpty ? nil : $0 }
         if let mac { _ = try parseMACAddress(mac) }
@@ -773,18 +831,18 @@ extension Daemon {
 
 extension Daemon {
     /// Creates the registry of user-defined networks, kept in `ROOT/network`, and recreates
-    /// the saved ones.
+    /// the saved ones, except any whose bridge is `defaultBridge`.
     ///
     /// - Throws: `SystemCallError` if the directory cannot be made or the file read;
     ///   `SwiftdError` (`internalError`) if the file is not valid JSON.
-    static func makeNetworkRegistry(_ configuration: DaemonConfiguration, log: Logger) throws
-        -> NetworkRegistry
-    {
+    static func makeNetworkRegistry(
+        _ configuration: DaemonConfiguration, defaultBridge: String?, log: Logger
+    ) throws -> NetworkRegistry {
         let directory = "\(configuration.root)/network"
         try FileSystem.createDirectory(directory, mode: 0o700)
         let registry = NetworkRegistry(
             directory: directory, enableIPTables: configuration.iptables, log: log)
-        try registry.restore()
+        try registry.restore(defaultBridge: defaultBridge)
         return registry
     }
 

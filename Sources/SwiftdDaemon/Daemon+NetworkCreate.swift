@@ -60,7 +60,10 @@ extension Daemon {
             name: request.Name, subnet: range?.Subnet, gateway: range?.Gateway,
             ipRange: range?.IPRange, bridgeName: bridgeName, labels: request.Labels ?? [:],
             id: randomID(), created: timestamp(), isInternal: request.Internal ?? false,
-            reservedSubnets: network.map { [$0.subnet] } ?? [], options: options,
+            reservedSubnets: network.map { [$0.subnet] } ?? [],
+            reservedBridges: network.map { [$0.bridgeName: networks.builtinID("bridge") ?? ""] }
+                ?? [:],
+            options: options,
             auxiliaryAddresses: range?.AuxiliaryAddresses ?? [:])
     }
 }

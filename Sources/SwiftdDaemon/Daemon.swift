@@ -63,7 +63,8 @@ final class Daemon: Sendable {
         do {
             let bridge = try Self.makeBridgeDriver(configuration, log: log)
             do {
-                networks = try Self.makeNetworkRegistry(configuration, log: log)
+                networks = try Self.makeNetworkRegistry(
+                    configuration, defaultBridge: bridge?.bridgeName, log: log)
             } catch {
                 try? bridge?.shutdown()
                 throw error

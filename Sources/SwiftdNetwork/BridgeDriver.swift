@@ -61,19 +61,18 @@ public final class BridgeDriver: Sendable {
     /// with the gateway at `.1`. A new bridge gets `mtu`, or the default route's MTU, or 1500.
     /// If a later step fails, the steps before it are undone. A created bridge is recorded in
     /// `<stateDirectory>/<name>-created`, so that the next driver with the same state directory
-    /// adopts it after a crash and deletes it at shutdown.
+    /// adopts it after a crash and deletes it at shutdown (unless `adoptsRecordedBridge` is
+    /// off). Such a bridge whose address is not `bridgeIP` is deleted and made again.
     ///
     /// - Throws: `SwiftdError` with `invalidArgument` for a malformed name or `--bip`, a
     ///   link of that name that is not a bridge, or a missing bridge that
-    ///   `createsMissingBridge` does not let it create; `conflict` if the bridge has an address other
-    ///   than `bridgeIP`; `internalError` if no candidate subnet is free. `NetlinkError`,
+    ///   `createsMissingBridge` does not let it create; `conflict` if a bridge that swiftd did not make has
+    ///   an address other than `bridgeIP`; `internalError` if no candidate subnet is free. `NetlinkError`,
     ///   `IPTablesError` or `SystemCallError` when the kernel refuses a step.
     public init(_ configuration: BridgeConfiguration, log: Logger = Logger(level: .warning)) throws
     {
         let name = configuration.bridgeName
-        guard !name.isEmpty, name.utf8.count <= 15, name != ".", name != "..",
-            !name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace })
-        else {
+        guard Self.isValidBridgeName(name) else {
             throw SwiftdError(.invalidArgument, "invalid bridge name \"\(name)\"")
         }
         let requested = try configuration.bridgeIP.map(Self.parseBridgeIP)
@@ -96,12 +95,15 @@ public final class BridgeDriver: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let socket = try NetlinkSocket()
-        let setup = try Self.prepareBridge(name, requested, configuration, socket)
-        self.bridgeName = name
         // A bridge that an earlier run created and did not delete (it crashed) is this
         // driver's to delete; a bridge that someone else made is not.
         let ownershipPath = configuration.stateDirectory.map { "\($0)/\(name)-created" }
-        let owned = setup.created || ownershipPath.map(FileSystem.exists) == true
+        let recordedAsOwned =
+            configuration.adoptsRecordedBridge && ownershipPath.map(FileSystem.exists) == true
+        let setup = try Self.prepareBridge(
+            name, requested, configuration, socket, recordedAsOwned: recordedAsOwned)
+        self.bridgeName = name
+        let owned = setup.created || recordedAsOwned
         let undoBridge = {
             guard owned else { return }
             try? socket.deleteLink(named: name)
@@ -187,6 +189,13 @@ public final class BridgeDriver: Sendable {
         return current
     }
 
+    /// Returns true if `name` can name a Linux network interface: 1 to 15 bytes, not `.` or
+    /// `..`, without `/`, `:` or whitespace.
+    static func isValidBridgeName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 15 && name != "." && name != ".."
+            && !name.contains(where: { $0 == "/" || $0 == ":" || $0.isWhitespace })
+    }
+
     /// Parses `--bip`: a host address in CIDR form with a prefix of 1 to 30 bits.
     static func parseBridgeIP(_ text: String) throws -> (address: IPv4Address, prefixLength: Int) {
         guard let parsed = parseCIDR(text), (1...30).contains(parsed.prefixLength) else {
@@ -206,9 +215,13 @@ public final class BridgeDriver: Sendable {
     }
 
     /// Finds the bridge or creates it, and makes sure it has its address and is up.
+    ///
+    /// A bridge that swiftd made (`recordedAsOwned`) but whose address is not `requested` is
+    /// deleted and made again with `requested`. Any other bridge with another address is an
+    /// error.
     private static func prepareBridge(
         _ name: String, _ requested: (address: IPv4Address, prefixLength: Int)?,
-        _ configuration: BridgeConfiguration, _ socket: NetlinkSocket
+        _ configuration: BridgeConfiguration, _ socket: NetlinkSocket, recordedAsOwned: Bool
     ) throws -> (address: IPv4Address, prefixLength: Int, mtu: Int, created: Bool) {
         if let existing = try socket.link(named: name) {
             guard existing.kind == "bridge" else {
@@ -216,13 +229,21 @@ public final class BridgeDriver: Sendable {
                     .invalidArgument,
                     "link \(name) exists and is a \(existing.kind ?? "device"), not a bridge")
             }
+            let hasRequested = { (link: Link) in
+                guard let requested else { return true }
+                return link.addresses.contains {
+                    $0.address == requested.address && $0.prefixLength == requested.prefixLength
+                }
+            }
+            if recordedAsOwned, !existing.addresses.isEmpty, !hasRequested(existing) {
+                // An earlier run with another --bip made it and was killed: the bridge and its
+                // old subnet are swiftd's to replace.
+                try socket.deleteLink(named: name)
+                return try createBridge(name, requested, configuration, socket)
+            }
             var chosen: (address: IPv4Address, prefixLength: Int)
             if let current = existing.addresses.first {
-                if let requested,
-                    !existing.addresses.contains(where: {
-                        $0.address == requested.address && $0.prefixLength == requested.prefixLength
-                    })
-                {
+                if let requested, !hasRequested(existing) {
                     throw SwiftdError(
                         .conflict,
                         "bridge \(name) has address \(current), but the bridge IP asked for is "
@@ -245,6 +266,14 @@ public final class BridgeDriver: Sendable {
                 .invalidArgument,
                 "bridge device with non default name \(name) must be created manually")
         }
+        return try createBridge(name, requested, configuration, socket)
+    }
+
+    /// Creates the bridge with `requested` or a free address, and sets it up.
+    private static func createBridge(
+        _ name: String, _ requested: (address: IPv4Address, prefixLength: Int)?,
+        _ configuration: BridgeConfiguration, _ socket: NetlinkSocket
+    ) throws -> (address: IPv4Address, prefixLength: Int, mtu: Int, created: Bool) {
         let chosen = try requested ?? freeAddress(socket)
         let mtu = try configuration.mtu ?? defaultRouteMTU(socket) ?? 1500
         try socket.createBridge(named: name, mtu: mtu)

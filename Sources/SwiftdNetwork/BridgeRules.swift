@@ -6,7 +6,7 @@ import SwiftdNetlink
 /// nat: `POSTROUTING -j SWIFTD-POSTROUTING`, and in that chain, per bridge,
 /// `-s SUBNET ! -o BRIDGE -j MASQUERADE`; `PREROUTING -m addrtype --dst-type LOCAL -j SWIFTD`
 /// and `OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j SWIFTD`, with the DNAT rules of
-/// published ports in SWIFTD. filter: `FORWARD -j SWIFTD-FORWARD`, and in that chain, per
+/// published ports in SWIFTD after each non-internal bridge's `-i BRIDGE -j RETURN`. filter: `FORWARD -j SWIFTD-FORWARD`, and in that chain, per
 /// bridge, `-i BRIDGE -o BRIDGE -j ACCEPT` (or `DROP` without inter-container communication),
 /// `-o BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`, `-o BRIDGE -j SWIFTD-PORTS`
 /// and `-i BRIDGE ! -o BRIDGE -j ACCEPT`, as dockerd writes its FORWARD rules. `SWIFTD-PORTS`
@@ -88,7 +88,7 @@ enum BridgeRules {
     }
 
     /// The bridge's own rules, by chain. Without `masquerade` the bridge gets no MASQUERADE
-    /// rule. An internal bridge gets no MASQUERADE rule either, and rules
+    /// rule. A bridge that is not internal gets a RETURN rule at the top of `SWIFTD`. An internal bridge gets no MASQUERADE rule either, and rules
     /// that drop what enters or leaves it through any other interface and what it sends to
     /// the host's addresses outside its subnet; these go at the top of their chains, before
     /// other bridges' ACCEPT rules.
@@ -140,6 +140,10 @@ enum BridgeRules {
                     target: "DROP")
             ],
         ]
+        // What comes in from the bridge skips the DNAT rules, so a container reaches a port
+        // published on another bridge through the userland proxy; DNAT would send it across
+        // the isolation rules, which drop it. dockerd adds the same rule with its proxy on.
+        let top = [portChain: [IPTablesRule(inInterface: bridge, target: "RETURN")]]
         if masquerade {
             append[natChain] = [
                 IPTablesRule(
@@ -147,7 +151,7 @@ enum BridgeRules {
                     outInterfaceNegated: true, target: "MASQUERADE")
             ]
         }
-        return (append.merging(isolationRules(bridge: bridge)) { $0 + $1 }, [:])
+        return (append.merging(isolationRules(bridge: bridge)) { $0 + $1 }, top)
     }
 
     /// Replaces the bridge's rules (stale ones from an earlier run included, published ports

@@ -41,6 +41,11 @@ public struct BridgeConfiguration: Sendable {
     /// Whether a missing bridge is created; false makes `BridgeDriver.init` fail instead, as
     /// dockerd does for a `-b` bridge that does not exist.
     public var createsMissingBridge = true
+    /// Whether an existing bridge that `stateDirectory` records as made by swiftd is this
+    /// driver's to delete at shutdown, and to delete and make again when its address differs
+    /// from `bridgeIP`. False for a new network: a bridge that exists before the network does
+    /// belongs to someone else, even if its name is recorded.
+    public var adoptsRecordedBridge = true
 
     public init(
         bridgeName: String = "swiftd0", bridgeIP: String? = nil,
@@ -166,7 +171,8 @@ public func formatMACAddress(_ bytes: [UInt8]) -> String {
 ///
 /// - Throws: `SwiftdError` (`invalidArgument`): dockerd's "invalid MAC address TEXT" for text
 ///   in none of these forms. An address that is not 6 bytes long, or is a multicast address,
-///   gets the same words and the reason, because the kernel rejects it for an Ethernet link.
+///   gets the same words and the reason, as does the all-zero address, because the kernel
+///   rejects these for an Ethernet link.
 public func parseMACAddress(_ text: String) throws -> [UInt8] {
     let invalid = SwiftdError(.invalidArgument, "invalid MAC address \(text)")
     let groups: [Substring]
@@ -191,9 +197,15 @@ public func parseMACAddress(_ text: String) throws -> [UInt8] {
     }
     // Go's forms: 6, 8 or 20 bytes.
     guard [6, 8, 20].contains(bytes.count) else { throw invalid }
+
     guard bytes.count == 6 else {
         throw SwiftdError(
             .invalidArgument, "invalid MAC address \(text): an Ethernet address has 6 bytes")
+    }
+    guard bytes.contains(where: { $0 != 0 }) else {
+        throw SwiftdError(
+            .invalidArgument,
+            "invalid MAC address \(text): the all-zero address cannot be an interface's address")
     }
     guard bytes[0] & 1 == 0 else {
         throw SwiftdError(

@@ -54,6 +54,8 @@ public final class NetworkRegistry: Sendable {
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    /// Held through `create`, so that two requests cannot both take a name or a bridge.
+    private let createLock = Mutex<Void>(())
     /// The embedded DNS server of each container that has one, by container ID.
     private let resolvers = Mutex<[String: EmbeddedResolver]>([:])
     /// The IDs of `bridge`, `host` and `none`, by name, kept in `builtin-networks.json`.
@@ -79,11 +81,13 @@ public final class NetworkRegistry: Sendable {
     ///
     /// NOTE: the next change to the registry rewrites the file without such a network.
     ///
-    /// Reads or makes the built-in networks' IDs first.
+    /// Reads or makes the built-in networks' IDs first. A network whose bridge is
+    /// `defaultBridge` or that of a network restored before it is left out too, because its
+    /// rules would replace the other's and its removal would delete the other's bridge.
     ///
     /// - Throws: `SystemCallError` if the file exists but cannot be read; `SwiftdError`
     ///   (`internalError`) if it is not valid JSON.
-    public func restore() throws {
+    public func restore(defaultBridge: String? = nil) throws {
         try loadBuiltinIDs()
         guard FileSystem.exists(path) else { return }
         let records: [NetworkRecord]
@@ -93,7 +97,14 @@ public final class NetworkRegistry: Sendable {
         } catch let error as DecodingError {
             throw SwiftdError(.internalError, "cannot parse \(path): \(error)")
         }
+        var bridges = Set(defaultBridge.map { [$0] } ?? [])
         for record in records {
+            guard bridges.insert(record.bridgeName).inserted else {
+                log.error(
+                    "restoring a network failed: its bridge is in use by another network",
+                    [("network", record.name), ("bridge", record.bridgeName)])
+                continue
+            }
             do {
                 let driver = try makeDriver(record, bridgeIP: bridgeIP(record))
                 entries.withLock { $0[record.id] = Entry(record: record, driver: driver) }
@@ -153,18 +164,36 @@ public final class NetworkRegistry: Sendable {
     /// Creates a network and its bridge and saves it. Without `subnet`, the first candidate
     /// subnet that overlaps no route or address of the host is used; the gateway defaults to
     /// the subnet's first address. A given `subnet` may overlap host routes, as Docker's may,
-    /// but not the subnet of another network or any of `reservedSubnets`.
+    /// but not the subnet of another network or any of `reservedSubnets`. The bridge may not
+    /// be another network's or one of `reservedBridges` (bridge name to network ID). A bridge
+    /// that exists before the network does is used but never deleted by it.
     ///
     /// - Throws: `SwiftdError` with `conflict` if the name is taken, `invalidArgument` for a
     ///   reserved name or a malformed subnet, gateway or range, `forbidden` for a subnet
-    ///   that overlaps another network's, and `internalError` for a gateway or auxiliary
+    ///   that overlaps another network's or a bridge in use, and `internalError` for a gateway or auxiliary
     ///   address that `IPAMValidation.allocationProblem` rejects. What `BridgeDriver.init`
     ///   throws.
     public func create(
         name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
         labels: [String: String], id: String, created: String, isInternal: Bool = false,
-        reservedSubnets: [String] = [], options: [String: String] = [:],
-        auxiliaryAddresses: [String: String] = [:]
+        reservedSubnets: [String] = [], reservedBridges: [String: String] = [:],
+        options: [String: String] = [:], auxiliaryAddresses: [String: String] = [:]
+    ) throws -> NetworkRecord {
+        try createLock.withLock { _ in
+            try createLocked(
+                name: name, subnet: subnet, gateway: gateway, ipRange: ipRange,
+                bridgeName: bridgeName, labels: labels, id: id, created: created,
+                isInternal: isInternal, reservedSubnets: reservedSubnets,
+                reservedBridges: reservedBridges, options: options,
+                auxiliaryAddresses: auxiliaryAddresses)
+        }
+    }
+
+    private func createLocked(
+        name: String, subnet: String?, gateway: String?, ipRange: String?, bridgeName: String?,
+        labels: [String: String], id: String, created: String, isInternal: Bool,
+        reservedSubnets: [String], reservedBridges: [String: String],
+        options: [String: String], auxiliaryAddresses: [String: String]
     ) throws -> NetworkRecord {
         guard !Self.reservedNames.contains(name), !name.isEmpty else {
             throw SwiftdError(.invalidArgument, "network name \"\(name)\" is reserved or empty")
@@ -207,13 +236,21 @@ public final class NetworkRegistry: Sendable {
         }
 
         let bridge = bridgeName ?? "br-" + id.prefix(12)
+        let bridgeUsers = reservedBridges.merging(records.map { ($0.bridgeName, $0.id) }) { $1 }
+        if let other = bridgeUsers[bridge] {
+            // dockerd's message (libnetwork's bridge driver, checkConflict), with a 403.
+            throw SwiftdError(
+                .forbidden,
+                "cannot create network \(id) (\(bridge)): conflicts with network \(other) "
+                    + "(\(bridge)): networks have same bridge name")
+        }
         var record = NetworkRecord(
             id: id, name: name, created: created, bridgeName: bridge, subnet: "", gateway: "",
             ipRange: ipRange, labels: labels)
         record.isInternal = isInternal
         record.options = options.isEmpty ? nil : options
         record.auxiliaryAddresses = auxiliaryAddresses.isEmpty ? nil : auxiliaryAddresses
-        let driver = try makeDriver(record, bridgeIP: bridgeIP)
+        let driver = try makeDriver(record, bridgeIP: bridgeIP, isNew: true)
         record.subnet = driver.subnet
         record.gateway = driver.gateway
         entries.withLock { $0[id] = Entry(record: record, driver: driver) }
@@ -398,7 +435,11 @@ public final class NetworkRegistry: Sendable {
         SwiftdError(.invalidArgument, "failed to parse \(option) value: \(value) (\(reason))")
     }
 
-    private func makeDriver(_ record: NetworkRecord, bridgeIP: String?) throws -> BridgeDriver {
+    /// Makes the driver of a network; `isNew` for one being created, which owns its bridge
+    /// only if it makes it.
+    private func makeDriver(_ record: NetworkRecord, bridgeIP: String?, isNew: Bool = false)
+        throws -> BridgeDriver
+    {
         let settings = try Self.bridgeSettings(record.options ?? [:])
         var configuration = BridgeConfiguration(
             bridgeName: record.bridgeName, bridgeIP: bridgeIP, enableIPTables: enableIPTables,
@@ -407,6 +448,7 @@ public final class NetworkRegistry: Sendable {
             defaultHostIP: settings.defaultHostIP, fixedCIDR: record.ipRange,
             stateDirectory: directory)
         configuration.isInternal = record.isInternal ?? false
+        configuration.adoptsRecordedBridge = !isNew
         configuration.enableIPMasquerade = settings.ipMasquerade
         configuration.excludedAddresses = (record.auxiliaryAddresses ?? [:]).values.sorted()
         return try BridgeDriver(configuration, log: log)

@@ -334,4 +334,56 @@ struct NetworkCreateTests {
         #expect(reply.contains("bridge driver doesn't support multiple subnets"), "\(reply)")
         #expect(try daemon.client(["network", "inspect", "twice"]).status != 0)
     }
+
+    @Test("bridge in use rejected with 403")
+    func bridgeInUseRejected() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        let first = try TestNetwork("first")
+        defer { first.cleanUp() }
+        try daemon.start()
+        try first.create(daemon)
+
+        let second = try daemon.client([
+            "network", "create", "-o", "com.docker.network.bridge.name=\(first.bridge)", "second",
+        ])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("networks have same bridge name"), "\(second.stderr)")
+        let onDefault = try Self.createThroughAPI(
+            daemon,
+            #"{"Name": "ondefault", "Options": {"com.docker.network.bridge.name": "\#(daemon.bridge)"}}"#)
+        #expect(onDefault.hasSuffix(" 403"), "\(onDefault)")
+        #expect(onDefault.contains("networks have same bridge name"), "\(onDefault)")
+        #expect(try daemon.client(["network", "inspect", "second"]).status != 0)
+        #expect(try daemon.client(["network", "inspect", "ondefault"]).status != 0)
+
+        let links = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(links.contains("\(first.bridge):"), "\(links)")
+        #expect(links.contains("\(daemon.bridge):"), "\(links)")
+        #expect(try daemon.client(["network", "rm", "first"]).status == 0)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
+
+    @Test("existing bridge not deleted at rm")
+    func existingBridgeKept() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        let borrowed = try TestNetwork("borrowed")
+        defer { borrowed.cleanUp() }
+        try daemon.start()
+        // A bridge made outside swiftd, whose name a crashed run recorded as its own.
+        let made = try DaemonHarness.capture(
+            "/usr/sbin/ip", ["link", "add", borrowed.bridge, "type", "bridge"])
+        #expect(made.status == 0, "\(made.stderr)")
+        try Data("\(borrowed.bridge)\n".utf8).write(
+            to: URL(fileURLWithPath: "\(daemon.root)/network/\(borrowed.bridge)-created"))
+
+        try borrowed.create(daemon)
+        #expect(try daemon.client(["network", "rm", "borrowed"]).status == 0)
+        let links = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(links.contains("\(borrowed.bridge):"), "network rm deleted \(borrowed.bridge)")
+        let rules = try borrowed.rules()
+        #expect(rules.isEmpty, "\(rules)")
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+    }
 }

@@ -71,4 +71,38 @@ struct NetworkFilesTests {
             }
         }
     }
+
+    @Test("line breaks in file entries rejected")
+    func controlCharactersRejected() throws {
+        let network = try TestNetwork("lines")
+        defer { network.cleanUp() }
+        try DaemonHarness.withDaemon { daemon in
+            try network.create(daemon)
+            let cases: [(flags: [String], message: String)] = [
+                (["--dns-search", "example.com\nnameserver 10.9.9.9"], "control characters"),
+                (["--dns-option", "ndots:1\rattempts:9"], "control characters"),
+                (["--add-host", "evil\n10.9.9.9 other:10.1.2.3"], "control characters"),
+                (["--hostname", "box\tname"], "control characters"),
+                (["--hostname", "box name"], "whitespace"),
+                (
+                    ["--network", network.name, "--network-alias", "one\n10.9.9.9 two"],
+                    "control characters"
+                ),
+                (["--link", "a:b:c"], "bad format for links"),
+                (["--mac-address", "00:00:00:00:00:00"], "invalid MAC address"),
+            ]
+            for (flags, message) in cases {
+                let created = try daemon.client(["create"] + flags + ["busybox", "true"])
+                #expect(created.status == 125, "\(flags)")
+                #expect(created.stderr.contains(message), "\(flags): \(created.stderr)")
+            }
+            let listed = try daemon.client(["ps", "-aq"])
+            #expect(listed.stdout.isEmpty, "\(listed.stdout)")
+            let direct = try NetworkConnectTests.post(
+                daemon, "/containers/create",
+                #"{"Image": "busybox", "Cmd": ["true"], "HostConfig": {"DnsSearch": ["a\nb"]}}"#)
+            #expect(direct.0 == 400, "\(direct.1)")
+            #expect(try daemon.client(["network", "rm", network.name]).status == 0)
+        }
+    }
 }

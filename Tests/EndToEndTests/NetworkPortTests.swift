@@ -243,4 +243,42 @@ struct NetworkPortTests {
             #expect(removed.status == 0, "\(removed.stderr)")
         }
     }
+
+    @Test("published port reached from another network")
+    func publishedPortAcrossNetworks() throws {
+        let serving = try TestNetwork("serving-\(UInt32.random(in: 0...UInt32.max))")
+        let calling = try TestNetwork("calling-\(UInt32.random(in: 0...UInt32.max))")
+        defer {
+            serving.cleanUp()
+            calling.cleanUp()
+        }
+        try DaemonHarness.withDaemon { daemon in
+            try serving.create(daemon)
+            try calling.create(daemon)
+            #expect(try calling.rules().contains("-A SWIFTD -i \(calling.bridge) -j RETURN"))
+            let hostPort = Int.random(in: 26000...26999)
+            let run = try daemon.client(
+                [
+                    "run", "-d", "--name", "server", "--network", serving.name, "-p",
+                    "\(hostPort):80", "busybox",
+                ] + NetworkTests.tcpServer(80))
+            #expect(run.status == 0, "\(run.stderr)")
+
+            // The calling network's gateway is one of the host's addresses.
+            var reply = CommandResult(status: -1, stdout: "", stderr: "")
+            for _ in 0..<5 where !reply.stdout.contains("pong") {
+                reply = try daemon.client([
+                    "run", "--rm", "--network", calling.name, "busybox", "nc", "-w", "2",
+                    "\(calling.prefix).1", "\(hostPort)",
+                ])
+            }
+            #expect(reply.stdout.contains("pong"), "\(reply.stdout) \(reply.stderr)")
+
+            #expect(try daemon.client(["rm", "-f", "server"]).status == 0)
+            #expect(try daemon.client(["network", "rm", calling.name]).status == 0)
+            let left = try calling.rules()
+            #expect(left.isEmpty, "\(left)")
+            #expect(try daemon.client(["network", "rm", serving.name]).status == 0)
+        }
+    }
 }

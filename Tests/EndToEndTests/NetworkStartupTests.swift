@@ -40,4 +40,51 @@ struct NetworkStartupTests {
         let rules = try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
         #expect(!rules.contains(missing), "\(rules)")
     }
+
+    @Test("killed daemon's bridge replaced at next start")
+    func previousBridgeReplaced() throws {
+        let daemon = try DaemonHarness()
+        defer { daemon.cleanUp() }
+        // Only its bridge name and free /24 are used: it is the next run's -b and --bip.
+        let next = try TestNetwork("next")
+        defer {
+            next.cleanUp()
+            DaemonHarness.deleteRules(naming: next.bridge)
+        }
+        func rules(naming bridge: String) throws -> [String] {
+            try DaemonHarness.capture("/usr/sbin/iptables-legacy-save", []).stdout
+                .split(separator: "\n").map(String.init).filter { $0.contains(bridge) }
+        }
+        func addresses(of bridge: String) throws -> String {
+            try DaemonHarness.capture("/usr/sbin/ip", ["-4", "-o", "address", "show", bridge])
+                .stdout
+        }
+        try daemon.start()
+        try daemon.importBusybox()
+        let hostPort = Int.random(in: 25000...25999)
+        let run = try daemon.client([
+            "run", "-d", "--name", "old", "-p", "\(hostPort):80", "busybox", "sleep", "300",
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try rules(naming: daemon.bridge).contains { $0.contains("DNAT") })
+        daemon.killDaemon()
+
+        // swiftd made the bridge, so another --bip gives it the new address.
+        try daemon.start(extraArguments: ["--bip", "\(next.prefix).1/24"])
+        let moved = try addresses(of: daemon.bridge)
+        #expect(moved.contains("\(next.prefix).1/24"), "\(moved)")
+        #expect(!moved.contains("\(daemon.gateway)/"), "\(moved)")
+        daemon.killDaemon()
+
+        try daemon.start(extraArguments: ["-b", next.bridge, "--bip", "\(next.prefix).1/24"])
+        let links = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(!links.contains("\(daemon.bridge):"), "the old bridge is still there")
+        #expect(links.contains("\(next.bridge):"), "\(links)")
+        let left = try rules(naming: daemon.bridge)
+        #expect(left.isEmpty, "\(left)")
+        #expect(try daemon.client(["rm", "-f", "old"]).status == 0)
+        #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
+        let after = try DaemonHarness.capture("/usr/sbin/ip", ["-o", "link"]).stdout
+        #expect(!after.contains("\(next.bridge):"), "\(after)")
+    }
 }

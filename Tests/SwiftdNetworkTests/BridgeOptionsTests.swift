@@ -1,3 +1,4 @@
+import SwiftdIPTables
 import SwiftdNetlink
 import SwiftdSystem
 import Testing
@@ -71,7 +72,9 @@ struct BridgeOptionsTests {
         var expected = on.append
         expected[BridgeRules.natChain] = nil
         #expect(off.append == expected)
-        #expect(off.top.isEmpty)
+        #expect(off.top == on.top)
+        #expect(
+            off.top[BridgeRules.portChain] == [IPTablesRule(inInterface: "swdtmasq", target: "RETURN")])
     }
 
     @Test("MAC addresses parse as Go's net.ParseMAC reads them")
