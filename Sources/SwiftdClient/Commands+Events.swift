@@ -30,7 +30,10 @@ extension Commands {
                 pending.removeFirst(newline + 1)
                 if raw {
                     writeStdout(line + [10])
-                } else if let template, let event = try? JSONSerialization.jsonObject(with: Data(line)) {
+                } else if let template, var event = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] {
+                    // Templates name the fields of docker's Go type (`.Time`, `.ID`), whose JSON
+                    // keys are lowercase.
+                    for (key, field) in Self.eventFieldNames { event[field] = event[key] }
                     writeStdout(Array(try template.render(all: [event]).utf8))
                 } else if let event = try? JSONDecoder().decode(EventLine.self, from: Data(line)) {
                     writeStdout(Array((event.formatted + "\n").utf8))
@@ -41,7 +44,11 @@ extension Commands {
         return 0
     }
 
-    /// Turns a relative time such as `10m` into Unix seconds; other values pass through.
+    /// The JSON keys of an event that docker's templates know by another name.
+    private static let eventFieldNames = [
+        "status": "Status", "id": "ID", "from": "From", "scope": "Scope", "time": "Time", "timeNano": "TimeNano",
+    ]
+
     /// Converts a `--since` or `--until` value as `logs` does: a duration, a time with or
     /// without a zone, or Unix seconds.
     private func eventTime(_ text: String) throws -> String {

@@ -57,7 +57,10 @@ extension Daemon {
                 if !networks.contains(name) && !networks.contains(record.networkName) { continue }
             }
             if !published.isEmpty {
-                let ports = publishedContainerPorts(record)
+                // As dockerd: the host side of the ports published now.
+                let ports = portSummaries(record).compactMap { port in
+                    port.PublicPort.map { ExposedPort(port: $0, proto: port.Type) }
+                }
                 if !published.contains(where: { filter in ports.contains(where: filter.matches) }) { continue }
             }
             if !exposed.isEmpty {
@@ -96,7 +99,8 @@ extension Daemon {
         return record.imageName
     }
 
-    /// Returns the container ports that `PortBindings` publishes and those published now (`-P`).
+    /// Returns the container ports that `PortBindings` publishes and those published now (`-P`),
+    /// which `expose` also matches, as in dockerd.
     private func publishedContainerPorts(_ record: ContainerRecord) -> [ExposedPort] {
         let bound = (record.hostConfig.PortBindings ?? [:]).keys.compactMap(ContainerFiles.parsePortKey)
         let live = portSummaries(record).filter { $0.PublicPort != nil }.map {

@@ -547,7 +547,8 @@ extension Daemon {
             State: record.state.Status, Status: status, Labels: record.config.Labels,
             NetworkMode: record.hostConfig.NetworkMode ?? "default",
             NetworkSettings: NetworkSettingsSummary(Networks: networks))
-        result.Ports = portSummaries(record)
+        // As dockerd: a container that is not running lists no ports.
+        result.Ports = record.state.Running ? portSummaries(record) : []
         return result
     }
 

@@ -189,6 +189,13 @@ struct DaemonLifecycleTests {
         #expect(images.stdout.contains("image import"))
         let json = try harness.client(["events", "--since", "0", "--until", until, "--format", "json", "--filter", "event=die"])
         #expect(json.stdout.contains("\"Action\":\"die\""))
+        let fields = try harness.client([
+            "events", "--since", "0", "--until", until, "--filter", "event=die", "--format", "{{.Status}} {{.Type}} {{.Time}}",
+        ])
+        let printed = fields.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        #expect(printed.count == 3, "\(fields.stdout)")
+        #expect(printed.first == "die", "\(fields.stdout)")
+        #expect(printed.last.flatMap { Int($0) } != nil, "\(fields.stdout)")
 
         // A local time without a zone and a duration, as the docker CLI takes them.
         var now = time(nil) - 3600
