@@ -148,6 +148,8 @@ struct ImageStoreTests {
             daemon.root,
         ])
         #expect(mounted.status == 0, "\(mounted.stderr)")
+        // Runs before the harness's clean-up, which cannot remove a mount point.
+        defer { umount2(daemon.root, Int32(MNT_DETACH)) }
         try daemon.start()
         try daemon.importBusybox()
         #expect(try daemon.client(["info"]).stdout.contains("Storage Driver: vfs"))
