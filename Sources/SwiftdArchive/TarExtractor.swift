@@ -122,17 +122,8 @@ public enum TarArchive {
     ///   or the decompressor's message.
     public static func check(file path: String) throws {
         let stream = try DecompressedStream(path: path)
-        guard let reader = archive_read_new() else {
-            throw ArchiveError(.internalError, "archive_read_new: out of memory")
-        }
+        let reader = try openReader(stream)
         defer { archive_read_free(reader) }
-        archive_read_support_format_tar(reader)
-        let context = Unmanaged.passUnretained(stream).toOpaque()
-        let opened = archive_read_open(reader, context, nil, { _, context, block in
-            guard let context else { return -1 }
-            return Unmanaged<DecompressedStream>.fromOpaque(context).takeUnretainedValue().next(block)
-        }, nil)
-        guard opened == ARCHIVE_OK else { throw readError(reader, stream, entry: nil) }
         try withExtendedLifetime(stream) {
             while true {
                 var entry: OpaquePointer?
@@ -154,21 +145,8 @@ public enum TarArchive {
     private static func extract(
         _ stream: DecompressedStream, into target: ExtractTarget, options: ExtractOptions
     ) throws -> ExtractResult {
-        guard let reader = archive_read_new() else {
-            throw ArchiveError(.internalError, "archive_read_new: out of memory")
-        }
+        let reader = try openReader(stream)
         defer { archive_read_free(reader) }
-        archive_read_support_format_tar(reader)
-        let context = Unmanaged.passUnretained(stream).toOpaque()
-        let opened = archive_read_open(reader, context, nil, { _, context, block in
-            guard let context else { return -1 }
-            let stream = Unmanaged<DecompressedStream>.fromOpaque(context)
-                .takeUnretainedValue()
-            return stream.next(block)
-        }, nil)
-        guard opened == ARCHIVE_OK else {
-            throw readError(reader, stream, entry: nil)
-        }
 
         guard let writer = archive_write_disk_new() else {
             throw ArchiveError(.internalError, "archive_write_disk_new: out of memory")
@@ -201,6 +179,26 @@ public enum TarArchive {
                 "archive_write_close: \(DecompressedStream.errorString(writer))")
         }
         return ExtractResult(digest: stream.digest(), size: stream.size, entries: count)
+    }
+
+    /// Returns a libarchive tar reader that reads `stream`, which the caller keeps alive while
+    /// it reads and frees with `archive_read_free`.
+    private static func openReader(_ stream: DecompressedStream) throws -> OpaquePointer {
+        guard let reader = archive_read_new() else {
+            throw ArchiveError(.internalError, "archive_read_new: out of memory")
+        }
+        archive_read_support_format_tar(reader)
+        let context = Unmanaged.passUnretained(stream).toOpaque()
+        let opened = archive_read_open(reader, context, nil, { _, context, block in
+            guard let context else { return -1 }
+            return Unmanaged<DecompressedStream>.fromOpaque(context).takeUnretainedValue().next(block)
+        }, nil)
+        guard opened == ARCHIVE_OK else {
+            let error = readError(reader, stream, entry: nil)
+            archive_read_free(reader)
+            throw error
+        }
+        return reader
     }
 
     /// ARCHIVE_EXTRACT_OWNER | PERM | TIME | XATTR | SECURE_SYMLINKS | SECURE_NODOTDOT.

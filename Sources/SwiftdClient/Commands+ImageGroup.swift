@@ -106,7 +106,7 @@ extension Commands {
         return 0
     }
 
-    /// The `Images space usage:` and `Containers space usage:` tables of `system df -v`.
+    /// Prints the `Images space usage:` and `Containers space usage:` tables of `system df -v`.
     private func printVerboseDiskUsage(_ usage: DiskUsageSummary) {
         print("Images space usage:\n")
         var images = [

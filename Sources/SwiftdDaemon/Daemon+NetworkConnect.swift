@@ -241,7 +241,7 @@ extension Daemon {
     /// resolver, a container only on internal networks gets no reply from outside.
     ///
     /// NOTE: dockerd still forwards such queries from the container's own namespace to servers
-    /// that are not the host's loopback; swiftd's server forwards from the host's namespace
+    /// that are not the host's loopback. swiftd's server forwards from the host's namespace
     /// only, so it forwards nothing for such a container.
     private func hasExternalAccess(_ record: ContainerRecord?, joining: Set<String>) -> Bool {
         let names =

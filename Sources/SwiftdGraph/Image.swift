@@ -41,8 +41,8 @@ struct ContainerRecord: Codable, Sendable {
     /// image's config gives them then.
     var diffIDs: [String]?
 
-    /// The container's image layers, bottom first, or nil when neither the record nor the
-    /// image in `state` has them.
+    /// Returns the container's image layers, bottom first, or nil when neither the record nor
+    /// the image in `state` has them.
     func layerStack(_ state: GraphState) -> [String]? {
         diffIDs ?? state.images[imageID]?.rootfs.diffIDs
     }

@@ -45,10 +45,10 @@ public enum IPAMValidation {
     }
 
     /// Returns dockerd's error for addresses of a valid IPAM config entry that its allocator
-    /// cannot reserve, or nil. These are a gateway that is the subnet's network or broadcast
-    /// address, and an auxiliary address inside the container range (`ipRange`, else the
-    /// subnet) that repeats the gateway, the network or broadcast address, or an earlier
-    /// auxiliary address in name order. libnetwork reports these as internal errors, so
+    /// cannot reserve, or nil. One such address is a gateway that is the subnet's network or
+    /// broadcast address. Another is an auxiliary address inside the container range
+    /// (`ipRange`, else the subnet) that repeats the gateway, the network or broadcast address,
+    /// or an earlier auxiliary address in name order. libnetwork reports these as internal errors, so
     /// dockerd returns status 500.
     ///
     /// `gateway` is the one given, or nil for the subnet's first host address.
