@@ -54,8 +54,11 @@ def main() -> int:
         except InterruptedError:
             continue
     code = os.waitstatus_to_exitcode(status)
-    with open(status_file, "w", encoding="ascii") as output:
+    # Written whole and renamed into place, so that a reader never sees an empty file.
+    partial = f"{status_file}.partial"
+    with open(partial, "w", encoding="ascii") as output:
         output.write(f"{code}\n")
+    os.rename(partial, status_file)
     return code
 
 
