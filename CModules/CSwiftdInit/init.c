@@ -593,6 +593,30 @@ static void swd_run_reaper(int fd) {
 }
 
 /* Joins the namespace at path (of type nstype), if path is not NULL. */
+/* Moves the calling thread (the only one) into the cgroup of each `tasks` file in `fds`, and
+ * closes them; see swd_container_config.cgroup_fds. */
+static void swd_join_cgroups(int fd, const int32_t *fds, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++) {
+        ssize_t written;
+        do written = write(fds[i], "0", 1);
+        while (written < 0 && errno == EINTR);
+        if (written != 1) swd_fail(fd, SWD_STAGE_CGROUP);
+        close(fds[i]);
+    }
+}
+
+/* Waits for the parent's go-ahead byte on `sync`; EOF means the parent gave up. */
+static void swd_wait_for_parent(int fd, int sync) {
+    char byte;
+    ssize_t count;
+    do count = read(sync, &byte, 1);
+    while (count < 0 && errno == EINTR);
+    if (count != 1) {
+        if (count == 0) errno = EPIPE;
+        swd_fail(fd, SWD_STAGE_SYNC);
+    }
+}
+
 static void swd_join_namespace(int fd, const char *path, int nstype) {
     if (path == NULL) return;
     int namespace = open(path, O_RDONLY | O_CLOEXEC);
@@ -606,18 +630,7 @@ static int swd_child(void *raw) {
     int fd = args->error_write;
     close(args->sync_write);
     close(args->error_read);
-
-    /* Wait until the parent has set up cgroups and network; EOF means it gave up. */
-    char byte;
-    ssize_t count;
-    do count = read(args->sync_read, &byte, 1);
-    while (count < 0 && errno == EINTR);
-    if (count != 1) {
-        if (count == 0) errno = EPIPE;
-        swd_fail(fd, SWD_STAGE_SYNC);
-    }
-    /* With a tty the socket carries the pty master back later. */
-    if (!config->tty) close(args->sync_read);
+    swd_join_cgroups(fd, config->cgroup_fds, config->cgroup_fd_count);
     umask(0);
     /* The child has one thread, so setns into a network namespace works here. */
     swd_join_namespace(fd, config->join_network, CLONE_NEWNET);
@@ -647,6 +660,13 @@ static int swd_child(void *raw) {
     if (!config->keep_uts && config->hostname[0] != '\0' &&
         sethostname(config->hostname, strlen(config->hostname)) != 0)
         swd_fail(fd, SWD_STAGE_HOSTNAME);
+
+    /* The file systems above need nothing from the parent, so they are set up while it
+     * wires the network (and on cgroup v2 the cgroups). Nothing of the command runs before
+     * the parent is done. sysfs shows network devices that arrive after its mount. */
+    swd_wait_for_parent(fd, args->sync_read);
+    /* With a tty the socket carries the pty master back later. */
+    if (!config->tty) close(args->sync_read);
     int terminal = -1;
     if (config->tty) {
         terminal = swd_open_terminal(fd, args->sync_read, config->uid, config->tty_rows,
@@ -1038,15 +1058,9 @@ static int swd_exec_helper(void *raw) {
     close(args->sync_write);
     close(args->error_read);
     close(args->pid_read);
+    swd_join_cgroups(fd, config->cgroup_fds, config->cgroup_fd_count);
 
-    char byte;
-    ssize_t count;
-    do count = read(args->sync_read, &byte, 1);
-    while (count < 0 && errno == EINTR);
-    if (count != 1) {
-        if (count == 0) errno = EPIPE;
-        swd_fail(fd, SWD_STAGE_SYNC);
-    }
+    swd_wait_for_parent(fd, args->sync_read);
     /* With a tty the command sends the pty master over the socket. */
     if (!config->tty) close(args->sync_read);
     for (int i = 0; i < 5; i++)

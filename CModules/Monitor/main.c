@@ -55,7 +55,10 @@ static int listen_socket(void) {
     return fd;
 }
 
-/* Records the status and the time (Unix seconds) in exit-status, written whole or not at all. */
+/* Records the status and the time (Unix seconds) in exit-status, written whole or not at all.
+ * Not flushed to disk: the daemon waits for this file before it learns of the exit, and the
+ * page cache keeps it across a crash of the daemon or the monitor. A power loss ends the
+ * container too, and a status lost with it reads as 255. */
 static void record_exit(int status) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -64,7 +67,7 @@ static void record_exit(int status) {
                           now.tv_nsec);
     int fd = open(SWD_MONITOR_EXIT_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return;
-    int written = write(fd, text, (size_t)length) == length && fsync(fd) == 0;
+    int written = write(fd, text, (size_t)length) == length;
     close(fd);
     if (written) rename(SWD_MONITOR_EXIT_FILE ".tmp", SWD_MONITOR_EXIT_FILE);
 }

@@ -165,12 +165,9 @@ struct Commands {
             return 0
         }
 
-        let (connection, attachResponse) = try client.hijack("POST", attachPath(id, request, flags))
-        guard let connection else { throw DaemonFailure(message: attachResponse.errorMessage) }
-        defer { connection.close() }
-
         // Wait in the background from before the start, so a short-lived container's exit is
-        // seen: the daemon sends the wait's response head once the waiter is registered.
+        // seen: the daemon sends the wait's response head once the waiter is registered. The
+        // wait and the attach are set up at the same time, each on its own connection.
         let exitCode = Mutex<Int32?>(nil)
         let registered = DispatchSemaphore(value: 0)
         let waited = DispatchSemaphore(value: 0)
@@ -189,6 +186,9 @@ struct Commands {
             exitCode.withLock { $0 = Int32(truncatingIfNeeded: result.StatusCode) }
         }
         waiter.start()
+        let (connection, attachResponse) = try client.hijack("POST", attachPath(id, request, flags))
+        guard let connection else { throw DaemonFailure(message: attachResponse.errorMessage) }
+        defer { connection.close() }
         registered.wait()
 
         try startContainer(id, autoRemove: flags.bool("--rm"))

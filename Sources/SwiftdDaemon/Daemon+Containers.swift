@@ -242,7 +242,10 @@ extension Daemon {
     /// Mounts the rootfs, starts the process with its network, and begins supervising it.
     private func run(_ container: Container) async throws {
         let record = container.record
+        let clock = ContinuousClock()
+        let began = clock.now
         let rootfs = try graph.mountContainer(id: container.id)
+        let mounted = clock.now
         var spec = ContainerSpec(
             id: container.id, rootfs: rootfs, arguments: [record.path] + record.args,
             environment: record.config.Env, hostname: record.config.Hostname)
@@ -275,9 +278,13 @@ extension Daemon {
         let pid: Int32
         let pump: OutputPump
         let monitor: ContainerMonitor
+        let prepared = clock.now
+        var networking = Duration.zero
         do {
             (pid, pump, monitor) = try startProcess(container, spec) {
                 [self] pid in
+                let start = clock.now
+                defer { networking = clock.now - start }
                 attached = try attachNetwork(container, networkPlan, pid: pid)
                 if spec.newNetworkNamespace && !networkPlan.bridged {
                     try BridgeDriver.bringUpLoopback(pid: pid)
@@ -320,7 +327,13 @@ extension Daemon {
             record.state.FinishedAt = "0001-01-01T00:00:00Z"
             record.attachments = attached
         }
-        log.debug("container started", [("id", container.id), ("pid", "\(pid)")])
+        log.debug(
+            "container started",
+            [
+                ("id", container.id), ("pid", "\(pid)"), ("mount", "\(mounted - began)"),
+                ("prepare", "\(prepared - mounted)"),
+                ("process", "\(clock.now - prepared - networking)"), ("network", "\(networking)"),
+            ])
         emitNetworkEvents(container, attached, action: "connect")
         emitVolumeEvents(container, "mount")
         emit(container, "start")
@@ -404,19 +417,24 @@ extension Daemon {
         await drained.value
         timeout.cancel()
 
+        let clock = ContinuousClock()
+        let began = clock.now
         let record = container.record
         emitNetworkEvents(container, record.attachments, action: "disconnect")
-        detachNetworks(container, record.attachments)
+        detachNetworks(container, record.attachments, exited: true)
+        let detached = clock.now
         do {
             try exec.removeCgroups(containerID: container.id)
         } catch {
             log.error("removing a container's cgroups failed", [("id", container.id), ("error", "\(error)")])
         }
+        let uncgrouped = clock.now
         do {
             try graph.unmountContainer(id: container.id)
         } catch {
             log.error("unmounting a container failed", [("id", container.id), ("error", "\(error)")])
         }
+        let unmounted = clock.now
         do {
             try container.update { record in
                 record.state.Status = "exited"
@@ -431,7 +449,13 @@ extension Daemon {
         } catch {
             log.error("saving a container's state failed", [("id", container.id), ("error", "\(error)")])
         }
-        log.debug("container exited", [("id", container.id), ("code", "\(status.code)")])
+        log.debug(
+            "container exited",
+            [
+                ("id", container.id), ("code", "\(status.code)"), ("network", "\(detached - began)"),
+                ("cgroups", "\(uncgrouped - detached)"), ("unmount", "\(unmounted - uncgrouped)"),
+                ("state", "\(clock.now - unmounted)"),
+            ])
         refreshPeerHosts(of: record)
         if status.oomKilled { emit(container, "oom") }
         emit(container, "die", ["exitCode": "\(status.code)"])
@@ -508,8 +532,17 @@ extension Daemon {
             try await stop(container, timeout: 0, signal: "KILL")
         }
         forget(container)
+        let clock = ContinuousClock()
+        let began = clock.now
         try graph.removeContainerLayer(id: container.id)
+        let layerRemoved = clock.now
         try FileSystem.removeTree(container.directory)
+        log.debug(
+            "container removed",
+            [
+                ("id", container.id), ("layer", "\(layerRemoved - began)"),
+                ("files", "\(clock.now - layerRemoved)"),
+            ])
         emit(container, "destroy")
         container.notifyRemoval()
     }

@@ -615,13 +615,16 @@ extension Daemon {
     }
 
     /// Stops the container's embedded DNS server and disconnects the endpoints of
-    /// `attachments` from their networks, logging failures.
-    func detachNetworks(_ container: Container, _ attachments: [NetworkAttachment]) {
+    /// `attachments` from their networks, logging failures. With `exited` (the container's
+    /// process has exited), the drivers retire the veth pairs without waiting for them.
+    func detachNetworks(
+        _ container: Container, _ attachments: [NetworkAttachment], exited: Bool = false
+    ) {
         networks.stopResolver(containerID: container.id)
         for attachment in attachments {
             guard let endpoint = attachment.endpoint else { continue }
             do {
-                try bridgeDriver(named: attachment.network).disconnect(endpoint)
+                try bridgeDriver(named: attachment.network).disconnect(endpoint, exited: exited)
             } catch {
                 log.error(
                     "disconnecting a container failed",

@@ -115,6 +115,26 @@ final class Cgroups: Sendable {
         }
     }
 
+    /// Opens the `tasks` file of each of the container's cgroups for writing, for a process
+    /// that moves itself in by writing "0" (see `swd_container_config.cgroup_fds`). Empty on
+    /// v2, where a thread cannot move alone: there `add(pid:id:)` moves the process.
+    ///
+    /// - Throws: `SystemCallError` if a file cannot be opened (the ones opened are closed).
+    func openTaskFiles(id: String) throws -> [Int32] {
+        guard version == 1 else { return [] }
+        var fds: [Int32] = []
+        for path in paths(of: id) {
+            let fd = open("\(path)/tasks", O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let code = errno
+                for opened in fds { close(opened) }
+                throw SystemCallError(call: "open", subject: "\(path)/tasks", errno: code)
+            }
+            fds.append(fd)
+        }
+        return fds
+    }
+
     /// Moves `pid` into every cgroup of the container.
     func add(pid: Int32, id: String) throws {
         for path in paths(of: id) { try FileSystem.write("\(path)/cgroup.procs", "\(pid)") }

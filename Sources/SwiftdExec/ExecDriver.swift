@@ -1,4 +1,5 @@
 import CSwiftdInit
+import Foundation
 import SwiftdCapabilities
 import SwiftdSeccomp
 import SwiftdSystem
@@ -147,12 +148,16 @@ public final class ExecDriver: Sendable {
         let filter = try Self.seccompFilter(spec.seccomp, capabilities: spec.capabilities)
         try cgroups.create(id: spec.id, memoryLimit: spec.memoryLimit)
         var child: swd_container_child
+        var joinsItself = false
         do {
             try cgroups.apply(spec.resources, memoryLimit: spec.memoryLimit, id: spec.id)
             if !spec.privileged {
                 try cgroups.restrictDevices(to: spec.devices.map(\.cgroupRule), id: spec.id)
             }
-            child = try clone(spec, stdio: stdio, filter: filter)
+            let taskFiles = try cgroups.openTaskFiles(id: spec.id)
+            defer { for fd in taskFiles { close(fd) } }
+            child = try clone(spec, stdio: stdio, filter: filter, cgroupTaskFiles: taskFiles)
+            joinsItself = !taskFiles.isEmpty
         } catch {
             try? cgroups.remove(id: spec.id)
             throw error
@@ -160,8 +165,20 @@ public final class ExecDriver: Sendable {
         let monitor = child.monitor_fd >= 0
             ? ContainerMonitor(socket: child.monitor_fd, monitorPid: child.monitor_pid) : nil
         do {
-            try cgroups.add(pid: child.pid, id: spec.id)
-            try prepare(child.pid)
+            // On v1 the child moved itself into its cgroups. On v2 it is moved by pid, which
+            // waits for an RCU grace period (several milliseconds), as the network setup
+            // waits for the kernel: the two run at once.
+            let pid = child.pid
+            let joining = joinsItself ? nil : BackgroundCall { [cgroups, id = spec.id] in
+                try cgroups.add(pid: pid, id: id)
+            }
+            do {
+                try prepare(pid)
+            } catch {
+                try? joining?.wait()
+                throw error
+            }
+            try joining?.wait()
         } catch {
             swd_container_abort(&child)
             discard(child.pid, containerID: spec.id, monitor: monitor)
@@ -373,6 +390,11 @@ public final class ExecDriver: Sendable {
         config.tty_rows = spec.terminalSize?.rows ?? 0
         config.tty_columns = spec.terminalSize?.columns ?? 0
 
+        let taskFiles = try cgroups.openTaskFiles(id: id)
+        defer { for fd in taskFiles { close(fd) } }
+        config.cgroup_fds = memory.array(taskFiles)
+        config.cgroup_fd_count = UInt32(taskFiles.count)
+
         var child = swd_exec_child()
         if swd_exec_clone(&config, &child) != 0 {
             throw ExecError.systemCall(
@@ -380,7 +402,7 @@ public final class ExecDriver: Sendable {
         }
         reaper.childStarted()
         do {
-            try cgroups.add(pid: child.helper, id: id)
+            if taskFiles.isEmpty { try cgroups.add(pid: child.helper, id: id) }
         } catch {
             swd_exec_abort(&child)
             _ = reaper.exitStatusBlocking(of: child.helper)
@@ -471,7 +493,8 @@ public final class ExecDriver: Sendable {
     /// Clones the child with every C string it needs. The memory is freed once clone has
     /// returned, because the child runs on its own copy of it.
     private func clone(
-        _ spec: ContainerSpec, stdio: ContainerStdio, filter: SeccompFilter?
+        _ spec: ContainerSpec, stdio: ContainerStdio, filter: SeccompFilter?,
+        cgroupTaskFiles: [Int32]
     ) throws -> swd_container_child {
         let memory = CMemory()
         defer { memory.free() }
@@ -532,6 +555,8 @@ public final class ExecDriver: Sendable {
             config.monitor_path = memory.string(monitor.executable)
             config.monitor_directory = memory.string(monitor.directory)
         }
+        config.cgroup_fds = memory.array(cgroupTaskFiles)
+        config.cgroup_fd_count = UInt32(cgroupTaskFiles.count)
 
         var child = swd_container_child()
         if swd_container_clone(&config, &child) != 0 {
@@ -695,6 +720,28 @@ public final class ExecDriver: Sendable {
         28: "create a mount point", 29: "mount", 30: "mask a path",
         31: "make a path read-only", 32: "make the rootfs read-only", 33: "set no_new_privs",
         34: "install the seccomp filter", 35: "set a ulimit", 36: "open the terminal",
-        37: "join a namespace", 38: "fork into the pid namespace",
+        37: "join a namespace", 38: "fork into the pid namespace", 39: "join the cgroups",
     ]
+}
+
+/// A call that runs on a thread of its own while the caller goes on; `wait()` returns once it
+/// ended and rethrows its error.
+private final class BackgroundCall: Sendable {
+    private let outcome = Mutex<Result<Void, any Error>?>(nil)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () throws -> Void) {
+        let thread = Thread { [self] in
+            let result = Result { try body() }
+            outcome.withLock { $0 = result }
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    func wait() throws {
+        finished.wait()
+        finished.signal()
+        try outcome.withLock { $0 }?.get()
+    }
 }

@@ -81,11 +81,16 @@ public final class NetlinkSocket {
     }
 
     /// Creates a veth pair `name` ↔ `peerName`, both with `mtu`; the peer gets `peerMACAddress`
-    /// (six bytes) when given. Both ends start down.
+    /// (six bytes) when given. With `master`, the end `name` is attached to the bridge of that
+    /// interface index. With `peerNamespaceOf`, the peer is made in the network namespace of
+    /// that process, so that it needs no move (a move costs the kernel as much as the pair).
+    /// With `up`, the end `name` starts up. The peer always starts down: the kernel refuses
+    /// the flags that libnl sends for it.
     ///
-    /// - Throws: `NetlinkError` with `alreadyExists` if either name is taken.
+    /// - Throws: `NetlinkError` with `alreadyExists` if either name is taken in its namespace.
     public func createVethPair(
-        named name: String, peerName: String, mtu: Int, peerMACAddress: [UInt8]? = nil
+        named name: String, peerName: String, mtu: Int, peerMACAddress: [UInt8]? = nil,
+        master: Int32? = nil, peerNamespaceOf peerPID: Int32? = nil, up: Bool = false
     ) throws {
         guard let link = rtnl_link_veth_alloc() else {
             throw NetlinkError(operation: "rtnl_link_veth_alloc", subject: name, result: -NLE_NOMEM)
@@ -93,9 +98,12 @@ public final class NetlinkSocket {
         defer { rtnl_link_put(link) }
         rtnl_link_set_name(link, name)
         rtnl_link_set_mtu(link, UInt32(mtu))
+        if let master { rtnl_link_set_master(link, master) }
+        if up { rtnl_link_set_flags(link, swd_nl_iff_up()) }
         if let peer = rtnl_link_veth_get_peer(link) {
             rtnl_link_set_name(peer, peerName)
             rtnl_link_set_mtu(peer, UInt32(mtu))
+            if let peerPID { rtnl_link_set_ns_pid(peer, peerPID) }
             if let peerMACAddress {
                 precondition(peerMACAddress.count == 6, "a MAC address has six bytes")
                 let address = peerMACAddress.withUnsafeBytes { raw in

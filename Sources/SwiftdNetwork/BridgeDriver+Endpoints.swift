@@ -11,11 +11,11 @@ extension BridgeDriver {
         try NetlinkSocket(networkNamespaceOf: pid).setLinkUp("lo")
     }
 
-    /// Creates a veth pair, attaches the host end to the bridge, moves the other end into the
-    /// network namespace of `pid`, names it `interface` there, gives it `address` (or else the
-    /// next free address) and `macAddress` (or else the one derived from the address), with
-    /// `defaultRoute` a default route via the gateway, and brings the interface and lo up.
-    /// Throws and undoes everything on failure.
+    /// Creates a veth pair with the host end on the bridge and the other end, called
+    /// `interface`, made directly in the network namespace of `pid`. Gives that end `address`
+    /// (or else the next free address) and `macAddress` (or else the one derived from the
+    /// address), with `defaultRoute` a default route via the gateway, and brings both ends and
+    /// lo up. Throws and undoes everything on failure.
     ///
     /// Blocks for a few milliseconds; the in-namespace steps run on a socket opened by a
     /// dedicated thread (see `NetlinkSocket.init(networkNamespaceOf:)`).
@@ -33,23 +33,19 @@ extension BridgeDriver {
         let clock = ContinuousClock()
         let start = clock.now
         let address = try requested.map { try reserveRequested($0, owner: containerID) }
-            ?? allocator.allocate(owner: containerID)
+            ?? allocate(owner: containerID)
         let hostName = "veth" + randomHex(digits: 7)
-        // The peer starts in the host namespace, where eth0 is usually taken: it gets a unique
-        // temporary name and is renamed once inside the container's namespace.
-        let peerName = "swdc" + randomHex(digits: 8)
         let mac = requestedMAC ?? macAddressBytes(for: address)
         do {
             let host = try NetlinkSocket()
+            guard let bridge = try host.link(named: bridgeName) else {
+                throw SwiftdError(.notFound, "bridge \(bridgeName) of the network is gone")
+            }
             try host.createVethPair(
-                named: hostName, peerName: peerName, mtu: mtu,
-                peerMACAddress: mac)
+                named: hostName, peerName: interface, mtu: mtu, peerMACAddress: mac,
+                master: bridge.index, peerNamespaceOf: pid, up: true)
             do {
-                try host.attach(hostName, toBridge: bridgeName)
-                try host.setLinkUp(hostName)
-                try host.moveLink(peerName, toNetworkNamespaceOf: pid)
                 let container = try NetlinkSocket(networkNamespaceOf: pid)
-                try container.renameLink(peerName, to: interface)
                 try container.addAddress(address, prefixLength: prefixLength, toLink: interface)
                 try container.setLinkUp(interface)
                 try container.setLinkUp("lo")
@@ -98,7 +94,11 @@ extension BridgeDriver {
         do {
             try allocator.reserve(address, owner: owner)
         } catch let error as SwiftdError where error.kind == .conflict {
-            throw SwiftdError(.conflict, "Address already in use: \(text)")
+            // An exited container's address is free once its link is deleted.
+            guard reclaimRetiring(address: address), (try? allocator.reserve(address, owner: owner)) != nil
+            else {
+                throw SwiftdError(.conflict, "Address already in use: \(text)")
+            }
         }
         return address
     }
@@ -116,15 +116,24 @@ extension BridgeDriver {
     }
 
     /// Removes the endpoint's published ports and links, deletes the host end of the veth (if
-    /// it still exists) and releases the address.
+    /// it still exists) and releases the address. With `exited`, for a container whose
+    /// process has exited, the link is retired instead (see `retire`) and the call does not
+    /// wait for it.
     ///
     /// - Throws: `SwiftdError` (`invalidArgument`) for an endpoint of another subnet;
     ///   `NetlinkError` if the link exists but cannot be deleted (the address is still
     ///   released).
-    public func disconnect(_ endpoint: Endpoint) throws {
+    public func disconnect(_ endpoint: Endpoint, exited: Bool = false) throws {
         let address = try endpointAddress(endpoint)
         forgetContainer(endpoint, address)
         savedPorts.withLock { $0[address] = nil }
+        log.debug(
+            "container disconnected",
+            [("container", endpoint.containerID), ("veth", endpoint.hostInterface)])
+        if exited {
+            retire(endpoint, address)
+            return
+        }
         defer {
             allocator.release(address)
             saveAllocations()
@@ -134,9 +143,6 @@ extension BridgeDriver {
         } catch let error as NetlinkError where error.isNotFound {
             // The container's namespace went away first and took the veth pair with it.
         }
-        log.debug(
-            "container disconnected",
-            [("container", endpoint.containerID), ("veth", endpoint.hostInterface)])
     }
 
     /// Parses the endpoint's address and checks it against this bridge's subnet.

@@ -21,6 +21,7 @@ extension BridgeDriver {
     /// `shutdown()` does nothing. A second call does nothing.
     public func detachForLiveRestore() {
         guard markShutDown() else { return }
+        closeRetiring()
         let proxies = published.withLock { ports in
             defer { ports.removeAll() }
             return ports.values.map(\.proxy)

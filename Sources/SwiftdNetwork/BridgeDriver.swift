@@ -50,6 +50,8 @@ public final class BridgeDriver: Sendable {
     let savedPorts = Mutex<[IPv4Address: [PortBinding]]>([:])
     /// The file that keeps `originalIPForward` across a restart that leaves the bridge up.
     let ipForwardPath: String?
+    /// Host ends of veth pairs of exited containers, until they are gone (see `retire`).
+    let retiring = Mutex(RetiringLinks())
 
     static let ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 
@@ -320,6 +322,7 @@ public final class BridgeDriver: Sendable {
     /// daemons on one host should run with `enableIPForward` set the same way.
     public func shutdown() throws {
         guard markShutDown() else { return }
+        closeRetiring()
         var failures: [any Error] = []
         let proxies = published.withLock { ports in
             defer { ports.removeAll() }

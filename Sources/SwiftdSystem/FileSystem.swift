@@ -53,7 +53,10 @@ public enum FileSystem {
     /// Writes `bytes` to `path` so that readers see either the old file or the whole new one.
     ///
     /// The data goes to a temporary file in the same directory, is flushed with `fsync`, and
-    /// replaces `path` with `rename`; the directory is then flushed too.
+    /// replaces `path` with `rename`. A new file's directory is then flushed too, so that the
+    /// file survives a power loss. A file that replaced another does not need that: after a
+    /// power loss the directory holds the old file or the new one, each whole, as dockerd's
+    /// atomic writes leave it. That saves a second flush on every state change.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600)
         throws
     {
@@ -71,12 +74,13 @@ public enum FileSystem {
             unlink(temporary)
             throw error
         }
+        let replacing = access(path, F_OK) == 0
         if rename(temporary, path) != 0 {
             let code = Glibc.errno
             unlink(temporary)
             throw SystemCallError(call: "rename", subject: "\(temporary) to \(path)", errno: code)
         }
-        syncDirectory(directory)
+        if !replacing { syncDirectory(directory) }
     }
 
     /// Writes `text` to `path` in place (for files under /proc and /sys, which cannot be renamed).

@@ -39,6 +39,32 @@ struct ContainerOptionsTests {
         try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    @Test("the container and an exec join the container's cgroup in every hierarchy")
+    func cgroupMembership() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let id = try output(daemon, ["run", "-d", "busybox", "sleep", "60"])
+            // The daemon's hierarchies; on a v1 host the named systemd one and the empty v2
+            // one are not the daemon's.
+            let controllers = ["memory", "pids", "cpu", "cpuset", "devices", "freezer", "blkio"]
+            let unified = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+            func check(_ text: String, _ who: String) {
+                let lines = text.split(separator: "\n").map(String.init)
+                let ours = lines.filter { line in
+                    let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                    guard fields.count == 3 else { return false }
+                    return unified ? fields[1].isEmpty
+                        : fields[1].split(separator: ",").contains { controllers.contains(String($0)) }
+                }
+                #expect(!ours.isEmpty, "\(who): \(text)")
+                for line in ours { #expect(line.hasSuffix("/\(id)"), "\(who): \(line)") }
+            }
+            let pid = try output(daemon, ["inspect", "--format", "{{.State.Pid}}", id])
+            check(try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8), "init")
+            check(try output(daemon, ["exec", id, "cat", "/proc/self/cgroup"]), "exec")
+            #expect(try daemon.client(["rm", "-f", id]).status == 0)
+        }
+    }
+
     @Test("user names resolved in image")
     func userResolution() throws {
         try DaemonHarness.withDaemon { daemon in

@@ -223,6 +223,16 @@ final class DaemonHarness: @unchecked Sendable {
         }.sorted { $0.count > $1.count }
     }
 
+    /// Polls `condition` every 50 ms for up to `seconds`; returns whether it came true.
+    static func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try condition()
+    }
+
     /// Runs a program to completion and captures its output.
     static func capture(_ path: String, _ arguments: [String], stdin: Data? = nil) throws -> CommandResult {
         let process = Process()

@@ -23,16 +23,6 @@ struct LiveRestoreTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Polls `condition` every 50 ms for up to `seconds`.
-    static func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try condition()
-    }
-
     @Test("container survives daemon SIGKILL")
     func survivesKilledDaemon() throws {
         let daemon = try DaemonHarness()
@@ -50,7 +40,7 @@ struct LiveRestoreTests {
         #expect(try Self.inspect(daemon, id, "{{.State.Status}} {{.State.Pid}}") == "running \(pid)")
 
         // Lines written while no daemon ran, and after, reach the log in order.
-        let logged = try Self.eventually {
+        let logged = try DaemonHarness.eventually {
             try daemon.client(["logs", id]).stdout.split(separator: "\n").count > 20
         }
         #expect(logged, "\(daemon.daemonLog)")
@@ -63,7 +53,7 @@ struct LiveRestoreTests {
         let stop = try daemon.client(["stop", "-t", "1", id])
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(try Self.inspect(daemon, id, "{{.State.Status}} {{.State.ExitCode}}") == "exited 137")
-        #expect(Self.eventually { daemon.monitorPids().isEmpty }, "a monitor outlived its container")
+        #expect(DaemonHarness.eventually { daemon.monitorPids().isEmpty }, "a monitor outlived its container")
         #expect(try daemon.client(["rm", id]).status == 0)
     }
 
@@ -88,14 +78,14 @@ struct LiveRestoreTests {
         #expect(finishedAt < restart, "\(finished)")
         #expect(try daemon.client(["logs", once]).stdout == "bye\n")
         // The restart policy applies to an exit that no daemon saw.
-        let restarted = try Self.eventually {
+        let restarted = try DaemonHarness.eventually {
             try Self.inspect(daemon, again, "{{.RestartCount}}") != "0"
         }
         #expect(restarted, "\(daemon.daemonLog)")
         // One restart, from the exit the monitor reported, and no second start racing it.
         #expect(!daemon.daemonLog.contains("already being started"), "\(daemon.daemonLog)")
         #expect(try daemon.client(["rm", "-f", once, again]).status == 0)
-        #expect(Self.eventually { daemon.monitorPids().isEmpty })
+        #expect(DaemonHarness.eventually { daemon.monitorPids().isEmpty })
     }
 
     @Test("no live restore kills survivors")
@@ -107,11 +97,11 @@ struct LiveRestoreTests {
         let id = try Self.runDetached(daemon, ["busybox", "sleep", "60"])
         daemon.killDaemon()
         try daemon.start()
-        let stopped = try Self.eventually {
+        let stopped = try DaemonHarness.eventually {
             try Self.inspect(daemon, id, "{{.State.Status}} {{.State.ExitCode}}") == "exited 137"
         }
         #expect(stopped, "\(daemon.daemonLog)")
-        #expect(Self.eventually { daemon.monitorPids().isEmpty })
+        #expect(DaemonHarness.eventually { daemon.monitorPids().isEmpty })
         #expect(try daemon.client(["rm", id]).status == 0)
         #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
     }
@@ -179,7 +169,7 @@ struct LiveRestoreTests {
         #expect(log.contains(#""log":"half ""#), "\(log)")
 
         try daemon.start(extraArguments: ["--live-restore"])
-        let completed = try Self.eventually {
+        let completed = try DaemonHarness.eventually {
             try daemon.client(["logs", id]).stdout == "half rest\n"
         }
         #expect(completed, "\(daemon.daemonLog)")
@@ -252,7 +242,7 @@ struct LiveRestoreTests {
         #expect(daemon.stop() == 0, "\(daemon.daemonLog)")
         try daemon.start(extraArguments: ["--live-restore"])
 
-        let complete = try Self.eventually(30) {
+        let complete = try DaemonHarness.eventually(30) {
             try daemon.client(["logs", "--tail", "1", id]).stdout == "\(count)\n"
         }
         #expect(complete, "\(daemon.daemonLog)")

@@ -174,7 +174,7 @@ struct NetworkConnectTests {
 
             #expect(try daemon.client(["rm", "-f", "app"]).status == 0)
             #expect(try first.rules() + second.rules() == baseRules)
-            #expect(try first.ports().isEmpty)
+            #expect(try DaemonHarness.eventually(5) { try first.ports().isEmpty })
             #expect(try daemon.client(["network", "rm", "front", "back"]).status == 0)
         }
         #expect(try first.rules().isEmpty)
@@ -215,10 +215,10 @@ struct NetworkConnectTests {
             #expect(try daemon.client(["start", "idle"]).status == 0)
             #expect(Set(try Self.networks(daemon, "idle").keys) == ["two"])
             #expect(try Self.interfaceAddress(daemon, "idle", "eth0") == "\(second.prefix).77")
-            #expect(try first.ports().isEmpty)
+            #expect(try DaemonHarness.eventually(5) { try first.ports().isEmpty })
 
             #expect(try daemon.client(["rm", "-f", "idle"]).status == 0)
-            #expect(try second.ports().isEmpty)
+            #expect(try DaemonHarness.eventually(5) { try second.ports().isEmpty })
             #expect(try daemon.client(["network", "rm", "one", "two"]).status == 0)
         }
     }

@@ -48,7 +48,7 @@ struct NetworkLiveRestoreTests {
         #expect(try LiveRestoreTests.inspect(daemon, "alpha", "{{.State.Pid}}") == alphaPid)
 
         // Names resolve again, through the server of the new daemon.
-        let resolved = try LiveRestoreTests.eventually(5) {
+        let resolved = try DaemonHarness.eventually(5) {
             try NetworkResolverTests.query(daemon, from: "beta", "udp", "alpha") == alpha
         }
         #expect(resolved, "\(daemon.daemonLog)")

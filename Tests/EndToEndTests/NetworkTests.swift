@@ -128,7 +128,7 @@ struct NetworkTests {
             let removed = try daemon.client(["rm", "-f", "web"])
             #expect(removed.status == 0)
             #expect(try Self.rules(daemon) == baseRules)
-            #expect(try Self.bridgePorts(daemon).isEmpty)
+            #expect(try DaemonHarness.eventually(5) { try Self.bridgePorts(daemon).isEmpty })
         }
     }
 
@@ -162,7 +162,7 @@ struct NetworkTests {
             #expect((hostSide ?? 0) >= 1024, "\(published.stdout)")
 
             #expect(try daemon.client(["rm", "-f", "first", "second", "all"]).status == 0)
-            #expect(try Self.bridgePorts(daemon).isEmpty)
+            #expect(try DaemonHarness.eventually(5) { try Self.bridgePorts(daemon).isEmpty })
         }
     }
 
@@ -198,7 +198,7 @@ struct NetworkTests {
         let missing = try daemon.client(["run", "--rm", "--link", "nothere:x", "busybox", "true"])
         #expect(missing.status != 0)
         #expect(try daemon.client(["rm", "-f", "db"]).status == 0)
-        #expect(try Self.bridgePorts(daemon).isEmpty)
+        #expect(try DaemonHarness.eventually(5) { try Self.bridgePorts(daemon).isEmpty })
         #expect(daemon.stop() == 0, "daemon log:\n\(daemon.daemonLog)")
     }
 
@@ -273,7 +273,7 @@ struct NetworkTests {
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("not running"), "\(refused.stderr)")
             #expect(try daemon.client(["rm", "owner"]).status == 0)
-            #expect(try Self.bridgePorts(daemon).isEmpty)
+            #expect(try DaemonHarness.eventually(5) { try Self.bridgePorts(daemon).isEmpty })
         }
     }
 
@@ -416,11 +416,7 @@ struct NetworkTests {
         #expect(try Self.rules(daemon) == baseRules)
         // The kernel deletes the veth when it destroys the killed container's namespace, a
         // little after the process is gone.
-        let deadline = Date().addingTimeInterval(5)
-        while try !Self.bridgePorts(daemon).isEmpty && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        #expect(try Self.bridgePorts(daemon).isEmpty)
+        #expect(try DaemonHarness.eventually(5) { try Self.bridgePorts(daemon).isEmpty })
         #expect(try String(contentsOfFile: leases, encoding: .utf8).contains("\"addresses\":{}"))
         let state = try Self.inspectField(daemon, "orphan", ["State", "Running"]) as? Bool
         #expect(state == false)

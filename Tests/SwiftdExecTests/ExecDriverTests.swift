@@ -208,10 +208,10 @@ struct ExecDriverTests {
         }
     }
 
-    @Test("calls prepare with the pid while the child waits in its cgroups")
+    @Test("calls prepare with the pid before the command runs, in the container's cgroups")
     func prepare() async throws {
         try await withDriver { driver, rootfs in
-            let spec = makeSpec(rootfs, ["true"])
+            let spec = makeSpec(rootfs, ["cat", "/proc/self/cgroup"])
             var seen: Int32?
             var exeBeforeExec = ""
             let result = try await run(driver, spec) { pid in
@@ -219,16 +219,15 @@ struct ExecDriverTests {
                 exeBeforeExec =
                     (try? FileManager.default.destinationOfSymbolicLink(
                         atPath: "/proc/\(pid)/exe")) ?? ""
-                for path in driver.cgroupPaths(containerID: spec.id) {
-                    let procs = try FileSystem.readString("\(path)/cgroup.procs")
-                    #expect(procs.split(separator: "\n").contains("\(pid)"), "\(path)")
-                }
             }
             #expect(seen == result.pid)
             // Before execve the child is still a copy of this test process.
             let ownExe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
             #expect(exeBeforeExec == ownExe)
             #expect(result.status == ExitStatus(code: 0))
+            // One line per hierarchy of the container, each ending in its cgroup.
+            let joined = result.stdout.split(separator: "\n").filter { $0.hasSuffix("/\(spec.id)") }
+            #expect(joined.count == driver.cgroupPaths(containerID: spec.id).count, "\(result.stdout)")
         }
     }
 

@@ -111,7 +111,8 @@ extension PrivilegedTests {
             try driver.disconnect(one)
             print("disconnect took \(clock.now - start)")
             #expect(try NetlinkSocket().link(named: one.hostInterface) == nil)
-            #expect(try first.run(["ip", "link", "show", "eth0"]).status != 0)
+            // The kernel may remove the peer in the other namespace a moment after the host end.
+            #expect(try eventually(within: 2) { try first.run(["ip", "link", "show", "eth0"]).status != 0 })
             // The released address is handed out again after the others.
             try driver.reserve(one)
             try driver.reserve(one)
@@ -216,24 +217,119 @@ extension PrivilegedTests {
 
         @Test("undoes a failed connect")
         func failedConnect() throws {
+            try withPlainDriver { driver in
+                let namespace = try NetworkNamespaceProcess()
+                defer { namespace.stop() }
+                // An eth0 already in the namespace makes the kernel refuse the pair.
+                #expect(try namespace.run(["ip", "link", "add", "eth0", "type", "bridge"]).status == 0)
+                #expect(throws: NetlinkError.self) {
+                    try driver.connect(containerID: "c1", pid: namespace.pid)
+                }
+                // Only this bridge's ports are counted: other tests on the host add and delete
+                // links at the same time.
+                let ports = try TestSupport.run(["ip", "-o", "link", "show", "master", driver.bridgeName]).output
+                #expect(ports.isEmpty)
+                #expect(driver.allocator.allocatedCount == 0)
+            }
+        }
+
+        @Test("undoes a connect that fails in the namespace")
+        func failedInNamespace() throws {
+            try withPlainDriver { driver in
+                let namespace = try NetworkNamespaceProcess()
+                defer { namespace.stop() }
+                // A default route already there makes the last step fail, after the pair exists.
+                #expect(try namespace.run(["ip", "link", "set", "lo", "up"]).status == 0)
+                #expect(try namespace.run(["ip", "route", "add", "default", "dev", "lo"]).status == 0)
+                #expect(throws: NetlinkError.self) {
+                    try driver.connect(containerID: "c1", pid: namespace.pid)
+                }
+                let ports = try TestSupport.run(["ip", "-o", "link", "show", "master", driver.bridgeName]).output
+                #expect(ports.isEmpty)
+                // The kernel may remove the peer in the other namespace a moment after the host end.
+                #expect(try eventually(within: 2) { try namespace.run(["ip", "link", "show", "eth0"]).status != 0 })
+                #expect(driver.allocator.allocatedCount == 0)
+            }
+        }
+
+        /// Runs `body` with a driver on a new bridge without iptables rules, and removes both.
+        func withPlainDriver(_ body: (BridgeDriver) throws -> Void) throws {
             let (name, third) = uniqueBridge()
             defer { TestSupport.removeBridge(name) }
             let driver = try BridgeDriver(
                 BridgeConfiguration(
                     bridgeName: name, bridgeIP: "10.213.\(third).1/24", enableIPTables: false))
             defer { _ = try? driver.shutdown() }
-            let namespace = try NetworkNamespaceProcess()
-            defer { namespace.stop() }
-            // An eth0 already in the namespace makes the rename fail after the move.
-            #expect(try namespace.run(["ip", "link", "add", "eth0", "type", "bridge"]).status == 0)
-            #expect(throws: NetlinkError.self) {
-                try driver.connect(containerID: "c1", pid: namespace.pid)
+            try body(driver)
+        }
+
+        /// Polls `condition` every 20 ms for up to `seconds`; returns whether it came true.
+        func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+            for _ in 0..<Int(seconds * 50) {
+                if try condition() { return true }
+                usleep(20_000)
             }
-            // Only this bridge's ports are counted: other tests on the host add and delete
-            // links at the same time.
-            let ports = try TestSupport.run(["ip", "-o", "link", "show", "master", name]).output
-            #expect(ports.isEmpty)
-            #expect(driver.allocator.allocatedCount == 0)
+            return try condition()
+        }
+
+        @Test("exited link goes with its namespace")
+        func retiredWithNamespace() throws {
+            try withPlainDriver { driver in
+                let namespace = try NetworkNamespaceProcess()
+                defer { namespace.stop() }
+                let endpoint = try driver.connect(containerID: "c1", pid: namespace.pid)
+                namespace.stop()
+                let clock = ContinuousClock()
+                let start = clock.now
+                try driver.disconnect(endpoint, exited: true)
+                print("disconnect of an exited container took \(clock.now - start)")
+                let released = try eventually(within: 5) {
+                    try NetlinkSocket().link(named: endpoint.hostInterface) == nil
+                        && driver.allocator.allocatedCount == 0
+                }
+                #expect(released)
+                // Gone before the grace ended: the kernel deleted it with the namespace.
+                #expect(clock.now - start < BridgeDriver.retirementGrace)
+            }
+        }
+
+        @Test("retiring link deleted after the grace")
+        func retiredAfterGrace() throws {
+            try withPlainDriver { driver in
+                let namespace = try NetworkNamespaceProcess()
+                defer { namespace.stop() }
+                let endpoint = try driver.connect(containerID: "c1", pid: namespace.pid)
+                try driver.disconnect(endpoint, exited: true)
+                #expect(try namespace.run(["ip", "link", "show", "eth0"]).status == 0)
+                let deleted = try eventually(within: 6) {
+                    try NetlinkSocket().link(named: endpoint.hostInterface) == nil
+                        && driver.allocator.allocatedCount == 0
+                }
+                #expect(deleted)
+                // The kernel may remove the peer in the other namespace a moment after the host end.
+                #expect(try eventually(within: 2) { try namespace.run(["ip", "link", "show", "eth0"]).status != 0 })
+            }
+        }
+
+        @Test("retiring address reclaimed on request")
+        func retiringAddressReclaimed() throws {
+            try withPlainDriver { driver in
+                let first = try NetworkNamespaceProcess()
+                defer { first.stop() }
+                let second = try NetworkNamespaceProcess()
+                defer { second.stop() }
+                let old = try driver.connect(containerID: "c1", pid: first.pid)
+                try driver.disconnect(old, exited: true)
+                let new = try driver.connect(containerID: "c2", pid: second.pid, address: old.ipAddress)
+                #expect(new.ipAddress == old.ipAddress)
+                #expect(try NetlinkSocket().link(named: old.hostInterface) == nil)
+                // The kernel may remove the peer in the other namespace a moment after the host end.
+                #expect(try eventually(within: 2) { try first.run(["ip", "link", "show", "eth0"]).status != 0 })
+                #expect(driver.allocator.allocations[IPv4Address(old.ipAddress)!] == "c2")
+                // The second container's address stays when the first one's retirement ends.
+                usleep(100_000)
+                #expect(driver.allocator.allocations[IPv4Address(old.ipAddress)!] == "c2")
+            }
         }
     }
 }

@@ -102,8 +102,8 @@ extension PrivilegedTests {
             let direct = try Echo.ask(
                 "tcp", endpoint.ipAddress, 81, from: peer.namespace, timeout: 1)
             #expect(direct == "")
-            let directPublished = try Echo.ask(
-                "tcp", endpoint.ipAddress, 80, from: peer.namespace, timeout: 1)
+            let directPublished = try Echo.askUntilAnswered(
+                "tcp", endpoint.ipAddress, 80, from: peer.namespace)
             #expect(directPublished == "echo:ping from:\(peer.address)")
             // The container's own connection out: its replies come back as ESTABLISHED.
             let out = try Echo.askUntilAnswered("tcp", peer.address, 9000, from: container)

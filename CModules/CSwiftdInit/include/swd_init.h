@@ -58,6 +58,7 @@ enum swd_stage {
     SWD_STAGE_SETNS = 37,        /* exec: joining a namespace of the running container */
     SWD_STAGE_FORK = 38,         /* exec: the fork that enters the pid namespace; --init: the
                                   * fork of the command */
+    SWD_STAGE_CGROUP = 39,       /* moving itself into a cgroup through cgroup_fds */
 };
 
 /* A bind or tmpfs mount, made below the rootfs before pivot_root. */
@@ -139,6 +140,12 @@ struct swd_container_config {
      * caller clones the child, then runs this program in monitor_directory. */
     const char *monitor_path;
     const char *monitor_directory;
+    /* The `tasks` files of the container's cgroup v1 hierarchies, open for writing. The
+     * child writes "0" to each first thing, which moves it (one thread) without the global
+     * lock that a move by pid takes: that lock waits for an RCU grace period, several
+     * milliseconds. Closed in the child afterwards. */
+    const int32_t *cgroup_fds;
+    uint32_t cgroup_fd_count;
 };
 
 /* A started child that is waiting for swd_container_release(). */
@@ -264,6 +271,8 @@ struct swd_exec_config {
     int32_t tty;                 /* nonzero: stdio is a new pty of the container's devpts */
     uint16_t tty_rows;           /* the pty's first window size; 0 leaves it unset */
     uint16_t tty_columns;
+    const int32_t *cgroup_fds;   /* as in swd_container_config; written by the helper */
+    uint32_t cgroup_fd_count;
 };
 
 /* A started exec helper that waits for swd_exec_release(). */
