@@ -35,6 +35,7 @@ extension Daemon {
         let exposed = try (filters["expose"] ?? []).map { try PortFilter(parsing: $0, key: "expose") }
 
         var entries: [[UInt8]] = []
+        var resolvedNames: [String: String?] = [:]
         let encoder = JSONEncoder()
         for container in allContainers().reversed() {
             let record = container.record
@@ -71,7 +72,8 @@ extension Daemon {
             if let health = filters["health"], !health.contains("none") { continue }
             if let task = try filters.bool("is-task"), task { continue }
             if let isolation = filters["isolation"], !isolation.contains("default") { continue }
-            let entry = try container.listEntry(image: listedImage) { record, status, image in
+            let entry = try container.listEntry(image: { listedImage($0, resolved: &resolvedNames) }) {
+                record, status, image in
                 var summary = summary(record, status: status)
                 summary.Image = image
                 return Array(try encoder.encode(summary))
@@ -92,10 +94,17 @@ extension Daemon {
 
     /// Returns the image of a list entry as dockerd shows it: the name the container was
     /// created with while that name still refers to the container's image, else the image ID.
-    private func listedImage(_ record: ContainerRecord) -> String {
-        guard let image = try? graph.image(record.imageName), image.id == record.imageID else {
-            return record.imageID
+    /// `resolved` keeps the image ID of each name already looked up in this listing (nil for a
+    /// name that refers to no image), because most containers share a few image names.
+    private func listedImage(_ record: ContainerRecord, resolved: inout [String: String?]) -> String {
+        let current: String?
+        if let known = resolved[record.imageName] {
+            current = known
+        } else {
+            current = try? graph.image(record.imageName).id
+            resolved[record.imageName] = .some(current)
         }
+        guard current == record.imageID else { return record.imageID }
         return record.imageName
     }
 
