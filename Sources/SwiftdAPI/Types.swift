@@ -25,6 +25,9 @@ public struct ContainerCreateRequest: Codable, Sendable {
     public var HostConfig: HostConfig?
     /// The endpoint settings (`--network-alias`, `--ip`) of the networks the container joins.
     public var NetworkingConfig: NetworkingConfig?
+    /// The container-wide MAC address that clients of API versions before 1.44 send; the
+    /// daemon moves it to the endpoint of the network mode.
+    public var MacAddress: String?
 
     public init() {}
 
@@ -32,7 +35,7 @@ public struct ContainerCreateRequest: Codable, Sendable {
         case Hostname, Domainname, User, AttachStdin, AttachStdout, AttachStderr, Tty, OpenStdin
         case StdinOnce, Env, Cmd, Entrypoint, Image, Labels, WorkingDir, StopSignal, StopTimeout
         case ExposedPorts, HostConfig
-        case NetworkingConfig
+        case NetworkingConfig, MacAddress
     }
 
     /// Decodes the request; `Cmd` and `Entrypoint` may be a string as well as a list, as
@@ -61,6 +64,7 @@ public struct ContainerCreateRequest: Codable, Sendable {
         HostConfig = try container.decodeIfPresent(SwiftdAPI.HostConfig.self, forKey: .HostConfig)
         NetworkingConfig = try container.decodeIfPresent(
             SwiftdAPI.NetworkingConfig.self, forKey: .NetworkingConfig)
+        MacAddress = try container.decodeIfPresent(String.self, forKey: .MacAddress)
     }
 
     private static func decodeStringList(

@@ -38,7 +38,8 @@ extension Commands {
             for key in try Self.parseExpose(text) { exposed[key] = [:] }
         }
         if !exposed.isEmpty { request.ExposedPorts = exposed }
-        if !bindings.isEmpty { hostConfig.PortBindings = bindings }
+        // As the docker CLI, which sends an empty map without -p.
+        hostConfig.PortBindings = bindings
         if flags.bool("-P") { hostConfig.PublishAllPorts = true }
         func list(_ name: String) -> [String]? {
             flags.strings(name).isEmpty ? nil : flags.strings(name)
@@ -74,8 +75,8 @@ extension Commands {
         let parts = text.split(separator: separator, maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[0].contains(":") else {
             throw UsageFailure(
-                message: "invalid argument \"\(text)\" for \"--add-host\" flag: bad format for "
-                    + "add-host: \"\(text)\"")
+                message: "invalid argument \(GoFormat.quote(text)) for \"--add-host\" flag: bad "
+                    + "format for add-host: \(GoFormat.quote(text))")
         }
         var address = String(parts[1])
         if address != "host-gateway" {
@@ -84,8 +85,8 @@ extension Commands {
             }
             guard parseIPBytes(address) != nil else {
                 throw UsageFailure(
-                    message: "invalid argument \"\(text)\" for \"--add-host\" flag: invalid IP "
-                        + "address in add-host: \"\(address)\"")
+                    message: "invalid argument \(GoFormat.quote(text)) for \"--add-host\" flag: "
+                        + "invalid IP address in add-host: \(GoFormat.quote(address))")
             }
         }
         return "\(parts[0]):\(address)"

@@ -153,7 +153,7 @@ enum GoFormat {
     }
 
     /// Quotes a string as Go's `strconv.Quote` does for ASCII control characters.
-    private static func quote(_ string: String) -> String {
+    static func quote(_ string: String) -> String {
         var output = "\""
         for scalar in string.unicodeScalars {
             switch scalar {

@@ -210,7 +210,13 @@ extension Daemon {
             throw error
         }
         emit(container, "create")
-        try await job.stdout.write(Array(try JSONEncoder().encode(ContainerCreateResponse(Id: id))))
+        // dockerd warns of the container-wide MAC address too, after it moved the address.
+        let warnings = (request.MacAddress ?? "").isEmpty ? [] : [
+            "The container-wide MacAddress field is now deprecated. It should be specified in "
+                + "EndpointsConfig instead."
+        ]
+        let response = ContainerCreateResponse(Id: id, Warnings: warnings)
+        try await job.stdout.write(Array(try JSONEncoder().encode(response)))
     }
 
     // MARK: start
@@ -428,7 +434,7 @@ extension Daemon {
         } catch {
             log.error("removing a container's cgroups failed", [("id", container.id), ("error", "\(error)")])
         }
-        let uncgrouped = clock.now
+        let cgroupsRemoved = clock.now
         do {
             try graph.unmountContainer(id: container.id)
         } catch {
@@ -453,7 +459,7 @@ extension Daemon {
             "container exited",
             [
                 ("id", container.id), ("code", "\(status.code)"), ("network", "\(detached - began)"),
-                ("cgroups", "\(uncgrouped - detached)"), ("unmount", "\(unmounted - uncgrouped)"),
+                ("cgroups", "\(cgroupsRemoved - detached)"), ("unmount", "\(unmounted - cgroupsRemoved)"),
                 ("state", "\(clock.now - unmounted)"),
             ])
         refreshPeerHosts(of: record)

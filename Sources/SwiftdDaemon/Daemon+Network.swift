@@ -133,7 +133,8 @@ extension Daemon {
             }
             bindings["\(port.port)/\(port.proto)", default: []] += list
         }
-        hostConfig.PortBindings = bindings.isEmpty ? nil : bindings
+        // An empty map stays empty (the docker CLI always sends one), and inspect shows `{}`.
+        if hostConfig.PortBindings != nil { hostConfig.PortBindings = bindings }
 
         var exposed: [String: [String: String]] = [:]
         for key in imagePorts + Array((request.ExposedPorts ?? [:]).keys) + Array(bindings.keys) {
@@ -208,8 +209,13 @@ extension Daemon {
                     .invalidArgument, "unable to derive the IP value for host-gateway")
             }
         }
-        var attachments = try requestedAttachments(
-            request.NetworkingConfig?.EndpointsConfig ?? [:], mode: mode, bridged: bridged)
+        var endpoints = request.NetworkingConfig?.EndpointsConfig ?? [:]
+        if let mac = request.MacAddress, !mac.isEmpty, bridged {
+            let named = [request.HostConfig?.NetworkMode ?? "default", mode]
+            try Self.moveContainerMAC(
+                mac, to: mode == "default" ? "bridge" : mode, named: named, in: &endpoints)
+        }
+        var attachments = try requestedAttachments(endpoints, mode: mode, bridged: bridged)
         if let userNetworkLinks, !attachments.isEmpty {
             // The docker CLI sends the links in the network's EndpointsConfig too.
             let given = attachments[0].links ?? []
@@ -252,6 +258,38 @@ extension Daemon {
             throw SwiftdError(
                 .invalidArgument,
                 "invalid \(field) \(String(reflecting: value)): whitespace is not allowed")
+        }
+    }
+
+    /// Moves the container-wide MAC address of a create request (deprecated since API 1.44) to
+    /// the endpoint settings of the network mode, as dockerd does. `named` lists the keys that
+    /// refer to that network. A request without endpoint settings gets settings for `network`.
+    ///
+    /// - Throws: `SwiftdError` (`invalidArgument`) with dockerd's messages when the settings
+    ///   name other networks only, or give the network mode's endpoint another MAC address.
+    static func moveContainerMAC(
+        _ mac: String, to network: String, named: [String],
+        in endpoints: inout [String: EndpointConfig]
+    ) throws {
+        guard !endpoints.isEmpty else {
+            endpoints[network] = EndpointConfig(MacAddress: mac)
+            return
+        }
+        let keys = named + [network] + (network == "bridge" ? ["default"] : [])
+        guard let key = keys.first(where: { endpoints[$0] != nil }) else {
+            throw SwiftdError(
+                .invalidArgument,
+                "if a container-wide MAC address is supplied, HostConfig.NetworkMode must match "
+                    + "the identity of a network in NetworkSettings.Networks")
+        }
+        let current = endpoints[key]?.MacAddress ?? ""
+        if current.isEmpty {
+            endpoints[key]?.MacAddress = mac
+        } else if current != mac {
+            throw SwiftdError(
+                .invalidArgument,
+                "the container-wide MAC address must match the endpoint-specific MAC address "
+                    + "for the main network, or be left empty")
         }
     }
 
@@ -705,7 +743,7 @@ extension Daemon {
         hostname: String, domainname: String, addresses: [String],
         extra: [ContainerFiles.HostEntry]
     ) -> String {
-        let names = domainname.isEmpty ? [hostname] : ["\(hostname).\(domainname)", hostname]
+        let names = ContainerFiles.hostNames(hostname: hostname, domainname: domainname)
         let others = addresses.dropFirst().map {
             ContainerFiles.HostEntry(address: $0, names: names)
         }

@@ -114,11 +114,19 @@ public enum ContainerFiles {
             "ff02::2\tip6-allrouters",
         ]
         if let address {
-            let names = domainname.isEmpty ? hostname : "\(hostname).\(domainname) \(hostname)"
-            lines.append("\(address)\t\(names)")
+            let names = hostNames(hostname: hostname, domainname: domainname)
+            lines.append("\(address)\t\(names.joined(separator: " "))")
         }
         lines += extra.map { "\($0.address)\t\($0.names.joined(separator: " "))" }
         return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// Returns the names of the container's own line in /etc/hosts, as dockerd writes them: the
+    /// full name (`hostname.domainname`), then, if it has a dot, the part before the first dot.
+    public static func hostNames(hostname: String, domainname: String) -> [String] {
+        let full = domainname.isEmpty ? hostname : "\(hostname).\(domainname)"
+        guard let dot = full.firstIndex(of: "."), dot != full.startIndex else { return [full] }
+        return [full, String(full[..<dot])]
     }
 
     /// The `--add-host` address that stands for the host, as in dockerd: the default bridge's

@@ -227,6 +227,36 @@ struct NetworkParityTests {
         }
     }
 
+    @Test("container-wide MAC address moves to the endpoint")
+    func containerWideMAC() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let mac = "02:42:0a:ee:00:98"
+            let body = #"{"Image": "busybox", "Cmd": ["sleep", "60"], "MacAddress": "\#(mac)"}"#
+            let created = try NetworkConnectTests.post(daemon, "/containers/create?name=wide", body)
+            #expect(created.0 == 201, "\(created)")
+            #expect(created.1.contains("The container-wide MacAddress field is now deprecated"))
+            #expect(try daemon.client(["start", "wide"]).status == 0)
+            let settings = try #require(try NetworkConnectTests.networks(daemon, "wide")["bridge"])
+            #expect(settings["MacAddress"] as? String == mac, "\(settings)")
+            let link = try daemon.client(["exec", "wide", "cat", "/sys/class/net/eth0/address"])
+            #expect(link.stdout == mac + "\n", "\(link.stdout)\(link.stderr)")
+            #expect(try daemon.client(["rm", "-f", "wide"]).status == 0)
+
+            let cases = [
+                (#"{"bridge": {"MacAddress": "02:42:0a:ee:00:97"}}"#, "must match the endpoint-specific"),
+                (#"{"other": {}}"#, "HostConfig.NetworkMode must match the identity of a network"),
+            ]
+            for (endpoints, message) in cases {
+                let conflicting =
+                    #"{"Image": "busybox", "Cmd": ["true"], "MacAddress": "\#(mac)", "#
+                    + #""NetworkingConfig": {"EndpointsConfig": \#(endpoints)}}"#
+                let refused = try NetworkConnectTests.post(daemon, "/containers/create", conflicting)
+                #expect(refused.0 == 400, "\(endpoints): \(refused)")
+                #expect(refused.1.contains(message), "\(refused.1)")
+            }
+        }
+    }
+
     @Test("endpoint IDs, MAC addresses and the userland proxy's bind error")
     func endpoints() throws {
         let network = try TestNetwork("macs")

@@ -160,6 +160,9 @@ struct NetworkTests {
                 Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             }
             #expect((hostSide ?? 0) >= 1024, "\(published.stdout)")
+            // The CLI sends no bindings with -P alone; inspect shows `{}` as with dockerd.
+            let bindings = try daemon.client(["inspect", "-f", "{{json .HostConfig.PortBindings}}", "all"])
+            #expect(bindings.stdout == "{}\n", "\(bindings.stdout)")
 
             #expect(try daemon.client(["rm", "-f", "first", "second", "all"]).status == 0)
             #expect(try DaemonHarness.eventually(5) { try Self.bridgePorts(daemon).isEmpty })
@@ -237,6 +240,10 @@ struct NetworkTests {
             for line in host.split(separator: "\n") where line.hasPrefix("nameserver ") {
                 #expect(plain.stdout.contains(line) == !line.hasPrefix("nameserver 127."))
             }
+            // A host name with a dot gets its short name too, as dockerd writes it.
+            let dotted = try daemon.client(
+                ["run", "--rm", "-h", "web.internal", "busybox", "cat", "/etc/hosts"])
+            #expect(dotted.stdout.contains("\tweb.internal web\n"), "\(dotted.stdout)")
             #expect(try daemon.client(["rm", "files"]).status == 0)
         }
     }

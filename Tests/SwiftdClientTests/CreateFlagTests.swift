@@ -17,6 +17,23 @@ struct CreateFlagTests {
         #expect(request.Env == ["A=file", "B=file", "B=flag"])
     }
 
+    @Test("add-host errors quote the value")
+    func extraHostQuoting() {
+        #expect {
+            try Commands.parseExtraHost("a\nb")
+        } throws: { error in
+            (error as? UsageFailure)?.message
+                == #"invalid argument "a\nb" for "--add-host" flag: bad format for add-host: "a\nb""#
+        }
+        #expect {
+            try Commands.parseExtraHost("db:10.0.0.x\t")
+        } throws: { error in
+            (error as? UsageFailure)?.message
+                == #"invalid argument "db:10.0.0.x\t" for "--add-host" flag: invalid IP address in "#
+                + #"add-host: "10.0.0.x\t""#
+        }
+    }
+
     @Test("log flags set LogConfig")
     func logConfig() throws {
         let (request, _, _) = try commands.createRequest([

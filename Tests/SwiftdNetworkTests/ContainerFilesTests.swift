@@ -56,6 +56,17 @@ struct ContainerFilesTests {
         #expect(lines[7] == "10.1.2.3\tdb store")
     }
 
+    @Test("own host names as dockerd writes them")
+    func ownHostNames() {
+        #expect(ContainerFiles.hostNames(hostname: "box", domainname: "") == ["box"])
+        #expect(ContainerFiles.hostNames(hostname: "a.b", domainname: "") == ["a.b", "a"])
+        #expect(ContainerFiles.hostNames(hostname: "a.b", domainname: "c") == ["a.b.c", "a"])
+        #expect(ContainerFiles.hostNames(hostname: "box", domainname: "x.y") == ["box.x.y", "box"])
+        let text = ContainerFiles.hosts(
+            hostname: "web.internal", address: "172.17.0.2", extra: [])
+        #expect(text.contains("172.17.0.2\tweb.internal web\n"), "\(text)")
+    }
+
     @Test("hosts file without an address")
     func hostsFileWithoutAddress() {
         let text = ContainerFiles.hosts(hostname: "box", address: nil, extra: [])
