@@ -213,17 +213,21 @@ extension Graph {
     }
 
     /// Resolves `nameOrID` to an image ID, and reports which tag matched if it was a reference.
+    ///
+    /// - Throws: `SwiftdError`: `notFound` for a name or ID of no image; `invalidArgument` for a
+    ///   text that is neither a valid reference nor an ID (Docker's reference message), or an
+    ///   ID prefix that several images share.
     func resolve(_ nameOrID: String, _ state: GraphState) throws -> (
         id: String, reference: String?
     ) {
         if nameOrID.hasPrefix("sha256:"), state.images[nameOrID] != nil { return (nameOrID, nil) }
-        if let reference = try? Reference(parsing: nameOrID),
-            let id = state.tags[reference.familiarString]
-        {
+        let parsed = Result { try Reference(parsing: nameOrID) }
+        if case .success(let reference) = parsed, let id = state.tags[reference.familiarString] {
             return (id, reference.familiarString)
         }
         let hex = nameOrID.hasPrefix("sha256:") ? String(nameOrID.dropFirst(7)) : nameOrID
-        if !hex.isEmpty && hex.utf8.allSatisfy({ isLowerHexDigit($0) }) {
+        let isHex = !hex.isEmpty && hex.utf8.allSatisfy({ isLowerHexDigit($0) })
+        if isHex {
             let matches = state.images.keys.filter { $0.dropFirst(7).hasPrefix(hex) }
             if matches.count == 1, let only = matches.first { return (only, nil) }
             if matches.count > 1 {
@@ -231,6 +235,8 @@ extension Graph {
                     .invalidArgument, "multiple IDs found with provided prefix: \(nameOrID)")
             }
         }
+        // As dockerd: a name that is neither a reference nor an ID is a bad request (400).
+        if case .failure(let error) = parsed, !isHex, !nameOrID.hasPrefix("sha256:") { throw error }
         throw SwiftdError(.notFound, "No such image: \(nameOrID)")
     }
 

@@ -89,9 +89,11 @@ public struct Reference: Sendable, Equatable, Hashable, CustomStringConvertible 
         }
         let first = String(text[..<slash])
         let rest = String(text[text.index(after: slash)...])
+        // As Docker's splitDockerDomain: a dot, a colon or upper case marks a registry host,
+        // because repository path components are lowercase.
         let looksLikeDomain =
-            (first.contains(".") || first.contains(":") || first == "localhost")
-            && first.lowercased() == first
+            first.contains(".") || first.contains(":") || first == "localhost"
+            || first.lowercased() != first
         guard looksLikeDomain else { return ("docker.io", text) }
         let domain = first == "index.docker.io" ? "docker.io" : first
         if domain == "docker.io" && !rest.contains("/") { return (domain, "library/" + rest) }

@@ -62,6 +62,25 @@ struct ImageRemovalTests {
         }
     }
 
+    @Test("invalid names are 400, upper-case hosts valid")
+    func invalidNames() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let upper = try Self.deleteThroughAPI(daemon, "Busybox")
+            #expect(upper.hasSuffix(" 400"), "\(upper)")
+            #expect(upper.contains("repository name (library/Busybox) must be lowercase"), "\(upper)")
+            let missing = try Self.deleteThroughAPI(daemon, "nosuchimage")
+            #expect(missing.hasSuffix(" 404"), "\(missing)")
+
+            // Upper case marks a registry host, as in Docker's references.
+            let tagged = try daemon.client(["tag", "busybox", "Host:5000/box"])
+            #expect(tagged.status == 0, "\(tagged.stderr)")
+            let listed = try daemon.client(["images", "--format", "{{.Repository}}", "Host:5000/box"])
+            #expect(listed.stdout == "Host:5000/box\n", "\(listed.stdout)")
+            let removed = try Self.deleteThroughAPI(daemon, "Host:5000/box")
+            #expect(removed.hasSuffix(" 200"), "\(removed)")
+        }
+    }
+
     @Test(
         "pulled image gone with its tag",
         .enabled(if: RegistryHarness.isAvailable, "needs docker-registry and skopeo"))

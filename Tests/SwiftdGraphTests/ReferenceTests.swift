@@ -21,6 +21,8 @@ struct ReferenceTests {
                 "localhost:5000/x_y.z-w:latest"),
             ("quay.io/a/b/c:T_1.2-x", "quay.io/a/b/c", "T_1.2-x", nil, "quay.io/a/b/c:T_1.2-x"),
             ("[::1]:5000/a:b", "[::1]:5000/a", "b", nil, "[::1]:5000/a:b"),
+            ("Host:5000/x", "Host:5000/x", "latest", nil, "Host:5000/x:latest"),
+            ("Registry/x", "Registry/x", "latest", nil, "Registry/x:latest"),
             ("busybox@" + digest, "docker.io/library/busybox", nil, digest,
                 "busybox@" + digest),
             ("busybox:t@" + digest, "docker.io/library/busybox", "t", digest,
@@ -42,6 +44,7 @@ struct ReferenceTests {
             ("Busybox", "invalid reference format: repository name (library/Busybox) must be "
                 + "lowercase"),
             ("a:b:c", "invalid reference format"),
+            ("Host:5000/X", "invalid reference format: repository name (X) must be lowercase"),
             ("", "invalid reference format"),
             ("busybox:", "invalid reference format"),
             ("busybox:-x", "invalid reference format"),
