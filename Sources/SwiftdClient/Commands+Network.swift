@@ -50,18 +50,38 @@ extension Commands {
         hostConfig.DnsOptions = list("--dns-option")
         hostConfig.ExtraHosts = try list("--add-host")?.map(Self.parseExtraHost)
         let network = hostConfig.NetworkMode ?? "default"
-        let isUserNetwork = !["default", "bridge", "host", "none"].contains(network)
-            && !network.hasPrefix("container:")
         // As the docker CLI does, links on a user-defined network also go to its endpoint,
         // where the daemon makes them aliases of its DNS server.
         let settings = EndpointConfig(
             Aliases: list("--network-alias"),
             IPAMConfig: flags.string("--ip").map { EndpointIPAMConfig(IPv4Address: $0) },
-            Links: isUserNetwork ? list("--link") : nil,
+            Links: Self.isUserNetwork(network) ? list("--link") : nil,
             MacAddress: flags.string("--mac-address"))
-        if settings != EndpointConfig() {
-            request.NetworkingConfig = NetworkingConfig(EndpointsConfig: [network: settings])
+        var endpoints: [String: EndpointConfig] = [:]
+        let networks = flags.strings("--network")
+        if networks.count > 1 {
+            // Each network gets an endpoint, and the first one the settings of the flags above.
+            guard networks.allSatisfy(Self.isUserNetwork) || !networks.contains(where: Self.isUserNetwork)
+            else {
+                throw UsageFailure(
+                    message: "conflicting options: cannot attach both user-defined and "
+                        + "non-user-defined network-modes")
+            }
+            for name in networks {
+                guard endpoints[name] == nil else {
+                    throw UsageFailure(message: "network \"\(name)\" is specified multiple times")
+                }
+                endpoints[name] = name == network ? settings : EndpointConfig()
+            }
+        } else if settings != EndpointConfig() {
+            endpoints[network] = settings
         }
+        if !endpoints.isEmpty { request.NetworkingConfig = NetworkingConfig(EndpointsConfig: endpoints) }
+    }
+
+    /// Whether a `--network` value names a user-defined network rather than a network mode.
+    static func isUserNetwork(_ network: String) -> Bool {
+        !["default", "bridge", "host", "none"].contains(network) && !network.hasPrefix("container:")
     }
 
     /// Parses `--add-host NAME=ADDRESS` or `NAME:ADDRESS` into the `NAME:ADDRESS` form the

@@ -69,7 +69,8 @@ struct Commands {
             }
             hostConfig.Memory = bytes
         }
-        hostConfig.NetworkMode = flags.string("--network") ?? "default"
+        // With several --network flags, the first one is the network mode, as in the docker CLI.
+        hostConfig.NetworkMode = flags.strings("--network").first ?? "default"
         hostConfig.Privileged = flags.bool("--privileged")
         hostConfig.ReadonlyRootfs = flags.bool("--read-only")
         if let cpus = flags.string("--cpus") {

@@ -181,6 +181,42 @@ struct NetworkConnectTests {
         #expect(try second.rules().isEmpty)
     }
 
+    @Test("several --network flags attach to each")
+    func severalNetworkFlags() throws {
+        let first = try TestNetwork("front")
+        let second = try TestNetwork("back")
+        defer {
+            first.cleanUp()
+            second.cleanUp()
+        }
+        try DaemonHarness.withDaemon { daemon in
+            try first.create(daemon)
+            try second.create(daemon)
+            let run = try daemon.client(
+                [
+                    "run", "-d", "--name", "both", "--network", "front", "--network", "back",
+                    "--ip", "\(first.prefix).44", "busybox", "sleep", "60",
+                ])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(Set(try Self.networks(daemon, "both").keys) == ["front", "back"])
+            #expect(try Self.interfaceAddress(daemon, "both", "eth0") == "\(first.prefix).44")
+            #expect(try Self.interfaceAddress(daemon, "both", "eth1").hasPrefix(second.prefix + "."))
+            let mode = try daemon.client(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "both"])
+            #expect(mode.stdout == "front\n", "\(mode.stdout)")
+
+            let mixed = try daemon.client(
+                ["create", "--network", "front", "--network", "bridge", "busybox", "true"])
+            #expect(mixed.status == 125, "\(mixed.stderr)")
+            #expect(mixed.stderr.contains("cannot attach both user-defined and non-user-defined"))
+            let twice = try daemon.client(
+                ["create", "--network", "front", "--network", "front", "busybox", "true"])
+            #expect(twice.status == 125, "\(twice.stderr)")
+            #expect(twice.stderr.contains("network \"front\" is specified multiple times"))
+            #expect(try daemon.client(["rm", "-f", "both"]).status == 0)
+            #expect(try daemon.client(["network", "rm", "front", "back"]).status == 0)
+        }
+    }
+
     @Test("connect and disconnect a stopped container")
     func connectStopped() throws {
         let first = try TestNetwork("one")
