@@ -79,7 +79,7 @@ extension Commands {
         if !endpoints.isEmpty { request.NetworkingConfig = NetworkingConfig(EndpointsConfig: endpoints) }
     }
 
-    /// Whether a `--network` value names a user-defined network rather than a network mode.
+    /// Returns whether a `--network` value names a user-defined network, not a network mode.
     static func isUserNetwork(_ network: String) -> Bool {
         !["default", "bridge", "host", "none"].contains(network) && !network.hasPrefix("container:")
     }

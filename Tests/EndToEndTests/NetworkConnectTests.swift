@@ -71,6 +71,25 @@ struct NetworkConnectTests {
         return settings?["Networks"] as? [String: [String: Any]] ?? [:]
     }
 
+    /// Runs `body` with a daemon and two user-defined networks made for it, `first` and
+    /// `second`; their bridges are deleted if the test leaves them.
+    static func withNetworks(
+        _ first: String, _ second: String,
+        _ body: (DaemonHarness, TestNetwork, TestNetwork) throws -> Void
+    ) throws {
+        let one = try TestNetwork(first)
+        let two = try TestNetwork(second)
+        defer {
+            one.cleanUp()
+            two.cleanUp()
+        }
+        try DaemonHarness.withDaemon { daemon in
+            try one.create(daemon)
+            try two.create(daemon)
+            try body(daemon, one, two)
+        }
+    }
+
     /// Posts `body` to the daemon's API and returns the status code and body.
     static func post(_ daemon: DaemonHarness, _ path: String, _ body: String) throws -> (
         Int, String
@@ -183,15 +202,7 @@ struct NetworkConnectTests {
 
     @Test("several --network flags attach to each")
     func severalNetworkFlags() throws {
-        let first = try TestNetwork("front")
-        let second = try TestNetwork("back")
-        defer {
-            first.cleanUp()
-            second.cleanUp()
-        }
-        try DaemonHarness.withDaemon { daemon in
-            try first.create(daemon)
-            try second.create(daemon)
+        try Self.withNetworks("front", "back") { daemon, first, second in
             let run = try daemon.client(
                 [
                     "run", "-d", "--name", "both", "--network", "front", "--network", "back",
@@ -219,15 +230,7 @@ struct NetworkConnectTests {
 
     @Test("connect and disconnect a stopped container")
     func connectStopped() throws {
-        let first = try TestNetwork("one")
-        let second = try TestNetwork("two")
-        defer {
-            first.cleanUp()
-            second.cleanUp()
-        }
-        try DaemonHarness.withDaemon { daemon in
-            try first.create(daemon)
-            try second.create(daemon)
+        try Self.withNetworks("one", "two") { daemon, first, second in
             let created = try daemon.client(
                 ["create", "--name", "idle", "--network", "one", "busybox", "sleep", "300"])
             #expect(created.status == 0, "\(created.stderr)")
