@@ -105,7 +105,7 @@ extension Commands {
         // Sizes and times are human-readable unless `-H=false` turns it off.
         let human = !arguments.contains { ["-H=false", "-H=0", "--human=false", "--human=0"].contains($0) }
         let truncate = !flags.bool("--no-trunc")
-        let template = try flags.string("--format").map {
+        let template = try flags.listFormat().map {
             try OutputTemplate($0, headers: [
                 "ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
                 "Size": "SIZE", "Comment": "COMMENT",

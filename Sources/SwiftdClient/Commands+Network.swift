@@ -465,7 +465,7 @@ extension Commands {
             .init(names: ["--format"], takesValue: true),
         ])
         try flags.parse(arguments)
-        let template = try flags.string("--format").map {
+        let template = try flags.listFormat().map {
             try OutputTemplate($0, headers: ["ID": "NETWORK ID"])
         }
         let path = "/networks" + (try Self.filtersQuery(flags.strings("-f")))

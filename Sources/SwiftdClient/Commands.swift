@@ -378,7 +378,7 @@ struct Commands {
             .init(names: ["--format"], takesValue: true)])
         try flags.parse(arguments)
         if !flags.positional.isEmpty { throw UsageFailure(message: "ps accepts no arguments") }
-        let template = try flags.string("--format").map { try OutputTemplate($0, headers: FormatRows.psHeaders) }
+        let template = try flags.listFormat().map { try OutputTemplate($0, headers: FormatRows.psHeaders) }
         let containers = try call("GET", "/containers/json?" + (try psQuery(flags))).decode([ContainerSummary].self)
         let truncate = !flags.bool("--no-trunc")
         if let template, !flags.bool("-q") {
@@ -443,7 +443,7 @@ struct Commands {
             .init(names: ["-f", "--filter"], takesValue: true), .init(names: ["--format"], takesValue: true)])
         try flags.parse(arguments)
         guard flags.positional.count <= 1 else { throw UsageFailure(message: "images accepts at most 1 argument: [REPOSITORY[:TAG]]") }
-        let template = try flags.string("--format").map { try OutputTemplate($0, headers: FormatRows.imageHeaders) }
+        let template = try flags.listFormat().map { try OutputTemplate($0, headers: FormatRows.imageHeaders) }
         var filters = try filterQuery(flags.strings("-f"))
         if let reference = flags.positional.first { filters["reference", default: []].append(reference) }
         var path = "/images/json"

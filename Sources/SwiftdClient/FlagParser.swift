@@ -89,6 +89,14 @@ struct FlagParser {
     func string(_ name: String) -> String? { values[name]?.last }
 
     func strings(_ name: String) -> [String] { values[name] ?? [] }
+
+    /// Returns the `--format` template of a listing command, or nil for its default table: no
+    /// flag, or `table` alone, which the docker CLI takes as the default table too.
+    func listFormat(_ name: String = "--format") -> String? {
+        guard let format = string(name), format.trimmingCharacters(in: .whitespaces) != "table"
+        else { return nil }
+        return format
+    }
 }
 
 /// Parses a memory size as docker does: a number with an optional b, k, m or g suffix in

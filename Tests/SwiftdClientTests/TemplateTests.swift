@@ -19,6 +19,19 @@ struct TemplateTests {
         try OutputTemplate(format).render(try Self.document())
     }
 
+    @Test("table alone means the default table")
+    func tableAlone() throws {
+        let flag = FlagParser.Flag(names: ["--format"], takesValue: true)
+        for (arguments, expected) in [
+            (["--format", "table"], nil), (["--format", " table "], nil), ([], nil),
+            (["--format", "table {{.ID}}"], "table {{.ID}}"), (["--format", "{{.ID}}"], "{{.ID}}"),
+        ] as [([String], String?)] {
+            var flags = FlagParser([flag])
+            try flags.parse(arguments)
+            #expect(flags.listFormat() == expected, "\(arguments)")
+        }
+    }
+
     @Test("fields, json and index")
     func fields() throws {
         #expect(try render("{{.Name}} {{.State.Pid}} {{.State.Running}}") == "/web 42 true")
