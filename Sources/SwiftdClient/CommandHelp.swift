@@ -74,9 +74,14 @@ enum CommandHelp {
             Creates a container without starting it, and prints its ID. Takes the options of run.
             """,
         "start": """
-            Usage: swiftd start CONTAINER [CONTAINER...]
+            Usage: swiftd start [OPTIONS] CONTAINER [CONTAINER...]
 
             Starts stopped containers.
+
+            Options:
+              -a, --attach         Attach to the output and exit with the container's exit code
+              -i, --interactive    Attach the input too, if the container was created with -i
+                  --detach-keys    The keys that detach from an attached container
             """,
         "ps": """
             Usage: swiftd ps [OPTIONS]

@@ -77,11 +77,11 @@ extension Commands {
         request.StdinOnce = interactive && !flags.bool("-d")
     }
 
-    /// The attach path of `run`: output, and stdin with `-i`.
-    func attachPath(_ id: String, _ request: ContainerCreateRequest, _ flags: FlagParser) -> String {
+    /// The attach path of `run` and `start -a`: output, and input with `stdin`.
+    func attachPath(_ id: String, stdin: Bool, detachKeys: String?) -> String {
         var path = "/containers/\(id)/attach?stream=1&stdout=1&stderr=1"
-        if request.OpenStdin == true { path += "&stdin=1" }
-        if let keys = flags.string("--detach-keys") { path += "&detachKeys=\(percentEncode(keys))" }
+        if stdin { path += "&stdin=1" }
+        if let detachKeys { path += "&detachKeys=\(percentEncode(detachKeys))" }
         return path
     }
 }

@@ -166,13 +166,26 @@ struct Commands {
             return 0
         }
 
+        return try startAttached(
+            id, tty: request.Tty == true, stdin: request.OpenStdin == true,
+            detachKeys: flags.string("--detach-keys"), autoRemove: flags.bool("--rm"))
+    }
+
+    /// Attaches to a created container's output (and its input with `stdin`), starts it,
+    /// copies the streams until it ends and returns its exit code, as `run` and `start -a` do.
+    /// With `autoRemove`, the wait lasts until the daemon has removed the container.
+    ///
+    /// - Throws: `DaemonFailure` when the attach or the start fails.
+    func startAttached(
+        _ id: String, tty: Bool, stdin: Bool, detachKeys: String?, autoRemove: Bool
+    ) throws -> Int32 {
         // Wait in the background from before the start, so a short-lived container's exit is
         // seen: the daemon sends the wait's response head once the waiter is registered. The
         // wait and the attach are set up at the same time, each on its own connection.
         let exitCode = Mutex<Int32?>(nil)
         let registered = DispatchSemaphore(value: 0)
         let waited = DispatchSemaphore(value: 0)
-        let condition = flags.bool("--rm") ? "removed" : "next-exit"
+        let condition = autoRemove ? "removed" : "next-exit"
         let waiter = Thread { [client] in
             defer { waited.signal() }
             guard let (connection, head, body) = try? client.open("POST", "/containers/\(id)/wait?condition=\(condition)") else {
@@ -187,27 +200,28 @@ struct Commands {
             exitCode.withLock { $0 = Int32(truncatingIfNeeded: result.StatusCode) }
         }
         waiter.start()
-        let (connection, attachResponse) = try client.hijack("POST", attachPath(id, request, flags))
+        let (connection, attachResponse) = try client.hijack(
+            "POST", attachPath(id, stdin: stdin, detachKeys: detachKeys))
         guard let connection else { throw DaemonFailure(message: attachResponse.errorMessage) }
         defer { connection.close() }
         registered.wait()
 
-        try startContainer(id, autoRemove: flags.bool("--rm"))
+        try startContainer(id, autoRemove: autoRemove)
         // Signals to the client go to the container, as docker's --sig-proxy does by default.
-        let proxies = request.Tty == true ? [] : proxySignals(to: id)
+        let proxies = tty ? [] : proxySignals(to: id)
         defer { for proxy in proxies { proxy.cancel() } }
         let session = AttachSession(
-            client: client, connection: connection, tty: request.Tty == true,
-            stdin: request.OpenStdin == true, resizePath: "/containers/\(id)/resize")
+            client: client, connection: connection, tty: tty, stdin: stdin,
+            resizePath: "/containers/\(id)/resize")
         try session.begin()
         session.sendSize()
         session.copyOutput()
         session.end()
-        if request.OpenStdin == true, waited.wait(timeout: .now() + 1) == .timedOut {
+        if stdin, waited.wait(timeout: .now() + 1) == .timedOut {
             // Detached with the detach keys: the container runs on.
             if isRunning(id) { return 0 }
             waited.wait()
-        } else if request.OpenStdin != true {
+        } else if !stdin {
             waited.wait()
         }
         if let code = exitCode.withLock({ $0 }) { return code }
@@ -248,10 +262,26 @@ struct Commands {
     }
 
     func start(_ arguments: [String]) throws -> Int32 {
-        var flags = FlagParser([.init(names: ["-a", "--attach"], takesValue: false)])
+        var flags = FlagParser([
+            .init(names: ["-a", "--attach"], takesValue: false),
+            .init(names: ["-i", "--interactive"], takesValue: false),
+            .init(names: ["--detach-keys"], takesValue: true),
+        ])
         try flags.parse(arguments)
         guard !flags.positional.isEmpty else { throw UsageFailure(message: "requires at least 1 argument: CONTAINER") }
-        if flags.bool("-a") { throw UsageFailure(message: "start --attach is not supported yet") }
+        if flags.bool("-a") {
+            guard flags.positional.count == 1 else {
+                throw UsageFailure(message: "you cannot start and attach multiple containers at once")
+            }
+            let id = flags.positional[0]
+            let inspect = try call("GET", "/containers/\(percentEncode(id))/json")
+                .decode(ContainerInspect.self)
+            // As the docker CLI: the container's input only with -i, and only if it keeps one.
+            return try startAttached(
+                inspect.Id, tty: inspect.Config.Tty,
+                stdin: flags.bool("-i") && inspect.Config.OpenStdin,
+                detachKeys: flags.string("--detach-keys"), autoRemove: false)
+        }
         return try forEach(flags.positional) { id in
             try startContainer(id, autoRemove: false)
         }

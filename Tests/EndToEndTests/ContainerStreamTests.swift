@@ -24,6 +24,31 @@ struct ContainerStreamTests {
         }
     }
 
+    @Test("start -a streams output and returns the exit code")
+    func startAttached() throws {
+        try DaemonHarness.withDaemon { daemon in
+            let created = try daemon.client(
+                ["create", "--name", "once", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"])
+            #expect(created.status == 0, "\(created.stderr)")
+            let started = try daemon.client(["start", "-a", "once"])
+            #expect(started.status == 3, "\(started.stderr)")
+            #expect(started.stdout == "out\n")
+            #expect(started.stderr == "err\n")
+            // Started again, it runs again.
+            #expect(try daemon.client(["start", "-a", "once"]).stdout == "out\n")
+
+            #expect(try daemon.client(["create", "-i", "--name", "reader", "busybox", "cat"]).status == 0)
+            let piped = try daemon.client(["start", "-ai", "reader"], stdin: Data("typed\n".utf8))
+            #expect(piped.status == 0, "\(piped.stderr)")
+            #expect(piped.stdout == "typed\n")
+
+            let both = try daemon.client(["start", "-a", "once", "reader"])
+            #expect(both.status == 125)
+            #expect(both.stderr.contains("you cannot start and attach multiple containers at once"))
+            #expect(try daemon.client(["rm", "once", "reader"]).status == 0)
+        }
+    }
+
     @Test("a TTY container through the raw API: resize, input, raw output")
     func terminalThroughAPI() throws {
         try DaemonHarness.withDaemon { daemon in
