@@ -52,6 +52,8 @@ extension CommandHelp {
 
         Options:
           -v, --verbose   Show every image and container
+              --format F  Print each row through a Go template (.Type, .TotalCount, .Active,
+                          .Size, .Reclaimable); "table F" adds a header
         """,
         "network": """
         Usage: swiftd network COMMAND

@@ -72,12 +72,23 @@ extension Commands {
         }
     }
 
-    /// `system df [-v]`: the space images and containers take, from `GET /system/df`.
+    /// `system df [-v] [--format F]`: the space images and containers take, from
+    /// `GET /system/df`. A format sees each row's `.Type`, `.TotalCount`, `.Active`, `.Size`
+    /// and `.Reclaimable`, as the docker CLI's does.
     private func systemDiskUsage(_ arguments: [String]) throws -> Int32 {
-        var flags = FlagParser([.init(names: ["-v", "--verbose"], takesValue: false)])
+        var flags = FlagParser([
+            .init(names: ["-v", "--verbose"], takesValue: false),
+            .init(names: ["--format"], takesValue: true),
+        ])
         try flags.parse(arguments)
         guard flags.positional.isEmpty else {
             throw UsageFailure(message: "system df accepts no arguments")
+        }
+        let template = try flags.listFormat().map {
+            try OutputTemplate($0, headers: ["TotalCount": "TOTAL"])
+        }
+        if template != nil && flags.bool("-v") {
+            throw UsageFailure(message: "system df takes --format without --verbose only")
         }
         let usage = try call("GET", "/system/df").decode(DiskUsageSummary.self)
         if flags.bool("-v") {
@@ -102,7 +113,15 @@ extension Commands {
         // rows show 0 even when volumes exist.
         rows.append(["Local Volumes", "0", "0", "0B", "0B"])
         rows.append(["Build Cache", "0", "0", "0B", "0B"])
-        printTable(rows)
+        guard let template else {
+            printTable(rows)
+            return 0
+        }
+        let fields = ["Type", "TotalCount", "Active", "Size", "Reclaimable"]
+        let values = rows.dropFirst().map { row in
+            Dictionary(uniqueKeysWithValues: zip(fields, row.map { $0 as Any }))
+        }
+        writeStdout(Array(try template.render(all: values).utf8))
         return 0
     }
 

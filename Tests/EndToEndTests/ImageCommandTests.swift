@@ -50,6 +50,12 @@ struct ImageCommandTests {
             let verbose = try daemon.client(["system", "df", "-v"])
             #expect(verbose.stdout.contains("Images space usage:"), "\(verbose.stdout)")
             #expect(verbose.stdout.contains(String(id.dropFirst(7).prefix(12))), "\(verbose.stdout)")
+            let formatted = try daemon.client(["system", "df", "--format", "{{.Type}}={{.TotalCount}}"])
+            #expect(formatted.stdout.hasPrefix("Images=1\nContainers="), "\(formatted.stdout)")
+            let table = try daemon.client(["system", "df", "--format", "table {{.Type}}\t{{.Active}}"])
+            let tableLines = table.stdout.split(separator: "\n")
+            #expect(tableLines.first?.split(separator: " ") == ["TYPE", "ACTIVE"], "\(table.stdout)")
+            #expect(tableLines.dropFirst().first?.split(separator: " ") == ["Images", "0"], "\(table.stdout)")
 
             // Named and unused: only --all takes it.
             let dangling = try daemon.client(["image", "prune", "-f"])
