@@ -42,6 +42,8 @@ CONTAINERS = 50
 SUBSCRIBERS = 1000
 BIG_IMAGE_MB = 200
 DOCKER_CLI = "/usr/bin/docker"
+# The repository this script belongs to, for its default busybox script.
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCKERD = "/usr/sbin/dockerd"
 TRUST_KEY = "/etc/docker/key.json"
 # CPU microseconds per request that the request-rate client itself used, by target, so that a
@@ -284,14 +286,15 @@ def used_subnets():
 
 
 def free_subnet(excluded):
-    """Returns a /24 in 10.0.0.0/8 that overlaps no host route or address and none of `excluded`."""
+    """Returns a /24 in 10.200.0.0/16 to 10.250.0.0/16, the ranges kept for tests, that
+    overlaps no host route or address and none of `excluded`."""
     used = used_subnets() + excluded
     for _ in range(1000):
         candidate = ipaddress.ip_network(
-            f"10.{random.randint(100, 250)}.{random.randint(0, 255)}.0/24")
+            f"10.{random.randint(200, 250)}.{random.randint(0, 255)}.0/24")
         if not any(candidate.overlaps(network) for network in used):
             return candidate
-    raise RuntimeError("no free /24 subnet in 10.100.0.0/16 to 10.250.0.0/16")
+    raise RuntimeError("no free /24 subnet in 10.200.0.0/16 to 10.250.0.0/16")
 
 
 def link_exists(name):
@@ -476,7 +479,7 @@ class Swiftd(Daemon):
         return [self.binary, "-d", "-H", f"unix://{self.socket}",
                 "-g", os.path.join(self.work, "root"), "--exec-root",
                 os.path.join(self.work, "run"), "-p", os.path.join(self.work, "daemon.pid"),
-                "-b", self.bridge, "--bip", self.gateway, "--iptables",
+                "-b", self.bridge, "--bip", self.gateway, "--iptables", "--ip-forward=false",
                 "--config-file", os.path.join(self.work, "daemon.json")]
 
     def prepare(self):
@@ -886,7 +889,8 @@ def table(results, header, disk):
     lines.append("")
 
     for name, figures in results.items():
-        lines.append(f"- {name}: {figures['idle_processes']} processes when idle; first stop "
+        count = figures['idle_processes']
+        lines.append(f"- {name}: {count} process{'' if count == 1 else 'es'} when idle; first stop "
                      f"after import {figures['stop_first'] * 1000:.0f} ms")
         for note in figures.get("notes", []):
             lines.append(f"- {note}")
@@ -933,11 +937,27 @@ def main():
     parser.add_argument("--swiftd", required=True, help="the swiftd binary (release build)")
     parser.add_argument("--no-docker", action="store_true", help="run swiftd's column only")
     parser.add_argument("--output", help="also write the table to this file")
-    parser.add_argument("--busybox-script", default="scripts/busybox-image.sh")
+    parser.add_argument("--busybox-script",
+                        default=os.path.join(REPOSITORY, "scripts", "busybox-image.sh"))
     options = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench.py: needs root (daemons, bridges, iptables)")
     swiftd_binary = os.path.abspath(options.swiftd)
+    # Bad arguments stop the run before any work, each with the path it names.
+    if not (os.path.isfile(swiftd_binary) and os.access(swiftd_binary, os.X_OK)):
+        sys.exit(f"bench.py: {options.swiftd}: not an executable file")
+    try:
+        reported = subprocess.run([swiftd_binary, "--version"], capture_output=True,
+                                  text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired) as error:
+        sys.exit(f"bench.py: {options.swiftd}: cannot run it: {error}")
+    if not reported.startswith("swiftd version"):
+        first = (reported.strip().splitlines() or [""])[0]
+        sys.exit(f"bench.py: {options.swiftd}: not swiftd (its --version printed {first!r})")
+    if not os.access(options.busybox_script, os.X_OK):
+        sys.exit(f"bench.py: {options.busybox_script}: no such executable busybox script")
+    if options.output and not os.path.isdir(os.path.dirname(os.path.abspath(options.output))):
+        sys.exit(f"bench.py: {options.output}: its directory does not exist")
     docker = not options.no_docker and os.path.exists(DOCKERD) and os.path.exists(DOCKER_CLI)
     if not docker and not options.no_docker:
         log(f"{DOCKERD} or {DOCKER_CLI} is missing: swiftd's column only")
@@ -970,9 +990,9 @@ def main():
 
         first = free_subnet([])
         second = free_subnet([first])
-        daemons.append(Swiftd(work, f"sbs{suffix}", first, swiftd_binary))
+        daemons.append(Swiftd(work, f"swdtbs{suffix}", first, swiftd_binary))
         if docker:
-            daemons.append(Dockerd(work, f"sbd{suffix}", second, f"swiftd-bench-{suffix}"))
+            daemons.append(Dockerd(work, f"swdtbd{suffix}", second, f"swiftd-bench-{suffix}"))
         for daemon in daemons:
             try:
                 results[daemon.name] = benchmark(daemon, work, busybox, big_image)
@@ -986,10 +1006,14 @@ def main():
         if options.output:
             with open(options.output, "w") as file:
                 file.write(text + "\n")
-    except (Exception, KeyboardInterrupt) as error:
-        log(f"failed: {error!r}")
+    except KeyboardInterrupt as error:
+        log(f"interrupted{f' by {error}' if str(error) else ''}; tearing down")
+        exit_code = 1
+    except Exception as error:
+        log(f"failed: {type(error).__name__}: {error}")
         for daemon in daemons:
-            log(f"{daemon.name} log tail:\n{daemon.log_tail()}")
+            if daemon.process:
+                log(f"{daemon.name} log tail:\n{daemon.log_tail()}")
         exit_code = 1
     finally:
         for daemon in daemons:

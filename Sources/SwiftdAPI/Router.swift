@@ -251,6 +251,11 @@ public final class Router: Sendable {
                 let (status, message) = Router.status(for: error, body: job.environment["body"])
                 if status.code >= 500 { log.error("handler failed", [("job", job.name), ("error", message)]) }
                 sendError(response, status, message)
+            } else if let failure = error as? SystemCallError,
+                failure.errno == EPIPE || failure.errno == ECONNRESET
+            {
+                // The client closed the connection, as clients of /events and `logs -f` do to stop.
+                log.debug("client closed the stream", [("job", job.name), ("error", "\(error)")])
             } else {
                 log.warning("stream ended by error", [("job", job.name), ("error", "\(error)")])
             }
