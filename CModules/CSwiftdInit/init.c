@@ -592,7 +592,6 @@ static void swd_run_reaper(int fd) {
     }
 }
 
-/* Joins the namespace at path (of type nstype), if path is not NULL. */
 /* Moves the calling thread (the only one) into the cgroup of each `tasks` file in `fds`, and
  * closes them; see swd_container_config.cgroup_fds. */
 static void swd_join_cgroups(int fd, const int32_t *fds, uint32_t count) {
@@ -617,6 +616,7 @@ static void swd_wait_for_parent(int fd, int sync) {
     }
 }
 
+/* Joins the namespace at path (of type nstype), if path is not NULL. */
 static void swd_join_namespace(int fd, const char *path, int nstype) {
     if (path == NULL) return;
     int namespace = open(path, O_RDONLY | O_CLOEXEC);
