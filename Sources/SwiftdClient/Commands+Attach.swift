@@ -77,7 +77,7 @@ extension Commands {
         request.StdinOnce = interactive && !flags.bool("-d")
     }
 
-    /// The attach path of `run` and `start -a`: output, and input with `stdin`.
+    /// Returns the attach path of `run` and `start -a`: output, and input with `stdin`.
     func attachPath(_ id: String, stdin: Bool, detachKeys: String?) -> String {
         var path = "/containers/\(id)/attach?stream=1&stdout=1&stderr=1"
         if stdin { path += "&stdin=1" }

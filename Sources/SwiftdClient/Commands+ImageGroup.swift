@@ -73,8 +73,8 @@ extension Commands {
     }
 
     /// `system df [-v] [--format F]`: the space images and containers take, from
-    /// `GET /system/df`. A format sees each row's `.Type`, `.TotalCount`, `.Active`, `.Size`
-    /// and `.Reclaimable`, as the docker CLI's does.
+    /// `GET /system/df`. A format template reads each row's `.Type`, `.TotalCount`, `.Active`,
+    /// `.Size` and `.Reclaimable`, the docker CLI's field names.
     private func systemDiskUsage(_ arguments: [String]) throws -> Int32 {
         var flags = FlagParser([
             .init(names: ["-v", "--verbose"], takesValue: false),

@@ -214,8 +214,8 @@ extension Graph {
 
     /// Resolves `nameOrID` to an image ID, and reports which tag matched if it was a reference.
     ///
-    /// - Throws: `SwiftdError`: `notFound` for a name or ID of no image; `invalidArgument` for a
-    ///   text that is neither a valid reference nor an ID (Docker's reference message), or an
+    /// - Throws: `SwiftdError`: `notFound` for a name or ID of no image. `invalidArgument` with
+    ///   Docker's reference message for a text that is neither a reference nor an ID, and for an
     ///   ID prefix that several images share.
     func resolve(_ nameOrID: String, _ state: GraphState) throws -> (
         id: String, reference: String?

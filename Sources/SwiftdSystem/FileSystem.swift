@@ -55,7 +55,7 @@ public enum FileSystem {
     /// The data goes to a temporary file in the same directory, is flushed with `fsync`, and
     /// replaces `path` with `rename`. A new file's directory is then flushed too, so that the
     /// file survives a power loss. A file that replaced another does not need that: after a
-    /// power loss the directory holds the old file or the new one, each whole, as dockerd's
+    /// power loss the directory contains the old file or the new one, each whole, as dockerd's
     /// atomic writes leave it. That saves a second flush on every state change.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600)
         throws

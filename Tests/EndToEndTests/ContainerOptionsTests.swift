@@ -47,7 +47,7 @@ struct ContainerOptionsTests {
             // one are not the daemon's.
             let controllers = ["memory", "pids", "cpu", "cpuset", "devices", "freezer", "blkio"]
             let unified = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
-            func check(_ text: String, _ who: String) {
+            func check(_ text: String, _ process: String) {
                 let lines = text.split(separator: "\n").map(String.init)
                 let ours = lines.filter { line in
                     let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -55,8 +55,8 @@ struct ContainerOptionsTests {
                     return unified ? fields[1].isEmpty
                         : fields[1].split(separator: ",").contains { controllers.contains(String($0)) }
                 }
-                #expect(!ours.isEmpty, "\(who): \(text)")
-                for line in ours { #expect(line.hasSuffix("/\(id)"), "\(who): \(line)") }
+                #expect(!ours.isEmpty, "\(process): \(text)")
+                for line in ours { #expect(line.hasSuffix("/\(id)"), "\(process): \(line)") }
             }
             let pid = try output(daemon, ["inspect", "--format", "{{.State.Pid}}", id])
             check(try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8), "init")

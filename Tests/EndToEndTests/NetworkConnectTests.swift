@@ -77,16 +77,16 @@ struct NetworkConnectTests {
         _ first: String, _ second: String,
         _ body: (DaemonHarness, TestNetwork, TestNetwork) throws -> Void
     ) throws {
-        let one = try TestNetwork(first)
-        let two = try TestNetwork(second)
+        let firstNetwork = try TestNetwork(first)
+        let secondNetwork = try TestNetwork(second)
         defer {
-            one.cleanUp()
-            two.cleanUp()
+            firstNetwork.cleanUp()
+            secondNetwork.cleanUp()
         }
         try DaemonHarness.withDaemon { daemon in
-            try one.create(daemon)
-            try two.create(daemon)
-            try body(daemon, one, two)
+            try firstNetwork.create(daemon)
+            try secondNetwork.create(daemon)
+            try body(daemon, firstNetwork, secondNetwork)
         }
     }
 

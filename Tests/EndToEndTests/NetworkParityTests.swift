@@ -250,9 +250,9 @@ struct NetworkParityTests {
                 let conflicting =
                     #"{"Image": "busybox", "Cmd": ["true"], "MacAddress": "\#(mac)", "#
                     + #""NetworkingConfig": {"EndpointsConfig": \#(endpoints)}}"#
-                let refused = try NetworkConnectTests.post(daemon, "/containers/create", conflicting)
-                #expect(refused.0 == 400, "\(endpoints): \(refused)")
-                #expect(refused.1.contains(message), "\(refused.1)")
+                let rejected = try NetworkConnectTests.post(daemon, "/containers/create", conflicting)
+                #expect(rejected.0 == 400, "\(endpoints): \(rejected)")
+                #expect(rejected.1.contains(message), "\(rejected.1)")
             }
         }
     }
