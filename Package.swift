@@ -28,12 +28,15 @@ let package = Package(
         // C libraries, each imported only by its wrapper target below.
         systemLibrary("CNetlink", pkgConfig: "libnl-route-3.0", apt: ["libnl-3-dev", "libnl-route-3-dev"]),
         systemLibrary("CIPTables", pkgConfig: "libip4tc", apt: ["libiptc-dev"]),
-        systemLibrary("CSystemd", pkgConfig: "libsystemd", apt: ["libsystemd-dev"]),
         systemLibrary("CCapabilities", pkgConfig: "libcap", apt: ["libcap-dev"]),
         systemLibrary("CSeccomp", pkgConfig: "libseccomp", apt: ["libseccomp-dev"]),
-        systemLibrary("CArchive", pkgConfig: "libarchive", apt: ["libarchive-dev"]),
-        systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: ["libssl-dev"]),
-        systemLibrary("CTLS", pkgConfig: "libssl", apt: ["libssl-dev"]),
+        // C libraries that only some commands use, loaded with dlopen on first use rather than
+        // linked, so that a process start does not map them (CModules/CSwiftdSystem/include/
+        // swd_dlopen.h). Their headers come from libarchive-dev, libssl-dev and libsystemd-dev.
+        .target(name: "CArchive", dependencies: ["CSwiftdSystem"], path: "CModules/CArchive"),
+        .target(name: "CCrypto", dependencies: ["CSwiftdSystem"], path: "CModules/CCrypto"),
+        .target(name: "CTLS", dependencies: ["CSwiftdSystem"], path: "CModules/CTLS"),
+        .target(name: "CSystemd", dependencies: ["CSwiftdSystem"], path: "CModules/CSystemd"),
         // Syscalls that glibc's Swift module hides (it is built without _GNU_SOURCE).
         .target(name: "CSwiftdSystem", path: "CModules/CSwiftdSystem", cSettings: buildInfo),
         // The container init: clone, namespaces, rootfs, capabilities, execve.

@@ -67,6 +67,16 @@ printf 'Source: swiftd\n\nPackage: swiftd\nArchitecture: any\n' >"$work/src/debi
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$root/usr/bin/swiftd" \
     | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "deb: dpkg-shlibdeps found no libraries" >&2; exit 1; }
+# The libraries that swiftd loads with dlopen on first use (the SWD_DEFINE_LIBRARY lines in
+# CModules) are not in its dynamic section, so dpkg-shlibdeps does not see them. Their packages
+# come from the shlibs files of the installed libraries, the same files dpkg-shlibdeps reads.
+for soname in libarchive.so.13 libcrypto.so.3 libssl.so.3 libsystemd.so.0; do
+    dependency=$(awk -v name="${soname%.so.*}" -v major="${soname##*.so.}" \
+        '$1 == name && $2 == major { $1 = $2 = ""; print; exit }' /var/lib/dpkg/info/*.shlibs)
+    [ -n "$dependency" ] || { echo "deb: no shlibs entry for $soname" >&2; exit 1; }
+    shlibs="$shlibs,${dependency#  }"
+done
+shlibs=$(printf '%s\n' "$shlibs" | tr ',' '\n' | sed 's/^ *//' | sort -u | paste -sd, | sed 's/,/, /g')
 
 installed_size=$(du -sk --apparent-size --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SHLIBS@/$shlibs/" \

@@ -48,31 +48,31 @@ final class DecompressedStream {
         case .path(let name): path = name
         case .descriptor(let fd): path = "descriptor \(fd)"
         }
-        guard let archive = archive_read_new() else {
+        guard let archive = libarchive.archive_read_new() else {
             throw ArchiveError(.internalError, "archive_read_new: out of memory")
         }
         // Only the built-in decompressors: filter_all would also run external programs
         // (lrzip, lzop, grzip) from this multithreaded process.
-        archive_read_support_filter_gzip(archive)
-        archive_read_support_filter_bzip2(archive)
-        archive_read_support_filter_xz(archive)
-        archive_read_support_filter_lzma(archive)
-        archive_read_support_filter_zstd(archive)
-        archive_read_support_format_raw(archive)
+        _ = libarchive.archive_read_support_filter_gzip(archive)
+        _ = libarchive.archive_read_support_filter_bzip2(archive)
+        _ = libarchive.archive_read_support_filter_xz(archive)
+        _ = libarchive.archive_read_support_filter_lzma(archive)
+        _ = libarchive.archive_read_support_filter_zstd(archive)
+        _ = libarchive.archive_read_support_format_raw(archive)
         let opened: Int32
         switch source {
-        case .path(let name): opened = archive_read_open_filename(archive, name, 1 << 16)
-        case .descriptor(let fd): opened = archive_read_open_fd(archive, fd, 1 << 16)
+        case .path(let name): opened = libarchive.archive_read_open_filename(archive, name, 1 << 16)
+        case .descriptor(let fd): opened = libarchive.archive_read_open_fd(archive, fd, 1 << 16)
         }
         if opened != ARCHIVE_OK {
             let reason = Self.errorString(archive)
-            archive_read_free(archive)
+            _ = libarchive.archive_read_free(archive)
             throw ArchiveError(.invalidArgument, "archive_read_open \(path): \(reason)")
         }
         var entry: OpaquePointer?
-        if archive_read_next_header(archive, &entry) != ARCHIVE_OK {
+        if libarchive.archive_read_next_header(archive, &entry) != ARCHIVE_OK {
             let reason = Self.errorString(archive)
-            archive_read_free(archive)
+            _ = libarchive.archive_read_free(archive)
             throw ArchiveError(.invalidArgument, "\(path): \(reason)")
         }
         self.archive = archive
@@ -81,14 +81,14 @@ final class DecompressedStream {
     }
 
     deinit {
-        archive_read_free(archive)
+        _ = libarchive.archive_read_free(archive)
         buffer.deallocate()
     }
 
     /// Reads the next block into the internal buffer; returns its length, 0 at the end, or -1
     /// on an error (recorded in `failure`). The block stays valid until the next call.
     func next(_ block: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
-        let count = archive_read_data(archive, buffer, capacity)
+        let count = libarchive.archive_read_data(archive, buffer, capacity)
         if count < 0 {
             failure = Self.errorString(archive)
             return -1
@@ -136,7 +136,9 @@ final class DecompressedStream {
     }
 
     static func errorString(_ archive: OpaquePointer) -> String {
-        guard let text = archive_error_string(archive) else { return "unknown libarchive error" }
+        guard let text = libarchive.archive_error_string(archive) else {
+            return "unknown libarchive error"
+        }
         return String(cString: text)
     }
 }

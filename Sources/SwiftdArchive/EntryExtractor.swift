@@ -37,7 +37,7 @@ struct EntryExtractor {
             try whiteout(parts, name: name)
             return
         }
-        let type = UInt32(archive_entry_filetype(entry)) & Self.typeMask
+        let type = UInt32(libarchive.archive_entry_filetype(entry)) & Self.typeMask
         if !devices && (type == Self.characterDevice || type == Self.blockDevice) {
             let what = layer ? "image layers" : "this archive"
             throw ArchiveError.hostile(name, "device nodes are not allowed in \(what)")
@@ -47,23 +47,24 @@ struct EntryExtractor {
         if options.noOverwriteDirNonDir {
             try checkOverwrite(destination, isDirectory: type == Self.directory, entry: name)
         }
-        archive_entry_copy_pathname(entry, destination)
-        if let link = archive_entry_hardlink(entry) {
-            archive_entry_copy_hardlink(entry, try hardLinkTarget(String(cString: link), name))
+        libarchive.archive_entry_copy_pathname(entry, destination)
+        if let link = libarchive.archive_entry_hardlink(entry) {
+            let target = try hardLinkTarget(String(cString: link), name)
+            libarchive.archive_entry_copy_hardlink(entry, target)
         }
         if let owner = options.owner {
-            archive_entry_set_uid(entry, la_int64_t(owner.uid))
-            archive_entry_set_gid(entry, la_int64_t(owner.gid))
+            libarchive.archive_entry_set_uid(entry, la_int64_t(owner.uid))
+            libarchive.archive_entry_set_gid(entry, la_int64_t(owner.gid))
         }
         dropOverlayAttributes()
 
-        if archive_write_header(writer, entry) < ARCHIVE_WARN {
+        if libarchive.archive_write_header(writer, entry) < ARCHIVE_WARN {
             throw ArchiveError(
                 .invalidArgument, entry: name,
                 "cannot create: \(DecompressedStream.errorString(writer))")
         }
         try copyData(name)
-        if archive_write_finish_entry(writer) < ARCHIVE_WARN {
+        if libarchive.archive_write_finish_entry(writer) < ARCHIVE_WARN {
             throw ArchiveError(
                 .internalError, entry: name,
                 "cannot finish: \(DecompressedStream.errorString(writer))")
@@ -71,8 +72,8 @@ struct EntryExtractor {
     }
 
     private func entryName() throws -> String {
-        if let raw = archive_entry_pathname(entry) { return String(cString: raw) }
-        if let utf8 = archive_entry_pathname_utf8(entry) { return String(cString: utf8) }
+        if let raw = libarchive.archive_entry_pathname(entry) { return String(cString: raw) }
+        if let utf8 = libarchive.archive_entry_pathname_utf8(entry) { return String(cString: utf8) }
         throw ArchiveError(.invalidArgument, "an entry has no readable name")
     }
 
@@ -136,8 +137,8 @@ struct EntryExtractor {
     /// `.wh.NAME` becomes a 0/0 character device called NAME.
     private func whiteout(_ parts: [String], name: String) throws {
         let base = parts[parts.count - 1]
-        let type = UInt32(archive_entry_filetype(entry)) & Self.typeMask
-        guard type == Self.regularFile, archive_entry_hardlink(entry) == nil else {
+        let type = UInt32(libarchive.archive_entry_filetype(entry)) & Self.typeMask
+        guard type == Self.regularFile, libarchive.archive_entry_hardlink(entry) == nil else {
             throw ArchiveError.hostile(name, "malformed whiteout: not a regular file")
         }
         let parent = try resolve(Array(parts.dropLast()), entry: name)
@@ -167,13 +168,13 @@ struct EntryExtractor {
     /// Removes `trusted.overlay.*` attributes, which would steer overlayfs (redirects, opaque
     /// flags) from inside an untrusted archive.
     private func dropOverlayAttributes() {
-        guard archive_entry_xattr_reset(entry) > 0 else { return }
+        guard libarchive.archive_entry_xattr_reset(entry) > 0 else { return }
         var kept: [(String, [UInt8])] = []
         var dropped = false
         var name: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
         var size = 0
-        while archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK {
+        while libarchive.archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK {
             guard let name else { continue }
             let key = String(cString: name)
             if key.hasPrefix("trusted.overlay.") {
@@ -184,10 +185,10 @@ struct EntryExtractor {
             kept.append((key, bytes))
         }
         guard dropped else { return }
-        archive_entry_xattr_clear(entry)
+        libarchive.archive_entry_xattr_clear(entry)
         for (key, bytes) in kept {
             bytes.withUnsafeBytes { raw in
-                archive_entry_xattr_add_entry(entry, key, raw.baseAddress, raw.count)
+                libarchive.archive_entry_xattr_add_entry(entry, key, raw.baseAddress, raw.count)
             }
         }
     }
@@ -197,12 +198,12 @@ struct EntryExtractor {
         var size = 0
         var offset: la_int64_t = 0
         while true {
-            let status = archive_read_data_block(reader, &block, &size, &offset)
+            let status = libarchive.archive_read_data_block(reader, &block, &size, &offset)
             if status == ARCHIVE_EOF { return }
             if status < ARCHIVE_WARN {
                 throw TarArchive.readError(reader, stream, entry: name)
             }
-            if archive_write_data_block(writer, block, size, offset) < ARCHIVE_WARN {
+            if libarchive.archive_write_data_block(writer, block, size, offset) < ARCHIVE_WARN {
                 throw ArchiveError(
                     .internalError, entry: name,
                     "cannot write: \(DecompressedStream.errorString(writer))")
@@ -211,7 +212,7 @@ struct EntryExtractor {
     }
 
     private func skipData(_ name: String) throws {
-        if archive_read_data_skip(reader) < ARCHIVE_WARN {
+        if libarchive.archive_read_data_skip(reader) < ARCHIVE_WARN {
             throw TarArchive.readError(reader, stream, entry: name)
         }
     }

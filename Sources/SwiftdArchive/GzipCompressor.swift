@@ -16,26 +16,26 @@ public enum GzipCompressor {
     public static func compress(file source: String, to destination: String) throws {
         let input = try retryingInterrupts("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
         defer { close(input) }
-        guard let archive = archive_write_new() else {
+        guard let archive = libarchive.archive_write_new() else {
             throw ArchiveError(.internalError, "archive_write_new failed")
         }
-        defer { archive_write_free(archive) }
-        guard archive_write_add_filter_gzip(archive) == ARCHIVE_OK,
-            archive_write_set_format_raw(archive) == ARCHIVE_OK,
-            archive_write_set_options(archive, "gzip:!timestamp") == ARCHIVE_OK,
-            archive_write_set_bytes_per_block(archive, 0) == ARCHIVE_OK,
-            archive_write_open_filename(archive, destination) == ARCHIVE_OK
+        defer { _ = libarchive.archive_write_free(archive) }
+        guard libarchive.archive_write_add_filter_gzip(archive) == ARCHIVE_OK,
+            libarchive.archive_write_set_format_raw(archive) == ARCHIVE_OK,
+            libarchive.archive_write_set_options(archive, "gzip:!timestamp") == ARCHIVE_OK,
+            libarchive.archive_write_set_bytes_per_block(archive, 0) == ARCHIVE_OK,
+            libarchive.archive_write_open_filename(archive, destination) == ARCHIVE_OK
         else {
             throw TarArchive.writeError(archive, "gzip \(destination)")
         }
-        guard let entry = archive_entry_new() else {
+        guard let entry = libarchive.archive_entry_new() else {
             throw ArchiveError(.internalError, "archive_entry_new failed")
         }
-        defer { archive_entry_free(entry) }
+        defer { libarchive.archive_entry_free(entry) }
         // The raw format writes one regular-file entry's data and no header of its own.
-        archive_entry_set_filetype(entry, 0o100000)
-        archive_entry_set_pathname(entry, "layer")
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+        libarchive.archive_entry_set_filetype(entry, 0o100000)
+        libarchive.archive_entry_set_pathname(entry, "layer")
+        guard libarchive.archive_write_header(archive, entry) == ARCHIVE_OK else {
             throw TarArchive.writeError(archive, "gzip \(destination)")
         }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -45,13 +45,13 @@ public enum GzipCompressor {
             }
             if count == 0 { break }
             let written = buffer.withUnsafeBytes {
-                archive_write_data(archive, $0.baseAddress, count)
+                libarchive.archive_write_data(archive, $0.baseAddress, count)
             }
             guard written == count else {
                 throw TarArchive.writeError(archive, "gzip \(destination)")
             }
         }
-        guard archive_write_close(archive) == ARCHIVE_OK else {
+        guard libarchive.archive_write_close(archive) == ARCHIVE_OK else {
             throw TarArchive.writeError(archive, "gzip \(destination)")
         }
     }

@@ -123,18 +123,18 @@ public enum TarArchive {
     public static func check(file path: String) throws {
         let stream = try DecompressedStream(path: path)
         let reader = try openReader(stream)
-        defer { archive_read_free(reader) }
+        defer { _ = libarchive.archive_read_free(reader) }
         try withExtendedLifetime(stream) {
             while true {
                 var entry: OpaquePointer?
-                let status = archive_read_next_header(reader, &entry)
+                let status = libarchive.archive_read_next_header(reader, &entry)
                 if status == ARCHIVE_EOF { break }
                 guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
                     throw readError(reader, stream, entry: nil)
                 }
                 // Without a seek callback, skipping reads the data, so a truncated body fails here.
-                if archive_read_data_skip(reader) < ARCHIVE_WARN {
-                    let name = archive_entry_pathname(entry).map { String(cString: $0) }
+                if libarchive.archive_read_data_skip(reader) < ARCHIVE_WARN {
+                    let name = libarchive.archive_entry_pathname(entry).map { String(cString: $0) }
                     throw readError(reader, stream, entry: name)
                 }
             }
@@ -146,21 +146,21 @@ public enum TarArchive {
         _ stream: DecompressedStream, into target: ExtractTarget, options: ExtractOptions
     ) throws -> ExtractResult {
         let reader = try openReader(stream)
-        defer { archive_read_free(reader) }
+        defer { _ = libarchive.archive_read_free(reader) }
 
-        guard let writer = archive_write_disk_new() else {
+        guard let writer = libarchive.archive_write_disk_new() else {
             throw ArchiveError(.internalError, "archive_write_disk_new: out of memory")
         }
-        defer { archive_write_free(writer) }
+        defer { _ = libarchive.archive_write_free(writer) }
         var flags = extractFlags
         if !options.keepOwners { flags &= ~ARCHIVE_EXTRACT_OWNER }
-        archive_write_disk_set_options(writer, flags)
+        _ = libarchive.archive_write_disk_set_options(writer, flags)
 
         var count = 0
         try withExtendedLifetime(stream) {
             while true {
                 var entry: OpaquePointer?
-                let status = archive_read_next_header(reader, &entry)
+                let status = libarchive.archive_read_next_header(reader, &entry)
                 if status == ARCHIVE_EOF { break }
                 guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
                     throw readError(reader, stream, entry: nil)
@@ -173,7 +173,7 @@ public enum TarArchive {
             }
             try stream.drain()
         }
-        if archive_write_close(writer) < ARCHIVE_WARN {
+        if libarchive.archive_write_close(writer) < ARCHIVE_WARN {
             throw ArchiveError(
                 .internalError,
                 "archive_write_close: \(DecompressedStream.errorString(writer))")
@@ -184,18 +184,18 @@ public enum TarArchive {
     /// Returns a libarchive tar reader that reads `stream`, which the caller keeps alive while
     /// it reads and frees with `archive_read_free`.
     private static func openReader(_ stream: DecompressedStream) throws -> OpaquePointer {
-        guard let reader = archive_read_new() else {
+        guard let reader = libarchive.archive_read_new() else {
             throw ArchiveError(.internalError, "archive_read_new: out of memory")
         }
-        archive_read_support_format_tar(reader)
+        _ = libarchive.archive_read_support_format_tar(reader)
         let context = Unmanaged.passUnretained(stream).toOpaque()
-        let opened = archive_read_open(reader, context, nil, { _, context, block in
+        let opened = libarchive.archive_read_open(reader, context, nil, { _, context, block in
             guard let context else { return -1 }
             return Unmanaged<DecompressedStream>.fromOpaque(context).takeUnretainedValue().next(block)
         }, nil)
         guard opened == ARCHIVE_OK else {
             let error = readError(reader, stream, entry: nil)
-            archive_read_free(reader)
+            _ = libarchive.archive_read_free(reader)
             throw error
         }
         return reader

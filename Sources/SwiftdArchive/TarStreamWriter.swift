@@ -31,14 +31,14 @@ public final class TarStreamWriter {
     }
 
     private init(target: TarArchive.Target) throws {
-        guard let archive = archive_write_new() else {
+        guard let archive = libarchive.archive_write_new() else {
             throw ArchiveError(.internalError, "archive_write_new: out of memory")
         }
-        archive_write_set_format_pax_restricted(archive)
+        _ = libarchive.archive_write_set_format_pax_restricted(archive)
         do {
             try target.open(archive)
         } catch {
-            archive_write_free(archive)
+            _ = libarchive.archive_write_free(archive)
             throw error
         }
         self.archive = archive
@@ -46,7 +46,7 @@ public final class TarStreamWriter {
     }
 
     deinit {
-        archive_write_free(archive)
+        _ = libarchive.archive_write_free(archive)
     }
 
     /// Adds a directory entry `name` (such as `blobs/sha256`).
@@ -63,7 +63,7 @@ public final class TarStreamWriter {
         try header(name, type: 0o100000, mode: 0o644, size: Int64(bytes.count))
         guard !bytes.isEmpty else { return }
         let written = bytes.withUnsafeBytes { raw in
-            archive_write_data(archive, raw.baseAddress, raw.count)
+            libarchive.archive_write_data(archive, raw.baseAddress, raw.count)
         }
         if written != bytes.count {
             throw TarArchive.writeError(archive, "archive_write_data \(name)")
@@ -96,7 +96,7 @@ public final class TarStreamWriter {
                 throw ArchiveError(.internalError, entry: name, "\(source) shrank while copied")
             }
             let written = buffer.withUnsafeBytes { raw in
-                archive_write_data(archive, raw.baseAddress, count)
+                libarchive.archive_write_data(archive, raw.baseAddress, count)
             }
             if written != count {
                 throw TarArchive.writeError(archive, "archive_write_data \(name)")
@@ -112,24 +112,24 @@ public final class TarStreamWriter {
     public func finish() throws {
         guard !finished else { return }
         finished = true
-        if archive_write_close(archive) != ARCHIVE_OK {
+        if libarchive.archive_write_close(archive) != ARCHIVE_OK {
             throw TarArchive.writeError(archive, "archive_write_close \(target.name)")
         }
     }
 
     private func header(_ name: String, type: UInt32, mode: UInt32, size: Int64) throws {
-        guard let entry = archive_entry_new() else {
+        guard let entry = libarchive.archive_entry_new() else {
             throw ArchiveError(.internalError, "archive_entry_new: out of memory")
         }
-        defer { archive_entry_free(entry) }
-        archive_entry_copy_pathname(entry, name)
-        archive_entry_set_filetype(entry, type)
-        archive_entry_set_perm(entry, mode_t(mode))
-        archive_entry_set_size(entry, la_int64_t(size))
-        archive_entry_set_uid(entry, 0)
-        archive_entry_set_gid(entry, 0)
-        archive_entry_set_mtime(entry, 0, 0)
-        if archive_write_header(archive, entry) < ARCHIVE_WARN {
+        defer { libarchive.archive_entry_free(entry) }
+        libarchive.archive_entry_copy_pathname(entry, name)
+        libarchive.archive_entry_set_filetype(entry, type)
+        libarchive.archive_entry_set_perm(entry, mode_t(mode))
+        libarchive.archive_entry_set_size(entry, la_int64_t(size))
+        libarchive.archive_entry_set_uid(entry, 0)
+        libarchive.archive_entry_set_gid(entry, 0)
+        libarchive.archive_entry_set_mtime(entry, 0, 0)
+        if libarchive.archive_write_header(archive, entry) < ARCHIVE_WARN {
             throw TarArchive.writeError(archive, "archive_write_header \(name)")
         }
     }

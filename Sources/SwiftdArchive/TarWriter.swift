@@ -83,11 +83,11 @@ extension TarArchive {
 
         /// Opens `archive` on the target, with Go's padding (no 10 KiB final block).
         func open(_ archive: OpaquePointer) throws {
-            archive_write_set_bytes_in_last_block(archive, 1)
+            _ = libarchive.archive_write_set_bytes_in_last_block(archive, 1)
             let status: Int32
             switch self {
-            case .path(let path): status = archive_write_open_filename(archive, path)
-            case .descriptor(let fd): status = archive_write_open_fd(archive, fd)
+            case .path(let path): status = libarchive.archive_write_open_filename(archive, path)
+            case .descriptor(let fd): status = libarchive.archive_write_open_fd(archive, fd)
             }
             guard status == ARCHIVE_OK else {
                 throw TarArchive.writeError(archive, "archive_write_open \(name)")
@@ -99,18 +99,20 @@ extension TarArchive {
         directory: String, target: Target, overlayWhiteouts: Bool,
         resource: (base: String, name: String)? = nil
     ) throws {
-        guard let archive = archive_write_new(), let disk = archive_read_disk_new(),
-            let resolver = archive_entry_linkresolver_new()
+        guard let archive = libarchive.archive_write_new(),
+            let disk = libarchive.archive_read_disk_new(),
+            let resolver = libarchive.archive_entry_linkresolver_new()
         else {
             throw ArchiveError(.internalError, "libarchive: out of memory")
         }
         defer {
-            archive_entry_linkresolver_free(resolver)
-            archive_read_free(disk)
-            archive_write_free(archive)
+            libarchive.archive_entry_linkresolver_free(resolver)
+            _ = libarchive.archive_read_free(disk)
+            _ = libarchive.archive_write_free(archive)
         }
-        archive_write_set_format_pax_restricted(archive)
-        archive_entry_linkresolver_set_strategy(resolver, archive_format(archive))
+        _ = libarchive.archive_write_set_format_pax_restricted(archive)
+        libarchive.archive_entry_linkresolver_set_strategy(
+            resolver, libarchive.archive_format(archive))
         try target.open(archive)
         let writer = TreeWriter(
             archive: archive, disk: disk, resolver: resolver, root: directory,
@@ -120,7 +122,7 @@ extension TarArchive {
         } else {
             try writer.writeChildren(of: "")
         }
-        guard archive_write_close(archive) == ARCHIVE_OK else {
+        guard libarchive.archive_write_close(archive) == ARCHIVE_OK else {
             throw writeError(archive, "archive_write_close \(target.name)")
         }
     }
@@ -176,12 +178,12 @@ private struct TreeWriter {
             return
         }
 
-        guard var entry = archive_entry_new() else {
+        guard var entry = libarchive.archive_entry_new() else {
             throw ArchiveError(.internalError, "archive_entry_new: out of memory")
         }
-        defer { archive_entry_free(entry) }
-        archive_entry_copy_sourcepath(entry, full)
-        if archive_read_disk_entry_from_file(disk, entry, -1, &info) < ARCHIVE_WARN {
+        defer { libarchive.archive_entry_free(entry) }
+        libarchive.archive_entry_copy_sourcepath(entry, full)
+        if libarchive.archive_read_disk_entry_from_file(disk, entry, -1, &info) < ARCHIVE_WARN {
             throw TarArchive.writeError(disk, "archive_read_disk_entry_from_file \(full)")
         }
         let archived = archiveName(relative)
@@ -189,18 +191,18 @@ private struct TreeWriter {
             try writeChildren(of: relative)
             return
         }
-        archive_entry_copy_pathname(entry, archived)
+        libarchive.archive_entry_copy_pathname(entry, archived)
         let opaque = overlayWhiteouts && type == S_IFDIR && TarArchive.isOpaqueDirectory(full)
         if overlayWhiteouts { dropOverlayAttributes(entry) }
 
         var spare: OpaquePointer?
         var linked: OpaquePointer? = entry
-        archive_entry_linkify(resolver, &linked, &spare)
+        libarchive.archive_entry_linkify(resolver, &linked, &spare)
         if let linked { entry = linked }
-        if archive_write_header(archive, entry) < ARCHIVE_WARN {
+        if libarchive.archive_write_header(archive, entry) < ARCHIVE_WARN {
             throw TarArchive.writeError(archive, "archive_write_header \(relative)")
         }
-        if type == S_IFREG && archive_entry_size(entry) > 0 {
+        if type == S_IFREG && libarchive.archive_entry_size(entry) > 0 {
             try copyContents(of: full)
         }
         if type == S_IFDIR {
@@ -210,39 +212,39 @@ private struct TreeWriter {
     }
 
     private func writeEmptyFile(_ relative: String, like info: stat) throws {
-        guard let entry = archive_entry_new() else {
+        guard let entry = libarchive.archive_entry_new() else {
             throw ArchiveError(.internalError, "archive_entry_new: out of memory")
         }
-        defer { archive_entry_free(entry) }
-        archive_entry_copy_pathname(entry, relative)
-        archive_entry_set_filetype(entry, 0o100000)  // AE_IFREG
-        archive_entry_set_perm(entry, 0o600)
-        archive_entry_set_size(entry, 0)
-        archive_entry_set_uid(entry, la_int64_t(info.st_uid))
-        archive_entry_set_gid(entry, la_int64_t(info.st_gid))
-        archive_entry_set_mtime(entry, info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
-        if archive_write_header(archive, entry) < ARCHIVE_WARN {
+        defer { libarchive.archive_entry_free(entry) }
+        libarchive.archive_entry_copy_pathname(entry, relative)
+        libarchive.archive_entry_set_filetype(entry, 0o100000)  // AE_IFREG
+        libarchive.archive_entry_set_perm(entry, 0o600)
+        libarchive.archive_entry_set_size(entry, 0)
+        libarchive.archive_entry_set_uid(entry, la_int64_t(info.st_uid))
+        libarchive.archive_entry_set_gid(entry, la_int64_t(info.st_gid))
+        libarchive.archive_entry_set_mtime(entry, info.st_mtim.tv_sec, info.st_mtim.tv_nsec)
+        if libarchive.archive_write_header(archive, entry) < ARCHIVE_WARN {
             throw TarArchive.writeError(archive, "archive_write_header \(relative)")
         }
     }
 
     private func dropOverlayAttributes(_ entry: OpaquePointer) {
-        guard archive_entry_xattr_reset(entry) > 0 else { return }
+        guard libarchive.archive_entry_xattr_reset(entry) > 0 else { return }
         var kept: [(String, [UInt8])] = []
         var name: UnsafePointer<CChar>?
         var value: UnsafeRawPointer?
         var size = 0
-        while archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK {
+        while libarchive.archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK {
             guard let name else { continue }
             let key = String(cString: name)
             if key.hasPrefix("trusted.overlay.") { continue }
             let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
             kept.append((key, bytes ?? []))
         }
-        archive_entry_xattr_clear(entry)
+        libarchive.archive_entry_xattr_clear(entry)
         for (key, bytes) in kept {
             bytes.withUnsafeBytes { raw in
-                archive_entry_xattr_add_entry(entry, key, raw.baseAddress, raw.count)
+                libarchive.archive_entry_xattr_add_entry(entry, key, raw.baseAddress, raw.count)
             }
         }
     }
@@ -259,7 +261,7 @@ private struct TreeWriter {
             }
             if count == 0 { return }
             let written = buffer.withUnsafeBytes { raw in
-                archive_write_data(archive, raw.baseAddress, count)
+                libarchive.archive_write_data(archive, raw.baseAddress, count)
             }
             if written < 0 {
                 throw TarArchive.writeError(archive, "archive_write_data \(path)")

@@ -10,18 +10,18 @@ public final class SHA256 {
 
     /// Creates a hash over no bytes yet.
     public init() {
-        guard let context = EVP_MD_CTX_new() else {
+        guard let context = libcrypto.EVP_MD_CTX_new() else {
             fatalError("EVP_MD_CTX_new: out of memory")
         }
-        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
-            EVP_MD_CTX_free(context)
+        guard libcrypto.EVP_DigestInit_ex(context, libcrypto.EVP_sha256(), nil) == 1 else {
+            libcrypto.EVP_MD_CTX_free(context)
             fatalError("EVP_DigestInit_ex sha256: failed to initialise the digest")
         }
         self.context = context
     }
 
     deinit {
-        EVP_MD_CTX_free(context)
+        libcrypto.EVP_MD_CTX_free(context)
     }
 
     /// Adds `bytes` to the hash. Calling it after `finalize()` is a programming error.
@@ -44,7 +44,7 @@ public final class SHA256 {
     private func absorb(_ buffer: UnsafeRawBufferPointer) {
         guard buffer.count > 0 else { return }
         // EVP_DigestUpdate fails only on a misused context, which `finished` rules out.
-        let result = EVP_DigestUpdate(context, buffer.baseAddress, buffer.count)
+        let result = libcrypto.EVP_DigestUpdate(context, buffer.baseAddress, buffer.count)
         precondition(result == 1, "EVP_DigestUpdate failed")
     }
 
@@ -54,7 +54,7 @@ public final class SHA256 {
         finished = true
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
-        let result = EVP_DigestFinal_ex(context, &output, &length)
+        let result = libcrypto.EVP_DigestFinal_ex(context, &output, &length)
         precondition(result == 1 && length == 32, "EVP_DigestFinal_ex failed")
         return hexString(output[0..<Int(length)])
     }

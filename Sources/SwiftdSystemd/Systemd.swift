@@ -12,14 +12,14 @@ public enum Systemd {
     /// - Throws: `SystemdError` when sending fails.
     @discardableResult
     public static func notify(_ state: String) throws -> Bool {
-        let result = sd_notify(0, state)
+        let result = libsystemd.sd_notify(0, state)
         if result < 0 { throw SystemdError(call: "sd_notify", code: -result) }
         return result > 0
     }
 
     /// Reports whether `fd` is a listening stream socket (`sd_is_socket`).
     public static func isListeningStreamSocket(_ fd: Int32) -> Bool {
-        sd_is_socket(fd, 0, 1, 1) > 0
+        libsystemd.sd_is_socket(fd, 0, 1, 1) > 0
     }
 
     /// Returns the sockets systemd passed to this process (from fd 3 on) with their names from
@@ -31,7 +31,7 @@ public enum Systemd {
     /// - Throws: `SystemdError` when the variables are malformed.
     public static func listenFileDescriptors() throws -> [(fd: Int32, name: String)] {
         var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-        let count = sd_listen_fds_with_names(1, &names)
+        let count = libsystemd.sd_listen_fds_with_names(1, &names)
         if count < 0 { throw SystemdError(call: "sd_listen_fds_with_names", code: -count) }
         defer {
             if let names {
@@ -53,3 +53,6 @@ public struct SystemdError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(call) failed with errno \(code)" }
 }
+
+/// libsystemd's functions, from the library that `swd_libsystemd` loads on first use.
+private let libsystemd = swd_libsystemd().pointee

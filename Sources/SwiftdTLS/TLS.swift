@@ -15,7 +15,8 @@ public final class TLSServerContext: @unchecked Sendable {
     ///
     /// - Throws: `TLSError` naming the file that failed to load.
     public init(certificate: String, key: String, clientCA: String?) throws {
-        guard let method = TLS_server_method(), let context = SSL_CTX_new(method) else {
+        guard let method = libssl.TLS_server_method(), let context = libssl.SSL_CTX_new(method)
+        else {
             throw TLSError.last("SSL_CTX_new")
         }
         self.context = context
@@ -23,26 +24,27 @@ public final class TLSServerContext: @unchecked Sendable {
         _ = swd_ssl_ctx_set_auto_retry(context)
         try useCertificate(context, certificate: certificate, key: key)
         if let clientCA {
-            guard SSL_CTX_load_verify_locations(context, clientCA, nil) == 1 else {
+            guard libssl.SSL_CTX_load_verify_locations(context, clientCA, nil) == 1 else {
                 throw TLSError.last("loading the CA certificate \(clientCA)")
             }
-            SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+            libssl.SSL_CTX_set_verify(
+                context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         }
     }
 
-    deinit { SSL_CTX_free(context) }
+    deinit { libssl.SSL_CTX_free(context) }
 
     /// Performs the server side of the handshake on the connected socket `fd`.
     ///
     /// Blocks until the handshake ends. The session does not own `fd`.
     /// - Throws: `TLSError` when the handshake fails, such as a missing client certificate.
     public func accept(fd: Int32) throws -> TLSSession {
-        guard let ssl = SSL_new(context) else { throw TLSError.last("SSL_new") }
-        SSL_set_fd(ssl, fd)
-        let result = SSL_accept(ssl)
+        guard let ssl = libssl.SSL_new(context) else { throw TLSError.last("SSL_new") }
+        _ = libssl.SSL_set_fd(ssl, fd)
+        let result = libssl.SSL_accept(ssl)
         if result != 1 {
             let error = TLSError.last("TLS handshake")
-            SSL_free(ssl)
+            libssl.SSL_free(ssl)
             throw error
         }
         return TLSSession(ssl: ssl)
@@ -53,13 +55,13 @@ public final class TLSServerContext: @unchecked Sendable {
 ///
 /// - Throws: `TLSError` naming the file that failed to load.
 func useCertificate(_ context: OpaquePointer, certificate: String, key: String) throws {
-    guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
+    guard libssl.SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
         throw TLSError.last("loading the certificate \(certificate)")
     }
-    guard SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
+    guard libssl.SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) == 1 else {
         throw TLSError.last("loading the key \(key)")
     }
-    guard SSL_CTX_check_private_key(context) == 1 else {
+    guard libssl.SSL_CTX_check_private_key(context) == 1 else {
         throw TLSError.last("matching the key \(key) to the certificate \(certificate)")
     }
 }
@@ -73,13 +75,13 @@ public final class TLSSession: @unchecked Sendable {
 
     init(ssl: OpaquePointer) { self.ssl = ssl }
 
-    deinit { SSL_free(ssl) }
+    deinit { libssl.SSL_free(ssl) }
 
     /// Reads up to `buffer.count` bytes; returns 0 at the end of the stream.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
+        let count = libssl.SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
         if count > 0 { return Int(count) }
-        let reason = SSL_get_error(ssl, count)
+        let reason = libssl.SSL_get_error(ssl, count)
         if reason == SSL_ERROR_ZERO_RETURN || reason == SSL_ERROR_SYSCALL { return 0 }
         throw TLSError.last("TLS read")
     }
@@ -92,13 +94,14 @@ public final class TLSSession: @unchecked Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
-            let count = SSL_write(ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
+            let count = libssl.SSL_write(
+                ssl, bytes.baseAddress! + offset, Int32(bytes.count - offset))
             guard count > 0 else {
                 let code = errno
                 var error = TLSError.last("TLS write")
                 if error.reason == "unknown error" {
                     var byte: UInt8 = 0
-                    if SSL_read(ssl, &byte, 1) <= 0 {
+                    if libssl.SSL_read(ssl, &byte, 1) <= 0 {
                         let alert = TLSError.last("TLS write")
                         error.reason = alert.reason != "unknown error"
                             ? alert.reason : "the connection was closed (\(String(cString: strerror(code))))"
@@ -112,7 +115,7 @@ public final class TLSSession: @unchecked Sendable {
 
     /// Sends the TLS close notification.
     public func shutdown() {
-        _ = SSL_shutdown(ssl)
+        _ = libssl.SSL_shutdown(ssl)
     }
 }
 
@@ -125,11 +128,11 @@ public struct TLSError: Error, Sendable, CustomStringConvertible {
 
     /// Takes the oldest error from this thread's OpenSSL error queue, and clears the queue.
     static func last(_ operation: String) -> TLSError {
-        let code = ERR_get_error()
-        ERR_clear_error()
+        let code = libssl.ERR_get_error()
+        libssl.ERR_clear_error()
         guard code != 0 else { return TLSError(operation: operation, reason: "unknown error") }
         var buffer = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(code, &buffer, buffer.count)
+        libssl.ERR_error_string_n(code, &buffer, buffer.count)
         let text = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
         return TLSError(operation: operation, reason: String(decoding: text, as: UTF8.self))
     }

@@ -16,7 +16,8 @@ public final class TLSClientContext: @unchecked Sendable {
     public init(
         extraCA: String? = nil, verify: Bool = true, certificate: String? = nil, key: String? = nil
     ) throws {
-        guard let method = TLS_client_method(), let context = SSL_CTX_new(method) else {
+        guard let method = libssl.TLS_client_method(), let context = libssl.SSL_CTX_new(method)
+        else {
             throw TLSError.last("SSL_CTX_new")
         }
         self.context = context
@@ -27,21 +28,21 @@ public final class TLSClientContext: @unchecked Sendable {
             try useCertificate(context, certificate: certificate, key: key)
         }
         guard verify else {
-            SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
+            libssl.SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nil)
             return
         }
-        guard SSL_CTX_set_default_verify_paths(context) == 1 else {
+        guard libssl.SSL_CTX_set_default_verify_paths(context) == 1 else {
             throw TLSError.last("loading the system CA store")
         }
         if let extraCA {
-            guard SSL_CTX_load_verify_locations(context, extraCA, nil) == 1 else {
+            guard libssl.SSL_CTX_load_verify_locations(context, extraCA, nil) == 1 else {
                 throw TLSError.last("loading the CA certificate \(extraCA)")
             }
         }
-        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        libssl.SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
     }
 
-    deinit { SSL_CTX_free(context) }
+    deinit { libssl.SSL_CTX_free(context) }
 
     /// Performs the client side of the handshake on the connected socket `fd`, sending
     /// `serverName` as SNI (unless it is an IP address) and, when verifying, checking that the
@@ -49,8 +50,8 @@ public final class TLSClientContext: @unchecked Sendable {
     ///
     /// - Throws: `TLSError` when the handshake or the certificate check fails.
     public func connect(fd: Int32, serverName: String) throws -> TLSSession {
-        guard let ssl = SSL_new(context) else { throw TLSError.last("SSL_new") }
-        SSL_set_fd(ssl, fd)
+        guard let ssl = libssl.SSL_new(context) else { throw TLSError.last("SSL_new") }
+        _ = libssl.SSL_set_fd(ssl, fd)
         let isAddress =
             serverName.contains(":") || serverName.allSatisfy { $0.isNumber || $0 == "." }
         if !isAddress {
@@ -58,25 +59,25 @@ public final class TLSClientContext: @unchecked Sendable {
             let sslControlSetHostName: Int32 = 55
             let nameTypeHostName = 0
             _ = serverName.withCString { name in
-                SSL_ctrl(
+                libssl.SSL_ctrl(
                     ssl, sslControlSetHostName, nameTypeHostName,
                     UnsafeMutableRawPointer(
                         mutating: name))
             }
         }
         if verifies {
-            guard SSL_set1_host(ssl, serverName) == 1 else {
-                SSL_free(ssl)
+            guard libssl.SSL_set1_host(ssl, serverName) == 1 else {
+                libssl.SSL_free(ssl)
                 throw TLSError.last("setting the expected TLS name \(serverName)")
             }
         }
-        if SSL_connect(ssl) != 1 {
-            let result = SSL_get_verify_result(ssl)
+        if libssl.SSL_connect(ssl) != 1 {
+            let result = libssl.SSL_get_verify_result(ssl)
             var error = TLSError.last("TLS handshake with \(serverName)")
-            if result != Int(X509_V_OK), let text = X509_verify_cert_error_string(result) {
+            if result != Int(X509_V_OK), let text = libssl.X509_verify_cert_error_string(result) {
                 error.reason = "certificate verification failed: " + String(cString: text)
             }
-            SSL_free(ssl)
+            libssl.SSL_free(ssl)
             throw error
         }
         return TLSSession(ssl: ssl)

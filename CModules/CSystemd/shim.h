@@ -1,2 +1,0 @@
-/* libsystemd: sd_notify and socket activation. */
-#include <systemd/sd-daemon.h>
