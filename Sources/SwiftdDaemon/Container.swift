@@ -292,11 +292,11 @@ final class OutputBroadcast: Sendable {
     }
 }
 
-/// Formats a time as RFC 3339 with fractional seconds, as Docker writes timestamps.
+/// Formats a time as RFC 3339 with milliseconds in UTC, as Docker writes timestamps.
+/// The format style needs no ICU, whereas ISO8601DateFormatter loads CoreFoundation's formatter
+/// and ICU's time zone data, about 3 MiB resident in the idle daemon.
 func timestamp(_ date: Date = Date()) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.string(from: date)
+    fractionalTimestampStyle.format(date)
 }
 
 /// Parses an RFC 3339 time, with or without fractional seconds, or returns nil.
