@@ -11,6 +11,7 @@ Environment: BENCH_QUICK=1 for fewer repetitions.
 """
 
 import argparse
+import contextlib
 import http.client
 import ipaddress
 import json
@@ -59,9 +60,41 @@ def run(command, check=True, **kwargs):
     """Runs a command, capturing its output; raises with its stderr when it fails."""
     result = subprocess.run(command, capture_output=True, text=True, **kwargs)
     if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}: "
-                           f"{result.stderr.strip()[-2000:]}")
+        lines = result.stderr.strip().splitlines()
+        detail = lines[-1] if lines else "no error output"
+        if len(lines) > 1:
+            detail += f" (the last of {len(lines)} lines of error output)"
+        raise RuntimeError(f"{' '.join(command)} exited {result.returncode}: {detail}")
     return result
+
+
+# MARK: interrupts
+
+# The first SIGINT, SIGTERM or SIGHUP ends the run. Later ones are ignored, so that a repeated
+# Ctrl-C cannot cut the teardown short. A signal during a teardown takes effect after it.
+INTERRUPT = {"signal": None, "deferred": False}
+
+
+def interrupt(signum, _frame):
+    if INTERRUPT["signal"] is not None:
+        return
+    INTERRUPT["signal"] = signal.Signals(signum).name
+    log(f"interrupted by {INTERRUPT['signal']}: tearing down, which can take a minute; "
+        "further signals are ignored")
+    if not INTERRUPT["deferred"]:
+        raise KeyboardInterrupt(INTERRUPT["signal"])
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Delays the interrupt of a signal that arrives in the block until the block ends."""
+    INTERRUPT["deferred"] = True
+    try:
+        yield
+    finally:
+        INTERRUPT["deferred"] = False
+    if INTERRUPT["signal"] is not None:
+        raise KeyboardInterrupt(INTERRUPT["signal"])
 
 
 # MARK: HTTP over a unix socket
@@ -164,9 +197,14 @@ class RawKeepAlive:
 
 
 def _rate_worker(path, raw_request, seconds, start, results):
+    # A terminal's Ctrl-C reaches the workers too, but the parent handles it and ends them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     client = RawKeepAlive(path)
     client.request(raw_request)
-    start.wait()
+    if not start.wait(timeout=60):
+        return
     count, deadline, cpu = 0, time.monotonic() + seconds, time.process_time()
     while time.monotonic() < deadline:
         client.request(raw_request)
@@ -184,15 +222,21 @@ def request_rate(path, target, connections, seconds):
     workers = [context.Process(target=_rate_worker,
                                args=(path, raw_request, seconds, start, results))
                for _ in range(connections)]
-    for worker in workers:
-        worker.start()
-    time.sleep(0.3)
-    start.set()
-    reports = [results.get(timeout=seconds + 60) for _ in workers]
-    for worker in workers:
-        worker.join()
-        if worker.exitcode != 0:
-            raise RuntimeError(f"a request worker for {target} exited {worker.exitcode}")
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(0.3)
+        start.set()
+        reports = [results.get(timeout=seconds + 60) for _ in workers]
+        for worker in workers:
+            worker.join()
+            if worker.exitcode != 0:
+                raise RuntimeError(f"a request worker for {target} exited {worker.exitcode}")
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
     count = sum(report[0] for report in reports)
     if count:
         cost = sum(report[1] for report in reports) / count * 1e6
@@ -319,6 +363,19 @@ def iptables_chains(binary, table):
     return {line.split()[1] for line in output.splitlines() if line.startswith(("-N", "-P"))}
 
 
+def docker_chains_problem(chains=None):
+    """Describes the DOCKER chains in iptables (Debian's nft variant, which dockerd 20.10 uses),
+    or returns None when there are none. `chains` maps a table to its chains."""
+    for table in ("filter", "nat"):
+        names = chains[table] if chains else iptables_chains("iptables", table)
+        existing = sorted(c for c in names if c.startswith("DOCKER"))
+        if existing:
+            return (f"iptables {table} already has dockerd's chains {existing}: a dockerd runs "
+                    "here or one left them behind, and the benchmark leaves them alone. Remove "
+                    "them, or run with --no-docker (BENCH_NO_DOCKER=1)")
+    return None
+
+
 def remove_iptables(binary, bridge, own_chains):
     """Deletes the rules that name `bridge` or jump to one of `own_chains`, then those chains.
     Returns the rules deleted."""
@@ -374,6 +431,9 @@ class Daemon:
         self.subnet = subnet
         self.gateway = f"{next(subnet.hosts())}/{subnet.prefixlen}"
         self.process = None
+        # Whether prepare() began (so there may be something to remove), and whether a
+        # teardown has finished.
+        self.prepared = self.torn_down = False
         self.log_file = os.path.join(self.work, "daemon.log")
         self.notify_path = os.path.join(self.work, "notify.sock")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -534,10 +594,9 @@ class Dockerd(Daemon):
             file.write("{}\n")
         for table in ("filter", "nat"):
             self.chains_before[table] = iptables_chains("iptables", table)
-            existing = {c for c in self.chains_before[table] if c.startswith("DOCKER")}
-            if existing:
-                raise RuntimeError(f"iptables {table} already has {sorted(existing)}: another "
-                                   "dockerd runs here; the benchmark leaves it alone")
+        problem = docker_chains_problem(self.chains_before)
+        if problem:
+            raise RuntimeError(problem)
         path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
         if os.path.exists(path):
             with open(path) as file:
@@ -694,6 +753,7 @@ def hold_subscribers(daemon, count):
 def benchmark(daemon, work, busybox, big_image):
     """Runs every workload against one daemon; returns figures keyed by row name."""
     figures, notes = {}, []
+    daemon.prepared = True
     daemon.prepare()
     log(f"{daemon.name}: first start and busybox import")
     daemon.start()
@@ -875,7 +935,7 @@ def table(results, header, disk):
 
     lines.append(f"| disk: `dd bs=1M conv=fsync` copy of the same {BIG_IMAGE_MB} MB file "
                  f"(the limit for import and save) | MB/s | {cell(disk, 1, 'MB/s')} | "
-                 f"{cell(disk, 1, 'MB/s')} | – | – | – |")
+                 f"{cell(disk, 1, 'MB/s') if dockerd else 'not run'} | – | – | – |")
     lines.append("")
     lines.append(f"{SUBSCRIBERS} idle `/events` subscribers:")
     lines.append("")
@@ -954,22 +1014,31 @@ def main():
     if not reported.startswith("swiftd version"):
         first = (reported.strip().splitlines() or [""])[0]
         sys.exit(f"bench.py: {options.swiftd}: not swiftd (its --version printed {first!r})")
-    if not os.access(options.busybox_script, os.X_OK):
-        sys.exit(f"bench.py: {options.busybox_script}: no such executable busybox script")
-    if options.output and not os.path.isdir(os.path.dirname(os.path.abspath(options.output))):
-        sys.exit(f"bench.py: {options.output}: its directory does not exist")
+    script = options.busybox_script
+    if not (os.path.isfile(script) and os.access(script, os.X_OK)):
+        sys.exit(f"bench.py: {script}: no such executable busybox script")
+    if options.output:
+        directory = os.path.dirname(os.path.abspath(options.output))
+        if os.path.isdir(options.output):
+            sys.exit(f"bench.py: {options.output}: is a directory, expected a file name")
+        if not os.path.isdir(directory):
+            sys.exit(f"bench.py: {options.output}: its directory does not exist")
+        if not os.access(directory, os.W_OK) or (
+                os.path.exists(options.output) and not os.access(options.output, os.W_OK)):
+            sys.exit(f"bench.py: {options.output}: not writable")
     docker = not options.no_docker and os.path.exists(DOCKERD) and os.path.exists(DOCKER_CLI)
     if not docker and not options.no_docker:
         log(f"{DOCKERD} or {DOCKER_CLI} is missing: swiftd's column only")
+    problem = docker_chains_problem() if docker else None
+    if problem:
+        sys.exit(f"bench.py: {problem}")
 
-    # SIGTERM and SIGHUP unwind like Ctrl-C, so that the teardown below runs.
-    def interrupt(signum, _frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+    # SIGTERM and SIGHUP end the run like Ctrl-C, so that the teardown below runs.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
 
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
-
-    header = ["## swiftd against dockerd", ""] + versions(swiftd_binary, docker)
+    title = "## swiftd against dockerd" if docker else "## swiftd (dockerd not run)"
+    header = [title, ""] + versions(swiftd_binary, docker)
     suffix = "".join(random.choice("0123456789abcdef") for _ in range(6))
     work = tempfile.mkdtemp(prefix=f"swiftd-bench.{suffix}.", dir="/tmp")
     results, teardown_notes = {}, []
@@ -998,7 +1067,9 @@ def main():
                 results[daemon.name] = benchmark(daemon, work, busybox, big_image)
             finally:
                 log(f"{daemon.name}: teardown")
-                teardown_notes += [f"{daemon.name}: {n}" for n in daemon.teardown()]
+                with signals_deferred():
+                    teardown_notes += [f"{daemon.name}: {n}" for n in daemon.teardown()]
+                    daemon.torn_down = True
         header.append(f"- load average at end: "
                       f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         text = table(results, header, disk)
@@ -1006,20 +1077,23 @@ def main():
         if options.output:
             with open(options.output, "w") as file:
                 file.write(text + "\n")
-    except KeyboardInterrupt as error:
-        log(f"interrupted{f' by {error}' if str(error) else ''}; tearing down")
+    except KeyboardInterrupt:
         exit_code = 1
     except Exception as error:
-        log(f"failed: {type(error).__name__}: {error}")
+        kind = "" if isinstance(error, RuntimeError) else f"{type(error).__name__}: "
+        log(f"failed: {kind}{error}")
         for daemon in daemons:
             if daemon.process:
                 log(f"{daemon.name} log tail:\n{daemon.log_tail()}")
         exit_code = 1
     finally:
+        # From here on, signals are ignored, because the run has ended.
+        INTERRUPT["signal"] = INTERRUPT["signal"] or "the end of the run"
         for daemon in daemons:
             try:
-                if daemon.process and daemon.process.poll() is None:
+                if daemon.prepared and not daemon.torn_down:
                     teardown_notes += [f"{daemon.name}: {n}" for n in daemon.teardown()]
+                    daemon.torn_down = True
             except Exception as error:
                 teardown_notes.append(f"{daemon.name}: teardown failed: {error!r}")
             daemon.notify.close()
