@@ -287,8 +287,8 @@ def daemon_processes(root_pid, marker):
 
 
 def memory_kib(pids):
-    """Sums Rss and Pss (KiB) of `pids` from /proc/PID/smaps_rollup."""
-    rss = pss = 0
+    """Sums Rss, Pss and Anonymous (KiB) of `pids` from /proc/PID/smaps_rollup."""
+    rss = pss = anonymous = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/smaps_rollup") as file:
@@ -297,20 +297,23 @@ def memory_kib(pids):
                         rss += int(line.split()[1])
                     elif line.startswith("Pss:"):
                         pss += int(line.split()[1])
+                    elif line.startswith("Anonymous:"):
+                        anonymous += int(line.split()[1])
         except OSError:
             continue
-    return rss, pss
+    return rss, pss, anonymous
 
 
 def sample_memory(daemon, samples=3, interval=1.0):
-    """Median Rss and Pss (KiB) of the daemon's processes over a few samples."""
+    """Median Rss and Pss (KiB) of the daemon's processes over a few samples, their count,
+    and the median of their anonymous memory (KiB)."""
     values = []
     for index in range(samples):
         if index:
             time.sleep(interval)
         values.append(memory_kib(daemon.processes()))
     return (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values),
-            len(daemon.processes()))
+            len(daemon.processes()), statistics.median(v[2] for v in values))
 
 
 # MARK: host resources and teardown
@@ -779,6 +782,7 @@ def benchmark(daemon, work, busybox, big_image):
     time.sleep(3)
     idle = sample_memory(daemon, samples=5)
     figures["idle_rss"], figures["idle_pss"] = idle[0] / 1024, idle[1] / 1024
+    figures["idle_anonymous"] = idle[3] / 1024
     figures["idle_processes"] = idle[2]
 
     log(f"{daemon.name}: run --rm busybox true x{REPEAT['run_rm']}")
@@ -869,6 +873,8 @@ ROWS = [
     ("stop", "daemon stop (SIGTERM to exit), idle", "ms", 1000, "lower", None),
     ("idle_pss", "idle memory, PSS of all daemon processes", "MiB", 1, "lower", 0.12),
     ("idle_rss", "idle memory, RSS sum of all daemon processes", "MiB", 1, "lower", 0.12),
+    ("idle_anonymous", "idle memory, anonymous (heap, stacks, written data) of all daemon "
+     "processes", "MiB", 1, "lower", None),
     ("per_container_pss", f"added PSS per running container ({CONTAINERS} running)", "MiB", 1,
      "lower", 0.1),
     ("per_container_rss", f"added RSS per running container ({CONTAINERS} running)", "MiB", 1,
