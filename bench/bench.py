@@ -1046,13 +1046,13 @@ def main():
         signal.signal(signum, interrupt)
 
     title = "## swiftd against dockerd" if docker else "## swiftd (dockerd not run)"
-    header = [title, ""] + versions(swiftd_binary, docker)
     suffix = "".join(random.choice("0123456789abcdef") for _ in range(6))
     work = tempfile.mkdtemp(prefix=f"swiftd-bench.{suffix}.", dir="/tmp")
     results, teardown_notes = {}, []
     daemons = []
     exit_code = 0
     try:
+        header = [title, ""] + versions(swiftd_binary, docker)
         busybox = os.path.join(work, "busybox.tar")
         run([options.busybox_script, busybox])
         payload = os.path.join(work, "big")
@@ -1083,8 +1083,11 @@ def main():
         text = table(results, header, disk)
         print(text)
         if options.output:
-            with open(options.output, "w") as file:
-                file.write(text + "\n")
+            try:
+                with open(options.output, "w") as file:
+                    file.write(text + "\n")
+            except OSError as error:
+                raise RuntimeError(f"cannot write {options.output}: {error.strerror}") from None
     except KeyboardInterrupt:
         exit_code = 1
     except Exception as error:

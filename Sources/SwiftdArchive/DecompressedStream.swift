@@ -48,6 +48,7 @@ final class DecompressedStream {
         case .path(let name): path = name
         case .descriptor(let fd): path = "descriptor \(fd)"
         }
+        try requireLibarchive()
         guard let archive = libarchive.archive_read_new() else {
             throw ArchiveError(.internalError, "archive_read_new: out of memory")
         }

@@ -16,6 +16,7 @@ public enum GzipCompressor {
     public static func compress(file source: String, to destination: String) throws {
         let input = try retryingInterrupts("open", source) { open(source, O_RDONLY | O_CLOEXEC) }
         defer { close(input) }
+        try requireLibarchive()
         guard let archive = libarchive.archive_write_new() else {
             throw ArchiveError(.internalError, "archive_write_new failed")
         }

@@ -148,6 +148,7 @@ public enum TarArchive {
         let reader = try openReader(stream)
         defer { _ = libarchive.archive_read_free(reader) }
 
+        try requireLibarchive()
         guard let writer = libarchive.archive_write_disk_new() else {
             throw ArchiveError(.internalError, "archive_write_disk_new: out of memory")
         }
@@ -184,6 +185,7 @@ public enum TarArchive {
     /// Returns a libarchive tar reader that reads `stream`, which the caller keeps alive while
     /// it reads and frees with `archive_read_free`.
     private static func openReader(_ stream: DecompressedStream) throws -> OpaquePointer {
+        try requireLibarchive()
         guard let reader = libarchive.archive_read_new() else {
             throw ArchiveError(.internalError, "archive_read_new: out of memory")
         }

@@ -31,6 +31,7 @@ public final class TarStreamWriter {
     }
 
     private init(target: TarArchive.Target) throws {
+        try requireLibarchive()
         guard let archive = libarchive.archive_write_new() else {
             throw ArchiveError(.internalError, "archive_write_new: out of memory")
         }

@@ -99,6 +99,7 @@ extension TarArchive {
         directory: String, target: Target, overlayWhiteouts: Bool,
         resource: (base: String, name: String)? = nil
     ) throws {
+        try requireLibarchive()
         guard let archive = libarchive.archive_write_new(),
             let disk = libarchive.archive_read_disk_new(),
             let resolver = libarchive.archive_entry_linkresolver_new()

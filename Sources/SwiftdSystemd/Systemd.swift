@@ -12,6 +12,8 @@ public enum Systemd {
     /// - Throws: `SystemdError` when sending fails.
     @discardableResult
     public static func notify(_ state: String) throws -> Bool {
+        // Without a manager to notify, libsystemd is not loaded at all.
+        guard getenv("NOTIFY_SOCKET") != nil else { return false }
         let result = libsystemd.sd_notify(0, state)
         if result < 0 { throw SystemdError(call: "sd_notify", code: -result) }
         return result > 0
@@ -30,6 +32,7 @@ public enum Systemd {
     /// Returns an empty list when `LISTEN_PID` is not this process or `LISTEN_FDS` is unset.
     /// - Throws: `SystemdError` when the variables are malformed.
     public static func listenFileDescriptors() throws -> [(fd: Int32, name: String)] {
+        guard getenv("LISTEN_PID") != nil || getenv("LISTEN_FDS") != nil else { return [] }
         var names: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
         let count = libsystemd.sd_listen_fds_with_names(1, &names)
         if count < 0 { throw SystemdError(call: "sd_listen_fds_with_names", code: -count) }

@@ -50,16 +50,22 @@ final class DaemonHarness: @unchecked Sendable {
     var gateway: String { "\(subnetPrefix).1" }
 
     /// Starts the daemon and waits until its API responds.
-    func start(extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// `wrapper` is a command that ends by executing its arguments (the daemon's command line),
+    /// such as `unshare`: the daemon then keeps the wrapper's pid.
+    func start(
+        extraArguments: [String] = [], environment: [String: String] = [:], wrapper: [String] = []
+    ) throws {
         let process = Process()
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
+        let arguments = [
             "-d", "-H", "unix://\(socket)", "-g", root, "-p", pidfile, "--exec-root", "\(work)/run",
             "-b", bridge, "--bip", "\(gateway)/24", "--log-level", "debug",
         ] + extraArguments
+        let command = wrapper + [Self.binary] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         _ = FileManager.default.createFile(atPath: "\(work)/daemon.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(work)/daemon.log"))
         log.seekToEndOfFile()

@@ -8,7 +8,7 @@ import Testing
     "libraries loaded on first use", .serialized,
     .enabled(if: DaemonHarness.isRoot, "needs root for the daemon and for mount namespaces"))
 struct LibraryLoadingTests {
-    @Test("a client without libarchive exits 127")
+    @Test("a client without libarchive fails the copy")
     func missingLibarchive() throws {
         let library = Self.cachedPaths(of: "libarchive.so.13")
         try #require(!library.isEmpty)
@@ -20,8 +20,8 @@ struct LibraryLoadingTests {
             let arguments = ["-H", "unix://\(daemon.socket)", "cp", source, "target:/copied.txt"]
 
             let hidden = try Self.runHiding(library, arguments)
-            #expect(hidden.status == 127)
-            #expect(hidden.stderr.contains("error while loading shared libraries"))
+            #expect(hidden.status == 1)
+            #expect(hidden.stderr.contains("cannot load libarchive: "))
             #expect(hidden.stderr.contains("libarchive.so.13"))
             #expect(hidden.stderr.split(separator: "\n").count == 1)
 
@@ -34,6 +34,29 @@ struct LibraryLoadingTests {
             #expect(back.status == 0, "\(back.stderr)")
             #expect(try String(contentsOfFile: "\(daemon.work)/back.txt", encoding: .utf8) == "kept\n")
         }
+    }
+
+    @Test("a daemon without libarchive fails the import and keeps serving")
+    func daemonMissingLibarchive() throws {
+        let library = Self.cachedPaths(of: "libarchive.so.13")
+        try #require(!library.isEmpty)
+        let harness = try DaemonHarness()
+        defer { harness.cleanUp() }
+        try harness.start(wrapper: Self.hiding(library))
+        let tar = "\(harness.work)/busybox.tar"
+        let built = try DaemonHarness.capture(
+            "\(DaemonHarness.repository)/scripts/busybox-image.sh", [tar])
+        try #require(built.status == 0, "\(built.stderr)")
+
+        let imported = try harness.client(["import", tar, "busybox"])
+        #expect(imported.status == 1)
+        #expect(imported.stderr.contains("cannot load libarchive: "))
+        let version = try harness.client(["version"])
+        #expect(version.status == 0, "\(version.stderr)")
+        let images = try harness.client(["images", "-q"])
+        #expect(images.status == 0)
+        #expect(images.stdout.isEmpty)
+        #expect(harness.stop() == 0, "daemon log:\n\(harness.daemonLog)")
     }
 
     @Test("commands that need no library run without them")
@@ -49,12 +72,16 @@ struct LibraryLoadingTests {
     /// Runs swiftd with `arguments` in a new mount namespace where each of `libraries` is
     /// covered by /dev/null.
     static func runHiding(_ libraries: [String], _ arguments: [String]) throws -> CommandResult {
+        let command = hiding(libraries) + [DaemonHarness.binary] + arguments
+        return try DaemonHarness.capture(command[0], Array(command.dropFirst()))
+    }
+
+    /// Returns a command that covers each of `libraries` with /dev/null in a new mount
+    /// namespace, then executes its arguments there.
+    static func hiding(_ libraries: [String]) -> [String] {
         let mounts = libraries.map { "mount --bind /dev/null '\($0)'" }.joined(separator: " && ")
-        let script = "\(mounts) && exec \"$@\""
-        return try DaemonHarness.capture(
-            "/usr/bin/unshare",
-            ["--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh",
-             DaemonHarness.binary] + arguments)
+        return ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                "\(mounts) && exec \"$@\"", "sh"]
     }
 
     /// Returns the paths that the dynamic loader's cache (`ldconfig -p`) lists for `soname`,

@@ -84,4 +84,7 @@ struct swd_libarchive {
 /* Returns libarchive's functions, loading libarchive on the first call. */
 const struct swd_libarchive *_Nonnull swd_libarchive(void);
 
+/* Loads libarchive if needed; returns the loader's message if that failed, or NULL. */
+const char *_Nullable swd_libarchive_load_error(void);
+
 #endif
