@@ -307,8 +307,8 @@ def memory_kib(pids):
 
 
 def sample_memory(daemon, samples=3, interval=1.0):
-    """Median Rss and Pss (KiB) of the daemon's processes over a few samples, their count,
-    and the median of their anonymous memory (KiB)."""
+    """Returns the median Rss and Pss (KiB) of the daemon's processes over a few samples, their
+    count, and the median of their anonymous memory (KiB)."""
     values = []
     for index in range(samples):
         if index:
@@ -1087,7 +1087,7 @@ def main():
                 with open(options.output, "w") as file:
                     file.write(text + "\n")
             except OSError as error:
-                raise RuntimeError(f"cannot write {options.output}: {error.strerror}") from None
+                raise RuntimeError(f"failed to write {options.output}: {error.strerror}") from None
     except KeyboardInterrupt:
         exit_code = 1
     except Exception as error:
